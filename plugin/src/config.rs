@@ -1,0 +1,376 @@
+//! The instance configuration: parsed and validated once at open. The plugin never reads the
+//! environment; hosts map their own settings (Dagu's config keys, env vars) into this JSON.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+pub(crate) const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_TOKEN_TTL: Duration = Duration::from_secs(8760 * 3600);
+/// NIST 800-63B floor; configurable upward only.
+pub(crate) const MIN_PASSWORD_LENGTH: usize = 8;
+pub(crate) const DEFAULT_MAX_PASSWORD_LENGTH: usize = 256;
+/// Below 64 code points passphrases stop fitting (SECURITY.md).
+pub(crate) const MIN_MAX_PASSWORD_LENGTH: usize = 64;
+/// 256 bits (SECURITY.md, "Tokens").
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    token_secret: Option<String>,
+    token_ttl: Option<String>,
+    initial_admin: Option<RawInitialAdmin>,
+    #[serde(default)]
+    license_features: Vec<String>,
+    #[serde(default)]
+    password: RawPassword,
+    #[serde(default)]
+    argon2: RawArgon2,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawInitialAdmin {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawPassword {
+    min_length: Option<usize>,
+    max_length: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawArgon2 {
+    memory_kib: Option<u32>,
+    iterations: Option<u32>,
+    parallelism: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's argon2id recommendation.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordRules {
+    pub min_length: usize,
+    pub max_length: usize,
+}
+
+impl Default for PasswordRules {
+    fn default() -> Self {
+        Self {
+            min_length: MIN_PASSWORD_LENGTH,
+            max_length: DEFAULT_MAX_PASSWORD_LENGTH,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct InitialAdmin {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for InitialAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitialAdmin")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `None`: generated into `<data_dir>/auth/token_secret`.
+    pub token_secret: Option<Vec<u8>>,
+    pub token_ttl: Duration,
+    pub initial_admin: Option<InitialAdmin>,
+    pub license_features: Vec<String>,
+    pub password: PasswordRules,
+    pub argon2: Argon2Params,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("token_secret", &self.token_secret.as_ref().map(|_| "<set>"))
+            .field("token_ttl", &self.token_ttl)
+            .field("initial_admin", &self.initial_admin)
+            .field("license_features", &self.license_features)
+            .field("password", &self.password)
+            .field("argon2", &self.argon2)
+            .finish()
+    }
+}
+
+impl Config {
+    /// A configuration with defaults for everything but the data folder.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            token_secret: None,
+            token_ttl: DEFAULT_TOKEN_TTL,
+            initial_admin: None,
+            license_features: Vec::new(),
+            password: PasswordRules::default(),
+            argon2: Argon2Params::default(),
+        }
+    }
+
+    pub fn from_json(json: &str) -> Result<Self> {
+        let raw: RawConfig = serde_json::from_str(json)
+            .map_err(|e| Error::invalid_config(format!("config JSON: {e}")))?;
+        let data_dir = raw
+            .data_dir
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .ok_or_else(|| Error::invalid_config("dataDir is required"))?;
+        let mut config = Self::new(data_dir);
+
+        if let Some(secret) = raw.token_secret.filter(|s| !s.is_empty()) {
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(Error::invalid_config(format!(
+                    "the token secret must be at least {MIN_SECRET_BYTES} bytes (it has {})",
+                    secret.len()
+                )));
+            }
+            config.token_secret = Some(secret.into_bytes());
+        }
+        if let Some(ttl) = raw.token_ttl.filter(|s| !s.trim().is_empty()) {
+            config.token_ttl = parse_token_ttl(&ttl)?;
+        }
+        config.initial_admin = match raw.initial_admin.unwrap_or_default() {
+            RawInitialAdmin {
+                username: None,
+                password: None,
+            } => None,
+            RawInitialAdmin {
+                username: Some(username),
+                password: Some(password),
+            } if !username.trim().is_empty() && !password.is_empty() => {
+                Some(InitialAdmin { username, password })
+            }
+            _ => {
+                return Err(Error::invalid_config(
+                    "the initial admin needs both a username and a password, or neither",
+                ));
+            }
+        };
+        config.license_features = raw.license_features;
+        config.password = password_rules(raw.password)?;
+        config.argon2 = argon2_params(raw.argon2)?;
+        Ok(config)
+    }
+
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.license_features
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(feature))
+    }
+}
+
+fn password_rules(raw: RawPassword) -> Result<PasswordRules> {
+    let defaults = PasswordRules::default();
+    let rules = PasswordRules {
+        min_length: raw.min_length.unwrap_or(defaults.min_length),
+        max_length: raw.max_length.unwrap_or(defaults.max_length),
+    };
+    if rules.min_length < MIN_PASSWORD_LENGTH {
+        return Err(Error::invalid_config(format!(
+            "password.minLength must be at least {MIN_PASSWORD_LENGTH}"
+        )));
+    }
+    if rules.max_length < MIN_MAX_PASSWORD_LENGTH.max(rules.min_length) {
+        return Err(Error::invalid_config(format!(
+            "password.maxLength must be at least {} and not below minLength",
+            MIN_MAX_PASSWORD_LENGTH
+        )));
+    }
+    Ok(rules)
+}
+
+fn argon2_params(raw: RawArgon2) -> Result<Argon2Params> {
+    let defaults = Argon2Params::default();
+    let params = Argon2Params {
+        memory_kib: raw.memory_kib.unwrap_or(defaults.memory_kib),
+        iterations: raw.iterations.unwrap_or(defaults.iterations),
+        parallelism: raw.parallelism.unwrap_or(defaults.parallelism),
+    };
+    // argon2 itself rejects memory below 8 KiB per lane; fail at open rather than at first sign-in.
+    argon2::Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        None,
+    )
+    .map_err(|e| Error::invalid_config(format!("argon2 parameters: {e}")))?;
+    Ok(params)
+}
+
+fn parse_token_ttl(text: &str) -> Result<Duration> {
+    let ttl = parse_go_duration(text).ok_or_else(|| {
+        Error::invalid_config(format!(
+            "token TTL {text:?} is not a duration like 24h, 90m or 2s"
+        ))
+    })?;
+    if ttl.is_zero() || ttl > MAX_TOKEN_TTL {
+        return Err(Error::invalid_config(format!(
+            "token TTL {text:?} must be above zero and at most 8760h"
+        )));
+    }
+    Ok(ttl)
+}
+
+/// Parses Go's `time.ParseDuration` syntax for non-negative values (`1h30m`, `90m`, `2s`, `1.5h`).
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total_ns: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (number, tail) = rest.split_at(number_len);
+        if number.is_empty() || number == "." {
+            return None;
+        }
+        let value: f64 = number.parse().ok()?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let unit_ns = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total_ns += value * unit_ns;
+        rest = tail;
+    }
+    (total_ns.is_finite() && total_ns < u64::MAX as f64)
+        .then(|| Duration::from_nanos(total_ns as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse_like_go() {
+        assert_eq!(parse_go_duration("24h"), Some(Duration::from_secs(86400)));
+        assert_eq!(parse_go_duration("90m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn malformed_durations_are_refused() {
+        for text in ["", "h", "24", "24x", "-1h", "1h-", ".h", "1e3s"] {
+            assert_eq!(parse_go_duration(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn data_dir_is_required() {
+        assert!(matches!(
+            Config::from_json("{}"),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = Config::from_json(r#"{"dataDir":"/x","tokenTTL":"1h"}"#).err();
+        assert!(matches!(err, Some(Error::InvalidConfig(m)) if m.contains("tokenTTL")));
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = Config::from_json(r#"{"dataDir":"/x"}"#).expect("valid");
+        assert_eq!(config.token_ttl, DEFAULT_TOKEN_TTL);
+        assert_eq!(config.password, PasswordRules::default());
+        assert_eq!(config.argon2, Argon2Params::default());
+        assert!(config.token_secret.is_none() && config.initial_admin.is_none());
+    }
+
+    #[test]
+    fn token_ttl_is_bounded() {
+        assert!(Config::from_json(r#"{"dataDir":"/x","tokenTtl":"8760h"}"#).is_ok());
+        assert!(Config::from_json(r#"{"dataDir":"/x","tokenTtl":"8761h"}"#).is_err());
+        assert!(Config::from_json(r#"{"dataDir":"/x","tokenTtl":"0s"}"#).is_err());
+    }
+
+    #[test]
+    fn short_token_secret_is_refused() {
+        let err = Config::from_json(r#"{"dataDir":"/x","tokenSecret":"short"}"#).err();
+        assert!(matches!(err, Some(Error::InvalidConfig(m)) if m.contains("at least 32 bytes")));
+    }
+
+    #[test]
+    fn initial_admin_needs_both_or_neither() {
+        let one = r#"{"dataDir":"/x","initialAdmin":{"username":"root"}}"#;
+        assert!(
+            matches!(Config::from_json(one), Err(Error::InvalidConfig(m)) if m.contains("both"))
+        );
+        let both = r#"{"dataDir":"/x","initialAdmin":{"username":"root","password":"pw"}}"#;
+        assert!(
+            Config::from_json(both)
+                .expect("valid")
+                .initial_admin
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn password_minimum_cannot_go_below_eight() {
+        let low = r#"{"dataDir":"/x","password":{"minLength":6}}"#;
+        assert!(Config::from_json(low).is_err());
+        let high = r#"{"dataDir":"/x","password":{"minLength":15}}"#;
+        assert_eq!(
+            Config::from_json(high).expect("valid").password.min_length,
+            15
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let json = r#"{"dataDir":"/x","tokenSecret":"0123456789abcdef0123456789abcdef",
+            "initialAdmin":{"username":"root","password":"hunter2hunter2"}}"#;
+        let shown = format!("{:?}", Config::from_json(json).expect("valid"));
+        assert!(!shown.contains("0123456789abcdef") && !shown.contains("hunter2"));
+    }
+}

@@ -1,0 +1,45 @@
+//! The Dagu-compatible HTTP API as a pure function: (method, path, headers, body, client IP) to
+//! (status, headers, body). No sockets: the host owns those.
+
+mod response;
+mod routes;
+
+pub use response::Response;
+
+use crate::service::Engine;
+
+/// Bodies above this are refused with 413 before any parsing.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path with its query string, e.g. `/api/v1/users?limit=5`.
+    pub path: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
+    pub client_ip: &'a str,
+}
+
+impl Request<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| *value)
+    }
+
+    /// The bearer credential, or "" when there is none (the Engine answers "Authentication required").
+    pub fn bearer_token(&self) -> &str {
+        self.header("authorization")
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .unwrap_or("")
+    }
+}
+
+pub fn handle(engine: &Engine, request: &Request<'_>) -> Response {
+    routes::dispatch(engine, request).unwrap_or_else(|error| Response::error(&error))
+}

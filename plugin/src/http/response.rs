@@ -1,0 +1,146 @@
+use serde::Serialize;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(status: u16, value: &impl Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self {
+                status,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body,
+            },
+            Err(e) => Self::error(&Error::Internal(e.to_string())),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The one table from Engine errors to HTTP statuses and `{code, message}` bodies.
+    pub fn error(error: &Error) -> Self {
+        let (status, code) = match error {
+            Error::BadRequest(_) | Error::InvalidJson(_) => (400, "bad_request"),
+            Error::Unauthenticated(_) => (401, "unauthorized"),
+            Error::Forbidden(_) => (403, "forbidden"),
+            Error::NotFound(_) => (404, "not_found"),
+            Error::AlreadyExists(_) => (409, "already_exists"),
+            Error::Conflict(_) => (409, "conflict"),
+            Error::PayloadTooLarge(_) => (413, "payload_too_large"),
+            Error::RateLimited { .. } => (429, "rate_limited"),
+            Error::Unavailable(_) => (503, "unavailable"),
+            Error::InvalidConfig(_) | Error::Storage(_) | Error::Internal(_) => {
+                (500, "internal_error")
+            }
+        };
+        // Storage and internal details name files and queries: they stay out of responses.
+        let message = match status {
+            500 => "Internal server error".to_string(),
+            _ => error.to_string(),
+        };
+        let mut response = Self::json(
+            status,
+            &serde_json::json!({ "code": code, "message": message }),
+        );
+        match error {
+            Error::Unauthenticated(_) => {
+                response.headers.push((
+                    "WWW-Authenticate".into(),
+                    r#"Bearer realm="restricted""#.into(),
+                ));
+            }
+            Error::RateLimited { retry_after_secs } => {
+                response
+                    .headers
+                    .push(("Retry-After".into(), retry_after_secs.to_string()));
+            }
+            Error::Unavailable(_) => response.headers.push(("Retry-After".into(), "1".into())),
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &Response) -> serde_json::Value {
+        serde_json::from_slice(&response.body).expect("json body")
+    }
+
+    fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+        response
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn unauthorized_carries_the_bearer_challenge_and_a_json_body() {
+        let response = Response::error(&Error::Unauthenticated("Authentication required".into()));
+        assert_eq!(response.status, 401);
+        assert_eq!(
+            header(&response, "www-authenticate"),
+            Some(r#"Bearer realm="restricted""#)
+        );
+        assert_eq!(
+            body(&response),
+            serde_json::json!({"code": "unauthorized", "message": "Authentication required"})
+        );
+    }
+
+    #[test]
+    fn rate_limited_carries_retry_after() {
+        let response = Response::error(&Error::RateLimited {
+            retry_after_secs: 30,
+        });
+        assert_eq!(
+            (response.status, header(&response, "retry-after")),
+            (429, Some("30"))
+        );
+    }
+
+    #[test]
+    fn storage_details_are_not_leaked() {
+        let response = Response::error(&Error::Storage("cannot open /secret/path/auth.db".into()));
+        assert_eq!(response.status, 500);
+        assert!(!String::from_utf8_lossy(&response.body).contains("/secret/path"));
+    }
+
+    #[test]
+    fn every_error_kind_has_a_status_and_code() {
+        let cases = [
+            (Error::BadRequest("x".into()), 400, "bad_request"),
+            (Error::InvalidJson("x".into()), 400, "bad_request"),
+            (Error::Forbidden("x".into()), 403, "forbidden"),
+            (Error::NotFound("x".into()), 404, "not_found"),
+            (Error::AlreadyExists("x".into()), 409, "already_exists"),
+            (Error::Conflict("x".into()), 409, "conflict"),
+            (Error::PayloadTooLarge("x".into()), 413, "payload_too_large"),
+            (Error::Unavailable("x".into()), 503, "unavailable"),
+            (Error::Internal("x".into()), 500, "internal_error"),
+        ];
+        for (error, status, code) in cases {
+            let response = Response::error(&error);
+            assert_eq!(
+                (response.status, body(&response)["code"].as_str()),
+                (status, Some(code)),
+                "{error:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,190 @@
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub workspace: String,
+    pub role: Role,
+}
+
+/// Which workspaces a principal may see, and with which role in each (HTTP_API.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceAccess {
+    pub all: bool,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+}
+
+impl Default for WorkspaceAccess {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+const RESERVED_WORKSPACES: [&str; 3] = ["all", "default", "global"];
+const MAX_WORKSPACE_NAME: usize = 64;
+
+impl WorkspaceAccess {
+    pub fn all() -> Self {
+        Self {
+            all: true,
+            grants: Vec::new(),
+        }
+    }
+
+    /// The grant for `workspace`, if scoped access names it.
+    pub fn grant_for(&self, workspace: &str) -> Option<Role> {
+        self.grants
+            .iter()
+            .find(|grant| grant.workspace == workspace)
+            .map(|grant| grant.role)
+    }
+
+    /// Checks this access for a principal whose top-level role is `role`. The error text is the
+    /// part after `invalid workspace access: `.
+    pub fn validate(&self, role: Role) -> Result<(), String> {
+        if self.all {
+            return match self.grants.is_empty() {
+                true => Ok(()),
+                false => Err("grants must be empty when all workspaces are allowed".into()),
+            };
+        }
+        if role != Role::Viewer {
+            return Err("scoped workspace access requires the top-level role viewer".into());
+        }
+        if self.grants.is_empty() {
+            return Err("scoped workspace access needs at least one grant".into());
+        }
+        let mut seen = HashSet::with_capacity(self.grants.len());
+        for grant in &self.grants {
+            validate_workspace_name(&grant.workspace)?;
+            if !seen.insert(grant.workspace.to_ascii_lowercase()) {
+                return Err(format!("duplicate workspace {:?}", grant.workspace));
+            }
+            if grant.role == Role::Admin {
+                return Err(format!(
+                    "workspace {:?} cannot grant admin",
+                    grant.workspace
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-64 characters of `[A-Za-z0-9_-]`, not a reserved name.
+pub fn validate_workspace_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("workspace name must not be empty".into());
+    }
+    if name.len() > MAX_WORKSPACE_NAME {
+        return Err(format!(
+            "workspace name {name:?} is longer than {MAX_WORKSPACE_NAME} characters"
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(format!(
+            "workspace name {name:?} may only contain letters, digits, '_' and '-'"
+        ));
+    }
+    if RESERVED_WORKSPACES
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(name))
+    {
+        return Err(format!("workspace name {name:?} is reserved"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scoped(grants: &[(&str, Role)]) -> WorkspaceAccess {
+        WorkspaceAccess {
+            all: false,
+            grants: grants
+                .iter()
+                .map(|(w, r)| Grant {
+                    workspace: w.to_string(),
+                    role: *r,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn all_access_is_valid_for_every_role() {
+        for role in Role::ALL {
+            assert_eq!(WorkspaceAccess::all().validate(role), Ok(()));
+        }
+    }
+
+    #[test]
+    fn all_access_with_grants_is_refused() {
+        let mut access = scoped(&[("ops", Role::Developer)]);
+        access.all = true;
+        assert!(access.validate(Role::Viewer).is_err());
+    }
+
+    #[test]
+    fn scoped_access_requires_top_level_viewer() {
+        let access = scoped(&[("ops", Role::Developer)]);
+        assert_eq!(access.validate(Role::Viewer), Ok(()));
+        for role in [Role::Admin, Role::Manager, Role::Developer, Role::Operator] {
+            assert!(access.validate(role).is_err(), "{role}");
+        }
+    }
+
+    #[test]
+    fn scoped_access_needs_a_grant() {
+        assert!(scoped(&[]).validate(Role::Viewer).is_err());
+    }
+
+    #[test]
+    fn duplicate_workspaces_are_refused_case_insensitively() {
+        let access = scoped(&[("ops", Role::Developer), ("OPS", Role::Viewer)]);
+        assert!(
+            access
+                .validate(Role::Viewer)
+                .unwrap_err()
+                .contains("duplicate")
+        );
+    }
+
+    #[test]
+    fn admin_grant_is_refused() {
+        assert!(
+            scoped(&[("ops", Role::Admin)])
+                .validate(Role::Viewer)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn workspace_names_follow_the_rules() {
+        for good in ["ops", "prod-1", "A_b", &"x".repeat(64)] {
+            assert_eq!(validate_workspace_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "has space",
+            "ü",
+            "a/b",
+            &"x".repeat(65),
+            "all",
+            "Default",
+            "GLOBAL",
+        ] {
+            assert!(validate_workspace_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Password rules and argon2id hashing. Rules run before any hashing, so a rejected password costs
+//! nothing.
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::{Argon2Params, PasswordRules};
+use crate::error::{Error, Result};
+
+/// NFKC-normalises and checks the length in code points. Returns the form that is hashed.
+pub fn check_rules(rules: &PasswordRules, password: &str) -> Result<String> {
+    let normalized: String = password.nfkc().collect();
+    let length = normalized.chars().count();
+    if length < rules.min_length {
+        return Err(Error::bad_request(format!(
+            "password must be at least {} characters",
+            rules.min_length
+        )));
+    }
+    if length > rules.max_length {
+        return Err(Error::bad_request(format!(
+            "password must be at most {} characters",
+            rules.max_length
+        )));
+    }
+    Ok(normalized)
+}
+
+/// Normalises without checking rules: sign-in must accept whatever was valid when it was set.
+pub fn normalize(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+pub struct PasswordHashing {
+    argon2: Argon2<'static>,
+    /// Verified against when the user does not exist, so unknown users cost one hash too.
+    decoy_hash: String,
+}
+
+impl PasswordHashing {
+    pub fn new(params: &Argon2Params) -> Result<Self> {
+        let params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| Error::invalid_config(format!("argon2 parameters: {e}")))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut hashing = Self {
+            argon2,
+            decoy_hash: String::new(),
+        };
+        hashing.decoy_hash = hashing.hash("decoy password for unknown users")?;
+        Ok(hashing)
+    }
+
+    /// Hashes an already normalised password into a salted PHC string.
+    pub fn hash(&self, normalized: &str) -> Result<String> {
+        self.argon2
+            .hash_password(normalized.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    }
+
+    /// Constant-work check: a `None` hash (unknown user) still computes one hash and fails.
+    pub fn verify(&self, normalized: &str, stored: Option<&str>) -> bool {
+        let hash = stored.unwrap_or(&self.decoy_hash);
+        let matches = self
+            .argon2
+            .verify_password(normalized.as_bytes(), hash)
+            .is_ok();
+        matches && stored.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> PasswordRules {
+        PasswordRules::default()
+    }
+
+    fn cheap() -> PasswordHashing {
+        PasswordHashing::new(&Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("params")
+    }
+
+    #[test]
+    fn passwords_shorter_than_eight_code_points_are_refused() {
+        assert!(check_rules(&rules(), "1234567").is_err());
+        assert!(check_rules(&rules(), "12345678").is_ok());
+    }
+
+    #[test]
+    fn length_counts_code_points_not_bytes() {
+        // Eight two-byte characters: 16 bytes but 8 code points.
+        assert!(check_rules(&rules(), "éééééééé").is_ok());
+        assert!(check_rules(&rules(), &"é".repeat(256)).is_ok());
+        assert!(check_rules(&rules(), &"é".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn passwords_are_nfkc_normalised_before_counting() {
+        // U+FB01 (the "fi" ligature) is one code point that NFKC turns into two.
+        let ligatures = "\u{FB01}".repeat(4);
+        assert_eq!(check_rules(&rules(), &ligatures), Ok("fi".repeat(4)));
+    }
+
+    #[test]
+    fn equivalent_unicode_forms_verify_against_each_other() {
+        let hashing = cheap();
+        let composed = check_rules(&rules(), "caf\u{e9}-password").expect("valid");
+        let hash = hashing.hash(&composed).expect("hash");
+        assert!(hashing.verify(&normalize("cafe\u{301}-password"), Some(&hash)));
+    }
+
+    #[test]
+    fn hashes_are_salted_argon2id_phc_strings() {
+        let hashing = cheap();
+        let first = hashing.hash("correct horse").expect("hash");
+        let second = hashing.hash("correct horse").expect("hash");
+        assert!(first.starts_with("$argon2id$v=19$"));
+        assert_ne!(first, second);
+        assert!(hashing.verify("correct horse", Some(&first)));
+        assert!(!hashing.verify("wrong horse", Some(&first)));
+    }
+
+    #[test]
+    fn unknown_users_never_verify() {
+        assert!(!cheap().verify("decoy password for unknown users", None));
+    }
+}

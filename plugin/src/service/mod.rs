@@ -1,0 +1,215 @@
+//! The Engine: every operation with its rules. The C, Rust and HTTP layers only translate to and
+//! from it.
+
+mod cache;
+mod session;
+mod users;
+
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use serde::Serialize;
+
+pub use session::LoginResponse;
+pub use users::{CreateUserRequest, UpdateUserRequest};
+
+use crate::clock::{Clock, SystemClock, rfc3339};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
+use crate::password::{self, PasswordHashing};
+use crate::store::{SqliteStore, Store};
+use crate::token::{self, TokenCodec};
+use cache::PrincipalCache;
+
+/// How often the Engine asks the store whether another process wrote: the documented bound on how
+/// long another host's revocation takes to reach this one.
+pub(crate) const CROSS_PROCESS_REFRESH_MS: i64 = 1000;
+
+pub struct Engine {
+    config: Config,
+    store: Box<dyn Store>,
+    tokens: TokenCodec,
+    hashing: PasswordHashing,
+    clock: Arc<dyn Clock>,
+    cache: PrincipalCache,
+    last_change_check_ms: AtomicI64,
+    last_change_counter: AtomicU64,
+    last_session_sweep_ms: AtomicI64,
+}
+
+impl Engine {
+    pub fn open(config: Config) -> Result<Self> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        let auth_dir = config.data_dir.join("auth");
+        create_private_dir(&auth_dir)?;
+        let store = SqliteStore::open(&auth_dir)?;
+        let secret = match &config.token_secret {
+            Some(secret) => secret.clone(),
+            None => token::load_or_create_secret(&auth_dir)?,
+        };
+        let tokens = TokenCodec::new(&secret, config.token_ttl)?;
+        let hashing = PasswordHashing::new(&config.argon2)?;
+        let counter = store.change_counter()?;
+        let engine = Self {
+            store: Box::new(store),
+            tokens,
+            hashing,
+            cache: PrincipalCache::default(),
+            last_change_check_ms: AtomicI64::new(clock.now_ms()),
+            last_change_counter: AtomicU64::new(counter),
+            last_session_sweep_ms: AtomicI64::new(0),
+            clock,
+            config,
+        };
+        engine.create_initial_admin()?;
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The admin named in the configuration, created only when no user exists yet.
+    fn create_initial_admin(&self) -> Result<()> {
+        let Some(initial) = &self.config.initial_admin else {
+            return Ok(());
+        };
+        if self.store.user_count()? > 0 {
+            return Ok(());
+        }
+        let rejected = |e: Error| Error::invalid_config(format!("initial admin: {e}"));
+        let username =
+            validate_username(&initial.username).map_err(|e| rejected(Error::BadRequest(e)))?;
+        let normalized =
+            password::check_rules(&self.config.password, &initial.password).map_err(rejected)?;
+        let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
+        self.store.insert_first_user(&user)?;
+        self.cache.invalidate();
+        Ok(())
+    }
+
+    fn new_user(
+        &self,
+        username: String,
+        role: Role,
+        access: WorkspaceAccess,
+        normalized_password: &str,
+    ) -> Result<UserRecord> {
+        let now = self.now_ms();
+        Ok(UserRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            role,
+            workspace_access: access,
+            password_hash: self.hashing.hash(normalized_password)?,
+            disabled: false,
+            created_at_ms: now,
+            updated_at_ms: now,
+        })
+    }
+
+    /// Drops cached principals when another process committed since the last look, at most once
+    /// per `CROSS_PROCESS_REFRESH_MS`, so the hot path touches SQLite rarely.
+    fn notice_other_writers(&self) {
+        let now = self.now_ms();
+        let last = self.last_change_check_ms.load(Ordering::Relaxed);
+        if now - last < CROSS_PROCESS_REFRESH_MS {
+            return;
+        }
+        if self
+            .last_change_check_ms
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        // On a storage error the cache is dropped: failing towards a fresh read is the safe side.
+        let counter = self.store.change_counter().ok();
+        if counter != Some(self.last_change_counter.load(Ordering::Acquire)) {
+            self.cache.invalidate();
+            if let Some(counter) = counter {
+                self.last_change_counter.store(counter, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// `{"user": User}`: the body of `/auth/me`, user get, create and update.
+#[derive(Debug, Clone)]
+pub struct UserEnvelope(pub UserRecord);
+
+impl Serialize for UserEnvelope {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            user: crate::model::UserView<'a>,
+        }
+        Body {
+            user: self.0.view(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// `{"users": [User]}`.
+#[derive(Debug, Clone)]
+pub struct UsersEnvelope(pub Vec<UserRecord>);
+
+impl Serialize for UsersEnvelope {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            users: Vec<crate::model::UserView<'a>>,
+        }
+        Body {
+            users: self.0.iter().map(UserRecord::view).collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// `{"message": "..."}` for operations that only confirm.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageBody {
+    pub message: &'static str,
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent).map_err(|e| {
+            Error::Storage(format!(
+                "cannot create the data folder {}: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(Error::Storage(format!(
+            "cannot create {}: {e}",
+            dir.display()
+        ))),
+    }
+}
+
+pub(crate) fn expires_at(ms: i64) -> String {
+    rfc3339(ms)
+}

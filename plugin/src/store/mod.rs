@@ -1,0 +1,54 @@
+//! Persistence behind a trait free of SQLite types, so a second implementation is a new file.
+
+mod schema;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+use crate::model::UserRecord;
+
+/// A signed-in session; a token is valid only while its session row exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub jti: String,
+    pub user_id: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// What an update did besides changing the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpdateEffects {
+    /// Every session of the user ends in the same transaction (password change, disable).
+    pub revoke_sessions: bool,
+}
+
+/// Applies a change to a user inside the store's write transaction. It must be quick and pure:
+/// no hashing, no I/O (hashing happens before the transaction starts).
+pub type UserChange<'a> = dyn FnMut(&mut UserRecord) -> Result<UpdateEffects> + 'a;
+
+pub trait Store: Send + Sync {
+    fn user_count(&self) -> Result<u64>;
+    /// Inserts `user` only while no user exists; `Ok(false)` when someone was first.
+    fn insert_first_user(&self, user: &UserRecord) -> Result<bool>;
+    /// `AlreadyExists` when the folded username is taken.
+    fn insert_user(&self, user: &UserRecord) -> Result<()>;
+    fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>>;
+    /// Matches case-insensitively (the folded form).
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+    /// Sorted by username, case-insensitively.
+    fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// Read-modify-write in one transaction. `NotFound`, `AlreadyExists` (username taken) or
+    /// `Conflict` (no enabled admin would remain) leave the user unchanged.
+    fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord>;
+    /// `check` sees the user inside the transaction and may refuse. Sessions go with the user.
+    fn delete_user(&self, id: &str, check: &mut dyn FnMut(&UserRecord) -> Result<()>)
+    -> Result<()>;
+    fn insert_session(&self, session: &Session) -> Result<()>;
+    fn session(&self, jti: &str) -> Result<Option<Session>>;
+    fn delete_session(&self, jti: &str) -> Result<bool>;
+    fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;
+    /// Changes whenever any connection, in any process, commits; lets caches notice other writers.
+    fn change_counter(&self) -> Result<u64>;
+}

@@ -1,0 +1,60 @@
+//! Schema and migrations. `PRAGMA user_version` is the schema version; each step runs in one
+//! transaction, and a database newer than this code is refused.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Index i holds the step from version i to i + 1.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE users (
+        id               TEXT PRIMARY KEY,
+        username         TEXT NOT NULL,
+        username_folded  TEXT NOT NULL UNIQUE,
+        role             TEXT NOT NULL,
+        workspace_access TEXT NOT NULL,
+        password_hash    TEXT NOT NULL,
+        disabled         INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE sessions (
+        jti        TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+"#];
+
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(Error::storage)?;
+    if found > CURRENT_VERSION {
+        return Err(Error::Storage(format!(
+            "the database has schema version {found}, newer than this dagu-auth supports \
+             ({CURRENT_VERSION}); upgrade dagu-auth or restore an older backup"
+        )));
+    }
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::storage)?;
+        // Another process may have migrated while we waited for the write lock.
+        let now: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(Error::storage)?;
+        if now > index as i64 {
+            continue;
+        }
+        tx.execute_batch(step).map_err(Error::storage)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)
+            .map_err(Error::storage)?;
+        tx.commit().map_err(Error::storage)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,381 @@
+//! The embedded default store: one SQLite file in WAL mode, one writer connection, a few readers.
+//!
+//! Every write is a `BEGIN IMMEDIATE` transaction with `synchronous=FULL`: most writes here revoke
+//! access or create accounts, and ~100 us per commit is small next to a password hash.
+
+use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
+    params,
+};
+
+use super::{Session, Store, UpdateEffects, UserChange, schema};
+use crate::error::{Error, Result, msg};
+use crate::model::{UserRecord, fold_username};
+
+pub const DATABASE_FILE: &str = "auth.db";
+/// Lock waits end with "busy, retry" rather than hanging a caller.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_IDLE_READERS: usize = 4;
+const USER_COLUMNS: &str =
+    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) `<auth_dir>/auth.db`; fails closed on a damaged or newer file.
+    pub fn open(auth_dir: &Path) -> Result<Self> {
+        let path = auth_dir.join(DATABASE_FILE);
+        create_private_file(&path)?;
+        let mut writer = connect(&path, false)?;
+        check_integrity(&writer, &path)?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => connect(&self.path, true)?,
+        };
+        let result = query(&conn).map_err(sql_error);
+        let mut readers = self.readers.lock();
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_error)?;
+        // On an error the transaction is dropped, which rolls back (and ignores a failed rollback).
+        let value = work(&tx)?;
+        tx.commit().map_err(sql_error)?;
+        Ok(value)
+    }
+}
+
+impl Store for SqliteStore {
+    fn user_count(&self) -> Result<u64> {
+        self.read(|conn| conn.query_row("SELECT COUNT(*) FROM users", [], count))
+    }
+
+    fn insert_first_user(&self, user: &UserRecord) -> Result<bool> {
+        self.write(|tx| {
+            if tx
+                .query_row("SELECT COUNT(*) FROM users", [], count)
+                .map_err(sql_error)?
+                > 0
+            {
+                return Ok(false);
+            }
+            insert(tx, user)?;
+            Ok(true)
+        })
+    }
+
+    fn insert_user(&self, user: &UserRecord) -> Result<()> {
+        self.write(|tx| insert(tx, user))
+    }
+
+    fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>> {
+        self.read(|conn| select_user(conn, "id", id))?.transpose()
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        self.read(|conn| select_user(conn, "username_folded", &fold_username(username)))?
+            .transpose()
+    }
+
+    fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let rows = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY username_folded, id"
+            ))?;
+            let rows = stmt.query_map([], user_from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().collect()
+    }
+
+    fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
+        self.write(|tx| {
+            let mut user = select_user(tx, "id", id)
+                .map_err(sql_error)?
+                .transpose()?
+                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+            let effects: UpdateEffects = change(&mut user)?;
+            tx.execute(
+                "UPDATE users SET username = ?2, username_folded = ?3, role = ?4, workspace_access = ?5,
+                 password_hash = ?6, disabled = ?7, updated_at = ?8 WHERE id = ?1",
+                params![
+                    user.id,
+                    user.username,
+                    fold_username(&user.username),
+                    user.role.as_str(),
+                    access_json(&user)?,
+                    user.password_hash,
+                    user.disabled,
+                    user.updated_at_ms,
+                ],
+            )
+            .map_err(unique_username)?;
+            if effects.revoke_sessions {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id]).map_err(sql_error)?;
+            }
+            ensure_an_enabled_admin(tx)?;
+            Ok(user)
+        })
+    }
+
+    fn delete_user(
+        &self,
+        id: &str,
+        check: &mut dyn FnMut(&UserRecord) -> Result<()>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let user = select_user(tx, "id", id)
+                .map_err(sql_error)?
+                .transpose()?
+                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+            check(&user)?;
+            tx.execute("DELETE FROM users WHERE id = ?1", [id])
+                .map_err(sql_error)?;
+            ensure_an_enabled_admin(tx)
+        })
+    }
+
+    fn insert_session(&self, session: &Session) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![session.jti, session.user_id, session.created_at_ms, session.expires_at_ms],
+            )
+            .map_err(sql_error)?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, jti: &str) -> Result<Option<Session>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT jti, user_id, created_at, expires_at FROM sessions WHERE jti = ?1",
+            )?
+            .query_row([jti], |row| {
+                Ok(Session {
+                    jti: row.get(0)?,
+                    user_id: row.get(1)?,
+                    created_at_ms: row.get(2)?,
+                    expires_at_ms: row.get(3)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    fn delete_session(&self, jti: &str) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx
+                .execute("DELETE FROM sessions WHERE jti = ?1", [jti])
+                .map_err(sql_error)?
+                > 0)
+        })
+    }
+
+    fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64> {
+        self.write(|tx| {
+            let removed = tx
+                .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_ms])
+                .map_err(sql_error)?;
+            Ok(removed as u64)
+        })
+    }
+
+    fn change_counter(&self) -> Result<u64> {
+        // data_version moves when another connection commits; this one's own writes are announced
+        // by the Engine directly.
+        let conn = self.writer.lock();
+        conn.query_row("PRAGMA data_version", [], count)
+            .map_err(sql_error)
+    }
+}
+
+fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
+    tx.execute(
+        &format!("INSERT INTO users ({USER_COLUMNS}, username_folded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        params![
+            user.id,
+            user.username,
+            user.role.as_str(),
+            access_json(user)?,
+            user.password_hash,
+            user.disabled,
+            user.created_at_ms,
+            user.updated_at_ms,
+            fold_username(&user.username),
+        ],
+    )
+    .map_err(unique_username)?;
+    Ok(())
+}
+
+/// The invariant behind "the last enabled admin cannot be removed": checked inside the same
+/// transaction as the change, so two concurrent demotions cannot both pass.
+fn ensure_an_enabled_admin(tx: &Transaction<'_>) -> Result<()> {
+    let admins = tx
+        .query_row(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
+            [],
+            count,
+        )
+        .map_err(sql_error)?;
+    match admins {
+        0 => Err(Error::Conflict(msg::LAST_ADMIN.into())),
+        _ => Ok(()),
+    }
+}
+
+fn select_user(
+    conn: &Connection,
+    column: &str,
+    value: &str,
+) -> rusqlite::Result<Option<Result<UserRecord>>> {
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1"
+    ))?
+    .query_row([value], user_from_row)
+    .optional()
+}
+
+/// Rows decode in two steps: SQLite errors first, then our own parsing of role and access JSON,
+/// which fails as a storage error naming the user rather than a panic.
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
+    let id: String = row.get(0)?;
+    let role: String = row.get(2)?;
+    let access: String = row.get(3)?;
+    let parsed = role.parse::<crate::model::Role>().and_then(|role| {
+        let access = serde_json::from_str(&access).map_err(|e| format!("workspace access: {e}"))?;
+        Ok((role, access))
+    });
+    let (role, workspace_access) = match parsed {
+        Ok(parts) => parts,
+        Err(problem) => {
+            return Ok(Err(Error::Storage(format!(
+                "user {id} is unreadable: {problem}"
+            ))));
+        }
+    };
+    Ok(Ok(UserRecord {
+        id,
+        username: row.get(1)?,
+        role,
+        workspace_access,
+        password_hash: row.get(4)?,
+        disabled: row.get(5)?,
+        created_at_ms: row.get(6)?,
+        updated_at_ms: row.get(7)?,
+    }))
+}
+
+/// SQLite integers are signed; counts and versions never go below zero.
+fn count(row: &Row<'_>) -> rusqlite::Result<u64> {
+    row.get::<_, i64>(0).map(|n| n.max(0) as u64)
+}
+
+fn access_json(user: &UserRecord) -> Result<String> {
+    serde_json::to_string(&user.workspace_access).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn unique_username(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => Error::AlreadyExists(msg::USERNAME_TAKEN.into()),
+        _ => sql_error(e),
+    }
+}
+
+fn sql_error(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            Error::Unavailable("the user database is busy; retry shortly".into())
+        }
+        _ => Error::storage(e),
+    }
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Storage(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn connect(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+    let setup = || -> rusqlite::Result<()> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        if read_only {
+            conn.pragma_update(None, "query_only", "ON")?;
+        }
+        Ok(())
+    };
+    setup().map_err(|e| damaged(path, e))?;
+    Ok(conn)
+}
+
+fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .map_err(|e| damaged(path, e))?;
+    match verdict.as_str() {
+        "ok" => Ok(()),
+        problem => Err(Error::Storage(format!(
+            "the user database {} is damaged ({problem}); restore it from a backup",
+            path.display()
+        ))),
+    }
+}
+
+fn damaged(path: &Path, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::Storage(format!(
+            "the user database {} is damaged ({e}); restore it from a backup",
+            path.display()
+        )),
+        _ => Error::Storage(format!("cannot use {}: {e}", path.display())),
+    }
+}

@@ -1,0 +1,396 @@
+//! User management rules and authorization, through the Engine.
+
+mod common;
+
+use common::*;
+use dagu_auth::Error;
+use dagu_auth::service::CreateUserRequest;
+use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+use serde_json::json;
+
+fn create(fx: &Fixture, admin: &str, body: serde_json::Value) -> Result<String, Error> {
+    let request: CreateUserRequest = serde_json::from_value(body).expect("request json");
+    fx.engine.create_user(admin, request).map(|user| user.0.id)
+}
+
+fn bad_request_starting(result: Result<impl std::fmt::Debug, Error>, prefix: &str) {
+    match result {
+        Err(Error::BadRequest(message)) => assert!(message.starts_with(prefix), "{message}"),
+        other => panic!("expected BadRequest starting {prefix:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn users_are_listed_sorted_case_insensitively() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    for name in ["carol", "Bob", "alice"] {
+        fx.user(&admin, name, "viewer");
+    }
+    let names: Vec<String> = fx
+        .engine
+        .list_users(&admin)
+        .expect("list")
+        .0
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["admin", "alice", "Bob", "carol"]);
+}
+
+#[test]
+fn usernames_are_unique_case_insensitively() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    fx.user(&admin, "alice", "viewer");
+    let duplicate = create(
+        &fx,
+        &admin,
+        json!({"username": "ALICE", "password": USER_PASSWORD, "role": "viewer"}),
+    );
+    assert_eq!(
+        duplicate.err(),
+        Some(Error::AlreadyExists("Username already exists".into()))
+    );
+}
+
+#[test]
+fn renaming_onto_a_taken_username_conflicts() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    fx.user(&admin, "alice", "viewer");
+    let (bob, _) = fx.user(&admin, "bob", "viewer");
+    let result = fx
+        .engine
+        .update_user(&admin, &bob, patch(json!({"username": "Alice"})));
+    assert_eq!(
+        result.err(),
+        Some(Error::AlreadyExists("Username already exists".into()))
+    );
+}
+
+#[test]
+fn omitted_workspace_access_means_all_workspaces() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let id = create(
+        &fx,
+        &admin,
+        json!({"username": "dev", "password": USER_PASSWORD, "role": "developer"}),
+    )
+    .expect("create");
+    let user = serde_json::to_value(fx.engine.get_user(&admin, &id).expect("get")).expect("json");
+    assert_eq!(
+        user["user"]["workspaceAccess"],
+        json!({"all": true, "grants": []})
+    );
+}
+
+#[test]
+fn invalid_roles_usernames_and_passwords_are_bad_requests() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let cases = [
+        (
+            json!({"username": "x", "password": USER_PASSWORD, "role": "root"}),
+            "invalid role",
+        ),
+        (
+            json!({"username": "  ", "password": USER_PASSWORD, "role": "viewer"}),
+            "username is required",
+        ),
+        (
+            json!({"username": "x".repeat(65), "password": USER_PASSWORD, "role": "viewer"}),
+            "username must be at most",
+        ),
+        (
+            json!({"username": "x", "password": "1234567", "role": "viewer"}),
+            "password must be at least 8",
+        ),
+        (
+            json!({"username": "x", "password": "p".repeat(257), "role": "viewer"}),
+            "password must be at most 256",
+        ),
+    ];
+    for (body, prefix) in cases {
+        bad_request_starting(create(&fx, &admin, body), prefix);
+    }
+}
+
+#[test]
+fn workspace_access_rules_are_enforced_on_create() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let grant = |ws: &str, role: &str| json!({"workspace": ws, "role": role});
+    let cases = [
+        (
+            "viewer",
+            json!({"all": true, "grants": [grant("ops", "viewer")]}),
+        ),
+        (
+            "developer",
+            json!({"all": false, "grants": [grant("ops", "developer")]}),
+        ),
+        ("viewer", json!({"all": false, "grants": []})),
+        (
+            "viewer",
+            json!({"all": false, "grants": [grant("", "viewer")]}),
+        ),
+        (
+            "viewer",
+            json!({"all": false, "grants": [grant("bad name", "viewer")]}),
+        ),
+        (
+            "viewer",
+            json!({"all": false, "grants": [grant("ops", "viewer"), grant("ops", "developer")]}),
+        ),
+        (
+            "viewer",
+            json!({"all": false, "grants": [grant("Global", "viewer")]}),
+        ),
+        (
+            "viewer",
+            json!({"all": false, "grants": [grant("ops", "admin")]}),
+        ),
+    ];
+    for (i, (role, access)) in cases.into_iter().enumerate() {
+        let body = json!({"username": format!("u{i}"), "password": USER_PASSWORD, "role": role, "workspaceAccess": access});
+        bad_request_starting(create(&fx, &admin, body), "invalid workspace access: ");
+    }
+}
+
+#[test]
+fn an_invalid_grant_role_is_refused_as_invalid_json() {
+    let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "boss"}]});
+    let body = json!({"username": "x", "password": USER_PASSWORD, "role": "viewer", "workspaceAccess": access});
+    let parsed = dagu_auth::Error::parse_json::<CreateUserRequest>(body.to_string().as_bytes());
+    assert!(matches!(parsed, Err(Error::InvalidJson(_))));
+}
+
+#[test]
+fn only_admins_manage_users() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (id, manager) = fx.user(&admin, "manager", "manager");
+    let forbidden = Some(Error::Forbidden("Insufficient permissions".into()));
+    assert_eq!(fx.engine.list_users(&manager).err(), forbidden);
+    assert_eq!(fx.engine.get_user(&manager, &id).err(), forbidden);
+    assert_eq!(
+        create(
+            &fx,
+            &manager,
+            json!({"username": "x", "password": USER_PASSWORD, "role": "admin"})
+        )
+        .err(),
+        forbidden
+    );
+    assert_eq!(
+        fx.engine
+            .update_user(&manager, &id, patch(json!({"role": "admin"})))
+            .err(),
+        forbidden
+    );
+    assert_eq!(
+        fx.engine
+            .reset_password(&manager, &id, "another-password")
+            .err(),
+        forbidden
+    );
+    assert_eq!(fx.engine.delete_user(&manager, &id).err(), forbidden);
+}
+
+#[test]
+fn a_demoted_admin_loses_admin_on_the_next_call() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (second_id, second) = fx.user(&admin, "second", "admin");
+    assert!(fx.engine.list_users(&second).is_ok());
+    fx.engine
+        .update_user(&admin, &second_id, patch(json!({"role": "developer"})))
+        .expect("demote");
+    assert_eq!(
+        fx.engine.list_users(&second).err(),
+        Some(Error::Forbidden("Insufficient permissions".into()))
+    );
+}
+
+#[test]
+fn writes_need_the_rbac_licence_after_the_admin_check() {
+    let fx = Fixture::with(|c| c.license_features.clear());
+    let admin = fx.setup_admin();
+    let unlicensed = Some(Error::Forbidden(
+        "User management requires a Dagu Pro license".into(),
+    ));
+    let me = fx.engine.principal(&admin).expect("me").id.clone();
+    assert_eq!(
+        create(
+            &fx,
+            &admin,
+            json!({"username": "x", "password": USER_PASSWORD, "role": "viewer"})
+        )
+        .err(),
+        unlicensed
+    );
+    assert_eq!(
+        fx.engine
+            .update_user(&admin, &me, patch(json!({"username": "root"})))
+            .err(),
+        unlicensed
+    );
+    assert_eq!(fx.engine.delete_user(&admin, "someone").err(), unlicensed);
+    assert!(
+        fx.engine.list_users(&admin).is_ok(),
+        "reading needs no licence"
+    );
+}
+
+#[test]
+fn admins_cannot_disable_or_delete_themselves() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let me = fx.engine.principal(&admin).expect("me").id.clone();
+    let disable = fx
+        .engine
+        .update_user(&admin, &me, patch(json!({"isDisabled": true})))
+        .err();
+    assert_eq!(
+        disable,
+        Some(Error::Forbidden("Cannot disable your own account".into()))
+    );
+    assert_eq!(
+        fx.engine.delete_user(&admin, &me).err(),
+        Some(Error::Forbidden("Cannot delete your own account".into()))
+    );
+}
+
+#[test]
+fn last_enabled_admin_cannot_demote_themselves() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (second_id, second) = fx.user(&admin, "second", "admin");
+    let first_id = fx.engine.principal(&admin).expect("me").id.clone();
+    fx.engine
+        .update_user(&second, &first_id, patch(json!({"isDisabled": true})))
+        .expect("two admins: fine");
+    let demote = fx
+        .engine
+        .update_user(&second, &second_id, patch(json!({"role": "manager"})));
+    assert!(matches!(demote, Err(Error::Conflict(_))), "{demote:?}");
+    assert_eq!(
+        fx.engine
+            .principal(&second)
+            .expect("still admin")
+            .role
+            .as_str(),
+        "admin"
+    );
+}
+
+#[test]
+fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
+    for _ in 0..5 {
+        let fx = Fixture::new();
+        let first = fx.setup_admin();
+        let (second_id, second) = fx.user(&first, "second", "admin");
+        let first_id = fx.engine.principal(&first).expect("me").id.clone();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                fx.engine
+                    .update_user(&first, &second_id, patch(json!({"isDisabled": true})))
+            });
+            scope.spawn(|| {
+                fx.engine
+                    .update_user(&second, &first_id, patch(json!({"isDisabled": true})))
+            });
+        });
+        let admin_left = [("admin", ADMIN_PASSWORD), ("second", USER_PASSWORD)]
+            .iter()
+            .filter(|(name, password)| fx.engine.login(name, password, "").is_ok())
+            .count();
+        assert_eq!(admin_left, 1);
+    }
+}
+
+#[test]
+fn scoped_viewer_moves_to_another_role_only_with_all_workspaces() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "developer"}]});
+    let (id, _) = fx.user_with_access(&admin, "scoped", "viewer", Some(access));
+    bad_request_starting(
+        fx.engine
+            .update_user(&admin, &id, patch(json!({"role": "developer"}))),
+        "invalid workspace access: ",
+    );
+    let moved = fx
+        .engine
+        .update_user(
+            &admin,
+            &id,
+            patch(json!({"role": "developer", "workspaceAccess": {"all": true}})),
+        )
+        .expect("move");
+    assert_eq!(moved.0.role.as_str(), "developer");
+}
+
+#[test]
+fn workspace_access_without_role_is_validated_against_the_current_role() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (id, _) = fx.user(&admin, "dev", "developer");
+    let scoped = json!({"all": false, "grants": [{"workspace": "ops", "role": "developer"}]});
+    bad_request_starting(
+        fx.engine
+            .update_user(&admin, &id, patch(json!({"workspaceAccess": scoped}))),
+        "invalid workspace access: ",
+    );
+}
+
+#[test]
+fn unknown_users_are_not_found() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let not_found = Some(Error::NotFound("User not found".into()));
+    assert_eq!(fx.engine.get_user(&admin, "nope").err(), not_found);
+    assert_eq!(
+        fx.engine
+            .update_user(&admin, "nope", patch(json!({"role": "viewer"})))
+            .err(),
+        not_found
+    );
+    assert_eq!(fx.engine.delete_user(&admin, "nope").err(), not_found);
+    assert_eq!(
+        fx.engine
+            .reset_password(&admin, "nope", "another-password")
+            .err(),
+        not_found
+    );
+}
+
+#[test]
+fn authorize_follows_grants_and_role_changes_apply_on_the_next_call() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "developer"}, {"workspace": "prod", "role": "operator"}]});
+    let (id, token) = fx.user_with_access(&admin, "scoped", "viewer", Some(access));
+    let decide = |action, ws| fx.engine.authorize(&token, action, ws).expect("decision");
+    assert_eq!(decide(Action::Write, "ops"), Decision::Allow);
+    assert_eq!(decide(Action::Execute, "prod"), Decision::Allow);
+    assert_eq!(decide(Action::Write, "prod"), Decision::Forbidden);
+    assert_eq!(decide(Action::View, "finance"), Decision::NotVisible);
+    assert_eq!(decide(Action::View, ""), Decision::Allow);
+    assert_eq!(decide(Action::Execute, ""), Decision::Forbidden);
+    fx.engine.update_user(&admin, &id, patch(json!({"workspaceAccess": {"all": false, "grants": [{"workspace": "finance", "role": "viewer"}]}}))).expect("regrant");
+    assert_eq!(decide(Action::Write, "ops"), Decision::NotVisible);
+    assert_eq!(decide(Action::View, "finance"), Decision::Allow);
+}
+
+#[test]
+fn authorize_with_a_bad_token_is_unauthenticated() {
+    let fx = Fixture::new();
+    fx.setup_admin();
+    assert!(matches!(
+        fx.engine.authorize("garbage", Action::View, ""),
+        Err(Error::Unauthenticated(_))
+    ));
+}
