@@ -26,6 +26,9 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The path exists but not with this method (HTTP only).
+    #[error("Method not allowed")]
+    MethodNotAllowed,
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     #[error("storage error: {0}")]
@@ -70,6 +73,7 @@ impl Error {
             Self::Conflict(_) => DaguAuthStatus::Conflict,
             Self::RateLimited { .. } => DaguAuthStatus::RateLimited,
             Self::PayloadTooLarge(_) => DaguAuthStatus::PayloadTooLarge,
+            Self::MethodNotAllowed => DaguAuthStatus::BadRequest,
             Self::InvalidConfig(_) => DaguAuthStatus::InvalidConfig,
             Self::Storage(_) => DaguAuthStatus::Storage,
             Self::Unavailable(_) => DaguAuthStatus::Unavailable,

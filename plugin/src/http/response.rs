@@ -39,6 +39,7 @@ impl Response {
             Error::AlreadyExists(_) => (409, "already_exists"),
             Error::Conflict(_) => (409, "conflict"),
             Error::PayloadTooLarge(_) => (413, "payload_too_large"),
+            Error::MethodNotAllowed => (405, "method_not_allowed"),
             Error::RateLimited { .. } => (429, "rate_limited"),
             Error::Unavailable(_) => (503, "unavailable"),
             Error::InvalidConfig(_) | Error::Storage(_) | Error::Internal(_) => {

@@ -100,9 +100,9 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
                 "setup" | "login" | "logout" | "me" | "change-password",
             ],
         )
-        | (_, ["users"] | ["users", _] | ["users", _, "reset-password"]) => Err(
-            Error::bad_request(format!("Method {} is not allowed here", request.method)),
-        ),
+        | (_, ["users"] | ["users", _] | ["users", _, "reset-password"]) => {
+            Err(Error::MethodNotAllowed)
+        }
         _ => Err(not_found()),
     }
 }

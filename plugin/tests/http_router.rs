@@ -1,0 +1,157 @@
+//! The HTTP layer without sockets: routing, body handling and error shapes.
+
+mod common;
+
+use common::*;
+use dagu_auth::http::{self, Request, Response};
+use serde_json::{Value, json};
+
+fn call(
+    fx: &Fixture,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, Value, Response) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth.as_str()));
+    }
+    let request = Request {
+        method,
+        path,
+        headers: &headers,
+        body,
+        client_ip: "127.0.0.1",
+    };
+    let response = http::handle(&fx.engine, &request);
+    let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, json, response)
+}
+
+#[test]
+fn setup_then_login_then_me_round_trip() {
+    let fx = Fixture::new();
+    let (status, body, _) = call(&fx, "GET", "/api/v1/auth/setup", None, b"");
+    assert_eq!((status, body), (200, json!({"setupRequired": true})));
+    let credentials = json!({"username": "root", "password": ADMIN_PASSWORD}).to_string();
+    let (status, login, _) = call(
+        &fx,
+        "POST",
+        "/api/v1/auth/setup",
+        None,
+        credentials.as_bytes(),
+    );
+    assert_eq!(status, 200);
+    let token = login["token"].as_str().expect("token");
+    let (status, me, _) = call(&fx, "GET", "/api/v1/auth/me", Some(token), b"");
+    assert_eq!((status, &me["user"]["username"]), (200, &json!("root")));
+}
+
+#[test]
+fn unknown_paths_are_json_404s() {
+    let fx = Fixture::new();
+    for path in [
+        "/api/v1/auth/xyz",
+        "/api/v1/nothing",
+        "/elsewhere",
+        "/api/v1/users/a/b/c",
+    ] {
+        let (status, body, _) = call(&fx, "GET", path, None, b"");
+        assert_eq!(
+            (status, &body["code"]),
+            (404, &json!("not_found")),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn bodies_over_one_mebibyte_are_413() {
+    let fx = Fixture::new();
+    let big = vec![b' '; 1024 * 1024 + 1];
+    let (status, body, _) = call(&fx, "POST", "/api/v1/auth/login", None, &big);
+    assert_eq!((status, &body["code"]), (413, &json!("payload_too_large")));
+}
+
+#[test]
+fn malformed_json_and_wrong_types_are_400() {
+    let fx = Fixture::new();
+    for body in [
+        &b"{not json"[..],
+        br#"{"username": 1, "password": "x"}"#,
+        b"[]",
+        b"",
+    ] {
+        let (status, json, _) = call(&fx, "POST", "/api/v1/auth/login", None, body);
+        assert_eq!((status, &json["code"]), (400, &json!("bad_request")));
+    }
+}
+
+#[test]
+fn a_non_json_content_type_is_400() {
+    let fx = Fixture::new();
+    let headers = [("content-type", "text/plain")];
+    let request = Request {
+        method: "POST",
+        path: "/api/v1/auth/login",
+        headers: &headers,
+        body: b"{}",
+        client_ip: "",
+    };
+    let response = http::handle(&fx.engine, &request);
+    assert_eq!(response.status, 400);
+}
+
+#[test]
+fn the_query_string_does_not_change_the_route() {
+    let fx = Fixture::new();
+    let (status, _, _) = call(&fx, "GET", "/api/v1/auth/setup?x=1", None, b"");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_wrong_method_on_a_known_path_is_an_error_not_a_404() {
+    let fx = Fixture::new();
+    let (status, _, _) = call(&fx, "DELETE", "/api/v1/auth/login", None, b"");
+    assert_eq!(status, 405);
+}
+
+#[test]
+fn unauthenticated_calls_carry_the_bearer_challenge() {
+    let fx = Fixture::new();
+    fx.setup_admin();
+    let (status, body, response) = call(&fx, "GET", "/api/v1/users", None, b"");
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"code": "unauthorized", "message": "Authentication required"})
+        )
+    );
+    let challenge = response
+        .headers
+        .iter()
+        .find(|(k, _)| k == "WWW-Authenticate")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(challenge, Some(r#"Bearer realm="restricted""#));
+}
+
+#[test]
+fn create_answers_201_and_delete_204() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let body = json!({"username": "bob", "password": USER_PASSWORD, "role": "viewer"}).to_string();
+    let (status, created, _) = call(&fx, "POST", "/api/v1/users", Some(&admin), body.as_bytes());
+    assert_eq!(status, 201);
+    let id = created["user"]["id"].as_str().expect("id");
+    let (status, _, response) = call(
+        &fx,
+        "DELETE",
+        &format!("/api/v1/users/{id}"),
+        Some(&admin),
+        b"",
+    );
+    assert_eq!((status, response.body.len()), (204, 0));
+}
