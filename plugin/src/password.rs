@@ -1,14 +1,30 @@
 //! Password rules and argon2id hashing. Rules run before any hashing, so a rejected password costs
 //! nothing.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::{Argon2Params, PasswordRules};
 use crate::error::{Error, Result};
 
-/// NFKC-normalises and checks the length in code points. Returns the form that is hashed.
-pub fn check_rules(rules: &PasswordRules, password: &str) -> Result<String> {
+/// The bundled list; its source and licence are in the file's header.
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../data/common-passwords.txt")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+});
+
+pub fn common_password_count() -> usize {
+    COMMON_PASSWORDS.len()
+}
+
+/// NFKC-normalises and checks a new password for `username`: length in code points, not the
+/// username, not a common password. Returns the form that is hashed.
+pub fn check_rules(rules: &PasswordRules, password: &str, username: &str) -> Result<String> {
     let normalized: String = password.nfkc().collect();
     let length = normalized.chars().count();
     if length < rules.min_length {
@@ -22,6 +38,17 @@ pub fn check_rules(rules: &PasswordRules, password: &str) -> Result<String> {
             "password must be at most {} characters",
             rules.max_length
         )));
+    }
+    let folded = normalized.to_lowercase();
+    if folded == username.trim().to_lowercase() {
+        return Err(Error::bad_request(
+            "password must not be the same as the username",
+        ));
+    }
+    if COMMON_PASSWORDS.contains(folded.as_str()) {
+        return Err(Error::bad_request(
+            "password is too common: it is among the 10,000 most used passwords; choose another",
+        ));
     }
     Ok(normalized)
 }
@@ -93,29 +120,51 @@ mod tests {
 
     #[test]
     fn passwords_shorter_than_eight_code_points_are_refused() {
-        assert!(check_rules(&rules(), "1234567").is_err());
-        assert!(check_rules(&rules(), "12345678").is_ok());
+        assert!(check_rules(&rules(), "zq-4k7p", "alice").is_err());
+        assert!(check_rules(&rules(), "zq-4k7p9", "alice").is_ok());
     }
 
     #[test]
     fn length_counts_code_points_not_bytes() {
         // Eight two-byte characters: 16 bytes but 8 code points.
-        assert!(check_rules(&rules(), "éééééééé").is_ok());
-        assert!(check_rules(&rules(), &"é".repeat(256)).is_ok());
-        assert!(check_rules(&rules(), &"é".repeat(257)).is_err());
+        assert!(check_rules(&rules(), "éééééééé", "alice").is_ok());
+        assert!(check_rules(&rules(), &"é".repeat(256), "alice").is_ok());
+        assert!(check_rules(&rules(), &"é".repeat(257), "alice").is_err());
+    }
+
+    #[test]
+    fn the_common_password_list_has_ten_thousand_entries() {
+        assert_eq!(common_password_count(), 10_000);
+    }
+
+    #[test]
+    fn common_passwords_are_refused_case_insensitively_with_a_reason() {
+        for common in ["password1", "PassWord1", "iloveyou", "qwerty123"] {
+            let error = check_rules(&rules(), common, "alice").expect_err(common);
+            assert!(error.to_string().contains("too common"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_username_is_refused_as_a_password() {
+        let error = check_rules(&rules(), "Alice.Smith", "alice.smith").expect_err("refused");
+        assert!(error.to_string().contains("username"), "{error}");
     }
 
     #[test]
     fn passwords_are_nfkc_normalised_before_counting() {
         // U+FB01 (the "fi" ligature) is one code point that NFKC turns into two.
         let ligatures = "\u{FB01}".repeat(4);
-        assert_eq!(check_rules(&rules(), &ligatures), Ok("fi".repeat(4)));
+        assert_eq!(
+            check_rules(&rules(), &ligatures, "alice"),
+            Ok("fi".repeat(4))
+        );
     }
 
     #[test]
     fn equivalent_unicode_forms_verify_against_each_other() {
         let hashing = cheap();
-        let composed = check_rules(&rules(), "caf\u{e9}-password").expect("valid");
+        let composed = check_rules(&rules(), "caf\u{e9}-password", "alice").expect("valid");
         let hash = hashing.hash(&composed).expect("hash");
         assert!(hashing.verify(&normalize("cafe\u{301}-password"), Some(&hash)));
     }

@@ -91,8 +91,8 @@ impl Engine {
         let rejected = |e: Error| Error::invalid_config(format!("initial admin: {e}"));
         let username =
             validate_username(&initial.username).map_err(|e| rejected(Error::BadRequest(e)))?;
-        let normalized =
-            password::check_rules(&self.config.password, &initial.password).map_err(rejected)?;
+        let normalized = password::check_rules(&self.config.password, &initial.password, &username)
+            .map_err(rejected)?;
         let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
         self.store.insert_first_user(&user)?;
         self.cache.invalidate();

@@ -62,7 +62,7 @@ impl Engine {
             return Err(done());
         }
         let username = validate_username(username).map_err(Error::BadRequest)?;
-        let normalized = password::check_rules(&self.config.password, password)?;
+        let normalized = password::check_rules(&self.config.password, password, &username)?;
         let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
         if !self.store.insert_first_user(&user)? {
             return Err(done());
@@ -219,7 +219,7 @@ impl Engine {
     /// Changes the caller's own password; all of their sessions end, this one included.
     pub fn change_password(&self, token: &str, current: &str, new: &str) -> Result<MessageBody> {
         let caller = self.principal(token)?;
-        let normalized = password::check_rules(&self.config.password, new)?;
+        let normalized = password::check_rules(&self.config.password, new, &caller.username)?;
         let stored = self
             .store
             .user_by_id(&caller.id)?

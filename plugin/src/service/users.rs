@@ -69,7 +69,8 @@ impl Engine {
         let role = parse_role(&request.role)?;
         let access = request.workspace_access.unwrap_or_default();
         check_access(&access, role)?;
-        let normalized = password::check_rules(&self.config.password, &request.password)?;
+        let normalized =
+            password::check_rules(&self.config.password, &request.password, &username)?;
         // Saves a hash on the common mistake; the insert still enforces uniqueness under races.
         if self.store.user_by_username(&username)?.is_some() {
             return Err(Error::AlreadyExists(msg::USERNAME_TAKEN.into()));
@@ -136,10 +137,12 @@ impl Engine {
     /// Sets a new password for another user (or oneself) and ends all of that user's sessions.
     pub fn reset_password(&self, token: &str, id: &str, new_password: &str) -> Result<MessageBody> {
         self.admin(token)?;
-        let normalized = password::check_rules(&self.config.password, new_password)?;
-        if self.store.user_by_id(id)?.is_none() {
-            return Err(Error::NotFound(msg::USER_NOT_FOUND.into()));
-        }
+        let target = self
+            .store
+            .user_by_id(id)?
+            .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+        let normalized =
+            password::check_rules(&self.config.password, new_password, &target.username)?;
         let hash = self.hashing.hash(&normalized)?;
         let now = self.now_ms();
         self.store.update_user(id, &mut |user| {
