@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::hashpool::HashingLimits;
+use crate::ratelimit::{LoginLimits, WindowLimit};
 
 pub(crate) const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 pub(crate) const MAX_TOKEN_TTL: Duration = Duration::from_secs(8760 * 3600);
@@ -31,6 +33,37 @@ struct RawConfig {
     password: RawPassword,
     #[serde(default)]
     argon2: RawArgon2,
+    #[serde(default)]
+    login_limits: RawLoginLimits,
+    #[serde(default)]
+    hashing: RawHashing,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawWindow {
+    max_failures: Option<u32>,
+    window: Option<String>,
+    throttle: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawLoginLimits {
+    #[serde(default)]
+    per_ip: RawWindow,
+    #[serde(default)]
+    per_account: RawWindow,
+    exempt_loopback: Option<bool>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawHashing {
+    max_concurrent: Option<usize>,
+    max_queued: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -112,6 +145,10 @@ pub struct Config {
     pub license_features: Vec<String>,
     pub password: PasswordRules,
     pub argon2: Argon2Params,
+    pub login_limits: LoginLimits,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub hashing: HashingLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -124,6 +161,9 @@ impl std::fmt::Debug for Config {
             .field("license_features", &self.license_features)
             .field("password", &self.password)
             .field("argon2", &self.argon2)
+            .field("login_limits", &self.login_limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("hashing", &self.hashing)
             .finish()
     }
 }
@@ -139,6 +179,9 @@ impl Config {
             license_features: Vec::new(),
             password: PasswordRules::default(),
             argon2: Argon2Params::default(),
+            login_limits: LoginLimits::default(),
+            trusted_proxies: Vec::new(),
+            hashing: HashingLimits::default(),
         }
     }
 
@@ -183,6 +226,14 @@ impl Config {
         config.license_features = raw.license_features;
         config.password = password_rules(raw.password)?;
         config.argon2 = argon2_params(raw.argon2)?;
+        config.trusted_proxies = raw
+            .login_limits
+            .trusted_proxies
+            .iter()
+            .map(|text| parse_network(text))
+            .collect::<Result<_>>()?;
+        config.login_limits = login_limits(raw.login_limits)?;
+        config.hashing = hashing_limits(raw.hashing)?;
         Ok(config)
     }
 
@@ -229,6 +280,73 @@ fn argon2_params(raw: RawArgon2) -> Result<Argon2Params> {
     )
     .map_err(|e| Error::invalid_config(format!("argon2 parameters: {e}")))?;
     Ok(params)
+}
+
+fn login_limits(raw: RawLoginLimits) -> Result<LoginLimits> {
+    let defaults = LoginLimits::default();
+    let window = |raw: &RawWindow, default: WindowLimit, name: &str| -> Result<WindowLimit> {
+        let max_failures = raw.max_failures.unwrap_or(default.max_failures);
+        if max_failures == 0 {
+            return Err(Error::invalid_config(format!(
+                "loginLimits.{name}.maxFailures must be at least 1"
+            )));
+        }
+        let window_ms = match &raw.window {
+            Some(text) => positive_ms(text, &format!("loginLimits.{name}.window"))?,
+            None => default.window_ms,
+        };
+        Ok(WindowLimit {
+            max_failures,
+            window_ms,
+        })
+    };
+    Ok(LoginLimits {
+        per_ip: window(&raw.per_ip, defaults.per_ip, "perIp")?,
+        per_account: window(&raw.per_account, defaults.per_account, "perAccount")?,
+        account_throttle_ms: match &raw.per_account.throttle {
+            Some(text) => positive_ms(text, "loginLimits.perAccount.throttle")?,
+            None => defaults.account_throttle_ms,
+        },
+        exempt_loopback: raw.exempt_loopback.unwrap_or(defaults.exempt_loopback),
+        max_tracked_keys: defaults.max_tracked_keys,
+    })
+}
+
+fn positive_ms(text: &str, name: &str) -> Result<i64> {
+    match parse_go_duration(text) {
+        Some(duration) if !duration.is_zero() => {
+            Ok(duration.as_millis().min(i64::MAX as u128) as i64)
+        }
+        _ => Err(Error::invalid_config(format!(
+            "{name} {text:?} must be a positive duration like 5m"
+        ))),
+    }
+}
+
+/// An address (`10.0.0.1`) or a network (`10.0.0.0/8`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            Error::invalid_config(format!(
+                "trusted proxy {text:?} is not an address or network"
+            ))
+        })
+}
+
+fn hashing_limits(raw: RawHashing) -> Result<HashingLimits> {
+    let defaults = HashingLimits::default();
+    let limits = HashingLimits {
+        max_concurrent: raw.max_concurrent.unwrap_or(defaults.max_concurrent),
+        max_queued: raw.max_queued.unwrap_or(defaults.max_queued),
+    };
+    if limits.max_concurrent == 0 {
+        return Err(Error::invalid_config(
+            "hashing.maxConcurrent must be at least 1",
+        ));
+    }
+    Ok(limits)
 }
 
 fn parse_token_ttl(text: &str) -> Result<Duration> {
@@ -364,6 +482,25 @@ mod tests {
             Config::from_json(high).expect("valid").password.min_length,
             15
         );
+    }
+
+    #[test]
+    fn login_limits_and_proxies_parse() {
+        let json = r#"{"dataDir":"/x","loginLimits":{"perIp":{"maxFailures":3,"window":"1m"},
+            "perAccount":{"throttle":"2s"},"exemptLoopback":true,"trustedProxies":["10.0.0.0/8","::1"]}}"#;
+        let config = Config::from_json(json).expect("valid");
+        assert_eq!(
+            config.login_limits.per_ip,
+            WindowLimit {
+                max_failures: 3,
+                window_ms: 60_000
+            }
+        );
+        assert_eq!(config.login_limits.account_throttle_ms, 2_000);
+        assert!(config.login_limits.exempt_loopback);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let bad = r#"{"dataDir":"/x","loginLimits":{"trustedProxies":["nowhere"]}}"#;
+        assert!(Config::from_json(bad).is_err());
     }
 
     #[test]

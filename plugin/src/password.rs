@@ -9,6 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::config::{Argon2Params, PasswordRules};
 use crate::error::{Error, Result};
+use crate::hashpool::{HashPool, HashingLimits};
 
 /// The bundled list; its source and licence are in the file's header.
 static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
@@ -60,12 +61,13 @@ pub fn normalize(password: &str) -> String {
 
 pub struct PasswordHashing {
     argon2: Argon2<'static>,
+    pool: HashPool,
     /// Verified against when the user does not exist, so unknown users cost one hash too.
     decoy_hash: String,
 }
 
 impl PasswordHashing {
-    pub fn new(params: &Argon2Params) -> Result<Self> {
+    pub fn new(params: &Argon2Params, limits: HashingLimits) -> Result<Self> {
         let params = Params::new(
             params.memory_kib,
             params.iterations,
@@ -76,6 +78,7 @@ impl PasswordHashing {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut hashing = Self {
             argon2,
+            pool: HashPool::new(limits),
             decoy_hash: String::new(),
         };
         hashing.decoy_hash = hashing.hash("decoy password for unknown users")?;
@@ -84,6 +87,7 @@ impl PasswordHashing {
 
     /// Hashes an already normalised password into a salted PHC string.
     pub fn hash(&self, normalized: &str) -> Result<String> {
+        let _permit = self.pool.acquire()?;
         self.argon2
             .hash_password(normalized.as_bytes())
             .map(|hash| hash.to_string())
@@ -91,13 +95,14 @@ impl PasswordHashing {
     }
 
     /// Constant-work check: a `None` hash (unknown user) still computes one hash and fails.
-    pub fn verify(&self, normalized: &str, stored: Option<&str>) -> bool {
+    pub fn verify(&self, normalized: &str, stored: Option<&str>) -> Result<bool> {
         let hash = stored.unwrap_or(&self.decoy_hash);
+        let _permit = self.pool.acquire()?;
         let matches = self
             .argon2
             .verify_password(normalized.as_bytes(), hash)
             .is_ok();
-        matches && stored.is_some()
+        Ok(matches && stored.is_some())
     }
 }
 
@@ -110,12 +115,12 @@ mod tests {
     }
 
     fn cheap() -> PasswordHashing {
-        PasswordHashing::new(&Argon2Params {
+        let params = Argon2Params {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
-        })
-        .expect("params")
+        };
+        PasswordHashing::new(&params, HashingLimits::default()).expect("params")
     }
 
     #[test]
@@ -166,7 +171,11 @@ mod tests {
         let hashing = cheap();
         let composed = check_rules(&rules(), "caf\u{e9}-password", "alice").expect("valid");
         let hash = hashing.hash(&composed).expect("hash");
-        assert!(hashing.verify(&normalize("cafe\u{301}-password"), Some(&hash)));
+        assert!(
+            hashing
+                .verify(&normalize("cafe\u{301}-password"), Some(&hash))
+                .expect("verify")
+        );
     }
 
     #[test]
@@ -176,12 +185,20 @@ mod tests {
         let second = hashing.hash("correct horse").expect("hash");
         assert!(first.starts_with("$argon2id$v=19$"));
         assert_ne!(first, second);
-        assert!(hashing.verify("correct horse", Some(&first)));
-        assert!(!hashing.verify("wrong horse", Some(&first)));
+        assert!(
+            hashing
+                .verify("correct horse", Some(&first))
+                .expect("verify")
+        );
+        assert!(!hashing.verify("wrong horse", Some(&first)).expect("verify"));
     }
 
     #[test]
     fn unknown_users_never_verify() {
-        assert!(!cheap().verify("decoy password for unknown users", None));
+        assert!(
+            !cheap()
+                .verify("decoy password for unknown users", None)
+                .expect("verify")
+        );
     }
 }

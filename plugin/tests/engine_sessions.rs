@@ -274,3 +274,80 @@ fn missing_token_asks_for_authentication() {
         Some(Error::Unauthenticated("Authentication required".into()))
     );
 }
+
+#[test]
+fn failed_sign_ins_from_one_address_are_rate_limited_with_a_retry_time() {
+    let fx = Fixture::new();
+    fx.setup_admin();
+    for i in 0..20 {
+        let _ = fx
+            .engine
+            .login(&format!("nobody{i}"), "wrong-password", "203.0.113.5");
+    }
+    match fx.engine.login("admin", ADMIN_PASSWORD, "203.0.113.5") {
+        Err(Error::RateLimited { retry_after_secs }) => {
+            assert!((1..=300).contains(&retry_after_secs))
+        }
+        other => panic!("expected a rate limit, got {:?}", other.map(|_| ())),
+    }
+    assert!(
+        fx.engine
+            .login("admin", ADMIN_PASSWORD, "203.0.113.6")
+            .is_ok(),
+        "other addresses still sign in"
+    );
+    fx.clock.advance_ms(5 * 60 * 1000);
+    assert!(
+        fx.engine
+            .login("admin", ADMIN_PASSWORD, "203.0.113.5")
+            .is_ok(),
+        "the window moved on"
+    );
+}
+
+#[test]
+fn an_attacked_account_is_throttled_but_its_owner_gets_in_seconds_later() {
+    let fx = Fixture::new();
+    fx.setup_admin();
+    for i in 0..5 {
+        let _ = fx
+            .engine
+            .login("ADMIN", "wrong-password", &format!("198.51.100.{i}"));
+    }
+    let throttled = fx.engine.login("admin", ADMIN_PASSWORD, "192.0.2.1");
+    assert!(
+        matches!(
+            throttled,
+            Err(Error::RateLimited {
+                retry_after_secs: 1..=5
+            })
+        ),
+        "{:?}",
+        throttled.map(|_| ())
+    );
+    fx.clock.advance_ms(5_000);
+    assert!(
+        fx.engine
+            .login("admin", ADMIN_PASSWORD, "192.0.2.1")
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_successful_sign_in_resets_the_account_counter() {
+    let fx = Fixture::new();
+    fx.setup_admin();
+    for _ in 0..4 {
+        let _ = fx.engine.login("admin", "wrong-password", "192.0.2.1");
+    }
+    fx.engine
+        .login("admin", ADMIN_PASSWORD, "192.0.2.1")
+        .expect("fifth try is right");
+    let _ = fx.engine.login("admin", "wrong-password", "192.0.2.1");
+    assert!(
+        fx.engine
+            .login("admin", ADMIN_PASSWORD, "192.0.2.1")
+            .is_ok(),
+        "one failure after a reset is not a throttle"
+    );
+}

@@ -155,3 +155,55 @@ fn create_answers_201_and_delete_204() {
     );
     assert_eq!((status, response.body.len()), (204, 0));
 }
+
+fn login_from(fx: &Fixture, peer: &str, forwarded_for: &str) -> Response {
+    let body = json!({"username": "admin", "password": "wrong-password"}).to_string();
+    let headers = [("X-Forwarded-For", forwarded_for)];
+    let request = Request {
+        method: "POST",
+        path: "/api/v1/auth/login",
+        headers: &headers,
+        body: body.as_bytes(),
+        client_ip: peer,
+    };
+    http::handle(&fx.engine, &request)
+}
+
+#[test]
+fn rate_limited_sign_ins_answer_429_with_retry_after() {
+    let fx = Fixture::with(|c| c.login_limits.per_account.max_failures = 100);
+    fx.setup_admin();
+    let statuses: Vec<u16> = (0..21)
+        .map(|_| login_from(&fx, "203.0.113.5", "").status)
+        .collect();
+    assert_eq!(statuses[..20], [401; 20]);
+    let limited = login_from(&fx, "203.0.113.5", "");
+    assert_eq!(limited.status, 429);
+    assert!(
+        limited
+            .headers
+            .iter()
+            .any(|(k, v)| k == "Retry-After" && v.parse::<u64>().is_ok())
+    );
+}
+
+#[test]
+fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+    let fx = Fixture::with(|c| {
+        c.login_limits.per_account.max_failures = 100;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    });
+    fx.setup_admin();
+    // Behind the proxy, each client has its own budget.
+    for i in 0..25 {
+        assert_eq!(
+            login_from(&fx, "127.0.0.1", &format!("198.51.100.{i}")).status,
+            401
+        );
+    }
+    // An untrusted peer cannot dodge its limit by inventing addresses.
+    let statuses: Vec<u16> = (0..21)
+        .map(|i| login_from(&fx, "203.0.113.9", &format!("10.9.9.{i}")).status)
+        .collect();
+    assert_eq!(statuses.last(), Some(&429));
+}

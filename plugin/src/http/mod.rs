@@ -29,6 +29,15 @@ impl Request<'_> {
             .map(|(_, value)| *value)
     }
 
+    /// The client's address, through `X-Forwarded-For` only when the peer is a trusted proxy.
+    pub fn real_client_ip(&self, engine: &Engine) -> String {
+        crate::netaddr::client_ip(
+            self.client_ip,
+            self.header("x-forwarded-for"),
+            &engine.config().trusted_proxies,
+        )
+    }
+
     /// The bearer credential, or "" when there is none (the Engine answers "Authentication required").
     pub fn bearer_token(&self) -> &str {
         self.header("authorization")

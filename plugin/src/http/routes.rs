@@ -58,7 +58,11 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             let body: Credentials = json_body(request)?;
             Ok(Response::json(
                 200,
-                &engine.login(&body.username, &body.password, request.client_ip)?,
+                &engine.login(
+                    &body.username,
+                    &body.password,
+                    &request.real_client_ip(engine),
+                )?,
             ))
         }
         ("POST", ["auth", "logout"]) => engine.logout(token).map(|()| Response::no_content()),

@@ -2,6 +2,7 @@
 //! from it.
 
 mod cache;
+mod events;
 mod session;
 mod users;
 
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
 use crate::password::{self, PasswordHashing};
+use crate::ratelimit::LoginLimiter;
 use crate::store::{SqliteStore, Store};
 use crate::token::{self, TokenCodec};
 use cache::PrincipalCache;
@@ -34,6 +36,7 @@ pub struct Engine {
     store: Box<dyn Store>,
     tokens: TokenCodec,
     hashing: PasswordHashing,
+    limiter: LoginLimiter,
     clock: Arc<dyn Clock>,
     cache: PrincipalCache,
     last_change_check_ms: AtomicI64,
@@ -55,12 +58,13 @@ impl Engine {
             None => token::load_or_create_secret(&auth_dir)?,
         };
         let tokens = TokenCodec::new(&secret, config.token_ttl)?;
-        let hashing = PasswordHashing::new(&config.argon2)?;
+        let hashing = PasswordHashing::new(&config.argon2, config.hashing)?;
         let counter = store.change_counter()?;
         let engine = Self {
             store: Box::new(store),
             tokens,
             hashing,
+            limiter: LoginLimiter::new(config.login_limits.clone()),
             cache: PrincipalCache::default(),
             last_change_check_ms: AtomicI64::new(clock.now_ms()),
             last_change_counter: AtomicU64::new(counter),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::cache::CachedSession;
 use super::{Engine, MessageBody, expires_at};
 use crate::error::{Error, Result, msg};
-use crate::model::{Role, UserRecord, UserView, WorkspaceAccess, validate_username};
+use crate::model::{Role, UserRecord, UserView, WorkspaceAccess, fold_username, validate_username};
 use crate::password;
 use crate::policy;
 use crate::store::{Session, UpdateEffects};
@@ -72,9 +72,20 @@ impl Engine {
     }
 
     /// Signs in. Unknown user, wrong password and disabled account answer the same error after the
-    /// same work: one password hash.
-    pub fn login(&self, username: &str, password: &str, _client_ip: &str) -> Result<LoginResponse> {
-        let user = match username.trim() {
+    /// same work: one password hash. Failures count against the client IP and the account.
+    pub fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
+        let account = fold_username(username);
+        let now_ms = self.now_ms();
+        if let Err(retry_after_secs) = self.limiter.check(client_ip, &account, now_ms) {
+            self.security_event(
+                "rate_limited",
+                &account,
+                client_ip,
+                "too many failed sign-ins",
+            );
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        let user = match account.as_str() {
             "" => None,
             name => self.store.user_by_username(name)?,
         };
@@ -84,10 +95,24 @@ impl Engine {
         };
         let matches = self
             .hashing
-            .verify(&candidate, user.as_ref().map(|u| u.password_hash.as_str()));
-        match user {
-            Some(user) if matches && !user.disabled => self.start_session(user),
-            _ => Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into())),
+            .verify(&candidate, user.as_ref().map(|u| u.password_hash.as_str()))?;
+        let refusal = match &user {
+            None => "unknown user",
+            Some(user) if user.disabled => "account disabled",
+            Some(_) if !matches => "wrong password",
+            Some(_) => "",
+        };
+        match (user, refusal) {
+            (Some(user), "") => {
+                self.limiter.record_success(&account);
+                self.security_event("login", &user.username, client_ip, "");
+                self.start_session(user)
+            }
+            _ => {
+                self.limiter.record_failure(client_ip, &account, now_ms);
+                self.security_event("login_failed", &account, client_ip, refusal);
+                Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into()))
+            }
         }
     }
 
@@ -226,7 +251,7 @@ impl Engine {
             .ok_or_else(|| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
         if !self
             .hashing
-            .verify(&password::normalize(current), Some(&stored.password_hash))
+            .verify(&password::normalize(current), Some(&stored.password_hash))?
         {
             return Err(Error::Unauthenticated(
                 "Current password is incorrect".into(),
