@@ -18,7 +18,7 @@
 /**
  * The ABI minor version this header describes; libraries with a higher minor only add things.
  */
-#define DAGU_AUTH_ABI_VERSION_MINOR 0
+#define DAGU_AUTH_ABI_VERSION_MINOR 1
 
 /**
  * Result of every operation. Values are explicit and only ever appended.
@@ -427,6 +427,83 @@ DaguAuthStatus dagu_auth_handle_http(const struct DaguAuth *instance,
  * `response` is NULL or from `dagu_auth_handle_http`, freed once.
  */
 void dagu_auth_http_response_free(struct DaguAuthHttpResponse *response);
+
+/**
+ * Lists API keys as the admin holding `token`: `{"apiKeys": [APIKey]}`. Keys themselves are never
+ * returned, only their `keyPrefix`.
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_api_key_list(const struct DaguAuth *instance,
+                                      const char *token,
+                                      char **keys_json_out,
+                                      char **error_out);
+
+/**
+ * One API key: `{"apiKey": APIKey}`. NOT_FOUND when there is none.
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_api_key_get(const struct DaguAuth *instance,
+                                     const char *token,
+                                     const char *id,
+                                     char **key_json_out,
+                                     char **error_out);
+
+/**
+ * Creates a key from `{"name","role","description"?,"workspaceAccess"?,"expiresAt"?,
+ * "ownerUserId"?,...}`: `{"apiKey": APIKey, "key": "dagu_..."}`, the only time the key is shown.
+ * ALREADY_EXISTS for a taken name; FORBIDDEN past the unlicensed limit of 2 keys.
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_api_key_create(const struct DaguAuth *instance,
+                                        const char *token,
+                                        const char *request_json,
+                                        char **created_json_out,
+                                        char **error_out);
+
+/**
+ * Updates a key from `{"name"?,"description"?,"role"?,"workspaceAccess"?,"expiresAt"?,...}`:
+ * `{"apiKey": APIKey}`.
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_api_key_update(const struct DaguAuth *instance,
+                                        const char *token,
+                                        const char *id,
+                                        const char *request_json,
+                                        char **key_json_out,
+                                        char **error_out);
+
+/**
+ * Deletes a key; it stops working at once.
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_api_key_delete(const struct DaguAuth *instance,
+                                        const char *token,
+                                        const char *id,
+                                        char **error_out);
+
+/**
+ * Lists audit events, newest first, as an admin or manager (needs the `audit` licence feature):
+ * `{"events": [...], "nextCursor"?: "..."}`. `query_json` may be NULL or
+ * `{"from"?,"to"?,"actor"?,"action"?,"target"?,"cursor"?,"limit"?}` (times in RFC 3339).
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_audit_list(const struct DaguAuth *instance,
+                                    const char *token,
+                                    const char *query_json,
+                                    char **events_json_out,
+                                    char **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

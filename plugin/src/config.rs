@@ -17,6 +17,7 @@ pub(crate) const MIN_PASSWORD_LENGTH: usize = 8;
 pub(crate) const DEFAULT_MAX_PASSWORD_LENGTH: usize = 256;
 /// Below 64 code points passphrases stop fitting (SECURITY.md).
 pub(crate) const MIN_MAX_PASSWORD_LENGTH: usize = 64;
+pub(crate) const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 /// 256 bits (SECURITY.md, "Tokens").
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
@@ -37,6 +38,7 @@ struct RawConfig {
     login_limits: RawLoginLimits,
     #[serde(default)]
     hashing: RawHashing,
+    audit_retention_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -149,6 +151,8 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub hashing: HashingLimits,
+    /// Audit entries older than this are pruned; 0 keeps them forever.
+    pub audit_retention_days: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -164,6 +168,7 @@ impl std::fmt::Debug for Config {
             .field("login_limits", &self.login_limits)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("hashing", &self.hashing)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }
@@ -182,6 +187,7 @@ impl Config {
             login_limits: LoginLimits::default(),
             trusted_proxies: Vec::new(),
             hashing: HashingLimits::default(),
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 
@@ -234,6 +240,9 @@ impl Config {
             .collect::<Result<_>>()?;
         config.login_limits = login_limits(raw.login_limits)?;
         config.hashing = hashing_limits(raw.hashing)?;
+        config.audit_retention_days = raw
+            .audit_retention_days
+            .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
         Ok(config)
     }
 

@@ -92,6 +92,7 @@ pub mod msg {
     pub const LICENSE_REQUIRED: &str = "User management requires a Dagu Pro license";
     pub const SETUP_DONE: &str = "Setup has already been completed";
     pub const USER_NOT_FOUND: &str = "User not found";
+    pub const API_KEY_NOT_FOUND: &str = "API key not found";
     pub const USERNAME_TAKEN: &str = "Username already exists";
     pub const LAST_ADMIN: &str = "Cannot remove, disable or demote the last enabled admin";
 }

@@ -16,7 +16,7 @@ use dagu_auth_abi::{
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::{self, Request};
-use crate::service::{Engine, UserEnvelope};
+use crate::service::Engine;
 
 #[export_root_module]
 pub fn root_module() -> DaguAuthModRef {
@@ -76,7 +76,7 @@ impl Instance for Plugin {
     }
 
     fn setup(&self, username: RStr<'_>, password: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.setup(&username, &password)?))
+        shielded(|| json(&self.engine.setup(&username, &password, "")?))
     }
 
     fn authenticate(
@@ -89,7 +89,7 @@ impl Instance for Plugin {
     }
 
     fn verify(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&UserEnvelope((*self.engine.principal(&token)?).clone())))
+        shielded(|| json(&self.engine.principal(token.as_str())?))
     }
 
     fn authorize(
@@ -101,20 +101,20 @@ impl Instance for Plugin {
         shielded(|| {
             let action = DaguAuthAction::from_u32(action)
                 .ok_or_else(|| Error::bad_request(format!("unknown action {action}")))?;
-            Ok(self.engine.authorize(&token, action, &workspace)? as u32)
+            Ok(self.engine.authorize(token.as_str(), action, &workspace)? as u32)
         })
     }
 
     fn logout(&self, token: RStr<'_>) -> RResult<(), AbiError> {
-        shielded(|| self.engine.logout(&token))
+        shielded(|| self.engine.logout(token.as_str()))
     }
 
     fn user_list(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.list_users(&token)?))
+        shielded(|| json(&self.engine.list_users(token.as_str())?))
     }
 
     fn user_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.get_user(&token, &id)?))
+        shielded(|| json(&self.engine.get_user(token.as_str(), &id)?))
     }
 
     fn user_create(&self, token: RStr<'_>, request_json: RStr<'_>) -> RResult<RString, AbiError> {
@@ -122,7 +122,7 @@ impl Instance for Plugin {
             json(
                 &self
                     .engine
-                    .create_user(&token, Error::parse_json(request_json.as_bytes())?)?,
+                    .create_user(token.as_str(), Error::parse_json(request_json.as_bytes())?)?,
             )
         })
     }
@@ -135,7 +135,7 @@ impl Instance for Plugin {
     ) -> RResult<RString, AbiError> {
         shielded(|| {
             json(&self.engine.update_user(
-                &token,
+                token.as_str(),
                 &id,
                 Error::parse_json(request_json.as_bytes())?,
             )?)
@@ -143,7 +143,7 @@ impl Instance for Plugin {
     }
 
     fn user_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError> {
-        shielded(|| self.engine.delete_user(&token, &id))
+        shielded(|| self.engine.delete_user(token.as_str(), &id))
     }
 
     fn user_reset_password(
@@ -154,7 +154,7 @@ impl Instance for Plugin {
     ) -> RResult<(), AbiError> {
         shielded(|| {
             self.engine
-                .reset_password(&token, &id, &new_password)
+                .reset_password(token.as_str(), &id, &new_password)
                 .map(drop)
         })
     }
@@ -167,8 +167,59 @@ impl Instance for Plugin {
     ) -> RResult<(), AbiError> {
         shielded(|| {
             self.engine
-                .change_password(&token, &current, &new)
+                .change_password(token.as_str(), &current, &new)
                 .map(drop)
+        })
+    }
+
+    fn api_key_list(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
+        shielded(|| json(&self.engine.list_api_keys(token.as_str())?))
+    }
+
+    fn api_key_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError> {
+        shielded(|| json(&self.engine.get_api_key(token.as_str(), &id)?))
+    }
+
+    fn api_key_create(
+        &self,
+        token: RStr<'_>,
+        request_json: RStr<'_>,
+    ) -> RResult<RString, AbiError> {
+        shielded(|| {
+            json(
+                &self
+                    .engine
+                    .create_api_key(token.as_str(), Error::parse_json(request_json.as_bytes())?)?,
+            )
+        })
+    }
+
+    fn api_key_update(
+        &self,
+        token: RStr<'_>,
+        id: RStr<'_>,
+        request_json: RStr<'_>,
+    ) -> RResult<RString, AbiError> {
+        shielded(|| {
+            json(&self.engine.update_api_key(
+                token.as_str(),
+                &id,
+                Error::parse_json(request_json.as_bytes())?,
+            )?)
+        })
+    }
+
+    fn api_key_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError> {
+        shielded(|| self.engine.delete_api_key(token.as_str(), &id))
+    }
+
+    fn audit_list(&self, token: RStr<'_>, query_json: RStr<'_>) -> RResult<RString, AbiError> {
+        shielded(|| {
+            let request = match query_json.as_str() {
+                "" => Default::default(),
+                query => Error::parse_json(query.as_bytes())?,
+            };
+            json(&self.engine.list_audit(token.as_str(), request)?)
         })
     }
 

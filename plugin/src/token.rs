@@ -112,6 +112,36 @@ impl TokenCodec {
     }
 }
 
+/// The keyed digest API keys are stored and looked up by. Keyed with a value derived from the token
+/// secret, so a copy of the database alone cannot even confirm a guessed key; hosts that share the
+/// secret share the digests. Rotating the secret therefore also retires every API key.
+pub struct ApiKeyDigest {
+    mac: Hmac<Sha256>,
+}
+
+impl ApiKeyDigest {
+    pub fn new(secret: &[u8]) -> Result<Self> {
+        let mut derive = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|e| Error::invalid_config(format!("token secret: {e}")))?;
+        derive.update(b"dagu-auth/api-key-digest/v1");
+        let key = derive.finalize().into_bytes();
+        let mac =
+            Hmac::<Sha256>::new_from_slice(&key).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Self { mac })
+    }
+
+    /// Lowercase hex of HMAC-SHA256(derived key, api key).
+    pub fn digest(&self, api_key: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(api_key.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// Another host may encode the same header differently; only the algorithm matters.
 fn check_header(header_b64: &str) -> Result<(), TokenError> {
     #[derive(Deserialize)]
@@ -285,6 +315,16 @@ mod tests {
         for junk in ["", "a", "a.b", "a.b.c.d", "...", "!!.@@.##"] {
             assert!(codec().verify(junk, 150).is_err(), "{junk}");
         }
+    }
+
+    #[test]
+    fn api_key_digests_depend_on_the_key_and_the_secret() {
+        let one = ApiKeyDigest::new(SECRET).expect("digest");
+        let other = ApiKeyDigest::new(b"another secret of at least 32 bytes!").expect("digest");
+        assert_eq!(one.digest("dagu_abc"), one.digest("dagu_abc"));
+        assert_ne!(one.digest("dagu_abc"), one.digest("dagu_abd"));
+        assert_ne!(one.digest("dagu_abc"), other.digest("dagu_abc"));
+        assert_eq!(one.digest("dagu_abc").len(), 64);
     }
 
     #[test]

@@ -17,7 +17,7 @@ fn is_unauthenticated<T: std::fmt::Debug>(result: Result<T, Error>) -> bool {
 fn setup_creates_an_admin_with_all_workspaces_and_signs_in() {
     let fx = Fixture::new();
     assert!(fx.engine.setup_required().expect("query"));
-    let login = fx.engine.setup("root", ADMIN_PASSWORD).expect("setup");
+    let login = fx.engine.setup("root", ADMIN_PASSWORD, "").expect("setup");
     let body = serde_json::to_value(&login).expect("json");
     assert_eq!(body["user"]["role"], "admin");
     assert_eq!(
@@ -33,7 +33,7 @@ fn setup_creates_an_admin_with_all_workspaces_and_signs_in() {
 fn setup_is_refused_once_a_user_exists_before_the_password_is_checked() {
     let fx = Fixture::new();
     fx.setup_admin();
-    let weak = fx.engine.setup("other", "x").err();
+    let weak = fx.engine.setup("other", "x", "").err();
     assert_eq!(
         weak,
         Some(Error::Forbidden("Setup has already been completed".into()))
@@ -49,7 +49,7 @@ fn concurrent_setups_create_exactly_one_admin() {
                 let fx = Arc::clone(&fx);
                 scope.spawn(move || {
                     fx.engine
-                        .setup(&format!("admin{i}"), ADMIN_PASSWORD)
+                        .setup(&format!("admin{i}"), ADMIN_PASSWORD, "")
                         .is_ok() as usize
                 })
             })

@@ -160,11 +160,12 @@ fn workspace_access_rules_are_enforced_on_create() {
 }
 
 #[test]
-fn an_invalid_grant_role_is_refused_as_invalid_json() {
+fn an_invalid_grant_role_is_a_workspace_access_error() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
     let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "boss"}]});
     let body = json!({"username": "x", "password": USER_PASSWORD, "role": "viewer", "workspaceAccess": access});
-    let parsed = dagu_auth::Error::parse_json::<CreateUserRequest>(body.to_string().as_bytes());
-    assert!(matches!(parsed, Err(Error::InvalidJson(_))));
+    bad_request_starting(create(&fx, &admin, body), "invalid workspace access: ");
 }
 
 #[test]
@@ -221,7 +222,7 @@ fn writes_need_the_rbac_licence_after_the_admin_check() {
     let unlicensed = Some(Error::Forbidden(
         "User management requires a Dagu Pro license".into(),
     ));
-    let me = fx.engine.principal(&admin).expect("me").id.clone();
+    let me = fx.engine.principal(&admin).expect("me").id();
     assert_eq!(
         create(
             &fx,
@@ -248,7 +249,7 @@ fn writes_need_the_rbac_licence_after_the_admin_check() {
 fn admins_cannot_disable_or_delete_themselves() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let me = fx.engine.principal(&admin).expect("me").id.clone();
+    let me = fx.engine.principal(&admin).expect("me").id();
     let disable = fx
         .engine
         .update_user(&admin, &me, patch(json!({"isDisabled": true})))
@@ -268,7 +269,7 @@ fn last_enabled_admin_cannot_demote_themselves() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
     let (second_id, second) = fx.user(&admin, "second", "admin");
-    let first_id = fx.engine.principal(&admin).expect("me").id.clone();
+    let first_id = fx.engine.principal(&admin).expect("me").id();
     fx.engine
         .update_user(&second, &first_id, patch(json!({"isDisabled": true})))
         .expect("two admins: fine");
@@ -280,7 +281,7 @@ fn last_enabled_admin_cannot_demote_themselves() {
         fx.engine
             .principal(&second)
             .expect("still admin")
-            .role
+            .role()
             .as_str(),
         "admin"
     );
@@ -292,7 +293,7 @@ fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
         let fx = Fixture::new();
         let first = fx.setup_admin();
         let (second_id, second) = fx.user(&first, "second", "admin");
-        let first_id = fx.engine.principal(&first).expect("me").id.clone();
+        let first_id = fx.engine.principal(&first).expect("me").id();
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 fx.engine

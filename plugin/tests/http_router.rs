@@ -207,3 +207,81 @@ fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         .collect();
     assert_eq!(statuses.last(), Some(&429));
 }
+
+#[test]
+fn api_keys_round_trip_over_http_and_authenticate_as_bearer() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let body = json!({"name": "ci", "role": "developer"}).to_string();
+    let (status, created, _) = call(
+        &fx,
+        "POST",
+        "/api/v1/api-keys",
+        Some(&admin),
+        body.as_bytes(),
+    );
+    assert_eq!(status, 201);
+    let key = created["key"].as_str().expect("key");
+    let id = created["apiKey"]["id"].as_str().expect("id");
+    let (status, me, _) = call(&fx, "GET", "/api/v1/auth/me", Some(key), b"");
+    assert_eq!(
+        (status, &me["user"]["username"]),
+        (200, &json!("apikey:ci"))
+    );
+    let (status, listed, _) = call(&fx, "GET", "/api/v1/api-keys", Some(&admin), b"");
+    assert_eq!(
+        (status, listed["apiKeys"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
+    let (status, _, _) = call(
+        &fx,
+        "PATCH",
+        &format!("/api/v1/api-keys/{id}"),
+        Some(&admin),
+        br#"{"description":"x"}"#,
+    );
+    assert_eq!(status, 200);
+    let (status, _, _) = call(
+        &fx,
+        "DELETE",
+        &format!("/api/v1/api-keys/{id}"),
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(status, 204);
+    let (status, _, _) = call(&fx, "GET", "/api/v1/auth/me", Some(key), b"");
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn the_audit_trail_is_served_as_json_and_as_csv() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (status, page, _) = call(
+        &fx,
+        "GET",
+        "/api/v1/audit?action=setup_admin&limit=5",
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(
+        (status, page["events"][0]["action"].as_str()),
+        (200, Some("setup_admin"))
+    );
+    let (status, _, response) = call(&fx, "GET", "/api/v1/audit?format=csv", Some(&admin), b"");
+    let csv = String::from_utf8(response.body.clone()).expect("utf-8");
+    assert_eq!(status, 200);
+    assert!(
+        csv.starts_with("id,timestamp,action,actor,target,clientIp,detail\n")
+            && csv.contains("\"setup_admin\""),
+        "{csv}"
+    );
+    let (status, _, _) = call(
+        &fx,
+        "GET",
+        "/api/v1/audit?from=yesterday",
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(status, 400);
+}

@@ -12,11 +12,7 @@ use serde_json::json;
 
 const TRIES: usize = 30;
 const ALLOWED_DIFFERENCE: f64 = 0.15;
-
-fn median(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
-    samples[samples.len() / 2].as_secs_f64()
-}
+const ROUNDS: usize = 3;
 
 #[test]
 fn unknown_user_wrong_password_and_disabled_account_take_the_same_time() {
@@ -31,6 +27,20 @@ fn unknown_user_wrong_password_and_disabled_account_take_the_same_time() {
         .update_user(&admin, &disabled, patch(json!({"isDisabled": true})))
         .expect("disable");
 
+    // Noise from other processes only ever widens the gap, so a real difference fails every round
+    // while a busy machine still passes in one of them.
+    let mut rounds = Vec::new();
+    for _ in 0..ROUNDS {
+        let medians = round(&fx);
+        if within_bound(&medians) {
+            return;
+        }
+        rounds.push(medians);
+    }
+    panic!("medians (unknown, wrong password, disabled) in seconds, per round: {rounds:?}");
+}
+
+fn round(fx: &Fixture) -> Vec<f64> {
     let cases = [
         ("no-such-user", USER_PASSWORD),
         ("admin", "wrong-password"),
@@ -44,12 +54,17 @@ fn unknown_user_wrong_password_and_disabled_account_take_the_same_time() {
             samples[case].push(started.elapsed());
         }
     }
-    let medians: Vec<f64> = samples.into_iter().map(median).collect();
+    samples.into_iter().map(median).collect()
+}
+
+fn median(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64()
+}
+
+fn within_bound(medians: &[f64]) -> bool {
     let (fastest, slowest) = medians
         .iter()
         .fold((f64::MAX, 0.0f64), |(lo, hi), m| (lo.min(*m), hi.max(*m)));
-    assert!(
-        slowest <= fastest * (1.0 + ALLOWED_DIFFERENCE),
-        "medians (unknown, wrong password, disabled) in seconds: {medians:?}"
-    );
+    slowest <= fastest * (1.0 + ALLOWED_DIFFERENCE)
 }

@@ -20,7 +20,7 @@ use abi_stable::{
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
 /// Bumped when something is appended; a host built against a lower minor still works.
-pub const ABI_VERSION_MINOR: u32 = 0;
+pub const ABI_VERSION_MINOR: u32 = 1;
 
 /// `(major << 16) | minor`, what `dagu_auth_abi_version()` returns.
 pub const fn abi_version() -> u32 {
@@ -251,6 +251,25 @@ pub trait Instance: Send + Sync {
     /// Answers every endpoint of HTTP_API.md; never fails, errors are HTTP responses.
     #[sabi(last_prefix_field)]
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse;
+
+    // ABI 1.1: API keys and the audit trail. Check `abi_version()` minor >= 1 before calling.
+    /// `{"apiKeys": [APIKey]}`.
+    fn api_key_list(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
+    /// `{"apiKey": APIKey}`.
+    fn api_key_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError>;
+    /// `{"apiKey": APIKey, "key": "dagu_..."}`.
+    fn api_key_create(&self, token: RStr<'_>, request_json: RStr<'_>)
+    -> RResult<RString, AbiError>;
+    /// `{"apiKey": APIKey}`.
+    fn api_key_update(
+        &self,
+        token: RStr<'_>,
+        id: RStr<'_>,
+        request_json: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    fn api_key_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError>;
+    /// `query_json` may be empty; answers `{"events": [...], "nextCursor"?}`.
+    fn audit_list(&self, token: RStr<'_>, query_json: RStr<'_>) -> RResult<RString, AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

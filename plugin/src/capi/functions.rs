@@ -18,7 +18,7 @@ use crate::service::Engine;
 /// The ABI major version this header describes; a library with another major is incompatible.
 pub const DAGU_AUTH_ABI_VERSION_MAJOR: u32 = 1;
 /// The ABI minor version this header describes; libraries with a higher minor only add things.
-pub const DAGU_AUTH_ABI_VERSION_MINOR: u32 = 0;
+pub const DAGU_AUTH_ABI_VERSION_MINOR: u32 = 1;
 
 /// The ABI version of this library: `(major << 16) | minor`. Compare the major with
 /// `DAGU_AUTH_ABI_VERSION_MAJOR` before calling anything else.
@@ -142,7 +142,7 @@ pub unsafe extern "C" fn dagu_auth_setup(
                 required_str(password, "password")?,
             )
         };
-        write_json(out, &engine.setup(username, password)?)
+        write_json(out, &engine.setup(username, password, "")?)
     })
 }
 
@@ -191,8 +191,7 @@ pub unsafe extern "C" fn dagu_auth_verify(
         let out = out_param(principal_json_out, "principal_json_out")?;
         // SAFETY: caller contract.
         let (engine, token) = unsafe { (engine_of(instance)?, required_str(token, "token")?) };
-        let user = engine.principal(token)?;
-        write_json(out, &crate::service::UserEnvelope((*user).clone()))
+        write_json(out, &engine.principal(token)?)
     })
 }
 

@@ -7,6 +7,7 @@
 mod boundary;
 mod functions;
 mod http;
+mod keys;
 
 pub use boundary::DaguAuth;
 pub use functions::*;
@@ -14,3 +15,4 @@ pub use http::{
     DaguAuthHttpHeader, DaguAuthHttpRequest, DaguAuthHttpResponse, dagu_auth_handle_http,
     dagu_auth_http_response_free,
 };
+pub use keys::*;

@@ -5,12 +5,12 @@ use serde::Deserialize;
 
 use super::{MAX_BODY_BYTES, Request, Response};
 use crate::error::{Error, Result};
-use crate::service::{Engine, UserEnvelope};
+use crate::service::{AuditRequest, Credentials, Engine};
 
 const PREFIX: &str = "/api/v1/";
 
 #[derive(Deserialize)]
-struct Credentials {
+struct SignIn {
     username: String,
     password: String,
 }
@@ -32,15 +32,13 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
     if request.body.len() > MAX_BODY_BYTES {
         return Err(Error::PayloadTooLarge("Request body exceeds 1 MiB".into()));
     }
-    let path = request
-        .path
-        .split_once('?')
-        .map_or(request.path, |(path, _)| path);
+    let (path, query) = request.path.split_once('?').unwrap_or((request.path, ""));
     let Some(rest) = path.strip_prefix(PREFIX) else {
         return Err(not_found());
     };
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-    let token = request.bearer_token();
+    let client_ip = request.real_client_ip(engine);
+    let caller = Credentials::new(request.bearer_token(), &client_ip);
     let method = request.method.to_ascii_uppercase();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["auth", "setup"]) => Ok(Response::json(
@@ -48,55 +46,62 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             &serde_json::json!({ "setupRequired": engine.setup_required()? }),
         )),
         ("POST", ["auth", "setup"]) => {
-            let body: Credentials = json_body(request)?;
+            let body: SignIn = json_body(request)?;
             Ok(Response::json(
                 200,
-                &engine.setup(&body.username, &body.password)?,
+                &engine.setup(&body.username, &body.password, &client_ip)?,
             ))
         }
         ("POST", ["auth", "login"]) => {
-            let body: Credentials = json_body(request)?;
+            let body: SignIn = json_body(request)?;
             Ok(Response::json(
                 200,
-                &engine.login(
-                    &body.username,
-                    &body.password,
-                    &request.real_client_ip(engine),
-                )?,
+                &engine.login(&body.username, &body.password, &client_ip)?,
             ))
         }
-        ("POST", ["auth", "logout"]) => engine.logout(token).map(|()| Response::no_content()),
-        ("GET", ["auth", "me"]) => {
-            let user = engine.principal(token)?;
-            Ok(Response::json(200, &UserEnvelope((*user).clone())))
-        }
+        ("POST", ["auth", "logout"]) => engine.logout(caller).map(|()| Response::no_content()),
+        ("GET", ["auth", "me"]) => Ok(Response::json(200, &engine.principal(caller)?)),
         ("POST", ["auth", "change-password"]) => {
             let body: ChangePassword = json_body(request)?;
             Ok(Response::json(
                 200,
-                &engine.change_password(token, &body.current_password, &body.new_password)?,
+                &engine.change_password(caller, &body.current_password, &body.new_password)?,
             ))
         }
-        ("GET", ["users"]) => Ok(Response::json(200, &engine.list_users(token)?)),
+        ("GET", ["users"]) => Ok(Response::json(200, &engine.list_users(caller)?)),
         ("POST", ["users"]) => Ok(Response::json(
             201,
-            &engine.create_user(token, json_body(request)?)?,
+            &engine.create_user(caller, json_body(request)?)?,
         )),
-        ("GET", ["users", id]) => Ok(Response::json(200, &engine.get_user(token, id)?)),
+        ("GET", ["users", id]) => Ok(Response::json(200, &engine.get_user(caller, id)?)),
         ("PATCH", ["users", id]) => Ok(Response::json(
             200,
-            &engine.update_user(token, id, json_body(request)?)?,
+            &engine.update_user(caller, id, json_body(request)?)?,
         )),
         ("DELETE", ["users", id]) => engine
-            .delete_user(token, id)
+            .delete_user(caller, id)
             .map(|()| Response::no_content()),
         ("POST", ["users", id, "reset-password"]) => {
             let body: ResetPassword = json_body(request)?;
             Ok(Response::json(
                 200,
-                &engine.reset_password(token, id, &body.new_password)?,
+                &engine.reset_password(caller, id, &body.new_password)?,
             ))
         }
+        ("GET", ["api-keys"]) => Ok(Response::json(200, &engine.list_api_keys(caller)?)),
+        ("POST", ["api-keys"]) => Ok(Response::json(
+            201,
+            &engine.create_api_key(caller, json_body(request)?)?,
+        )),
+        ("GET", ["api-keys", id]) => Ok(Response::json(200, &engine.get_api_key(caller, id)?)),
+        ("PATCH", ["api-keys", id]) => Ok(Response::json(
+            200,
+            &engine.update_api_key(caller, id, json_body(request)?)?,
+        )),
+        ("DELETE", ["api-keys", id]) => engine
+            .delete_api_key(caller, id)
+            .map(|()| Response::no_content()),
+        ("GET", ["audit"]) => audit(engine, caller, query),
         (
             _,
             [
@@ -104,11 +109,95 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
                 "setup" | "login" | "logout" | "me" | "change-password",
             ],
         )
-        | (_, ["users"] | ["users", _] | ["users", _, "reset-password"]) => {
-            Err(Error::MethodNotAllowed)
-        }
+        | (
+            _,
+            ["users" | "api-keys"]
+            | ["users" | "api-keys", _]
+            | ["users", _, "reset-password"]
+            | ["audit"],
+        ) => Err(Error::MethodNotAllowed),
         _ => Err(not_found()),
     }
+}
+
+/// `GET /audit?from=&to=&actor=&action=&target=&cursor=&limit=&format=csv`.
+fn audit(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Response> {
+    let mut request = AuditRequest::default();
+    let mut csv = false;
+    for (key, value) in form_urlencoded_pairs(query) {
+        match key.as_str() {
+            "from" => request.from = Some(value),
+            "to" => request.to = Some(value),
+            "actor" => request.actor = Some(value),
+            "action" => request.action = Some(value),
+            "target" => request.target = Some(value),
+            "cursor" => request.cursor = Some(value),
+            "limit" => {
+                request.limit = Some(
+                    value
+                        .parse()
+                        .map_err(|_| Error::bad_request("limit must be a number"))?,
+                )
+            }
+            "format" => csv = value.eq_ignore_ascii_case("csv"),
+            _ => {}
+        }
+    }
+    let page = engine.list_audit(caller, request)?;
+    if !csv {
+        return Ok(Response::json(200, &page));
+    }
+    let mut headers = vec![(
+        "Content-Type".to_string(),
+        "text/csv; charset=utf-8".to_string(),
+    )];
+    if let Some(cursor) = &page.next_cursor {
+        headers.push(("X-Next-Cursor".into(), cursor.clone()));
+    }
+    Ok(Response {
+        status: 200,
+        headers,
+        body: page.to_csv().into_bytes(),
+    })
+}
+
+/// Splits `a=1&b=x%20y` into decoded pairs; malformed escapes are kept as written.
+fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn not_found() -> Error {
@@ -123,4 +212,24 @@ fn json_body<'a, T: Deserialize<'a>>(request: &Request<'a>) -> Result<T> {
         }
     }
     Error::parse_json(request.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode_percent_escapes_and_plus() {
+        let pairs: Vec<_> =
+            form_urlencoded_pairs("actor=a%20b&action=login+x&bad=%zz&flag").collect();
+        assert_eq!(
+            pairs,
+            [
+                ("actor".into(), "a b".into()),
+                ("action".into(), "login x".into()),
+                ("bad".into(), "%zz".into()),
+                ("flag".into(), String::new())
+            ]
+        );
+    }
 }

@@ -1,9 +1,20 @@
 //! Identity types and their validation rules. No I/O.
 
+mod apikey;
+mod audit;
+mod principal;
 mod role;
 mod user;
 mod workspace;
 
+pub use apikey::{
+    ApiKeyRecord, ApiKeyView, display_prefix, generate_key, looks_like_api_key,
+    validate_description as validate_key_description, validate_name as validate_key_name,
+};
+pub use audit::{AuditEvent, AuditQuery};
+pub use principal::Principal;
 pub use role::Role;
 pub use user::{UserRecord, UserView, fold_username, validate_username};
-pub use workspace::{Grant, WorkspaceAccess, validate_workspace_name};
+pub use workspace::{
+    Grant, GrantInput, WorkspaceAccess, WorkspaceAccessInput, validate_workspace_name,
+};

@@ -26,6 +26,65 @@ impl Default for WorkspaceAccess {
     }
 }
 
+/// Workspace access as callers send it: grant roles are still text, so an unknown role is reported
+/// as a workspace-access problem rather than as malformed JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceAccessInput {
+    pub all: bool,
+    #[serde(default)]
+    pub grants: Vec<GrantInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    pub workspace: String,
+    pub role: String,
+}
+
+impl WorkspaceAccessInput {
+    /// Parses the grant roles and checks the result for a principal whose top-level role is `role`.
+    pub fn resolve(self, role: Role) -> Result<WorkspaceAccess, String> {
+        let grants = self
+            .grants
+            .into_iter()
+            .map(|grant| match grant.role.parse() {
+                Ok(role) => Ok(Grant {
+                    workspace: grant.workspace,
+                    role,
+                }),
+                Err(_) => Err(format!(
+                    "workspace {:?} has an invalid role {:?}",
+                    grant.workspace, grant.role
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let access = WorkspaceAccess {
+            all: self.all,
+            grants,
+        };
+        access.validate(role)?;
+        Ok(access)
+    }
+}
+
+impl From<WorkspaceAccess> for WorkspaceAccessInput {
+    fn from(access: WorkspaceAccess) -> Self {
+        Self {
+            all: access.all,
+            grants: access
+                .grants
+                .into_iter()
+                .map(|grant| GrantInput {
+                    workspace: grant.workspace,
+                    role: grant.role.as_str().into(),
+                })
+                .collect(),
+        }
+    }
+}
+
 const RESERVED_WORKSPACES: [&str; 3] = ["all", "default", "global"];
 const MAX_WORKSPACE_NAME: usize = 64;
 
@@ -166,6 +225,23 @@ mod tests {
             scoped(&[("ops", Role::Admin)])
                 .validate(Role::Viewer)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn an_unknown_grant_role_is_a_workspace_access_problem() {
+        let input = WorkspaceAccessInput {
+            all: false,
+            grants: vec![GrantInput {
+                workspace: "ops".into(),
+                role: "superuser".into(),
+            }],
+        };
+        assert!(
+            input
+                .resolve(Role::Viewer)
+                .unwrap_err()
+                .contains("invalid role")
         );
     }
 

@@ -6,10 +6,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 
-use crate::model::UserRecord;
+use crate::model::{ApiKeyRecord, UserRecord};
+
+/// `lastUsedAt` is written at most this often per key.
+const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 
 /// Past this many entries the cache starts over rather than grow without bound.
 const MAX_ENTRIES: usize = 200_000;
@@ -20,11 +24,32 @@ pub struct CachedSession {
     pub expires_at_ms: i64,
 }
 
+/// An API key as `authorize` needs it, with the time its use was last queued for the store.
+#[derive(Debug)]
+pub struct CachedKey {
+    pub record: Arc<ApiKeyRecord>,
+    last_touch_ms: AtomicI64,
+}
+
+impl CachedKey {
+    /// True for at most one caller per interval, so the store sees one write a minute per key.
+    pub fn due_for_touch(&self, now_ms: i64) -> bool {
+        let last = self.last_touch_ms.load(Ordering::Relaxed);
+        now_ms - last >= KEY_TOUCH_INTERVAL_MS
+            && self
+                .last_touch_ms
+                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     generation: u64,
     sessions: HashMap<Box<str>, CachedSession>,
     users: HashMap<Arc<str>, Arc<UserRecord>>,
+    /// By digest.
+    keys: HashMap<Box<str>, Arc<CachedKey>>,
 }
 
 #[derive(Default)]
@@ -43,6 +68,28 @@ impl PrincipalCache {
 
     pub fn user(&self, id: &str) -> Option<Arc<UserRecord>> {
         self.inner.read().users.get(id).cloned()
+    }
+
+    pub fn key(&self, digest: &str) -> Option<Arc<CachedKey>> {
+        self.inner.read().keys.get(digest).cloned()
+    }
+
+    pub fn put_key(&self, generation: u64, record: ApiKeyRecord) -> Arc<CachedKey> {
+        let last_touch_ms = AtomicI64::new(record.last_used_at_ms.unwrap_or(i64::MIN / 2));
+        let key = Arc::new(CachedKey {
+            record: Arc::new(record),
+            last_touch_ms,
+        });
+        let mut inner = self.inner.write();
+        if inner.generation == generation {
+            if inner.keys.len() >= MAX_ENTRIES {
+                inner.keys.clear();
+            }
+            inner
+                .keys
+                .insert(key.record.digest.as_str().into(), Arc::clone(&key));
+        }
+        key
     }
 
     /// Stores what was loaded at `generation`, unless an invalidation happened since.
@@ -77,6 +124,7 @@ impl PrincipalCache {
         inner.generation += 1;
         inner.sessions.clear();
         inner.users.clear();
+        inner.keys.clear();
     }
 }
 

@@ -1,8 +1,11 @@
 //! The Engine: every operation with its rules. The C, Rust and HTTP layers only translate to and
 //! from it.
 
+mod apikeys;
+mod audit;
+mod auth;
 mod cache;
-mod events;
+mod maintenance;
 mod session;
 mod users;
 
@@ -14,6 +17,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde::Serialize;
 
+pub use apikeys::{
+    ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
+};
+pub use audit::{AuditPage, AuditRequest};
 pub use session::LoginResponse;
 pub use users::{CreateUserRequest, UpdateUserRequest};
 
@@ -24,24 +31,55 @@ use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
 use crate::password::{self, PasswordHashing};
 use crate::ratelimit::LoginLimiter;
 use crate::store::{SqliteStore, Store};
-use crate::token::{self, TokenCodec};
+use crate::token::{self, ApiKeyDigest, TokenCodec};
 use cache::PrincipalCache;
+use maintenance::Maintenance;
 
 /// How often the Engine asks the store whether another process wrote: the documented bound on how
 /// long another host's revocation takes to reach this one.
 pub(crate) const CROSS_PROCESS_REFRESH_MS: i64 = 1000;
 
+/// The bearer credential of a call and where it came from (for the audit trail).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    pub token: &'a str,
+    pub client_ip: &'a str,
+}
+
+impl<'a> Credentials<'a> {
+    pub fn new(token: &'a str, client_ip: &'a str) -> Self {
+        Self { token, client_ip }
+    }
+}
+
+/// A bare token: callers of the ABIs have no client address to give.
+impl<'a> From<&'a str> for Credentials<'a> {
+    fn from(token: &'a str) -> Self {
+        Self {
+            token,
+            client_ip: "",
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Credentials<'a> {
+    fn from(token: &'a String) -> Self {
+        Self::from(token.as_str())
+    }
+}
+
 pub struct Engine {
     config: Config,
-    store: Box<dyn Store>,
+    store: Arc<dyn Store>,
     tokens: TokenCodec,
+    key_digest: ApiKeyDigest,
+    maintenance: Maintenance,
     hashing: PasswordHashing,
     limiter: LoginLimiter,
     clock: Arc<dyn Clock>,
     cache: PrincipalCache,
     last_change_check_ms: AtomicI64,
     last_change_counter: AtomicU64,
-    last_session_sweep_ms: AtomicI64,
 }
 
 impl Engine {
@@ -58,17 +96,25 @@ impl Engine {
             None => token::load_or_create_secret(&auth_dir)?,
         };
         let tokens = TokenCodec::new(&secret, config.token_ttl)?;
+        let key_digest = ApiKeyDigest::new(&secret)?;
         let hashing = PasswordHashing::new(&config.argon2, config.hashing)?;
         let counter = store.change_counter()?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let maintenance = Maintenance::start(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            config.audit_retention_days,
+        );
         let engine = Self {
-            store: Box::new(store),
+            store,
             tokens,
+            key_digest,
+            maintenance,
             hashing,
             limiter: LoginLimiter::new(config.login_limits.clone()),
             cache: PrincipalCache::default(),
             last_change_check_ms: AtomicI64::new(clock.now_ms()),
             last_change_counter: AtomicU64::new(counter),
-            last_session_sweep_ms: AtomicI64::new(0),
             clock,
             config,
         };

@@ -1,22 +1,18 @@
 //! First-admin setup, sign-in, sign-out and token checks.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-
-use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 use serde::Serialize;
+use serde_json::json;
 
-use super::cache::CachedSession;
-use super::{Engine, MessageBody, expires_at};
+use super::{Credentials, Engine, MessageBody, expires_at};
 use crate::error::{Error, Result, msg};
-use crate::model::{Role, UserRecord, UserView, WorkspaceAccess, fold_username, validate_username};
+use crate::model::{
+    Principal, Role, UserRecord, UserView, WorkspaceAccess, fold_username, looks_like_api_key,
+    validate_username,
+};
 use crate::password;
-use crate::policy;
 use crate::store::{Session, UpdateEffects};
 use crate::token::Claims;
 
-/// Expired sessions are swept at most this often, on sign-in.
-const SESSION_SWEEP_INTERVAL_MS: i64 = 3600 * 1000;
 /// A sign-in password this long in bytes cannot be valid under any rule set; it is not hashed.
 const MAX_SIGN_IN_PASSWORD_BYTES: usize = 4 * 1024;
 
@@ -55,7 +51,7 @@ impl Engine {
 
     /// Creates the first admin and signs them in. Only while no user exists; of concurrent calls
     /// exactly one wins (the store checks and inserts in one transaction).
-    pub fn setup(&self, username: &str, password: &str) -> Result<LoginResponse> {
+    pub fn setup(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
         let done = || Error::Forbidden(msg::SETUP_DONE.into());
         // Checked before the password so a finished installation reveals nothing else.
         if !self.setup_required()? {
@@ -68,6 +64,13 @@ impl Engine {
             return Err(done());
         }
         self.cache.invalidate();
+        self.audit(
+            "setup_admin",
+            &user.id,
+            &user.id,
+            client_ip,
+            json!({"username": user.username}),
+        );
         self.start_session(user)
     }
 
@@ -77,11 +80,12 @@ impl Engine {
         let account = fold_username(username);
         let now_ms = self.now_ms();
         if let Err(retry_after_secs) = self.limiter.check(client_ip, &account, now_ms) {
-            self.security_event(
+            self.audit(
                 "rate_limited",
                 &account,
+                &account,
                 client_ip,
-                "too many failed sign-ins",
+                json!({"retryAfterSecs": retry_after_secs}),
             );
             return Err(Error::RateLimited { retry_after_secs });
         }
@@ -105,12 +109,18 @@ impl Engine {
         match (user, refusal) {
             (Some(user), "") => {
                 self.limiter.record_success(&account);
-                self.security_event("login", &user.username, client_ip, "");
+                self.audit("login", &user.id, &user.id, client_ip, json!({}));
                 self.start_session(user)
             }
             _ => {
                 self.limiter.record_failure(client_ip, &account, now_ms);
-                self.security_event("login_failed", &account, client_ip, refusal);
+                self.audit(
+                    "login_failed",
+                    &account,
+                    &account,
+                    client_ip,
+                    json!({"reason": refusal}),
+                );
                 Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into()))
             }
         }
@@ -136,7 +146,6 @@ impl Engine {
             created_at_ms: now_ms,
             expires_at_ms: exp * 1000,
         })?;
-        self.sweep_expired_sessions(now_ms);
         user.password_hash.clear();
         Ok(LoginResponse {
             token,
@@ -145,109 +154,41 @@ impl Engine {
         })
     }
 
-    fn sweep_expired_sessions(&self, now_ms: i64) {
-        let last = self.last_session_sweep_ms.load(Ordering::Relaxed);
-        if now_ms - last < SESSION_SWEEP_INTERVAL_MS
-            || self
-                .last_session_sweep_ms
-                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
+    /// Ends the session of a session token; it fails from the next call on.
+    pub fn logout<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<()> {
+        let caller = caller.into();
+        if looks_like_api_key(caller.token) {
+            return Err(Error::bad_request(
+                "An API key cannot sign out; delete the key instead",
+            ));
         }
-        // Expired sessions fail verification anyway; sweeping only reclaims space, so an error here
-        // must not fail the sign-in that triggered it.
-        let _ = self.store.delete_expired_sessions(now_ms);
-    }
-
-    /// Ends the session of `token`; it fails from the next call on.
-    pub fn logout(&self, token: &str) -> Result<()> {
-        let (claims, _) = self.verify_token(token)?;
+        let Principal::User(user) = self.principal(caller)? else {
+            return Err(Error::Internal(
+                "a session token resolved to an API key".into(),
+            ));
+        };
+        let (claims, _) = self.session_principal(caller.token)?;
         self.store.delete_session(&claims.jti)?;
         self.cache.invalidate();
+        self.audit("logout", &user.id, &user.id, caller.client_ip, json!({}));
         Ok(())
     }
 
-    /// The current user behind a bearer token, re-read after any change.
-    pub fn principal(&self, token: &str) -> Result<Arc<UserRecord>> {
-        self.verify_token(token).map(|(_, user)| user)
-    }
-
-    pub fn authorize(&self, token: &str, action: Action, workspace: &str) -> Result<Decision> {
-        let user = self.principal(token)?;
-        Ok(policy::decide(
-            user.role,
-            &user.workspace_access,
-            action,
-            workspace,
-        ))
-    }
-
-    /// The caller, who must be an admin (HTTP_API.md's check order: 401, then 403).
-    pub(super) fn admin(&self, token: &str) -> Result<Arc<UserRecord>> {
-        let caller = self.principal(token)?;
-        match policy::decide(caller.role, &caller.workspace_access, Action::Admin, "") {
-            Decision::Allow => Ok(caller),
-            _ => Err(Error::Forbidden(msg::INSUFFICIENT_PERMISSIONS.into())),
-        }
-    }
-
-    fn verify_token(&self, token: &str) -> Result<(Claims, Arc<UserRecord>)> {
-        let invalid = || Error::Unauthenticated(msg::INVALID_TOKEN.into());
-        if token.is_empty() {
-            return Err(Error::Unauthenticated(msg::AUTH_REQUIRED.into()));
-        }
-        let now_ms = self.now_ms();
-        let claims = self
-            .tokens
-            .verify(token, now_ms.div_euclid(1000))
-            .map_err(|_| invalid())?;
-        self.notice_other_writers();
-        let session = self.cached_session(&claims.jti)?.ok_or_else(invalid)?;
-        if session.expires_at_ms <= now_ms || *session.user_id != *claims.uid {
-            return Err(invalid());
-        }
-        let user = self.cached_user(&claims.uid)?.ok_or_else(invalid)?;
-        if user.disabled {
-            return Err(invalid());
-        }
-        Ok((claims, user))
-    }
-
-    fn cached_session(&self, jti: &str) -> Result<Option<CachedSession>> {
-        if let Some(session) = self.cache.session(jti) {
-            return Ok(Some(session));
-        }
-        let generation = self.cache.generation();
-        let Some(row) = self.store.session(jti)? else {
-            return Ok(None);
-        };
-        let session = CachedSession {
-            user_id: row.user_id.into(),
-            expires_at_ms: row.expires_at_ms,
-        };
-        self.cache.put_session(generation, jti, session.clone());
-        Ok(Some(session))
-    }
-
-    pub(super) fn cached_user(&self, id: &str) -> Result<Option<Arc<UserRecord>>> {
-        if let Some(user) = self.cache.user(id) {
-            return Ok(Some(user));
-        }
-        let generation = self.cache.generation();
-        Ok(self
-            .store
-            .user_by_id(id)?
-            .map(|user| self.cache.put_user(generation, user)))
-    }
-
     /// Changes the caller's own password; all of their sessions end, this one included.
-    pub fn change_password(&self, token: &str, current: &str, new: &str) -> Result<MessageBody> {
-        let caller = self.principal(token)?;
-        let normalized = password::check_rules(&self.config.password, new, &caller.username)?;
+    pub fn change_password<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        current: &str,
+        new: &str,
+    ) -> Result<MessageBody> {
+        let caller = caller.into();
+        let Principal::User(user) = self.principal(caller)? else {
+            return Err(Error::bad_request("API keys have no password to change"));
+        };
+        let normalized = password::check_rules(&self.config.password, new, &user.username)?;
         let stored = self
             .store
-            .user_by_id(&caller.id)?
+            .user_by_id(&user.id)?
             .ok_or_else(|| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
         if !self
             .hashing
@@ -259,14 +200,21 @@ impl Engine {
         }
         let hash = self.hashing.hash(&normalized)?;
         let now = self.now_ms();
-        self.store.update_user(&caller.id, &mut |user| {
-            user.password_hash.clone_from(&hash);
-            user.updated_at_ms = now;
+        self.store.update_user(&user.id, &mut |record| {
+            record.password_hash.clone_from(&hash);
+            record.updated_at_ms = now;
             Ok(UpdateEffects {
                 revoke_sessions: true,
             })
         })?;
         self.cache.invalidate();
+        self.audit(
+            "password_change",
+            &user.id,
+            &user.id,
+            caller.client_ip,
+            json!({}),
+        );
         Ok(MessageBody {
             message: "Password changed successfully",
         })

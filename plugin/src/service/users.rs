@@ -1,10 +1,11 @@
 //! User management by an admin, with HTTP_API.md's rules.
 
 use serde::Deserialize;
+use serde_json::json;
 
-use super::{Engine, MessageBody, UserEnvelope, UsersEnvelope};
+use super::{Credentials, Engine, MessageBody, UserEnvelope, UsersEnvelope};
 use crate::error::{Error, Result, msg};
-use crate::model::{Role, WorkspaceAccess, validate_username};
+use crate::model::{Principal, Role, WorkspaceAccess, WorkspaceAccessInput, validate_username};
 use crate::password;
 use crate::store::UpdateEffects;
 
@@ -17,7 +18,7 @@ pub struct CreateUserRequest {
     pub username: String,
     pub password: String,
     pub role: String,
-    pub workspace_access: Option<WorkspaceAccess>,
+    pub workspace_access: Option<WorkspaceAccessInput>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -25,7 +26,7 @@ pub struct CreateUserRequest {
 pub struct UpdateUserRequest {
     pub username: Option<String>,
     pub role: Option<String>,
-    pub workspace_access: Option<WorkspaceAccess>,
+    pub workspace_access: Option<WorkspaceAccessInput>,
     pub is_disabled: Option<bool>,
 }
 
@@ -33,29 +34,48 @@ fn parse_role(text: &str) -> Result<Role> {
     text.parse().map_err(Error::BadRequest)
 }
 
-fn check_access(access: &WorkspaceAccess, role: Role) -> Result<()> {
-    access
-        .validate(role)
+/// Omitted access means all workspaces.
+pub(super) fn resolve_access(
+    input: Option<WorkspaceAccessInput>,
+    role: Role,
+) -> Result<WorkspaceAccess> {
+    input
+        .unwrap_or_else(|| WorkspaceAccess::all().into())
+        .resolve(role)
         .map_err(|e| Error::BadRequest(format!("invalid workspace access: {e}")))
+}
+
+/// The audit action for a user update: Dagu's `user_update`, or a dedicated one for the two changes
+/// operators search for most.
+fn update_action(request: &UpdateUserRequest) -> &'static str {
+    match request.is_disabled {
+        Some(true) => "user_disable",
+        Some(false) => "user_enable",
+        None => "user_update",
+    }
 }
 
 impl Engine {
     /// Admin, then licence: the check order of HTTP_API.md for user writes.
-    fn licensed_admin(&self, token: &str) -> Result<std::sync::Arc<crate::model::UserRecord>> {
-        let caller = self.admin(token)?;
+    fn licensed_admin(&self, caller: Credentials<'_>) -> Result<Principal> {
+        let principal = self.admin(caller)?;
         if !self.config.has_feature(RBAC_FEATURE) {
             return Err(Error::Forbidden(msg::LICENSE_REQUIRED.into()));
         }
-        Ok(caller)
+        Ok(principal)
     }
 
-    pub fn list_users(&self, token: &str) -> Result<UsersEnvelope> {
-        self.admin(token)?;
+    pub fn list_users<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<UsersEnvelope> {
+        self.admin(caller)?;
         Ok(UsersEnvelope(self.store.list_users()?))
     }
 
-    pub fn get_user(&self, token: &str, id: &str) -> Result<UserEnvelope> {
-        self.admin(token)?;
+    pub fn get_user<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        id: &str,
+    ) -> Result<UserEnvelope> {
+        self.admin(caller)?;
         let user = self
             .store
             .user_by_id(id)?
@@ -63,12 +83,16 @@ impl Engine {
         Ok(UserEnvelope(user))
     }
 
-    pub fn create_user(&self, token: &str, request: CreateUserRequest) -> Result<UserEnvelope> {
-        self.licensed_admin(token)?;
+    pub fn create_user<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        request: CreateUserRequest,
+    ) -> Result<UserEnvelope> {
+        let caller = caller.into();
+        let admin = self.licensed_admin(caller)?;
         let username = validate_username(&request.username).map_err(Error::BadRequest)?;
         let role = parse_role(&request.role)?;
-        let access = request.workspace_access.unwrap_or_default();
-        check_access(&access, role)?;
+        let access = resolve_access(request.workspace_access, role)?;
         let normalized =
             password::check_rules(&self.config.password, &request.password, &username)?;
         // Saves a hash on the common mistake; the insert still enforces uniqueness under races.
@@ -78,17 +102,26 @@ impl Engine {
         let user = self.new_user(username, role, access, &normalized)?;
         self.store.insert_user(&user)?;
         self.cache.invalidate();
+        let detail = json!({"username": user.username, "role": user.role, "workspaceAccess": user.workspace_access});
+        self.audit(
+            "user_create",
+            &admin.id(),
+            &user.id,
+            caller.client_ip,
+            detail,
+        );
         Ok(UserEnvelope(user))
     }
 
-    pub fn update_user(
+    pub fn update_user<'a>(
         &self,
-        token: &str,
+        caller: impl Into<Credentials<'a>>,
         id: &str,
         request: UpdateUserRequest,
     ) -> Result<UserEnvelope> {
-        let caller = self.licensed_admin(token)?;
-        if caller.id == id && request.is_disabled == Some(true) {
+        let caller = caller.into();
+        let admin = self.licensed_admin(caller)?;
+        if admin.id() == id && request.is_disabled == Some(true) {
             return Err(Error::Forbidden("Cannot disable your own account".into()));
         }
         let username = request
@@ -103,11 +136,9 @@ impl Engine {
             let role = role.unwrap_or(user.role);
             // Without a new access, the current one must still fit the (possibly new) role: a scoped
             // viewer moves to another role only together with `{"all": true}`, as in Dagu.
-            let access = request
-                .workspace_access
-                .clone()
-                .unwrap_or_else(|| user.workspace_access.clone());
-            check_access(&access, role)?;
+            let current = user.workspace_access.clone().into();
+            let requested = request.workspace_access.clone().unwrap_or(current);
+            let access = resolve_access(Some(requested), role)?;
             let disabling = request.is_disabled == Some(true) && !user.disabled;
             if let Some(name) = &username {
                 user.username.clone_from(name);
@@ -121,22 +152,53 @@ impl Engine {
             })
         })?;
         self.cache.invalidate();
+        let detail = json!({
+            "username": updated.username,
+            "role": updated.role,
+            "workspaceAccess": updated.workspace_access,
+            "isDisabled": updated.disabled,
+        });
+        self.audit(
+            update_action(&request),
+            &admin.id(),
+            id,
+            caller.client_ip,
+            detail,
+        );
         Ok(UserEnvelope(updated))
     }
 
-    pub fn delete_user(&self, token: &str, id: &str) -> Result<()> {
-        let caller = self.licensed_admin(token)?;
-        if caller.id == id {
+    pub fn delete_user<'a>(&self, caller: impl Into<Credentials<'a>>, id: &str) -> Result<()> {
+        let caller = caller.into();
+        let admin = self.licensed_admin(caller)?;
+        if admin.id() == id {
             return Err(Error::Forbidden("Cannot delete your own account".into()));
         }
-        self.store.delete_user(id, &mut |_| Ok(()))?;
+        let mut username = String::new();
+        self.store.delete_user(id, &mut |user| {
+            username.clone_from(&user.username);
+            Ok(())
+        })?;
         self.cache.invalidate();
+        self.audit(
+            "user_delete",
+            &admin.id(),
+            id,
+            caller.client_ip,
+            json!({"username": username}),
+        );
         Ok(())
     }
 
     /// Sets a new password for another user (or oneself) and ends all of that user's sessions.
-    pub fn reset_password(&self, token: &str, id: &str, new_password: &str) -> Result<MessageBody> {
-        self.admin(token)?;
+    pub fn reset_password<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        id: &str,
+        new_password: &str,
+    ) -> Result<MessageBody> {
+        let caller = caller.into();
+        let admin = self.admin(caller)?;
         let target = self
             .store
             .user_by_id(id)?
@@ -153,6 +215,13 @@ impl Engine {
             })
         })?;
         self.cache.invalidate();
+        self.audit(
+            "password_reset",
+            &admin.id(),
+            id,
+            caller.client_ip,
+            json!({"username": target.username}),
+        );
         Ok(MessageBody {
             message: "Password reset successfully",
         })

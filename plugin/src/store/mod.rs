@@ -2,11 +2,13 @@
 
 mod schema;
 mod sqlite;
+mod sqlite_audit;
+mod sqlite_keys;
 
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
-use crate::model::UserRecord;
+use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord};
 
 /// A signed-in session; a token is valid only while its session row exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,24 @@ pub trait Store: Send + Sync {
     fn session(&self, jti: &str) -> Result<Option<Session>>;
     fn delete_session(&self, jti: &str) -> Result<bool>;
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;
+    /// `AlreadyExists` for a taken name; `Forbidden` when `max_keys` keys exist already.
+    fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()>;
+    fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKeyRecord>>;
+    fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKeyRecord>>;
+    /// Sorted by name.
+    fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    fn update_api_key(
+        &self,
+        id: &str,
+        change: &mut dyn FnMut(&mut ApiKeyRecord) -> Result<()>,
+    ) -> Result<ApiKeyRecord>;
+    fn delete_api_key(&self, id: &str) -> Result<()>;
+    /// Records when keys were last used; best effort, batched by the caller.
+    fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()>;
+    fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// Deletes at most `batch` entries older than `before_ms`; short transactions keep writers moving.
+    fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64>;
     /// Changes whenever any connection, in any process, commits; lets caches notice other writers.
     fn change_counter(&self) -> Result<u64>;
 }

@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Index i holds the step from version i to i + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE users (
         id               TEXT PRIMARY KEY,
         username         TEXT NOT NULL,
@@ -26,7 +27,37 @@ const MIGRATIONS: &[&str] = &[r#"
     ) STRICT;
     CREATE INDEX sessions_by_user ON sessions(user_id);
     CREATE INDEX sessions_by_expiry ON sessions(expires_at);
-"#];
+"#,
+    r#"
+    CREATE TABLE api_keys (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        description   TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        workspace_access TEXT NOT NULL,
+        key_prefix    TEXT NOT NULL,
+        digest        TEXT NOT NULL UNIQUE,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        created_by    TEXT NOT NULL,
+        last_used_at  INTEGER,
+        expires_at    INTEGER,
+        owner_user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+        extra         TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX api_keys_by_owner ON api_keys(owner_user_id);
+    CREATE TABLE audit_events (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        INTEGER NOT NULL,
+        action    TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        client_ip TEXT NOT NULL,
+        detail    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_time ON audit_events(at);
+"#,
+];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -14,9 +14,11 @@ use rusqlite::{
     params,
 };
 
-use super::{Session, Store, UpdateEffects, UserChange, schema};
+use super::{
+    Session, Store, UpdateEffects, UserChange, schema, sqlite_audit as audit, sqlite_keys as keys,
+};
 use crate::error::{Error, Result, msg};
-use crate::model::{UserRecord, fold_username};
+use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
 
 pub const DATABASE_FILE: &str = "auth.db";
 /// Lock waits end with "busy, retry" rather than hanging a caller.
@@ -212,6 +214,69 @@ impl Store for SqliteStore {
         })
     }
 
+    fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
+        self.write(|tx| keys::insert(tx, key, max_keys))
+    }
+
+    fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
+        self.read(|conn| keys::select(conn, "id", id))?.transpose()
+    }
+
+    fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKeyRecord>> {
+        self.read(|conn| keys::select(conn, "digest", digest))?
+            .transpose()
+    }
+
+    fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        self.read(keys::list)?.into_iter().collect()
+    }
+
+    fn update_api_key(
+        &self,
+        id: &str,
+        change: &mut dyn FnMut(&mut ApiKeyRecord) -> Result<()>,
+    ) -> Result<ApiKeyRecord> {
+        self.write(|tx| {
+            let mut key = keys::select(tx, "id", id)
+                .map_err(sql_error)?
+                .transpose()?
+                .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
+            change(&mut key)?;
+            keys::update(tx, &key)?;
+            Ok(key)
+        })
+    }
+
+    fn delete_api_key(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            match tx
+                .execute("DELETE FROM api_keys WHERE id = ?1", [id])
+                .map_err(sql_error)?
+            {
+                0 => Err(Error::NotFound(msg::API_KEY_NOT_FOUND.into())),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()> {
+        self.write(|tx| keys::touch(tx, uses))
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+        self.write(|tx| audit::append(tx, event))
+    }
+
+    fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.read(|conn| audit::list(conn, query))?
+            .into_iter()
+            .collect()
+    }
+
+    fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64> {
+        self.write(|tx| audit::prune(tx, before_ms, batch))
+    }
+
     fn change_counter(&self) -> Result<u64> {
         // data_version moves when another connection commits; this one's own writes are announced
         // by the Engine directly.
@@ -299,7 +364,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
 }
 
 /// SQLite integers are signed; counts and versions never go below zero.
-fn count(row: &Row<'_>) -> rusqlite::Result<u64> {
+pub(super) fn count(row: &Row<'_>) -> rusqlite::Result<u64> {
     row.get::<_, i64>(0).map(|n| n.max(0) as u64)
 }
 
@@ -314,7 +379,7 @@ fn unique_username(e: rusqlite::Error) -> Error {
     }
 }
 
-fn sql_error(e: rusqlite::Error) -> Error {
+pub(super) fn sql_error(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             Error::Unavailable("the user database is busy; retry shortly".into())

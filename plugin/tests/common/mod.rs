@@ -23,7 +23,7 @@ pub fn config(dir: &Path) -> Config {
         iterations: 1,
         parallelism: 1,
     };
-    config.license_features = vec!["rbac".into()];
+    config.license_features = vec!["rbac".into(), "audit".into()];
     config
 }
 
@@ -56,7 +56,7 @@ impl Fixture {
 
     pub fn setup_admin(&self) -> String {
         self.engine
-            .setup("admin", ADMIN_PASSWORD)
+            .setup("admin", ADMIN_PASSWORD, "")
             .expect("setup")
             .token
     }

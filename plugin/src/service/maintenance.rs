@@ -1,0 +1,104 @@
+//! Work kept off the request path: recording API key use, pruning the audit trail and sweeping
+//! expired sessions. One background thread per instance; it ends when the instance closes.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::clock::Clock;
+use crate::store::Store;
+
+/// How often the thread wakes for periodic work even without key uses.
+const TICK: Duration = Duration::from_secs(60);
+/// Key uses waiting to be written; past this, uses are dropped (lastUsedAt is advisory).
+const QUEUE: usize = 1024;
+const PRUNE_BATCH: usize = 1000;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+pub struct Maintenance {
+    sender: Mutex<Option<SyncSender<(String, i64)>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Maintenance {
+    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, audit_retention_days: u32) -> Self {
+        let (sender, receiver) = sync_channel(QUEUE);
+        // If the thread cannot start, key uses are simply not recorded: nothing depends on them.
+        let thread = std::thread::Builder::new()
+            .name("dagu-auth-maintenance".into())
+            .spawn(move || {
+                run(
+                    receiver,
+                    store.as_ref(),
+                    clock.as_ref(),
+                    audit_retention_days,
+                )
+            })
+            .ok();
+        Self {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    /// Queues a key use without waiting; called at most once a minute per key.
+    pub fn key_used(&self, key_id: &str, at_ms: i64) {
+        if let Some(sender) = self.sender.lock().as_ref() {
+            match sender.try_send((key_id.to_string(), at_ms)) {
+                Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+            }
+        }
+    }
+
+    /// Stops the thread after it has written what is queued.
+    pub fn stop(&self) {
+        self.sender.lock().take();
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Maintenance {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(
+    receiver: Receiver<(String, i64)>,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    retention_days: u32,
+) {
+    let mut last_periodic = i64::MIN;
+    loop {
+        let mut uses = Vec::new();
+        match receiver.recv_timeout(TICK) {
+            Ok(first) => uses.push(first),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        uses.extend(receiver.try_iter());
+        // Failures here are retried by the next use or tick; they must never reach a caller.
+        if !uses.is_empty() {
+            let _ = store.touch_api_keys(&uses);
+        }
+        let now = clock.now_ms();
+        if now - last_periodic >= TICK.as_millis() as i64 {
+            last_periodic = now;
+            let _ = store.delete_expired_sessions(now);
+            if retention_days > 0 {
+                let cutoff = now - i64::from(retention_days) * DAY_MS;
+                while let Ok(removed) = store.prune_audit(cutoff, PRUNE_BATCH) {
+                    if removed < PRUNE_BATCH as u64 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! API keys and the audit trail, through the Engine.
+
+mod common;
+
+use common::*;
+use dagu_auth::Error;
+use dagu_auth::service::{AuditRequest, CreateApiKeyRequest, UpdateApiKeyRequest};
+use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+use serde_json::json;
+
+fn key_request(body: serde_json::Value) -> CreateApiKeyRequest {
+    serde_json::from_value(body).expect("request json")
+}
+
+fn create_key(fx: &Fixture, admin: &str, name: &str, role: &str) -> (String, String) {
+    let created = fx
+        .engine
+        .create_api_key(admin, key_request(json!({"name": name, "role": role})))
+        .expect("create key");
+    (created.api_key.id, created.key)
+}
+
+fn actions(fx: &Fixture, admin: &str) -> Vec<String> {
+    let page = fx
+        .engine
+        .list_audit(
+            admin,
+            AuditRequest {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .expect("audit");
+    page.events.into_iter().rev().map(|e| e.action).collect()
+}
+
+#[test]
+fn a_created_key_is_shown_once_and_stored_only_as_a_digest() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let created = fx
+        .engine
+        .create_api_key(
+            &admin,
+            key_request(json!({"name": "ci", "role": "operator"})),
+        )
+        .expect("create");
+    assert!(created.key.starts_with("dagu_"));
+    let body = serde_json::to_value(&created).expect("json");
+    assert_eq!(body["key"], created.key.as_str());
+    assert_eq!(body["apiKey"]["keyPrefix"], &created.key[..11]);
+    assert_eq!(body["apiKey"]["allowedSurfaces"], json!(["rest_api"]));
+    let listed =
+        serde_json::to_string(&fx.engine.list_api_keys(&admin).expect("list")).expect("json");
+    assert!(
+        !listed.contains(&created.key),
+        "the key never appears again"
+    );
+    let db = std::fs::read(fx.dir.path().join("auth/auth.db")).expect("db file");
+    let wal = std::fs::read(fx.dir.path().join("auth/auth.db-wal")).unwrap_or_default();
+    let needle = created.key.as_bytes();
+    assert!(
+        !db.windows(needle.len()).any(|w| w == needle)
+            && !wal.windows(needle.len()).any(|w| w == needle)
+    );
+}
+
+#[test]
+fn a_key_authenticates_like_a_session_token_with_its_own_role_and_grants() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "operator"}]});
+    let created = fx
+        .engine
+        .create_api_key(
+            &admin,
+            key_request(json!({"name": "deploy", "role": "viewer", "workspaceAccess": access})),
+        )
+        .expect("create");
+    let key = created.key.as_str();
+    assert_eq!(
+        fx.engine
+            .authorize(key, Action::Execute, "ops")
+            .expect("decision"),
+        Decision::Allow
+    );
+    assert_eq!(
+        fx.engine
+            .authorize(key, Action::Write, "ops")
+            .expect("decision"),
+        Decision::Forbidden
+    );
+    assert_eq!(
+        fx.engine
+            .authorize(key, Action::View, "prod")
+            .expect("decision"),
+        Decision::NotVisible
+    );
+    let me = serde_json::to_value(fx.engine.principal(key).expect("me")).expect("json");
+    assert_eq!(me["user"]["id"], format!("apikey:{}", created.api_key.id));
+    assert_eq!(me["user"]["username"], "apikey:deploy");
+    assert_eq!(me["user"]["role"], "viewer");
+}
+
+#[test]
+fn deleting_or_expiring_a_key_makes_it_fail_at_once() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (id, key) = create_key(&fx, &admin, "doomed", "viewer");
+    assert!(fx.engine.principal(key.as_str()).is_ok());
+    fx.engine.delete_api_key(&admin, &id).expect("delete");
+    assert!(matches!(
+        fx.engine.principal(key.as_str()),
+        Err(Error::Unauthenticated(_))
+    ));
+
+    let soon = "2026-01-01T01:00:00Z";
+    let expiring = fx
+        .engine
+        .create_api_key(
+            &admin,
+            key_request(json!({"name": "brief", "role": "viewer", "expiresAt": soon})),
+        )
+        .expect("create");
+    assert!(fx.engine.principal(expiring.key.as_str()).is_ok());
+    fx.clock.advance_ms(3600 * 1000);
+    assert!(matches!(
+        fx.engine.principal(expiring.key.as_str()),
+        Err(Error::Unauthenticated(_))
+    ));
+}
+
+#[test]
+fn a_key_owned_by_a_user_stops_when_the_owner_is_disabled_or_deleted() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (owner, _) = fx.user(&admin, "owner", "developer");
+    let body = json!({"name": "owned", "role": "developer", "ownerUserId": owner});
+    let key = fx
+        .engine
+        .create_api_key(&admin, key_request(body))
+        .expect("create")
+        .key;
+    assert!(fx.engine.principal(key.as_str()).is_ok());
+    fx.engine
+        .update_user(&admin, &owner, patch(json!({"isDisabled": true})))
+        .expect("disable owner");
+    assert!(fx.engine.principal(key.as_str()).is_err());
+    fx.engine
+        .update_user(&admin, &owner, patch(json!({"isDisabled": false})))
+        .expect("enable owner");
+    assert!(fx.engine.principal(key.as_str()).is_ok());
+    fx.engine.delete_user(&admin, &owner).expect("delete owner");
+    assert!(fx.engine.principal(key.as_str()).is_err());
+    assert!(
+        fx.engine.list_api_keys(&admin).expect("list").0.is_empty(),
+        "no orphan keys remain"
+    );
+}
+
+#[test]
+fn key_names_are_unique_and_unlicensed_installations_keep_two() {
+    let fx = Fixture::with(|c| c.license_features.clear());
+    let admin = fx.setup_admin();
+    create_key(&fx, &admin, "one", "viewer");
+    let duplicate = fx.engine.create_api_key(
+        &admin,
+        key_request(json!({"name": "one", "role": "viewer"})),
+    );
+    assert!(matches!(duplicate, Err(Error::AlreadyExists(_))));
+    create_key(&fx, &admin, "two", "viewer");
+    match fx.engine.create_api_key(
+        &admin,
+        key_request(json!({"name": "three", "role": "viewer"})),
+    ) {
+        Err(Error::Forbidden(message)) => assert!(
+            message.starts_with("Community edition supports up to 2 API keys."),
+            "{message}"
+        ),
+        other => panic!("expected the community limit, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn only_admins_manage_keys_and_keys_follow_user_validation() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (_, manager) = fx.user(&admin, "manager", "manager");
+    let forbidden = fx.engine.create_api_key(
+        &manager,
+        key_request(json!({"name": "x", "role": "viewer"})),
+    );
+    assert_eq!(
+        forbidden.err(),
+        Some(Error::Forbidden("Insufficient permissions".into()))
+    );
+    let scoped_admin = json!({"name": "x", "role": "developer", "workspaceAccess": {"all": false, "grants": [{"workspace": "ops", "role": "viewer"}]}});
+    let invalid = fx.engine.create_api_key(&admin, key_request(scoped_admin));
+    assert!(
+        matches!(invalid, Err(Error::BadRequest(m)) if m.starts_with("invalid workspace access: "))
+    );
+}
+
+#[test]
+fn an_admin_key_can_manage_users_and_role_changes_apply_next_call() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (id, key) = create_key(&fx, &admin, "automation", "admin");
+    assert!(fx.engine.list_users(key.as_str()).is_ok());
+    let patch: UpdateApiKeyRequest =
+        serde_json::from_value(json!({"role": "viewer"})).expect("patch");
+    fx.engine
+        .update_api_key(&admin, &id, patch)
+        .expect("demote key");
+    assert_eq!(
+        fx.engine.list_users(key.as_str()).err(),
+        Some(Error::Forbidden("Insufficient permissions".into()))
+    );
+}
+
+#[test]
+fn last_used_is_recorded_off_the_hot_path() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (id, key) = create_key(&fx, &admin, "busy", "viewer");
+    fx.engine
+        .authorize(&key, Action::View, "")
+        .expect("authorize");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let used = fx
+            .engine
+            .get_api_key(&admin, &id)
+            .expect("get")
+            .0
+            .last_used_at_ms;
+        if used == Some(START_MS) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lastUsedAt never recorded: {used:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_admin_action_leaves_one_audit_event() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (bob, bob_token) = fx.user(&admin, "bob", "viewer");
+    let _ = fx.engine.login("bob", "wrong-password", "192.0.2.7");
+    fx.engine
+        .update_user(&admin, &bob, patch(json!({"role": "operator"})))
+        .expect("update");
+    fx.engine
+        .update_user(&admin, &bob, patch(json!({"isDisabled": true})))
+        .expect("disable");
+    fx.engine
+        .update_user(&admin, &bob, patch(json!({"isDisabled": false})))
+        .expect("enable");
+    fx.engine
+        .reset_password(&admin, &bob, "another-password-1")
+        .expect("reset");
+    let bob_token = fx
+        .engine
+        .login("bob", "another-password-1", "")
+        .map(|l| l.token)
+        .unwrap_or(bob_token);
+    fx.engine
+        .change_password(&bob_token, "another-password-1", "bobs-own-password")
+        .expect("change");
+    let (key_id, _) = create_key(&fx, &admin, "k", "viewer");
+    let patch_key: UpdateApiKeyRequest =
+        serde_json::from_value(json!({"description": "d"})).expect("patch");
+    fx.engine
+        .update_api_key(&admin, &key_id, patch_key)
+        .expect("update key");
+    fx.engine
+        .delete_api_key(&admin, &key_id)
+        .expect("delete key");
+    fx.engine.delete_user(&admin, &bob).expect("delete");
+    fx.engine.logout(&admin).expect("logout");
+    let admin = fx
+        .engine
+        .login("admin", ADMIN_PASSWORD, "")
+        .expect("login")
+        .token;
+    assert_eq!(
+        actions(&fx, &admin),
+        [
+            "setup_admin",
+            "user_create",
+            "login",
+            "login_failed",
+            "user_update",
+            "user_disable",
+            "user_enable",
+            "password_reset",
+            "login",
+            "password_change",
+            "api_key_create",
+            "api_key_update",
+            "api_key_delete",
+            "user_delete",
+            "logout",
+            "login",
+        ]
+    );
+}
+
+#[test]
+fn audit_entries_never_hold_passwords_tokens_or_keys() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    fx.user(&admin, "carol", "viewer");
+    let (_, key) = create_key(&fx, &admin, "secret-key", "viewer");
+    let _ = fx.engine.login("carol", "a-guessed-password", "");
+    let page = fx
+        .engine
+        .list_audit(&admin, AuditRequest::default())
+        .expect("audit");
+    let text = serde_json::to_string(&page).expect("json");
+    for secret in [
+        ADMIN_PASSWORD,
+        USER_PASSWORD,
+        "a-guessed-password",
+        admin.as_str(),
+        key.as_str(),
+    ] {
+        assert!(!text.contains(secret), "audit leaked {secret}");
+    }
+}
+
+#[test]
+fn audit_pages_newest_first_with_a_cursor_and_filters() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    for i in 0..5 {
+        let _ = fx.engine.login(&format!("ghost{i}"), "wrong-password", "");
+    }
+    let first = fx
+        .engine
+        .list_audit(
+            &admin,
+            AuditRequest {
+                limit: Some(2),
+                action: Some("login_failed".into()),
+                ..Default::default()
+            },
+        )
+        .expect("page");
+    let targets: Vec<_> = first.events.iter().map(|e| e.target.clone()).collect();
+    assert_eq!(targets, ["ghost4", "ghost3"]);
+    let second = fx
+        .engine
+        .list_audit(
+            &admin,
+            AuditRequest {
+                limit: Some(2),
+                action: Some("login_failed".into()),
+                cursor: first.next_cursor,
+                ..Default::default()
+            },
+        )
+        .expect("page");
+    let targets: Vec<_> = second.events.iter().map(|e| e.target.clone()).collect();
+    assert_eq!(targets, ["ghost2", "ghost1"]);
+}
+
+#[test]
+fn audit_is_for_admins_and_managers() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (_, manager) = fx.user(&admin, "manager", "manager");
+    let (_, developer) = fx.user(&admin, "developer", "developer");
+    assert!(
+        fx.engine
+            .list_audit(&manager, AuditRequest::default())
+            .is_ok()
+    );
+    let refused = fx
+        .engine
+        .list_audit(&developer, AuditRequest::default())
+        .err();
+    assert_eq!(
+        refused,
+        Some(Error::Forbidden("Insufficient permissions".into()))
+    );
+}
+
+#[test]
+fn audit_needs_the_audit_licence_feature() {
+    let fx = Fixture::with(|c| c.license_features = vec!["rbac".into()]);
+    let admin = fx.setup_admin();
+    let refused = fx.engine.list_audit(&admin, AuditRequest::default()).err();
+    assert_eq!(
+        refused,
+        Some(Error::Forbidden(
+            "Audit logs require a Dagu Pro license".into()
+        ))
+    );
+}
