@@ -1,0 +1,425 @@
+//! Demo resources the host owns and the plugin guards, the way Dagu guards its DAGs: every request
+//! asks the plugin's `authorize(token, action, workspace)` and maps the decision to a status.
+//!
+//! A workspace the caller cannot see answers 404, never 403, so its DAGs cannot be discovered by
+//! probing names; an unknown DAG still checks the token first, so an anonymous caller gets 401
+//! everywhere rather than learning which names exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{PoisonError, RwLock};
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::api_error;
+use crate::plugin::{DaguAuthAction, DaguAuthDecision};
+use crate::server::{AppState, BodyError, read_at_most};
+
+/// DAG definitions are small; this bounds what one PUT can make the host hold.
+pub const SPEC_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dag {
+    pub name: String,
+    /// `None`: the default workspace (items with no named workspace).
+    pub workspace: Option<String>,
+    pub spec: Option<Value>,
+}
+
+impl Dag {
+    /// What `authorize` takes for this DAG: the empty string is the default workspace.
+    fn workspace_arg(&self) -> String {
+        self.workspace.clone().unwrap_or_default()
+    }
+}
+
+/// The in-memory DAG store. Specs written with PUT live until the process ends.
+#[derive(Debug)]
+pub struct Catalogue {
+    dags: RwLock<BTreeMap<String, Dag>>,
+}
+
+impl Catalogue {
+    pub fn demo() -> Self {
+        let entries = [
+            ("demo-ops", Some("ops")),
+            ("demo-prod", Some("prod")),
+            ("demo-finance", Some("finance")),
+            ("demo-default", None),
+        ];
+        let dags = entries
+            .into_iter()
+            .map(|(name, workspace)| {
+                let dag = Dag {
+                    name: name.to_owned(),
+                    workspace: workspace.map(str::to_owned),
+                    spec: None,
+                };
+                (name.to_owned(), dag)
+            })
+            .collect();
+        Self {
+            dags: RwLock::new(dags),
+        }
+    }
+
+    // A panic while holding the lock cannot leave a half-written entry (writes are one insert),
+    // so a poisoned lock is still safe to use.
+    fn get(&self, name: &str) -> Option<Dag> {
+        self.dags
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    fn all(&self) -> Vec<Dag> {
+        self.dags
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn set_spec(&self, name: &str, spec: Value) -> Option<Dag> {
+        let mut dags = self.dags.write().unwrap_or_else(PoisonError::into_inner);
+        let dag = dags.get_mut(name)?;
+        dag.spec = Some(spec);
+        Some(dag.clone())
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/dags", get(list))
+        .route("/api/v1/dags/{name}", get(show).put(update))
+        .route("/api/v1/dags/{name}/start", post(start))
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110).
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn dag_not_found() -> Response {
+    api_error::not_found("DAG not found")
+}
+
+fn missing_token() -> Response {
+    api_error::unauthorized("Authentication required")
+}
+
+/// The DAG `name` if the caller may do `action` on it, else the response to send.
+async fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+    action: DaguAuthAction,
+) -> Result<Dag, Response> {
+    let dag = state.dags.get(name);
+    let Some(plugin) = &state.plugin else {
+        return dag.ok_or_else(dag_not_found);
+    };
+    let token = bearer_token(headers).ok_or_else(missing_token)?;
+    // For an unknown name, ask about the default workspace only to learn whether the token is
+    // good: 401 before 404.
+    let workspace = dag.as_ref().map(Dag::workspace_arg).unwrap_or_default();
+    let decision = plugin
+        .call(move |p| p.authorize(&token, action, &workspace))
+        .await
+        .map_err(|e| api_error::from_plugin(&e))?;
+    let dag = dag.ok_or_else(dag_not_found)?;
+    match decision {
+        DaguAuthDecision::Allow => Ok(dag),
+        DaguAuthDecision::Forbidden => Err(api_error::forbidden()),
+        DaguAuthDecision::NotVisible => Err(dag_not_found()),
+    }
+}
+
+#[derive(Serialize)]
+struct Listed {
+    name: String,
+    workspace: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let dags = state.dags.all();
+    let visible: Vec<Dag> = match &state.plugin {
+        None => dags,
+        Some(plugin) => {
+            let Some(token) = bearer_token(&headers) else {
+                return missing_token();
+            };
+            // One question per workspace, not per DAG; the default workspace is always asked so
+            // a bad token is a 401 even if no DAG were in it.
+            let mut workspaces: BTreeSet<String> = dags.iter().map(Dag::workspace_arg).collect();
+            workspaces.insert(String::new());
+            let allowed = plugin
+                .call(move |p| {
+                    let mut allowed = BTreeSet::new();
+                    for workspace in workspaces {
+                        if p.authorize(&token, DaguAuthAction::View, &workspace)?
+                            == DaguAuthDecision::Allow
+                        {
+                            allowed.insert(workspace);
+                        }
+                    }
+                    Ok(allowed)
+                })
+                .await;
+            match allowed {
+                Ok(allowed) => dags
+                    .into_iter()
+                    .filter(|d| allowed.contains(&d.workspace_arg()))
+                    .collect(),
+                Err(e) => return api_error::from_plugin(&e),
+            }
+        }
+    };
+    let listed: Vec<Listed> = visible
+        .into_iter()
+        .map(|d| Listed {
+            name: d.name,
+            workspace: d.workspace,
+        })
+        .collect();
+    Json(json!({"dags": listed})).into_response()
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match guard(&state, &headers, &name, DaguAuthAction::View).await {
+        Ok(dag) => Json(dag).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match guard(&state, &headers, &name, DaguAuthAction::Execute).await {
+        Ok(dag) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"name": dag.name, "started": true})),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    // Authorize before reading the body: an unauthorized caller learns nothing from validation.
+    if let Err(response) = guard(&state, &parts.headers, &name, DaguAuthAction::Write).await {
+        return response;
+    }
+    let bytes = match read_at_most(body, SPEC_BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return api_error::payload_too_large(SPEC_BODY_LIMIT),
+        Err(BodyError::Unreadable) => {
+            return api_error::bad_request("cannot read the request body");
+        }
+    };
+    let spec: Value = match serde_json::from_slice(&bytes) {
+        Ok(spec) => spec,
+        Err(e) => return api_error::bad_request(&format!("invalid JSON: {e}")),
+    };
+    match state.dags.set_spec(&name, spec) {
+        Some(dag) => Json(dag).into_response(),
+        None => dag_not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, mode_builtin, mode_none};
+    use axum::http::Method;
+
+    #[test]
+    fn bearer_token_needs_the_bearer_scheme_and_a_value() {
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().expect("header value"));
+            h
+        };
+        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc".to_owned()));
+        assert_eq!(
+            bearer_token(&headers("bearer  abc ")),
+            Some("abc".to_owned())
+        );
+        assert_eq!(bearer_token(&headers("Basic abc")), None);
+        assert_eq!(bearer_token(&headers("Bearer ")), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+
+    #[tokio::test]
+    async fn list_shows_only_workspaces_the_token_may_view() {
+        let app = mode_builtin();
+        let (status, body) =
+            call(&app, Method::GET, "/api/v1/dags", Some("ops-viewer"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            json!({"dags": [
+                {"name": "demo-default", "workspace": null},
+                {"name": "demo-ops", "workspace": "ops"},
+            ]})
+        );
+    }
+
+    #[tokio::test]
+    async fn list_without_a_good_token_is_401() {
+        let app = mode_builtin();
+        let (status, body) = call(&app, Method::GET, "/api/v1/dags", None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "unauthorized");
+        let (status, _) = call(&app, Method::GET, "/api/v1/dags", Some("bogus"), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn a_dag_in_an_invisible_workspace_is_not_found() {
+        let app = mode_builtin();
+        let (status, body) = call(
+            &app,
+            Method::GET,
+            "/api/v1/dags/demo-prod",
+            Some("ops-viewer"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            json!({"code": "not_found", "message": "DAG not found"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_visible_dag_with_too_low_a_role_is_forbidden() {
+        let app = mode_builtin();
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/v1/dags/demo-ops/start",
+            Some("ops-viewer"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            body,
+            json!({"code": "forbidden", "message": "Insufficient permissions"})
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_dag_checks_the_token_before_answering_404() {
+        let app = mode_builtin();
+        let (status, _) = call(&app, Method::GET, "/api/v1/dags/nope", None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = call(&app, Method::GET, "/api/v1/dags/nope", Some("admin"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn allowed_actions_succeed() {
+        let app = mode_builtin();
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/v1/dags/demo-prod/start",
+            Some("admin"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(body, json!({"name": "demo-prod", "started": true}));
+
+        let spec = json!({"steps": [{"name": "s1", "command": "echo hi"}]});
+        let (status, body) = call(
+            &app,
+            Method::PUT,
+            "/api/v1/dags/demo-prod",
+            Some("admin"),
+            Some(&spec),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["spec"], spec);
+        let (_, body) = call(
+            &app,
+            Method::GET,
+            "/api/v1/dags/demo-prod",
+            Some("admin"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            body,
+            json!({"name": "demo-prod", "workspace": "prod", "spec": spec})
+        );
+    }
+
+    #[tokio::test]
+    async fn put_refuses_a_body_that_is_not_json_after_authorizing() {
+        let app = mode_builtin();
+        let (status, body) = crate::testing::call_raw(
+            &app,
+            Method::PUT,
+            "/api/v1/dags/demo-ops",
+            Some("admin"),
+            b"{not json".to_vec(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "bad_request");
+        let (status, _) = crate::testing::call_raw(
+            &app,
+            Method::PUT,
+            "/api/v1/dags/demo-ops",
+            Some("ops-viewer"),
+            b"{not json".to_vec(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn without_auth_every_dag_is_open() {
+        let app = mode_none();
+        let (status, body) = call(&app, Method::GET, "/api/v1/dags", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["dags"].as_array().map(Vec::len), Some(4));
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/dags/demo-finance/start",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let (status, _) = call(&app, Method::GET, "/api/v1/dags/nope", None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}

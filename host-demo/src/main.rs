@@ -1,0 +1,215 @@
+//! host-demo: a real host for the dagu-auth plugin. It reads Dagu-style configuration, loads the
+//! plugin through the Rust or the C ABI, forwards the auth API to it and guards demo DAGs with it.
+
+mod api_error;
+mod config;
+mod dags;
+mod plugin;
+mod server;
+#[cfg(test)]
+mod testing;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{AuthMode, Config};
+use crate::dags::Catalogue;
+use crate::plugin::Plugin;
+use crate::server::AppState;
+
+const ENV_HELP: &str = "\
+Environment (overrides the config file; blank counts as unset):
+  DAGU_HOST [127.0.0.1]  DAGU_PORT [8080]  DAGU_DATA_DIR [./data, from the working directory]
+  DAGU_AUTH_MODE [builtin|none]  DAGU_AUTH_BUILTIN_ABI [rust|c]  DAGU_AUTH_PLUGIN [searched]
+  DAGU_AUTH_TOKEN_SECRET  DAGU_AUTH_TOKEN_TTL [24h]
+  DAGU_AUTH_BUILTIN_INITIAL_ADMIN_USERNAME  DAGU_AUTH_BUILTIN_INITIAL_ADMIN_PASSWORD
+  DAGU_LICENSE_FEATURES [rbac,audit; set but empty = unlicensed]";
+
+#[derive(Debug, Parser)]
+#[command(name = "host-demo", version, about, after_help = ENV_HELP)]
+struct Cli {
+    /// Dagu-style YAML config; DAGU_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Subcommands; `serve` is the default so `host-demo` alone starts the server.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+}
+
+/// Exit statuses: configuration problems are told apart from run-time failures for scripts.
+const EXIT_FAILURE: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config.as_deref()),
+    }
+}
+
+fn serve(config_file: Option<&Path>) -> ExitCode {
+    let config = match load_config(config_file) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("host-demo: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+
+    // Opened before the runtime exists: opening may hash the initial admin's password, and a
+    // refusal must stop start-up before anything listens.
+    let plugin = match config.auth_mode {
+        AuthMode::None => {
+            eprintln!("host-demo: auth.mode is none: user management is off, every DAG is open");
+            None
+        }
+        AuthMode::Builtin => match open_plugin(&config) {
+            Ok(plugin) => Some(Arc::new(plugin)),
+            Err(message) => {
+                eprintln!("host-demo: {message}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        },
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("host-demo: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let state = AppState {
+        plugin,
+        dags: Arc::new(Catalogue::demo()),
+    };
+    match runtime.block_on(run(&config, state)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("host-demo: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+    // The runtime, then the state and with it the plugin instance, drop here: the instance is
+    // closed only after every request has finished.
+}
+
+fn load_config(file: Option<&Path>) -> Result<Config, String> {
+    let mut warnings = Vec::new();
+    let env = config::process_env(&mut warnings);
+    let loaded = config::load(file, &env).map_err(|e| e.to_string())?;
+    for warning in warnings.iter().chain(&loaded.warnings) {
+        eprintln!("host-demo: warning: {warning}");
+    }
+    let mut config = loaded.config;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    config.resolve_data_dir(&cwd).map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+fn open_plugin(config: &Config) -> Result<Plugin, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let exe = std::env::current_exe().ok();
+    let path = plugin::discover(
+        config.plugin_path.as_deref(),
+        exe.as_deref(),
+        &cwd,
+        Path::is_file,
+    )
+    .map_err(|e| e.to_string())?;
+    let open_json = config.plugin_open_json().map_err(|e| e.to_string())?;
+    let plugin = Plugin::open(config.abi, &path, &open_json).map_err(|e| e.to_string())?;
+    eprintln!(
+        "host-demo: loaded {} (version {}) through the {} ABI; data in {}",
+        plugin.path().display(),
+        plugin.version(),
+        plugin.abi(),
+        config.data_dir.display()
+    );
+    match plugin.setup_required() {
+        Ok(true) => eprintln!(
+            "host-demo: no user exists yet: create the first admin with POST /api/v1/auth/setup"
+        ),
+        Ok(false) => {}
+        Err(e) => return Err(format!("the plugin cannot read its user store: {e}")),
+    }
+    Ok(plugin)
+}
+
+async fn run(config: &Config, state: AppState) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    // The bound address, not the configured one: with port 0 only this says where to connect.
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    println!("host-demo listening on http://{address}");
+    server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    eprintln!("host-demo: stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM. If a signal cannot be watched, that one is simply never seen.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("host-demo: cannot watch Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                eprintln!("host-demo: cannot watch SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    eprintln!("host-demo: shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_and_config_is_optional() {
+        let cli = Cli::try_parse_from(["host-demo"]).expect("parses");
+        assert!(cli.command.is_none() && cli.config.is_none());
+        let cli =
+            Cli::try_parse_from(["host-demo", "serve", "--config", "c.yaml"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert_eq!(cli.config, Some(PathBuf::from("c.yaml")));
+    }
+}

@@ -1,0 +1,299 @@
+//! The loaded dagu-auth plugin, behind one small interface whatever ABI reaches it.
+//!
+//! The host needs three operations: forward an HTTP request, authorize a token for an action in a
+//! workspace, and ask whether setup is still required. Both backends implement exactly those, so
+//! the server never knows which ABI is in use. Plugin calls block (argon2 hashing takes tens of
+//! milliseconds), so async code reaches them through [`Plugin::call`].
+
+mod c_abi;
+mod discover;
+mod rust_abi;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use dagu_auth_abi::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
+pub use discover::discover;
+
+use crate::config::Abi;
+
+/// One HTTP request as the host received it; `path` keeps the query string.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub client_ip: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A status the plugin returned instead of a value, with its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    /// A `DaguAuthStatus` value; kept raw so a newer plugin's status is reported, not lost.
+    pub status: u32,
+    pub message: String,
+}
+
+impl PluginError {
+    pub fn new(status: DaguAuthStatus, message: impl Into<String>) -> Self {
+        Self {
+            status: status as u32,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> Option<DaguAuthStatus> {
+        DaguAuthStatus::from_u32(self.status)
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.status().map_or("UNKNOWN_STATUS", DaguAuthStatus::name);
+        if self.message.is_empty() {
+            write!(f, "{name} ({})", self.status)
+        } else {
+            write!(f, "{name}: {}", self.message)
+        }
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// What either ABI offers the host. Implementations must be callable from many threads at once
+/// (C_ABI.md: an instance is shareable; only close needs exclusive use, and that happens on drop).
+pub trait Backend: Send + Sync {
+    fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError>;
+    fn authorize(
+        &self,
+        token: &str,
+        action: DaguAuthAction,
+        workspace: &str,
+    ) -> Result<DaguAuthDecision, PluginError>;
+    fn setup_required(&self) -> Result<bool, PluginError>;
+}
+
+/// Why the plugin could not be brought up. Each variant reads as a complete sentence for the user.
+#[derive(Debug)]
+pub enum OpenError {
+    /// No file at any of the places looked at.
+    NotFound(Vec<PathBuf>),
+    /// The file exists but could not be loaded or is the wrong ABI.
+    Load { path: PathBuf, reason: String },
+    /// The plugin loaded but refused the configuration (e.g. a rejected initial-admin password).
+    Refused(PluginError),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound(looked) => {
+                write!(
+                    f,
+                    "cannot find the dagu-auth plugin (libdagu_auth.so); looked at:"
+                )?;
+                for path in looked {
+                    write!(f, "\n  {}", path.display())?;
+                }
+                write!(
+                    f,
+                    "\nbuild it with `cargo build -p dagu-auth` or set DAGU_AUTH_PLUGIN"
+                )
+            }
+            Self::Load { path, reason } => {
+                write!(
+                    f,
+                    "cannot load the dagu-auth plugin {}: {reason}",
+                    path.display()
+                )
+            }
+            Self::Refused(e) => write!(f, "the dagu-auth plugin refused to start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// The open plugin instance. Dropping it closes the instance; the library stays mapped.
+pub struct Plugin {
+    backend: Box<dyn Backend>,
+    path: PathBuf,
+    abi: Abi,
+    version: String,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("path", &self.path)
+            .field("abi", &self.abi)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Loads the library at `path` through `abi` and opens one instance with `config_json`.
+    pub fn open(abi: Abi, path: &Path, config_json: &str) -> Result<Self, OpenError> {
+        let (backend, version): (Box<dyn Backend>, String) = match abi {
+            Abi::Rust => {
+                let (backend, version) = rust_abi::RustPlugin::open(path, config_json)?;
+                (Box::new(backend), version)
+            }
+            Abi::C => {
+                let (backend, version) = c_abi::CPlugin::open(path, config_json)?;
+                (Box::new(backend), version)
+            }
+        };
+        Ok(Self {
+            backend,
+            path: path.to_owned(),
+            abi,
+            version,
+        })
+    }
+
+    /// Wraps any backend; lets tests drive the server without a built library.
+    #[cfg(test)]
+    pub fn from_backend(backend: Box<dyn Backend>, abi: Abi) -> Self {
+        Self {
+            backend,
+            path: PathBuf::new(),
+            abi,
+            version: String::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn abi(&self) -> Abi {
+        self.abi
+    }
+
+    /// The plugin's own version string (empty for test backends).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
+        self.backend.handle_http(request)
+    }
+
+    pub fn authorize(
+        &self,
+        token: &str,
+        action: DaguAuthAction,
+        workspace: &str,
+    ) -> Result<DaguAuthDecision, PluginError> {
+        self.backend.authorize(token, action, workspace)
+    }
+
+    pub fn setup_required(&self) -> Result<bool, PluginError> {
+        self.backend.setup_required()
+    }
+
+    /// Runs blocking plugin work off the async workers, so a burst of sign-ins (argon2) cannot
+    /// stall unrelated requests. A panic inside becomes an INTERNAL error instead of killing the
+    /// connection task.
+    pub async fn call<T, F>(self: &Arc<Self>, work: F) -> Result<T, PluginError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Plugin) -> Result<T, PluginError> + Send + 'static,
+    {
+        let plugin = Arc::clone(self);
+        match tokio::task::spawn_blocking(move || work(&plugin)).await {
+            Ok(result) => result,
+            Err(e) => Err(PluginError::new(
+                DaguAuthStatus::Internal,
+                format!("plugin call did not complete: {e}"),
+            )),
+        }
+    }
+}
+
+/// `error: cause: cause ...`; libloading 0.9 shows only "dlsym failed" at the top (PITFALLS.md).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some errors repeat their source in their own message; don't print it twice.
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+    #[derive(Debug)]
+    struct Inner;
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("dlsym failed")
+        }
+    }
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("undefined symbol: dagu_auth_open")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    #[test]
+    fn error_chain_shows_the_real_cause() {
+        assert_eq!(
+            error_chain(&Outer(Inner)),
+            "dlsym failed: undefined symbol: dagu_auth_open"
+        );
+    }
+
+    #[test]
+    fn plugin_error_names_its_status() {
+        let e = PluginError::new(DaguAuthStatus::Unauthenticated, "Invalid token");
+        assert_eq!(e.to_string(), "UNAUTHENTICATED: Invalid token");
+        let unknown = PluginError {
+            status: 99,
+            message: String::new(),
+        };
+        assert_eq!(unknown.to_string(), "UNKNOWN_STATUS (99)");
+    }
+
+    #[test]
+    fn not_found_lists_every_place_looked_at() {
+        let text = OpenError::NotFound(vec![
+            "/a/libdagu_auth.so".into(),
+            "/b/libdagu_auth.so".into(),
+        ])
+        .to_string();
+        assert!(
+            text.contains("\n  /a/libdagu_auth.so\n  /b/libdagu_auth.so"),
+            "{text}"
+        );
+        assert!(text.contains("DAGU_AUTH_PLUGIN"), "{text}");
+    }
+}

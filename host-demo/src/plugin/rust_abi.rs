@@ -1,0 +1,109 @@
+//! The plugin through its Rust ABI: abi_stable's root module, checked for layout at load time.
+//! abi_stable stays inside this file (ARCHITECTURE.md: keep it at the edges).
+
+use std::path::Path;
+
+use abi_stable::std_types::{RStr, RString, RVec, Tuple2};
+use dagu_auth_abi::{
+    AbiError, AbiHttpRequest, DaguAuthAction, DaguAuthDecision, DaguAuthStatus, InstanceBox,
+    LoadError, load_plugin,
+};
+
+use super::{Backend, HttpRequest, HttpResponse, OpenError, PluginError, error_chain};
+
+pub struct RustPlugin {
+    // Dropping the box closes the instance; abi_stable never unloads the library itself.
+    instance: InstanceBox,
+}
+
+impl RustPlugin {
+    /// Returns the open instance and the plugin's version string.
+    pub fn open(path: &Path, config_json: &str) -> Result<(Self, String), OpenError> {
+        let module = load_plugin(path).map_err(|e| OpenError::Load {
+            path: path.to_owned(),
+            reason: load_reason(&e),
+        })?;
+        let version = module.version()().to_string();
+        let instance = module.open()(RStr::from_str(config_json))
+            .into_result()
+            .map_err(|e| OpenError::Refused(from_abi(e)))?;
+        Ok((Self { instance }, version))
+    }
+}
+
+/// abi_stable's messages span several indented lines and repeat the path; one line reads better
+/// in a start-up error.
+fn load_reason(error: &LoadError) -> String {
+    let text = match error {
+        LoadError::Library(inner) => error_chain(inner),
+        other => error_chain(other),
+    };
+    // The symbol name in them carries its NUL terminator.
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn from_abi(error: AbiError) -> PluginError {
+    PluginError {
+        status: error.status,
+        message: error.message.into_string(),
+    }
+}
+
+fn pairs_to_abi(pairs: &[(String, String)]) -> RVec<Tuple2<RString, RString>> {
+    pairs
+        .iter()
+        .map(|(n, v)| Tuple2(RString::from(n.as_str()), RString::from(v.as_str())))
+        .collect()
+}
+
+impl Backend for RustPlugin {
+    fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
+        let abi_request = AbiHttpRequest {
+            method: request.method.as_str().into(),
+            path: request.path.as_str().into(),
+            headers: pairs_to_abi(&request.headers),
+            body: request.body.as_slice().into(),
+            client_ip: request.client_ip.as_str().into(),
+        };
+        let response = self.instance.handle_http(&abi_request);
+        Ok(HttpResponse {
+            status: response.status,
+            headers: response
+                .headers
+                .into_iter()
+                .map(|Tuple2(n, v)| (n.into_string(), v.into_string()))
+                .collect(),
+            body: response.body.into_vec(),
+        })
+    }
+
+    fn authorize(
+        &self,
+        token: &str,
+        action: DaguAuthAction,
+        workspace: &str,
+    ) -> Result<DaguAuthDecision, PluginError> {
+        let value = self
+            .instance
+            .authorize(token.into(), action as u32, workspace.into())
+            .into_result()
+            .map_err(from_abi)?;
+        DaguAuthDecision::from_u32(value).ok_or_else(|| {
+            PluginError::new(
+                DaguAuthStatus::Internal,
+                format!("unknown decision value {value}"),
+            )
+        })
+    }
+
+    fn setup_required(&self) -> Result<bool, PluginError> {
+        self.instance
+            .setup_required()
+            .into_result()
+            .map_err(from_abi)
+    }
+}

@@ -1,0 +1,321 @@
+//! The HTTP side: routes, forwarding to the plugin, request logging, graceful shutdown.
+//!
+//! Auth and user-management endpoints are the plugin's: the host passes them through unchanged
+//! (method, path with query, every header, body bytes, peer IP) and sends back exactly what the
+//! plugin answers. The host only adds what a socket owner must: a body size cap and the logs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use http_body_util::LengthLimitError;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::api_error;
+use crate::dags::{self, Catalogue};
+use crate::plugin::{HttpRequest, HttpResponse, Plugin};
+
+/// The plugin's own body limit (1 MiB). One byte more is read and passed on so the plugin can
+/// answer its own 413; anything larger is cut off here without buffering it.
+pub const PLUGIN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Endpoints that belong to the plugin (HTTP_API.md). `{*rest}` catches every sub-path.
+const PLUGIN_ROUTES: [&str; 8] = [
+    "/api/v1/auth",
+    "/api/v1/auth/{*rest}",
+    "/api/v1/users",
+    "/api/v1/users/{*rest}",
+    "/api/v1/api-keys",
+    "/api/v1/api-keys/{*rest}",
+    "/api/v1/audit",
+    "/api/v1/openapi.yaml",
+];
+
+#[derive(Clone)]
+pub struct AppState {
+    /// `None` when `auth.mode` is `none`.
+    pub plugin: Option<Arc<Plugin>>,
+    pub dags: Arc<Catalogue>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new().route("/api/v1/health", get(health));
+    for path in PLUGIN_ROUTES {
+        router = router.route(path, any(forward));
+    }
+    router
+        .merge(dags::routes())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn health() -> Response {
+    Json(json!({"status": "healthy"})).into_response()
+}
+
+async fn unknown_route() -> Response {
+    api_error::not_found("Not found")
+}
+
+async fn method_not_allowed() -> Response {
+    api_error::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+    )
+}
+
+/// The peer address of the socket; never a forwarded-for header (the plugin decides whom to trust).
+fn client_ip(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string())
+        .unwrap_or_default()
+}
+
+/// One line per request. Never headers or bodies: they carry tokens and passwords.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let ip = client_ip(&request);
+    let response = next.run(request).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    eprintln!(
+        "{method} {path} {} {ms:.1}ms {ip}",
+        response.status().as_u16()
+    );
+    response
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads the whole body, refusing (without buffering) anything past `limit` bytes.
+pub async fn read_at_most(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if std::error::Error::source(&e).is_some_and(|s| s.is::<LengthLimitError>()) {
+            BodyError::TooLarge
+        } else {
+            BodyError::Unreadable
+        }
+    })
+}
+
+async fn forward(State(state): State<AppState>, request: Request) -> Response {
+    let Some(plugin) = state.plugin else {
+        return api_error::unauthorized("User management is not enabled");
+    };
+    let client_ip = client_ip(&request);
+    let (parts, body) = request.into_parts();
+    let body = match read_at_most(body, PLUGIN_BODY_LIMIT + 1).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return api_error::payload_too_large(PLUGIN_BODY_LIMIT),
+        Err(BodyError::Unreadable) => {
+            return api_error::bad_request("cannot read the request body");
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |pq| pq.as_str())
+        .to_owned();
+    let request = HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        path,
+        headers,
+        body: body.to_vec(),
+        client_ip,
+    };
+    match plugin.call(move |p| p.handle_http(&request)).await {
+        Ok(response) => to_axum(response),
+        Err(e) => {
+            eprintln!("host-demo: plugin handle_http failed: {e}");
+            api_error::internal()
+        }
+    }
+}
+
+/// Headers the connection layer owns; copying the plugin's would contradict hyper's framing.
+fn is_connection_header(name: &HeaderName) -> bool {
+    [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+    ]
+    .contains(name)
+}
+
+fn to_axum(plugin_response: HttpResponse) -> Response {
+    let Ok(status) = StatusCode::from_u16(plugin_response.status) else {
+        eprintln!(
+            "host-demo: plugin answered invalid HTTP status {}",
+            plugin_response.status
+        );
+        return api_error::internal();
+    };
+    let mut response = Response::new(Body::from(plugin_response.body));
+    *response.status_mut() = status;
+    for (name, value) in plugin_response.headers {
+        match (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            (Ok(name), Ok(value)) if !is_connection_header(&name) => {
+                response.headers_mut().append(name, value);
+            }
+            (Ok(_), Ok(_)) => {}
+            _ => eprintln!("host-demo: dropped an invalid header `{name}` from the plugin"),
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, call_raw, mode_builtin, mode_none};
+    use axum::http::Method;
+
+    #[tokio::test]
+    async fn health_is_open() {
+        let (status, body) = call(&mode_none(), Method::GET, "/api/v1/health", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, json!({"status": "healthy"}));
+    }
+
+    #[tokio::test]
+    async fn unknown_routes_are_json_404() {
+        let (status, body) = call(&mode_none(), Method::GET, "/api/v1/nope", None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body, json!({"code": "not_found", "message": "Not found"}));
+        let (status, _) = call(&mode_none(), Method::GET, "/", None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn without_auth_plugin_routes_are_401_not_enabled() {
+        for path in [
+            "/api/v1/auth/login",
+            "/api/v1/users",
+            "/api/v1/users/x",
+            "/api/v1/audit",
+        ] {
+            let (status, body) = call(&mode_none(), Method::POST, path, None, None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(
+                body,
+                json!({"code": "unauthorized", "message": "User management is not enabled"})
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn plugin_routes_are_forwarded_unchanged() {
+        let app = mode_builtin();
+        let body = json!({"username": "a", "password": "b"});
+        let (status, echoed) = call(
+            &app,
+            Method::POST,
+            "/api/v1/users/42/reset-password?x=1&y=2",
+            Some("t"),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(echoed["method"], "POST");
+        assert_eq!(echoed["path"], "/api/v1/users/42/reset-password?x=1&y=2");
+        assert_eq!(echoed["authorization"], "Bearer t");
+        assert_eq!(echoed["body"], body.to_string());
+    }
+
+    #[tokio::test]
+    async fn plugin_status_and_headers_come_back() {
+        let app = mode_builtin();
+        let response =
+            crate::testing::response(&app, Method::GET, "/api/v1/auth/teapot", None, vec![]).await;
+        assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(response.headers()["retry-after"], "7");
+    }
+
+    #[tokio::test]
+    async fn a_body_one_byte_over_the_limit_reaches_the_plugin() {
+        let app = mode_builtin();
+        let body = vec![b'x'; PLUGIN_BODY_LIMIT + 1];
+        let (status, echoed) = call_raw(&app, Method::POST, "/api/v1/auth/login", None, body).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(echoed["bodyLen"], PLUGIN_BODY_LIMIT + 1);
+    }
+
+    #[tokio::test]
+    async fn a_larger_body_is_413_from_the_host() {
+        let app = mode_builtin();
+        let body = vec![b'x'; PLUGIN_BODY_LIMIT + 2];
+        let (status, answer) = call_raw(&app, Method::POST, "/api/v1/auth/login", None, body).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(answer["code"], "payload_too_large");
+    }
+
+    #[test]
+    fn connection_headers_from_the_plugin_are_dropped() {
+        let response = to_axum(HttpResponse {
+            status: 200,
+            headers: vec![
+                ("Content-Length".into(), "999".into()),
+                ("Content-Type".into(), "application/json".into()),
+                ("bad header".into(), "x".into()),
+            ],
+            body: b"{}".to_vec(),
+        });
+        assert!(response.headers().get(header::CONTENT_LENGTH).is_none());
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers().len(), 1);
+    }
+
+    #[test]
+    fn an_invalid_plugin_status_is_a_500() {
+        let response = to_axum(HttpResponse {
+            status: 1000,
+            headers: vec![],
+            body: vec![],
+        });
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,144 @@
+//! Test helpers: a fake plugin with fixed rules and one-request drivers for the router, so the
+//! server's behaviour is tested without a built `libdagu_auth.so`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::config::Abi;
+use crate::dags::Catalogue;
+use crate::plugin::{
+    Backend, DaguAuthAction, DaguAuthDecision, DaguAuthStatus, HttpRequest, HttpResponse, Plugin,
+    PluginError,
+};
+use crate::server::{AppState, router};
+
+/// Tokens: `admin` may do anything anywhere; `ops-viewer` is a viewer scoped to `ops` (and the
+/// default workspace, per the role rules); anything else is unauthenticated.
+pub struct FakePlugin;
+
+impl Backend for FakePlugin {
+    fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
+        if request.path == "/api/v1/auth/teapot" {
+            return Ok(HttpResponse {
+                status: 418,
+                headers: vec![("Retry-After".into(), "7".into())],
+                body: Vec::new(),
+            });
+        }
+        let authorization = request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.clone());
+        let echo = json!({
+            "method": request.method,
+            "path": request.path,
+            "authorization": authorization,
+            "bodyLen": request.body.len(),
+            "body": String::from_utf8_lossy(&request.body[..request.body.len().min(4096)]),
+        });
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: echo.to_string().into_bytes(),
+        })
+    }
+
+    fn authorize(
+        &self,
+        token: &str,
+        action: DaguAuthAction,
+        workspace: &str,
+    ) -> Result<DaguAuthDecision, PluginError> {
+        match token {
+            "admin" => Ok(DaguAuthDecision::Allow),
+            "ops-viewer" if workspace.is_empty() || workspace == "ops" => {
+                Ok(if action == DaguAuthAction::View {
+                    DaguAuthDecision::Allow
+                } else {
+                    DaguAuthDecision::Forbidden
+                })
+            }
+            "ops-viewer" => Ok(DaguAuthDecision::NotVisible),
+            _ => Err(PluginError::new(
+                DaguAuthStatus::Unauthenticated,
+                "Invalid or expired token",
+            )),
+        }
+    }
+
+    fn setup_required(&self) -> Result<bool, PluginError> {
+        Ok(false)
+    }
+}
+
+pub fn mode_none() -> Router {
+    router(AppState {
+        plugin: None,
+        dags: Arc::new(Catalogue::demo()),
+    })
+}
+
+pub fn mode_builtin() -> Router {
+    let plugin = Plugin::from_backend(Box::new(FakePlugin), Abi::Rust);
+    router(AppState {
+        plugin: Some(Arc::new(plugin)),
+        dags: Arc::new(Catalogue::demo()),
+    })
+}
+
+pub async fn response(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Response {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = builder.body(Body::from(body)).expect("valid test request");
+    app.clone()
+        .oneshot(request)
+        .await
+        .expect("router is infallible")
+}
+
+/// Sends raw body bytes; returns the status and the body parsed as JSON (`null` if empty).
+pub async fn call_raw(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let response = response(app, method, path, token, body).await;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body reads");
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("response is JSON")
+    };
+    (status, value)
+}
+
+pub async fn call(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    call_raw(app, method, path, token, bytes).await
+}
