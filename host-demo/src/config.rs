@@ -67,6 +67,10 @@ pub struct Config {
     pub license_features: Vec<String>,
     /// `DAGU_AUTH_PLUGIN`; `None` means "search the usual places" (see `plugin::discover`).
     pub plugin_path: Option<PathBuf>,
+    /// The plugin's tuning sections (`login_limits`, `password`, `argon2`, `hashing`,
+    /// `audit_retention_days`) with keys in the plugin's camelCase. The plugin validates them, so the
+    /// rules live in one place; a typo there stops start-up with the plugin's message.
+    pub plugin_tuning: Map<String, Value>,
 }
 
 // Secrets must never reach a log line, even through `{:?}`.
@@ -86,6 +90,7 @@ impl fmt::Debug for Config {
             )
             .field("license_features", &self.license_features)
             .field("plugin_path", &self.plugin_path)
+            .field("plugin_tuning", &self.plugin_tuning)
             .finish()
     }
 }
@@ -192,6 +197,7 @@ impl Config {
             );
         }
         object.insert("licenseFeatures".into(), json!(self.license_features));
+        object.extend(self.plugin_tuning.clone());
         serde_json::to_string(&Value::Object(object))
             .map_err(|e| ConfigError(format!("cannot encode the plugin configuration: {e}")))
     }
@@ -230,6 +236,12 @@ struct FileBuiltin {
     token: FileToken,
     #[serde(alias = "initialAdmin")]
     initial_admin: FileInitialAdmin,
+    // Passed through to the plugin, which owns their validation.
+    login_limits: Option<serde_yaml_ng::Value>,
+    password: Option<serde_yaml_ng::Value>,
+    argon2: Option<serde_yaml_ng::Value>,
+    hashing: Option<serde_yaml_ng::Value>,
+    audit_retention_days: Option<serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -357,6 +369,39 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
 
     let plugin_path = env_value(env, "DAGU_AUTH_PLUGIN").map(PathBuf::from);
 
+    let mut plugin_tuning = Map::new();
+    for (name, section) in [
+        ("loginLimits", builtin.login_limits),
+        ("password", builtin.password),
+        ("argon2", builtin.argon2),
+        ("hashing", builtin.hashing),
+        ("auditRetentionDays", builtin.audit_retention_days),
+    ] {
+        if let Some(section) = section {
+            plugin_tuning.insert(name.to_owned(), camel_case_json(section)?);
+        }
+    }
+    if let Some(proxies) = env_value(env, "DAGU_AUTH_TRUSTED_PROXIES") {
+        let proxies: Vec<&str> = proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        set_login_limit(&mut plugin_tuning, "trustedProxies", json!(proxies));
+    }
+    if let Some(exempt) = env_value(env, "DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK") {
+        let exempt = match exempt {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            other => {
+                return Err(ConfigError(format!(
+                    "DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK: `{other}` is not true or false"
+                )));
+            }
+        };
+        set_login_limit(&mut plugin_tuning, "exemptLoopback", json!(exempt));
+    }
+
     Ok(Config {
         host,
         port,
@@ -368,7 +413,53 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         initial_admin,
         license_features,
         plugin_path,
+        plugin_tuning,
     })
+}
+
+/// Sets one `loginLimits` setting from the environment over whatever the file said.
+fn set_login_limit(tuning: &mut Map<String, Value>, key: &str, value: Value) {
+    let mut section = match tuning.remove("loginLimits") {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    section.insert(key.to_owned(), value);
+    tuning.insert("loginLimits".to_owned(), Value::Object(section));
+}
+
+/// YAML in Dagu's snake_case to the plugin's camelCase JSON (`max_failures` -> `maxFailures`).
+fn camel_case_json(yaml: serde_yaml_ng::Value) -> Result<Value, ConfigError> {
+    let value: Value = serde_json::to_value(yaml)
+        .map_err(|e| ConfigError(format!("auth.builtin settings are not plain data: {e}")))?;
+    Ok(rename_keys(value))
+}
+
+fn rename_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (camel_case(&k), rename_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(rename_keys).collect()),
+        other => other,
+    }
+}
+
+fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        match (c, upper) {
+            ('_', _) => upper = true,
+            (c, true) => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            (c, false) => out.push(c),
+        }
+    }
+    out
 }
 
 fn split_features<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -404,6 +495,37 @@ mod tests {
             Ok(loaded) => panic!("config should be refused: {:?}", loaded.config),
             Err(e) => e.0,
         }
+    }
+
+    #[test]
+    fn tuning_sections_reach_the_plugin_in_camel_case() {
+        let yaml = "auth:\n  builtin:\n    login_limits:\n      per_ip:\n        max_failures: 3\n        window: 1m\n      trusted_proxies: [10.0.0.1]\n    audit_retention_days: 30\n";
+        let json = open_json(&config(
+            yaml,
+            &[("DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK", "true")],
+        ));
+        assert_eq!(
+            json["loginLimits"]["perIp"],
+            serde_json::json!({"maxFailures": 3, "window": "1m"})
+        );
+        assert_eq!(
+            json["loginLimits"]["trustedProxies"],
+            serde_json::json!(["10.0.0.1"])
+        );
+        assert_eq!(json["loginLimits"]["exemptLoopback"], true);
+        assert_eq!(json["auditRetentionDays"], 30);
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_environment_too() {
+        let json = open_json(&config(
+            "",
+            &[("DAGU_AUTH_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")],
+        ));
+        assert_eq!(
+            json["loginLimits"]["trustedProxies"],
+            serde_json::json!(["127.0.0.1", "10.0.0.0/8"])
+        );
     }
 
     fn open_json(config: &Config) -> Value {
