@@ -8,8 +8,10 @@ fn repo_root() -> PathBuf {
 
 fn generate() -> String {
     let plugin = repo_root().join("plugin");
-    let config = cbindgen::Config::from_file(plugin.join("cbindgen.toml")).expect("plugin/cbindgen.toml parses");
-    let bindings = cbindgen::generate_with_config(&plugin, config).expect("cbindgen generates the header");
+    let config = cbindgen::Config::from_file(plugin.join("cbindgen.toml"))
+        .expect("plugin/cbindgen.toml parses");
+    let bindings =
+        cbindgen::generate_with_config(&plugin, config).expect("cbindgen generates the header");
     let mut out = Vec::new();
     bindings.write(&mut out);
     String::from_utf8(out).expect("the header is UTF-8")

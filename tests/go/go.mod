@@ -1,0 +1,3 @@
+module dagu-auth/tests/go
+
+go 1.19

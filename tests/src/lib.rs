@@ -1,0 +1,17 @@
+//! Harness for the cross-boundary tests of dagu-auth.
+//!
+//! - [`artifacts`]: the workspace, its target dir and profile; builds `host-demo` and
+//!   `libdagu_auth.so` once per test process ([`ensure_built`]).
+//! - [`host`]: runs a `host-demo` per test with the plugin loaded through either ABI.
+//! - [`http`]: a client that returns every status as an answer.
+//! - [`api`]: helpers and contract checks for the HTTP API of `HTTP_API.md`.
+
+pub mod api;
+pub mod artifacts;
+pub mod host;
+pub mod http;
+pub mod native;
+
+pub use artifacts::{Artifacts, ensure_built, profile, profile_dir, target_dir, workspace_root};
+pub use host::{Abi, HostDemo, HostOptions, StartError};
+pub use http::{Client, Response};

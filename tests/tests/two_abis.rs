@@ -1,0 +1,880 @@
+//! One process loads the built plugin through both of its ABIs, the C functions (libloading) and
+//! the abi_stable root module (`dagu_auth_abi::load_plugin`), opens an instance through each on
+//! its own folder, runs the same script on both and gets the same statuses and the same JSON (ids,
+//! tokens and times aside). A library with another interface is refused with an error.
+
+use std::ffi::{CStr, CString, c_char};
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{RootModule, lib_header_from_path};
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RResult, RStr, RString};
+use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings};
+use dagu_auth_abi::{AbiHttpRequest, InstanceBox, LoadError};
+use dagu_auth_tests::native::plugin;
+use libloading::Library;
+use serde_json::Value;
+
+/// A failed call: status and message.
+type Failure = (u32, String);
+type Answer = Result<String, Failure>;
+
+/// What both faces offer, as plain Rust.
+trait Face {
+    fn setup_required(&self) -> Result<bool, Failure>;
+    fn setup(&self, username: &str, password: &str) -> Answer;
+    fn authenticate(&self, username: &str, password: &str, ip: &str) -> Answer;
+    fn verify(&self, token: &str) -> Answer;
+    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, Failure>;
+    fn logout(&self, token: &str) -> Result<(), Failure>;
+    fn user_list(&self, token: &str) -> Answer;
+    fn user_get(&self, token: &str, id: &str) -> Answer;
+    fn user_create(&self, token: &str, json: &str) -> Answer;
+    fn user_update(&self, token: &str, id: &str, json: &str) -> Answer;
+    fn user_delete(&self, token: &str, id: &str) -> Result<(), Failure>;
+    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), Failure>;
+    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), Failure>;
+    fn api_key_create(&self, token: &str, json: &str) -> Answer;
+    fn api_key_list(&self, token: &str) -> Answer;
+    fn audit_list(&self, token: &str, query: &str) -> Answer;
+    fn operator(&self, json: &str) -> Answer;
+    /// (status, header names, body)
+    fn http(&self, method: &str, path: &str, token: &str, body: &str)
+    -> (u16, Vec<String>, String);
+}
+
+// ---- the C face, through libloading ----
+
+type Out = *mut *mut c_char;
+type Instance = *mut std::ffi::c_void;
+
+struct CFace {
+    lib: &'static Library,
+    instance: Instance,
+}
+
+// SAFETY: the C ABI allows any thread to use an instance; this test uses it from one thread.
+unsafe impl Send for CFace {}
+
+fn cstr(text: &str) -> CString {
+    CString::new(text).expect("no NUL in test strings")
+}
+
+impl CFace {
+    fn open(lib: &'static Library, config: &str) -> CFace {
+        let open: unsafe extern "C" fn(*const c_char, *mut Instance, Out) -> u32 =
+            sym(lib, "dagu_auth_open");
+        let mut instance: Instance = std::ptr::null_mut();
+        let config = cstr(config);
+        // SAFETY: valid pointers for the call.
+        let status = unsafe { open(config.as_ptr(), &mut instance, std::ptr::null_mut()) };
+        assert_eq!(status, 0, "dagu_auth_open");
+        CFace { lib, instance }
+    }
+
+    fn take(&self, text: *mut c_char) -> String {
+        if text.is_null() {
+            return String::new();
+        }
+        let free: unsafe extern "C" fn(*mut c_char) = sym(self.lib, "dagu_auth_string_free");
+        // SAFETY: a string from the library, freed once.
+        let owned = unsafe { CStr::from_ptr(text) }
+            .to_string_lossy()
+            .into_owned();
+        // SAFETY: as above.
+        unsafe { free(text) };
+        owned
+    }
+
+    /// Calls `f(out, error)` and returns the output string or the failure.
+    fn call(&self, f: impl FnOnce(Out, Out) -> u32) -> Answer {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let mut error: *mut c_char = std::ptr::null_mut();
+        let status = f(&mut out, &mut error);
+        let out = self.take(out);
+        let error = self.take(error);
+        match status {
+            0 => Ok(out),
+            _ => Err((status, error)),
+        }
+    }
+
+    fn call_unit(&self, f: impl FnOnce(Out) -> u32) -> Result<(), Failure> {
+        self.call(|_, error| f(error)).map(|_| ())
+    }
+}
+
+fn sym<T: Copy>(lib: &'static Library, name: &str) -> T {
+    // SAFETY: each caller states the function's C signature.
+    match unsafe { lib.get::<T>(name.as_bytes()) } {
+        Ok(f) => *f,
+        Err(e) => panic!(
+            "no {name}: {e}: {:?}",
+            std::error::Error::source(&e).map(ToString::to_string)
+        ),
+    }
+}
+
+type Fn2 = unsafe extern "C" fn(Instance, *const c_char, Out, Out) -> u32;
+type Fn3 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out, Out) -> u32;
+type Fn4 =
+    unsafe extern "C" fn(Instance, *const c_char, *const c_char, *const c_char, Out, Out) -> u32;
+type Unit2 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out) -> u32;
+type Unit3 =
+    unsafe extern "C" fn(Instance, *const c_char, *const c_char, *const c_char, Out) -> u32;
+
+#[repr(C)]
+struct CHeader {
+    name: *const c_char,
+    value: *const c_char,
+}
+
+#[repr(C)]
+struct CRequest {
+    struct_size: u32,
+    method: *const c_char,
+    path: *const c_char,
+    headers: *const CHeader,
+    header_count: usize,
+    body: *const u8,
+    body_len: usize,
+    client_ip: *const c_char,
+}
+
+#[repr(C)]
+struct CResponse {
+    status: u16,
+    headers: *const CHeader,
+    header_count: usize,
+    body: *const u8,
+    body_len: usize,
+}
+
+impl Face for CFace {
+    fn setup_required(&self) -> Result<bool, Failure> {
+        let f: unsafe extern "C" fn(Instance, *mut bool, Out) -> u32 =
+            sym(self.lib, "dagu_auth_setup_required");
+        let mut required = false;
+        // SAFETY: valid pointers.
+        self.call_unit(|e| unsafe { f(self.instance, &mut required, e) })
+            .map(|()| required)
+    }
+    fn setup(&self, username: &str, password: &str) -> Answer {
+        let f: Fn3 = sym(self.lib, "dagu_auth_setup");
+        let (u, p) = (cstr(username), cstr(password));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, u.as_ptr(), p.as_ptr(), o, e) })
+    }
+    fn authenticate(&self, username: &str, password: &str, ip: &str) -> Answer {
+        let f: Fn4 = sym(self.lib, "dagu_auth_authenticate");
+        let (u, p, i) = (cstr(username), cstr(password), cstr(ip));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, u.as_ptr(), p.as_ptr(), i.as_ptr(), o, e) })
+    }
+    fn verify(&self, token: &str) -> Answer {
+        let f: Fn2 = sym(self.lib, "dagu_auth_verify");
+        let t = cstr(token);
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), o, e) })
+    }
+    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, Failure> {
+        let f: unsafe extern "C" fn(
+            Instance,
+            *const c_char,
+            u32,
+            *const c_char,
+            *mut u32,
+            Out,
+        ) -> u32 = sym(self.lib, "dagu_auth_authorize");
+        let (t, w) = (cstr(token), cstr(workspace));
+        let mut decision = 0;
+        // SAFETY: valid pointers.
+        self.call_unit(|e| unsafe {
+            f(
+                self.instance,
+                t.as_ptr(),
+                action,
+                w.as_ptr(),
+                &mut decision,
+                e,
+            )
+        })
+        .map(|()| decision)
+    }
+    fn logout(&self, token: &str) -> Result<(), Failure> {
+        let f: unsafe extern "C" fn(Instance, *const c_char, Out) -> u32 =
+            sym(self.lib, "dagu_auth_logout");
+        let t = cstr(token);
+        // SAFETY: valid pointers.
+        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), e) })
+    }
+    fn user_list(&self, token: &str) -> Answer {
+        let f: Fn2 = sym(self.lib, "dagu_auth_user_list");
+        let t = cstr(token);
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), o, e) })
+    }
+    fn user_get(&self, token: &str, id: &str) -> Answer {
+        let f: Fn3 = sym(self.lib, "dagu_auth_user_get");
+        let (t, i) = (cstr(token), cstr(id));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), o, e) })
+    }
+    fn user_create(&self, token: &str, json: &str) -> Answer {
+        let f: Fn3 = sym(self.lib, "dagu_auth_user_create");
+        let (t, j) = (cstr(token), cstr(json));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), j.as_ptr(), o, e) })
+    }
+    fn user_update(&self, token: &str, id: &str, json: &str) -> Answer {
+        let f: Fn4 = sym(self.lib, "dagu_auth_user_update");
+        let (t, i, j) = (cstr(token), cstr(id), cstr(json));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), j.as_ptr(), o, e) })
+    }
+    fn user_delete(&self, token: &str, id: &str) -> Result<(), Failure> {
+        let f: Unit2 = sym(self.lib, "dagu_auth_user_delete");
+        let (t, i) = (cstr(token), cstr(id));
+        // SAFETY: valid pointers.
+        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), e) })
+    }
+    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), Failure> {
+        let f: Unit3 = sym(self.lib, "dagu_auth_user_reset_password");
+        let (t, i, p) = (cstr(token), cstr(id), cstr(password));
+        // SAFETY: valid pointers.
+        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), p.as_ptr(), e) })
+    }
+    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), Failure> {
+        let f: Unit3 = sym(self.lib, "dagu_auth_change_password");
+        let (t, c, n) = (cstr(token), cstr(current), cstr(new));
+        // SAFETY: valid pointers.
+        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), c.as_ptr(), n.as_ptr(), e) })
+    }
+    fn api_key_create(&self, token: &str, json: &str) -> Answer {
+        let f: Fn3 = sym(self.lib, "dagu_auth_api_key_create");
+        let (t, j) = (cstr(token), cstr(json));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), j.as_ptr(), o, e) })
+    }
+    fn api_key_list(&self, token: &str) -> Answer {
+        let f: Fn2 = sym(self.lib, "dagu_auth_api_key_list");
+        let t = cstr(token);
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), o, e) })
+    }
+    fn audit_list(&self, token: &str, query: &str) -> Answer {
+        let f: Fn3 = sym(self.lib, "dagu_auth_audit_list");
+        let (t, q) = (cstr(token), cstr(query));
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), q.as_ptr(), o, e) })
+    }
+    fn operator(&self, json: &str) -> Answer {
+        let f: Fn2 = sym(self.lib, "dagu_auth_operator");
+        let j = cstr(json);
+        // SAFETY: valid pointers.
+        self.call(|o, e| unsafe { f(self.instance, j.as_ptr(), o, e) })
+    }
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> (u16, Vec<String>, String) {
+        let handle: unsafe extern "C" fn(Instance, *const CRequest, *mut *mut CResponse) -> u32 =
+            sym(self.lib, "dagu_auth_handle_http");
+        let free: unsafe extern "C" fn(*mut CResponse) =
+            sym(self.lib, "dagu_auth_http_response_free");
+        let (m, p, ip) = (cstr(method), cstr(path), cstr("192.0.2.1"));
+        let (auth_name, auth_value) = (cstr("Authorization"), cstr(&format!("Bearer {token}")));
+        let (type_name, type_value) = (cstr("Content-Type"), cstr("application/json"));
+        let headers = [
+            CHeader {
+                name: auth_name.as_ptr(),
+                value: auth_value.as_ptr(),
+            },
+            CHeader {
+                name: type_name.as_ptr(),
+                value: type_value.as_ptr(),
+            },
+        ];
+        let request = CRequest {
+            struct_size: size_of::<CRequest>() as u32,
+            method: m.as_ptr(),
+            path: p.as_ptr(),
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+            body: body.as_ptr(),
+            body_len: body.len(),
+            client_ip: ip.as_ptr(),
+        };
+        let mut response: *mut CResponse = std::ptr::null_mut();
+        // SAFETY: every pointer in `request` lives until the call returns.
+        let status = unsafe { handle(self.instance, &request, &mut response) };
+        assert_eq!(status, 0, "dagu_auth_handle_http");
+        // SAFETY: written on OK; freed once below.
+        let answer = unsafe {
+            let r = &*response;
+            let names = (0..r.header_count)
+                .map(|i| {
+                    CStr::from_ptr((*r.headers.add(i)).name)
+                        .to_string_lossy()
+                        .to_ascii_lowercase()
+                })
+                .collect();
+            let body = match r.body_len {
+                0 => String::new(),
+                n => String::from_utf8_lossy(std::slice::from_raw_parts(r.body, n)).into_owned(),
+            };
+            (r.status, names, body)
+        };
+        // SAFETY: from handle_http, freed once.
+        unsafe { free(response) };
+        answer
+    }
+}
+
+impl Drop for CFace {
+    fn drop(&mut self) {
+        let close: unsafe extern "C" fn(Instance) = sym(self.lib, "dagu_auth_close");
+        // SAFETY: from dagu_auth_open, closed once.
+        unsafe { close(self.instance) };
+    }
+}
+
+// ---- the Rust face, through abi_stable ----
+
+struct RustFace(InstanceBox);
+
+fn answer<T>(result: RResult<T, dagu_auth_abi::AbiError>) -> Result<T, Failure> {
+    result
+        .into_result()
+        .map_err(|e| (e.status, e.message.into_string()))
+}
+
+fn text(result: RResult<RString, dagu_auth_abi::AbiError>) -> Answer {
+    answer(result).map(RString::into_string)
+}
+
+impl Face for RustFace {
+    fn setup_required(&self) -> Result<bool, Failure> {
+        answer(self.0.setup_required())
+    }
+    fn setup(&self, username: &str, password: &str) -> Answer {
+        text(self.0.setup(username.into(), password.into()))
+    }
+    fn authenticate(&self, username: &str, password: &str, ip: &str) -> Answer {
+        text(
+            self.0
+                .authenticate(username.into(), password.into(), ip.into()),
+        )
+    }
+    fn verify(&self, token: &str) -> Answer {
+        text(self.0.verify(token.into()))
+    }
+    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, Failure> {
+        answer(self.0.authorize(token.into(), action, workspace.into()))
+    }
+    fn logout(&self, token: &str) -> Result<(), Failure> {
+        answer(self.0.logout(token.into()))
+    }
+    fn user_list(&self, token: &str) -> Answer {
+        text(self.0.user_list(token.into()))
+    }
+    fn user_get(&self, token: &str, id: &str) -> Answer {
+        text(self.0.user_get(token.into(), id.into()))
+    }
+    fn user_create(&self, token: &str, json: &str) -> Answer {
+        text(self.0.user_create(token.into(), json.into()))
+    }
+    fn user_update(&self, token: &str, id: &str, json: &str) -> Answer {
+        text(self.0.user_update(token.into(), id.into(), json.into()))
+    }
+    fn user_delete(&self, token: &str, id: &str) -> Result<(), Failure> {
+        answer(self.0.user_delete(token.into(), id.into()))
+    }
+    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), Failure> {
+        answer(
+            self.0
+                .user_reset_password(token.into(), id.into(), password.into()),
+        )
+    }
+    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), Failure> {
+        answer(
+            self.0
+                .change_password(token.into(), current.into(), new.into()),
+        )
+    }
+    fn api_key_create(&self, token: &str, json: &str) -> Answer {
+        text(self.0.api_key_create(token.into(), json.into()))
+    }
+    fn api_key_list(&self, token: &str) -> Answer {
+        text(self.0.api_key_list(token.into()))
+    }
+    fn audit_list(&self, token: &str, query: &str) -> Answer {
+        text(self.0.audit_list(token.into(), query.into()))
+    }
+    fn operator(&self, json: &str) -> Answer {
+        text(self.0.operator(json.into()))
+    }
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> (u16, Vec<String>, String) {
+        let request = AbiHttpRequest {
+            method: method.into(),
+            path: path.into(),
+            headers: vec![
+                ("Authorization".into(), format!("Bearer {token}").into()).into(),
+                ("Content-Type".into(), "application/json".into()).into(),
+            ]
+            .into(),
+            body: body.as_bytes().to_vec().into(),
+            client_ip: "192.0.2.1".into(),
+        };
+        let response = self.0.handle_http(&request);
+        let names = response
+            .headers
+            .iter()
+            .map(|pair| pair.0.as_str().to_ascii_lowercase())
+            .collect();
+        let body = String::from_utf8_lossy(&response.body).into_owned();
+        (response.status, names, body)
+    }
+}
+
+// ---- comparing ----
+
+/// JSON with the values that differ between two instances (ids, tokens, times, keys) replaced by
+/// their type, so two answers compare equal exactly when their statuses, shapes and all other
+/// values agree.
+fn normalize(text: &str) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    let volatile = matches!(
+                        key.as_str(),
+                        "id" | "token"
+                            | "key"
+                            | "keyPrefix"
+                            | "expiresAt"
+                            | "createdAt"
+                            | "updatedAt"
+                            | "lastUsedAt"
+                            | "createdBy"
+                            | "time"
+                            | "timestamp"
+                            | "nextCursor"
+                            | "actorId"
+                            | "targetId"
+                            | "target"
+                            | "actor"
+                            | "subject"
+                            | "userId"
+                    );
+                    match (volatile, &v) {
+                        (true, Value::String(_)) => *v = Value::String("<string>".into()),
+                        (true, Value::Number(_)) => *v = Value::String("<number>".into()),
+                        _ => walk(v),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut value) => {
+            walk(&mut value);
+            value
+        }
+        Err(_) => Value::String(text.to_owned()),
+    }
+}
+
+fn field(text: &str, pointer: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("{pointer} missing in {text}"))
+}
+
+/// Which face a step runs on, to pick that face's own tokens and ids.
+#[derive(Clone, Copy)]
+enum Side {
+    C,
+    Rust,
+}
+
+/// A value per face (tokens and ids differ between the two instances).
+struct Pair(String, String);
+
+impl Pair {
+    fn of(&self, side: Side) -> &str {
+        match side {
+            Side::C => &self.0,
+            Side::Rust => &self.1,
+        }
+    }
+}
+
+/// Runs one step on both faces and checks the answers agree.
+fn same<T, F>(step: &str, c: &CFace, rust: &RustFace, f: F)
+where
+    F: Fn(&dyn Face, Side) -> T,
+    T: Comparable,
+{
+    let _ = both(step, c, rust, f);
+}
+
+/// Runs one step on both faces and checks the answers agree; returns both answers.
+fn both<T, F>(step: &str, c: &CFace, rust: &RustFace, f: F) -> (T, T)
+where
+    F: Fn(&dyn Face, Side) -> T,
+    T: Comparable,
+{
+    let (a, b) = (f(c, Side::C), f(rust, Side::Rust));
+    assert_eq!(
+        a.comparable(),
+        b.comparable(),
+        "{step}: the C and Rust ABIs disagree"
+    );
+    (a, b)
+}
+
+trait Comparable {
+    fn comparable(&self) -> String;
+}
+
+impl Comparable for Answer {
+    fn comparable(&self) -> String {
+        match self {
+            Ok(text) => format!("ok {}", normalize(text)),
+            // Messages are compared too: both faces map the same Engine error.
+            Err((status, message)) => format!("error {status} {message}"),
+        }
+    }
+}
+
+impl Comparable for Result<(), Failure> {
+    fn comparable(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl Comparable for Result<bool, Failure> {
+    fn comparable(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl Comparable for Result<u32, Failure> {
+    fn comparable(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl Comparable for (u16, Vec<String>, String) {
+    fn comparable(&self) -> String {
+        let mut names = self.1.clone();
+        names.sort();
+        format!("{} {names:?} {}", self.0, normalize(&self.2))
+    }
+}
+
+fn config(dir: &Path) -> String {
+    serde_json::json!({
+        "dataDir": dir,
+        "licenseFeatures": ["rbac", "audit"],
+        "argon2": {"memoryKib": 64, "iterations": 1, "parallelism": 1},
+    })
+    .to_string()
+}
+
+fn load_c(path: &Path) -> &'static Library {
+    // SAFETY: loading the plugin runs no initialisers with preconditions.
+    let lib = unsafe { Library::new(path) }.expect("load the plugin through libloading");
+    // Never unloaded (C_ABI.md).
+    Box::leak(Box::new(lib))
+}
+
+#[test]
+fn both_abis_in_one_process_give_the_same_answers() {
+    let path = plugin();
+    let module = dagu_auth_abi::load_plugin(path).expect("load the plugin through abi_stable");
+    let lib = load_c(path);
+    let (dir_c, dir_rust) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let c = CFace::open(lib, &config(dir_c.path()));
+    let rust = RustFace(
+        module.open()(RStr::from_str(&config(dir_rust.path())))
+            .into_result()
+            .expect("open through abi_stable"),
+    );
+
+    same("setup_required", &c, &rust, |f, _| f.setup_required());
+    same("setup with a short password", &c, &rust, |f, _| {
+        f.setup("admin", "short")
+    });
+    let (admin_c, admin_r) = both("setup", &c, &rust, |f, _| {
+        f.setup("admin", "admin password 1")
+    });
+    let (admin_c, admin_r) = (
+        field(&admin_c.expect("setup"), "/token"),
+        field(&admin_r.expect("setup"), "/token"),
+    );
+    same("second setup", &c, &rust, |f, _| {
+        f.setup("other", "admin password 1")
+    });
+    same("setup_required after setup", &c, &rust, |f, _| {
+        f.setup_required()
+    });
+    same("wrong password", &c, &rust, |f, _| {
+        f.authenticate("admin", "wrong password", "192.0.2.1")
+    });
+    same("sign-in", &c, &rust, |f, _| {
+        f.authenticate("ADMIN", "admin password 1", "")
+    });
+
+    let token = Pair(admin_c, admin_r);
+    same("verify", &c, &rust, |f, s| f.verify(token.of(s)));
+    same("verify junk", &c, &rust, |f, _| f.verify("junk"));
+
+    let scoped = r#"{"username":"scoped","password":"scoped password 1","role":"viewer",
+        "workspaceAccess":{"all":false,"grants":[{"workspace":"ops","role":"developer"},
+        {"workspace":"qa","role":"viewer"}]}}"#;
+    let (created_c, created_r) = both("user_create", &c, &rust, |f, s| {
+        f.user_create(token.of(s), scoped)
+    });
+    let (id_c, id_r) = (
+        field(&created_c.expect("create"), "/user/id"),
+        field(&created_r.expect("create"), "/user/id"),
+    );
+    let id = Pair(id_c, id_r);
+    same("duplicate user", &c, &rust, |f, s| {
+        f.user_create(token.of(s), scoped)
+    });
+    same("malformed JSON", &c, &rust, |f, s| {
+        f.user_create(token.of(s), "{")
+    });
+    same("wrongly typed JSON", &c, &rust, |f, s| {
+        f.user_create(token.of(s), r#"{"username":1}"#)
+    });
+    same("bad role", &c, &rust, |f, s| {
+        f.user_create(
+            token.of(s),
+            r#"{"username":"x","password":"long enough 1","role":"emperor"}"#,
+        )
+    });
+
+    let (scoped_c, scoped_r) = both("scoped sign-in", &c, &rust, |f, _| {
+        f.authenticate("scoped", "scoped password 1", "")
+    });
+    let (scoped_c, scoped_r) = (
+        field(&scoped_c.expect("sign-in"), "/token"),
+        field(&scoped_r.expect("sign-in"), "/token"),
+    );
+    let scoped_token = Pair(scoped_c, scoped_r);
+    for action in 0..=6 {
+        for workspace in ["", "ops", "qa", "secret"] {
+            same("authorize admin", &c, &rust, |f, s| {
+                f.authorize(token.of(s), action, workspace)
+            });
+            same("authorize scoped", &c, &rust, |f, s| {
+                f.authorize(scoped_token.of(s), action, workspace)
+            });
+            same("authorize junk", &c, &rust, |f, _| {
+                f.authorize("junk", action, workspace)
+            });
+        }
+    }
+
+    same("user_list", &c, &rust, |f, s| f.user_list(token.of(s)));
+    same("user_list as viewer", &c, &rust, |f, s| {
+        f.user_list(scoped_token.of(s))
+    });
+    same("user_get", &c, &rust, |f, s| {
+        f.user_get(token.of(s), id.of(s))
+    });
+    same("user_get unknown", &c, &rust, |f, s| {
+        f.user_get(token.of(s), "nope")
+    });
+    same("user_update", &c, &rust, |f, s| {
+        f.user_update(token.of(s), id.of(s), r#"{"username":"scoped2"}"#)
+    });
+    same("user_update typed", &c, &rust, |f, s| {
+        f.user_update(token.of(s), id.of(s), r#"{"isDisabled":1}"#)
+    });
+    same("reset_password", &c, &rust, |f, s| {
+        f.reset_password(token.of(s), id.of(s), "reset password 1")
+    });
+    same("old session after reset", &c, &rust, |f, s| {
+        f.verify(scoped_token.of(s))
+    });
+    same("change_password wrong", &c, &rust, |f, s| {
+        f.change_password(token.of(s), "wrong", "admin password 2")
+    });
+    same("api_key_create", &c, &rust, |f, s| {
+        f.api_key_create(token.of(s), r#"{"name":"ci","role":"operator"}"#)
+    });
+    same("api_key_list", &c, &rust, |f, s| {
+        f.api_key_list(token.of(s))
+    });
+    same("audit_list", &c, &rust, |f, s| {
+        f.audit_list(token.of(s), r#"{"limit":3}"#)
+    });
+    same("audit_list bad", &c, &rust, |f, s| {
+        f.audit_list(token.of(s), r#"{"limit":"x"}"#)
+    });
+    same("operator list", &c, &rust, |f, _| {
+        f.operator(r#"{"command":"users.list"}"#)
+    });
+    same("operator unknown", &c, &rust, |f, _| {
+        f.operator(r#"{"command":"nope"}"#)
+    });
+    same("http me", &c, &rust, |f, s| {
+        f.http("GET", "/api/v1/auth/me", token.of(s), "")
+    });
+    same("http users", &c, &rust, |f, s| {
+        f.http("GET", "/api/v1/users", token.of(s), "")
+    });
+    same("http bad body", &c, &rust, |f, s| {
+        f.http("POST", "/api/v1/users", token.of(s), "{")
+    });
+    same("http no route", &c, &rust, |f, s| {
+        f.http("GET", "/api/v1/nope", token.of(s), "")
+    });
+    same("http no token", &c, &rust, |f, _| {
+        f.http("GET", "/api/v1/users", "", "")
+    });
+    same("user_delete", &c, &rust, |f, s| {
+        f.user_delete(token.of(s), id.of(s))
+    });
+    same("user_delete again", &c, &rust, |f, s| {
+        f.user_delete(token.of(s), id.of(s))
+    });
+    same("change_password", &c, &rust, |f, s| {
+        f.change_password(token.of(s), "admin password 1", "admin password 2")
+    });
+    same("session after change", &c, &rust, |f, s| {
+        f.verify(token.of(s))
+    });
+    let (login_c, login_r) = both("sign-in again", &c, &rust, |f, _| {
+        f.authenticate("admin", "admin password 2", "")
+    });
+    let fresh_c = field(&login_c.expect("sign-in"), "/token");
+    let fresh_r = field(&login_r.expect("sign-in"), "/token");
+    let fresh = Pair(fresh_c, fresh_r);
+    same("logout", &c, &rust, |f, s| f.logout(fresh.of(s)));
+    same("after logout", &c, &rust, |f, s| f.verify(fresh.of(s)));
+    same("logout again", &c, &rust, |f, s| f.logout(fresh.of(s)));
+}
+
+// ---- refusing libraries with another interface ----
+
+/// A root module with the plugin's name but another layout, as a host built against an
+/// incompatible `plugin/abi` would declare it.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = WrongLayoutRef)))]
+#[sabi(missing_field(panic))]
+pub struct WrongLayout {
+    pub abi_version: extern "C" fn() -> u64,
+    #[sabi(last_prefix_field)]
+    pub open: extern "C" fn(config_json: RStr<'_>) -> RResult<RString, RString>,
+}
+
+impl RootModule for WrongLayoutRef {
+    declare_root_module_statics! {WrongLayoutRef}
+    const BASE_NAME: &'static str = "dagu_auth";
+    const NAME: &'static str = "dagu_auth";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// The same, claiming an incompatible interface version.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = WrongVersionRef)))]
+#[sabi(missing_field(panic))]
+pub struct WrongVersion {
+    #[sabi(last_prefix_field)]
+    pub abi_version: extern "C" fn() -> u32,
+}
+
+impl RootModule for WrongVersionRef {
+    declare_root_module_statics! {WrongVersionRef}
+    const BASE_NAME: &'static str = "dagu_auth";
+    const NAME: &'static str = "dagu_auth";
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("7.0.0");
+}
+
+fn libc_path() -> PathBuf {
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
+    maps.lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| {
+            Path::new(path)
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libc.so"))
+        })
+        .map(PathBuf::from)
+        .expect("libc is mapped")
+}
+
+#[test]
+fn a_library_that_is_not_the_plugin_is_refused_with_an_error() {
+    let error = match dagu_auth_abi::load_plugin(&libc_path()) {
+        Ok(_) => panic!("libc was accepted as the plugin"),
+        Err(error) => error,
+    };
+    assert!(matches!(error, LoadError::Library(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("cannot load the dagu-auth plugin")
+            && message.contains("_1as_0lib_1header_0root_bmodule_bloader"),
+        "unclear error: {message}"
+    );
+    println!("libc: {message}");
+}
+
+#[test]
+fn a_host_built_against_another_interface_is_refused_with_an_error() {
+    let header = lib_header_from_path(plugin()).expect("the plugin has an abi_stable header");
+    let layout = match header.init_root_module::<WrongLayoutRef>() {
+        Ok(_) => panic!("a root module with another layout was accepted"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        layout.contains("WrongLayout") && layout.contains("Compared"),
+        "the layout mismatch must be explained: {layout}"
+    );
+    println!("another layout: {layout}");
+
+    let header = lib_header_from_path(plugin()).expect("the plugin has an abi_stable header");
+    let version = match header.init_root_module::<WrongVersionRef>() {
+        Ok(_) => panic!("a root module of another interface version was accepted"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        version.contains("version mismatch") && version.contains("7.0.0"),
+        "the version mismatch must be explained: {version}"
+    );
+    println!("another version: {version}");
+
+    // The real interface still loads afterwards.
+    let module = dagu_auth_abi::load_plugin(plugin()).expect("the plugin still loads");
+    assert_eq!(
+        module.abi_version()() >> 16,
+        dagu_auth_abi::ABI_VERSION_MAJOR
+    );
+}
