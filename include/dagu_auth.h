@@ -18,7 +18,7 @@
 /**
  * The ABI minor version this header describes; libraries with a higher minor only add things.
  */
-#define DAGU_AUTH_ABI_VERSION_MINOR 1
+#define DAGU_AUTH_ABI_VERSION_MINOR 2
 
 /**
  * Result of every operation. Values are explicit and only ever appended.
@@ -504,6 +504,25 @@ DaguAuthStatus dagu_auth_audit_list(const struct DaguAuth *instance,
                                     const char *query_json,
                                     char **events_json_out,
                                     char **error_out);
+
+/**
+ * Runs one operator command without a bearer token, for a host's command line: whoever can open
+ * the data folder can already edit the database. `command_json` is one of
+ * `{"command":"setup","username","password"}`, `{"command":"users.list"}`,
+ * `{"command":"users.create","username","password","role","workspaceAccess"?}`,
+ * `{"command":"users.reset_password","user","newPassword"}`,
+ * `{"command":"users.set_disabled","user","disabled"}`, `{"command":"users.delete","user"}`,
+ * `{"command":"import_dagu_users","users":[<Dagu user file>...]}`; `user` is an id or a username.
+ * The rules are the admin API's (validation, licence, last enabled admin, token revocation), and
+ * the audit trail names the actor `operator`. INVALID_JSON for an unknown command.
+ *
+ * # Safety
+ * Pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_operator(const struct DaguAuth *instance,
+                                  const char *command_json,
+                                  char **result_json_out,
+                                  char **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

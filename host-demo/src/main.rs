@@ -2,12 +2,14 @@
 //! plugin through the Rust or the C ABI, forwards the auth API to it and guards demo DAGs with it.
 
 mod api_error;
+mod cli;
 mod config;
 mod dags;
 mod plugin;
 mod server;
 #[cfg(test)]
 mod testing;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +46,8 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     Serve,
+    #[command(flatten)]
+    Operator(cli::OperatorCommand),
 }
 
 /// Exit statuses: configuration problems are told apart from run-time failures for scripts.
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config.as_deref()),
+        Command::Operator(command) => cli::run(cli.config.as_deref(), command),
     }
 }
 

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .merge(dags::routes())
+        .merge(crate::web::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))
@@ -226,7 +227,7 @@ mod tests {
         let (status, body) = call(&mode_none(), Method::GET, "/api/v1/nope", None, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body, json!({"code": "not_found", "message": "Not found"}));
-        let (status, _) = call(&mode_none(), Method::GET, "/", None, None).await;
+        let (status, _) = call(&mode_none(), Method::GET, "/no-such-page", None, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 

@@ -76,6 +76,10 @@ impl Backend for FakePlugin {
     fn setup_required(&self) -> Result<bool, PluginError> {
         Ok(false)
     }
+
+    fn operator(&self, command_json: &str) -> Result<String, PluginError> {
+        Ok(json!({"echo": command_json}).to_string())
+    }
 }
 
 pub fn mode_none() -> Router {

@@ -26,6 +26,11 @@ pub fn common_password_count() -> usize {
 /// NFKC-normalises and checks a new password for `username`: length in code points, not the
 /// username, not a common password. Returns the form that is hashed.
 pub fn check_rules(rules: &PasswordRules, password: &str, username: &str) -> Result<String> {
+    // NFKC of megabytes costs real time; no input this long in bytes can come back under the limit
+    // (a code point is at most 4 bytes, and normalisation composes at most a few into one).
+    if password.len() > rules.max_length.saturating_mul(16) {
+        return Err(too_long(rules));
+    }
     let normalized: String = password.nfkc().collect();
     let length = normalized.chars().count();
     if length < rules.min_length {
@@ -35,10 +40,7 @@ pub fn check_rules(rules: &PasswordRules, password: &str, username: &str) -> Res
         )));
     }
     if length > rules.max_length {
-        return Err(Error::bad_request(format!(
-            "password must be at most {} characters",
-            rules.max_length
-        )));
+        return Err(too_long(rules));
     }
     let folded = normalized.to_lowercase();
     if folded == username.trim().to_lowercase() {
@@ -52,6 +54,13 @@ pub fn check_rules(rules: &PasswordRules, password: &str, username: &str) -> Res
         ));
     }
     Ok(normalized)
+}
+
+fn too_long(rules: &PasswordRules) -> Error {
+    Error::bad_request(format!(
+        "password must be at most {} characters",
+        rules.max_length
+    ))
 }
 
 /// Normalises without checking rules: sign-in must accept whatever was valid when it was set.
@@ -95,15 +104,28 @@ impl PasswordHashing {
     }
 
     /// Constant-work check: a `None` hash (unknown user) still computes one hash and fails.
+    /// Bcrypt hashes imported from Dagu verify too, until [`is_legacy_hash`] says to replace them.
     pub fn verify(&self, normalized: &str, stored: Option<&str>) -> Result<bool> {
         let hash = stored.unwrap_or(&self.decoy_hash);
         let _permit = self.pool.acquire()?;
-        let matches = self
-            .argon2
-            .verify_password(normalized.as_bytes(), hash)
-            .is_ok();
+        let matches = match is_legacy_hash(hash) {
+            // Dagu hashed the raw bytes; bcrypt refuses (rather than truncates) over 72 bytes,
+            // and no such password can have been stored by Dagu.
+            true => bcrypt::verify(normalized.as_bytes(), hash).unwrap_or(false),
+            false => self
+                .argon2
+                .verify_password(normalized.as_bytes(), hash)
+                .is_ok(),
+        };
         Ok(matches && stored.is_some())
     }
+}
+
+/// A bcrypt hash as Dagu stores them: verified at sign-in, then re-hashed with argon2id.
+pub fn is_legacy_hash(hash: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|prefix| hash.starts_with(prefix))
 }
 
 #[cfg(test)]
@@ -157,6 +179,12 @@ mod tests {
     }
 
     #[test]
+    fn megabyte_passwords_are_refused_without_normalising_them() {
+        let error = check_rules(&rules(), &"x".repeat(10 << 20), "alice").expect_err("too long");
+        assert!(error.to_string().contains("at most 256"), "{error}");
+    }
+
+    #[test]
     fn passwords_are_nfkc_normalised_before_counting() {
         // U+FB01 (the "fi" ligature) is one code point that NFKC turns into two.
         let ligatures = "\u{FB01}".repeat(4);
@@ -191,6 +219,27 @@ mod tests {
                 .expect("verify")
         );
         assert!(!hashing.verify("wrong horse", Some(&first)).expect("verify"));
+    }
+
+    #[test]
+    fn dagu_bcrypt_hashes_verify_by_their_prefix() {
+        let hashing = cheap();
+        let hash = bcrypt::hash("dagu-password", 4).expect("bcrypt");
+        for prefix in ["$2a$", "$2b$", "$2y$"] {
+            let variant = format!("{prefix}{}", &hash[4..]);
+            assert!(is_legacy_hash(&variant));
+            assert!(
+                hashing
+                    .verify("dagu-password", Some(&variant))
+                    .expect("verify")
+            );
+            assert!(
+                !hashing
+                    .verify("other-password", Some(&variant))
+                    .expect("verify")
+            );
+        }
+        assert!(!is_legacy_hash(&hashing.hash("x").expect("hash")));
     }
 
     #[test]

@@ -92,7 +92,12 @@ impl LoginLimiter {
         self.by_account.lock().remove(account);
     }
 
+    /// A caller that gives no address (a C host passing NULL) is not lumped with every other such
+    /// caller under one key: only the per-account limit applies to it.
     fn ip_limited(&self, ip: &str) -> bool {
+        if ip.is_empty() {
+            return false;
+        }
         let loopback = ip.parse::<IpAddr>().is_ok_and(|addr| addr.is_loopback());
         !(self.limits.exempt_loopback && loopback)
     }
@@ -216,6 +221,15 @@ mod tests {
         assert_eq!(limiter.check("10.0.0.3", "alice", 6_000), Ok(()));
         limiter.record_failure("10.0.0.4", "alice", 6_000);
         assert_eq!(limiter.check("10.0.0.3", "alice", 11_000), Ok(()));
+    }
+
+    #[test]
+    fn callers_without_an_address_do_not_share_an_ip_limit() {
+        let limiter = limiter();
+        for i in 0..10 {
+            limiter.record_failure("", &format!("user{i}"), 0);
+        }
+        assert_eq!(limiter.check("", "fresh", 1), Ok(()));
     }
 
     #[test]

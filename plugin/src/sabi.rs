@@ -223,6 +223,16 @@ impl Instance for Plugin {
         })
     }
 
+    fn operator(&self, command_json: RStr<'_>) -> RResult<RString, AbiError> {
+        shielded(|| {
+            json(
+                &self
+                    .engine
+                    .operator(Error::parse_json(command_json.as_bytes())?)?,
+            )
+        })
+    }
+
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse {
         let headers: Vec<(&str, &str)> = request
             .headers

@@ -68,6 +68,8 @@ type HandleHttpFn = unsafe extern "C" fn(
     *const DaguAuthHttpRequest,
     *mut *mut DaguAuthHttpResponse,
 ) -> Status;
+type OperatorFn =
+    unsafe extern "C" fn(*const DaguAuth, *const c_char, *mut *mut c_char, ErrorOut) -> Status;
 type ResponseFreeFn = unsafe extern "C" fn(*mut DaguAuthHttpResponse);
 type StringFreeFn = unsafe extern "C" fn(*mut c_char);
 
@@ -80,6 +82,8 @@ struct Api {
     handle_http: HandleHttpFn,
     http_response_free: ResponseFreeFn,
     string_free: StringFreeFn,
+    /// ABI 1.2; `None` in an older library.
+    operator: Option<OperatorFn>,
 }
 
 pub struct CPlugin {
@@ -147,6 +151,7 @@ impl CPlugin {
             handle_http: symbol(library, "dagu_auth_handle_http", path)?,
             http_response_free: symbol(library, "dagu_auth_http_response_free", path)?,
             string_free: symbol(library, "dagu_auth_string_free", path)?,
+            operator: symbol(library, "dagu_auth_operator", path).ok(),
         };
         // SAFETY: returns a static NUL-terminated string or NULL.
         let version = unsafe { static_string(version_fn()) };
@@ -337,6 +342,36 @@ impl Backend for CPlugin {
         // SAFETY: as in `authorize`.
         unsafe { take_string(&self.api, error) };
         Ok(required)
+    }
+
+    fn operator(&self, command_json: &str) -> Result<String, PluginError> {
+        let Some(operator) = self.api.operator else {
+            return Err(PluginError::new(
+                DaguAuthStatus::UnsupportedVersion,
+                "this plugin is older than ABI 1.2 and has no dagu_auth_operator",
+            ));
+        };
+        let command = c_string(command_json, "command")?;
+        let mut result: *mut c_char = ptr::null_mut();
+        let mut error: *mut c_char = ptr::null_mut();
+        // SAFETY: valid C string in, out-pointers to locals.
+        let status = unsafe {
+            operator(
+                self.instance.as_ptr(),
+                command.as_ptr(),
+                &mut result,
+                &mut error,
+            )
+        };
+        if status != DaguAuthStatus::Ok as u32 {
+            return Err(self.error(status, error));
+        }
+        // SAFETY: both are NULL or strings the plugin allocated for us, each freed once here.
+        let result = unsafe {
+            take_string(&self.api, error);
+            take_string(&self.api, result)
+        };
+        Ok(result)
     }
 }
 

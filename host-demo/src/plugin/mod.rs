@@ -80,6 +80,8 @@ pub trait Backend: Send + Sync {
         workspace: &str,
     ) -> Result<DaguAuthDecision, PluginError>;
     fn setup_required(&self) -> Result<bool, PluginError>;
+    /// One operator command (ABI 1.2): answers its JSON result.
+    fn operator(&self, command_json: &str) -> Result<String, PluginError>;
 }
 
 /// Why the plugin could not be brought up. Each variant reads as a complete sentence for the user.
@@ -201,6 +203,11 @@ impl Plugin {
 
     pub fn setup_required(&self) -> Result<bool, PluginError> {
         self.backend.setup_required()
+    }
+
+    /// Runs an operator command for the command line (no token; see `dagu_auth_operator`).
+    pub fn operator(&self, command_json: &str) -> Result<String, PluginError> {
+        self.backend.operator(command_json)
     }
 
     /// Runs blocking plugin work off the async workers, so a burst of sign-ins (argon2) cannot

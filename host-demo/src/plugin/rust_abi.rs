@@ -14,7 +14,11 @@ use super::{Backend, HttpRequest, HttpResponse, OpenError, PluginError, error_ch
 pub struct RustPlugin {
     // Dropping the box closes the instance; abi_stable never unloads the library itself.
     instance: InstanceBox,
+    abi_minor: u32,
 }
+
+/// The first ABI minor with operator commands; calling a missing trait method would panic.
+const OPERATOR_MINOR: u32 = 2;
 
 impl RustPlugin {
     /// Returns the open instance and the plugin's version string.
@@ -24,10 +28,17 @@ impl RustPlugin {
             reason: load_reason(&e),
         })?;
         let version = module.version()().to_string();
+        let abi_minor = module.abi_version()() & 0xffff;
         let instance = module.open()(RStr::from_str(config_json))
             .into_result()
             .map_err(|e| OpenError::Refused(from_abi(e)))?;
-        Ok((Self { instance }, version))
+        Ok((
+            Self {
+                instance,
+                abi_minor,
+            },
+            version,
+        ))
     }
 }
 
@@ -104,6 +115,20 @@ impl Backend for RustPlugin {
         self.instance
             .setup_required()
             .into_result()
+            .map_err(from_abi)
+    }
+
+    fn operator(&self, command_json: &str) -> Result<String, PluginError> {
+        if self.abi_minor < OPERATOR_MINOR {
+            return Err(PluginError::new(
+                DaguAuthStatus::UnsupportedVersion,
+                "this plugin is older than ABI 1.2 and has no operator commands",
+            ));
+        }
+        self.instance
+            .operator(command_json.into())
+            .into_result()
+            .map(RString::into_string)
             .map_err(from_abi)
     }
 }

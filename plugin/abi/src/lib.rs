@@ -20,7 +20,7 @@ use abi_stable::{
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
 /// Bumped when something is appended; a host built against a lower minor still works.
-pub const ABI_VERSION_MINOR: u32 = 1;
+pub const ABI_VERSION_MINOR: u32 = 2;
 
 /// `(major << 16) | minor`, what `dagu_auth_abi_version()` returns.
 pub const fn abi_version() -> u32 {
@@ -270,6 +270,11 @@ pub trait Instance: Send + Sync {
     fn api_key_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError>;
     /// `query_json` may be empty; answers `{"events": [...], "nextCursor"?}`.
     fn audit_list(&self, token: RStr<'_>, query_json: RStr<'_>) -> RResult<RString, AbiError>;
+
+    // ABI 1.2: operator commands. Check `abi_version()` minor >= 2 before calling.
+    /// One operator command without a token (`dagu_auth_operator`): for a host's command line,
+    /// whose user can already open the data folder. Answers the command's JSON result.
+    fn operator(&self, command_json: RStr<'_>) -> RResult<RString, AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

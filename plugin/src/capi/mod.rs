@@ -8,6 +8,9 @@ mod boundary;
 mod functions;
 mod http;
 mod keys;
+mod operator;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 pub use boundary::DaguAuth;
 pub use functions::*;
@@ -16,3 +19,6 @@ pub use http::{
     dagu_auth_http_response_free,
 };
 pub use keys::*;
+pub use operator::dagu_auth_operator;
+#[cfg(feature = "test-hooks")]
+pub use test_hooks::dagu_auth_test_panic;

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cache;
 mod maintenance;
+mod operator;
 mod session;
 mod users;
 
@@ -21,6 +22,7 @@ pub use apikeys::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
 };
 pub use audit::{AuditPage, AuditRequest};
+pub use operator::{ImportOutcome, OPERATOR, OperatorCommand};
 pub use session::LoginResponse;
 pub use users::{CreateUserRequest, UpdateUserRequest};
 

@@ -13,6 +13,8 @@ use crate::password;
 use crate::store::{Session, UpdateEffects};
 use crate::token::Claims;
 
+/// Characters of an impossible username kept in the audit trail and the limiter.
+const MAX_AUDITED_NAME_CHARS: usize = 64;
 /// A sign-in password this long in bytes cannot be valid under any rule set; it is not hashed.
 const MAX_SIGN_IN_PASSWORD_BYTES: usize = 4 * 1024;
 
@@ -52,6 +54,19 @@ impl Engine {
     /// Creates the first admin and signs them in. Only while no user exists; of concurrent calls
     /// exactly one wins (the store checks and inserts in one transaction).
     pub fn setup(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
+        let user = self.create_first_admin(username, password, None, client_ip)?;
+        self.start_session(user)
+    }
+
+    /// The rules of setup without a session; `actor` is recorded instead of the new admin when an
+    /// operator ran it.
+    pub(super) fn create_first_admin(
+        &self,
+        username: &str,
+        password: &str,
+        actor: Option<&str>,
+        client_ip: &str,
+    ) -> Result<UserRecord> {
         let done = || Error::Forbidden(msg::SETUP_DONE.into());
         // Checked before the password so a finished installation reveals nothing else.
         if !self.setup_required()? {
@@ -66,18 +81,30 @@ impl Engine {
         self.cache.invalidate();
         self.audit(
             "setup_admin",
-            &user.id,
+            actor.unwrap_or(&user.id),
             &user.id,
             client_ip,
             json!({"username": user.username}),
         );
-        self.start_session(user)
+        Ok(user)
     }
 
     /// Signs in. Unknown user, wrong password and disabled account answer the same error after the
     /// same work: one password hash. Failures count against the client IP and the account.
     pub fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
-        let account = fold_username(username);
+        // A name no account can have is looked up as nobody; it is still limited and audited, but
+        // only its first characters are kept.
+        let (account, possible) = match validate_username(username) {
+            Ok(valid) => (fold_username(&valid), true),
+            Err(_) => (
+                username
+                    .chars()
+                    .take(MAX_AUDITED_NAME_CHARS)
+                    .collect::<String>()
+                    .to_lowercase(),
+                false,
+            ),
+        };
         let now_ms = self.now_ms();
         if let Err(retry_after_secs) = self.limiter.check(client_ip, &account, now_ms) {
             self.audit(
@@ -89,11 +116,16 @@ impl Engine {
             );
             return Err(Error::RateLimited { retry_after_secs });
         }
-        let user = match account.as_str() {
-            "" => None,
-            name => self.store.user_by_username(name)?,
+        let user = match possible {
+            true => self.store.user_by_username(&account)?,
+            false => None,
         };
+        let legacy = user
+            .as_ref()
+            .is_some_and(|u| password::is_legacy_hash(&u.password_hash));
         let candidate = match password.len() {
+            // Dagu's bcrypt hashes were made from the password exactly as typed.
+            0..=MAX_SIGN_IN_PASSWORD_BYTES if legacy => password.to_string(),
             0..=MAX_SIGN_IN_PASSWORD_BYTES => password::normalize(password),
             _ => String::new(),
         };
@@ -109,6 +141,9 @@ impl Engine {
         match (user, refusal) {
             (Some(user), "") => {
                 self.limiter.record_success(&account);
+                if legacy {
+                    self.upgrade_legacy_hash(&user.id, password);
+                }
                 self.audit("login", &user.id, &user.id, client_ip, json!({}));
                 self.start_session(user)
             }
@@ -123,6 +158,28 @@ impl Engine {
                 );
                 Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into()))
             }
+        }
+    }
+
+    /// Replaces an imported bcrypt hash with argon2id once the password is known. Best effort: a
+    /// failure leaves the bcrypt hash, which keeps working, and is retried at the next sign-in.
+    fn upgrade_legacy_hash(&self, id: &str, password: &str) {
+        let upgraded = self
+            .hashing
+            .hash(&password::normalize(password))
+            .and_then(|hash| {
+                self.store.update_user(id, &mut |user| {
+                    // Only the hash that was just verified is replaced, never a newer one.
+                    if password::is_legacy_hash(&user.password_hash) {
+                        user.password_hash.clone_from(&hash);
+                    }
+                    Ok(UpdateEffects::default())
+                })
+            });
+        if let Err(error) = upgraded {
+            let line =
+                json!({"log": "dagu-auth.rehash-failed", "user": id, "error": error.to_string()});
+            eprintln!("{line}");
         }
     }
 

@@ -45,6 +45,13 @@ pub(super) fn resolve_access(
         .map_err(|e| Error::BadRequest(format!("invalid workspace access: {e}")))
 }
 
+/// Who makes a change, for the audit trail: an admin's id, or `operator` for the command line.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Actor<'a> {
+    pub id: &'a str,
+    pub client_ip: &'a str,
+}
+
 /// The audit action for a user update: Dagu's `user_update`, or a dedicated one for the two changes
 /// operators search for most.
 fn update_action(request: &UpdateUserRequest) -> &'static str {
@@ -89,7 +96,19 @@ impl Engine {
         request: CreateUserRequest,
     ) -> Result<UserEnvelope> {
         let caller = caller.into();
-        let admin = self.licensed_admin(caller)?;
+        let admin = self.licensed_admin(caller)?.id();
+        let actor = Actor {
+            id: &admin,
+            client_ip: caller.client_ip,
+        };
+        self.create_user_as(actor, request)
+    }
+
+    pub(super) fn create_user_as(
+        &self,
+        actor: Actor<'_>,
+        request: CreateUserRequest,
+    ) -> Result<UserEnvelope> {
         let username = validate_username(&request.username).map_err(Error::BadRequest)?;
         let role = parse_role(&request.role)?;
         let access = resolve_access(request.workspace_access, role)?;
@@ -103,13 +122,7 @@ impl Engine {
         self.store.insert_user(&user)?;
         self.cache.invalidate();
         let detail = json!({"username": user.username, "role": user.role, "workspaceAccess": user.workspace_access});
-        self.audit(
-            "user_create",
-            &admin.id(),
-            &user.id,
-            caller.client_ip,
-            detail,
-        );
+        self.audit("user_create", actor.id, &user.id, actor.client_ip, detail);
         Ok(UserEnvelope(user))
     }
 
@@ -124,6 +137,20 @@ impl Engine {
         if admin.id() == id && request.is_disabled == Some(true) {
             return Err(Error::Forbidden("Cannot disable your own account".into()));
         }
+        let admin = admin.id();
+        let actor = Actor {
+            id: &admin,
+            client_ip: caller.client_ip,
+        };
+        self.update_user_as(actor, id, request)
+    }
+
+    pub(super) fn update_user_as(
+        &self,
+        actor: Actor<'_>,
+        id: &str,
+        request: UpdateUserRequest,
+    ) -> Result<UserEnvelope> {
         let username = request
             .username
             .as_deref()
@@ -160,9 +187,9 @@ impl Engine {
         });
         self.audit(
             update_action(&request),
-            &admin.id(),
+            actor.id,
             id,
-            caller.client_ip,
+            actor.client_ip,
             detail,
         );
         Ok(UserEnvelope(updated))
@@ -174,6 +201,15 @@ impl Engine {
         if admin.id() == id {
             return Err(Error::Forbidden("Cannot delete your own account".into()));
         }
+        let admin = admin.id();
+        let actor = Actor {
+            id: &admin,
+            client_ip: caller.client_ip,
+        };
+        self.delete_user_as(actor, id)
+    }
+
+    pub(super) fn delete_user_as(&self, actor: Actor<'_>, id: &str) -> Result<()> {
         let mut username = String::new();
         self.store.delete_user(id, &mut |user| {
             username.clone_from(&user.username);
@@ -182,9 +218,9 @@ impl Engine {
         self.cache.invalidate();
         self.audit(
             "user_delete",
-            &admin.id(),
+            actor.id,
             id,
-            caller.client_ip,
+            actor.client_ip,
             json!({"username": username}),
         );
         Ok(())
@@ -198,7 +234,20 @@ impl Engine {
         new_password: &str,
     ) -> Result<MessageBody> {
         let caller = caller.into();
-        let admin = self.admin(caller)?;
+        let admin = self.admin(caller)?.id();
+        let actor = Actor {
+            id: &admin,
+            client_ip: caller.client_ip,
+        };
+        self.reset_password_as(actor, id, new_password)
+    }
+
+    pub(super) fn reset_password_as(
+        &self,
+        actor: Actor<'_>,
+        id: &str,
+        new_password: &str,
+    ) -> Result<MessageBody> {
         let target = self
             .store
             .user_by_id(id)?
@@ -217,9 +266,9 @@ impl Engine {
         self.cache.invalidate();
         self.audit(
             "password_reset",
-            &admin.id(),
+            actor.id,
             id,
-            caller.client_ip,
+            actor.client_ip,
             json!({"username": target.username}),
         );
         Ok(MessageBody {

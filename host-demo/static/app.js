@@ -1,0 +1,421 @@
+// The web UI of host-demo: plain JavaScript over the HTTP API (/api/v1/auth/*, /api/v1/users*).
+//
+// The session token lives in sessionStorage: the API takes bearer tokens only, so nothing is sent
+// automatically (no CSRF surface), and the token ends with the tab. Pages never build HTML from
+// data: every value goes through textContent, and the CSP forbids inline script.
+'use strict';
+
+const TOKEN_KEY = 'dagu-auth.token';
+const ROLES = ['admin', 'manager', 'developer', 'operator', 'viewer'];
+const GRANT_ROLES = ['manager', 'developer', 'operator', 'viewer'];
+const ROLE_NAMES = { admin: 'Admin', manager: 'Manager', developer: 'Developer', operator: 'Operator', viewer: 'Viewer' };
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === 'text') node.textContent = value;
+    else if (value === true) node.setAttribute(name, '');
+    else if (value !== false && value !== undefined) node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const session = {
+  get token() { return sessionStorage.getItem(TOKEN_KEY); },
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+// Only same-site paths are followed after sign-in, never another origin.
+function safeNext(value) {
+  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/login') ? value : null;
+}
+
+function toLogin(reason) {
+  session.token = null;
+  const next = location.pathname + location.search;
+  const params = new URLSearchParams({ next });
+  if (reason) params.set(reason, '1');
+  location.assign('/login?' + params);
+}
+
+// A 401 on a signed-in call means the session ended (expired, revoked or signed out elsewhere).
+async function api(method, path, body, { signedIn = true, expireOn401 = signedIn } = {}) {
+  const headers = {};
+  if (signedIn && session.token) headers.Authorization = 'Bearer ' + session.token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch('/api/v1' + path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (response.status === 401 && expireOn401) {
+    toLogin('expired');
+    throw new ApiError(401, 'Your session has expired.');
+  }
+  if (!response.ok) {
+    const retry = response.headers.get('Retry-After');
+    let message = (data && data.message) || `Request failed (${response.status})`;
+    if (response.status === 429 && retry) message += ` Try again in ${retry} seconds.`;
+    throw new ApiError(response.status, message);
+  }
+  return data;
+}
+
+function showMessage(node, message) {
+  node.textContent = message || '';
+  node.hidden = !message;
+}
+
+// Runs a form's submit handler with the button disabled and the server's message on failure.
+function handleForm(form, errorNode, submit) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = $('button[type=submit]', form);
+    showMessage(errorNode, '');
+    button.disabled = true;
+    try {
+      await submit();
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401 && session.token === null)) {
+        showMessage(errorNode, e.message);
+        errorNode.focus?.();
+      }
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function accessSummary(access) {
+  if (!access || access.all) return 'All workspaces';
+  return access.grants.map((g) => `${g.workspace} (${ROLE_NAMES[g.role] || g.role})`).join(', ');
+}
+
+function roleOptions(select, roles, selected) {
+  select.replaceChildren(...roles.map((r) => el('option', { value: r, text: ROLE_NAMES[r], selected: r === selected })));
+}
+
+async function setupRequired() {
+  const answer = await api('GET', '/auth/setup', undefined, { signedIn: false });
+  return Boolean(answer && answer.setupRequired);
+}
+
+// Every signed-in page: who am I, and the navigation for my role.
+async function requireUser() {
+  if (!session.token) {
+    toLogin();
+    throw new ApiError(401, 'not signed in');
+  }
+  const { user } = await api('GET', '/auth/me');
+  $('#nav').hidden = false;
+  $('#nav-users').hidden = user.role !== 'admin';
+  $('#whoami').textContent = `${user.username} (${ROLE_NAMES[user.role] || user.role})`;
+  $('#sign-out').addEventListener('click', async () => {
+    try { await api('POST', '/auth/logout', undefined, { expireOn401: false }); } catch (e) { /* signed out anyway */ }
+    session.token = null;
+    location.assign('/login?signedout=1');
+  });
+  return user;
+}
+
+function landingFor(user) {
+  return user.role === 'admin' ? '/users' : '/account';
+}
+
+// ---- pages -------------------------------------------------------------------------------
+
+const pages = {};
+
+pages.home = async () => {
+  const user = await requireUser();
+  location.replace(landingFor(user));
+};
+
+pages.setup = async () => {
+  if (!(await setupRequired())) {
+    location.replace('/login');
+    return;
+  }
+  const form = $('#setup-form');
+  $('#setup-username').focus();
+  handleForm(form, $('#setup-error'), async () => {
+    const username = $('#setup-username').value.trim();
+    const password = $('#setup-password').value;
+    if (!username) throw new ApiError(400, 'Enter a username.');
+    if (password !== $('#setup-confirm').value) throw new ApiError(400, 'The passwords do not match.');
+    const login = await api('POST', '/auth/setup', { username, password }, { signedIn: false });
+    session.token = login.token;
+    location.assign('/users');
+  });
+};
+
+pages.login = async () => {
+  const params = new URLSearchParams(location.search);
+  const notice = $('#login-notice');
+  if (params.has('expired')) showMessage(notice, 'Your session has expired. Sign in again to continue.');
+  else if (params.has('signedout')) showMessage(notice, 'You have signed out.');
+  else if (params.has('changed')) showMessage(notice, 'Your password was changed. Sign in with the new password.');
+  $('#login-username').focus();
+  handleForm($('#login-form'), $('#login-error'), async () => {
+    const username = $('#login-username').value.trim();
+    const password = $('#login-password').value;
+    const login = await api('POST', '/auth/login', { username, password }, { signedIn: false });
+    session.token = login.token;
+    location.assign(safeNext(params.get('next')) || landingFor(login.user));
+  });
+};
+
+pages.account = async () => {
+  const user = await requireUser();
+  $('#account-username').textContent = user.username;
+  $('#account-role').textContent = ROLE_NAMES[user.role] || user.role;
+  $('#account-access').textContent = accessSummary(user.workspaceAccess);
+  handleForm($('#account-form'), $('#account-error'), async () => {
+    const currentPassword = $('#current-password').value;
+    const newPassword = $('#new-password').value;
+    if (newPassword !== $('#confirm-password').value) throw new ApiError(400, 'The new passwords do not match.');
+    // A 401 here is a wrong current password, not an ended session.
+    await api('POST', '/auth/change-password', { currentPassword, newPassword }, { expireOn401: false });
+    // The change ends every session, this one too: sign in again with the new password.
+    try {
+      const login = await api('POST', '/auth/login', { username: user.username, password: newPassword }, { signedIn: false });
+      session.token = login.token;
+    } catch (e) {
+      session.token = null;
+      location.assign('/login?changed=1');
+      return;
+    }
+    $('#account-form').reset();
+    showMessage($('#account-status'), 'Password changed. Your other sessions have been signed out.');
+  });
+};
+
+// The role and workspace-access editor, shared by the create and edit dialogs.
+function accessEditor(container, prefix) {
+  let counter = 0;
+  const role = el('select', { id: `${prefix}-role` });
+  roleOptions(role, ROLES, 'viewer');
+  const hint = el('p', { class: 'hint', id: `${prefix}-role-hint`, hidden: true,
+    text: 'With selected workspaces the account role is Viewer; each workspace has its own role below.' });
+  const all = el('input', { type: 'radio', name: `${prefix}-scope`, id: `${prefix}-scope-all`, value: 'all', checked: true });
+  const selected = el('input', { type: 'radio', name: `${prefix}-scope`, id: `${prefix}-scope-selected`, value: 'selected' });
+  const rows = el('div', { class: 'grant-rows' });
+  const add = el('button', { type: 'button', class: 'secondary', id: `${prefix}-add-grant`, text: 'Add workspace' });
+  const grants = el('div', { class: 'grants', id: `${prefix}-grants`, hidden: true }, rows, add);
+
+  function addRow(workspace = '', grantRole = 'viewer') {
+    counter += 1;
+    const n = counter;
+    const name = el('input', { id: `${prefix}-ws-${n}`, class: 'grant-workspace', value: workspace, autocomplete: 'off', required: true });
+    const select = el('select', { id: `${prefix}-wr-${n}`, class: 'grant-role' });
+    roleOptions(select, GRANT_ROLES, grantRole);
+    const remove = el('button', { type: 'button', class: 'secondary remove', text: 'Remove' });
+    const row = el('div', { class: 'grant' },
+      el('div', {}, el('label', { for: name.id, text: 'Workspace' }), name),
+      el('div', {}, el('label', { for: select.id, text: 'Role in workspace' }), select),
+      remove);
+    remove.addEventListener('click', () => {
+      row.remove();
+      renumber();
+      add.focus();
+    });
+    rows.append(row);
+    renumber();
+    return name;
+  }
+  // Remove buttons name their row for screen readers.
+  function renumber() {
+    [...rows.children].forEach((row, i) => {
+      const ws = $('.grant-workspace', row).value || `row ${i + 1}`;
+      $('.remove', row).setAttribute('aria-label', `Remove workspace ${ws}`);
+    });
+  }
+  function sync() {
+    const scoped = selected.checked;
+    grants.hidden = !scoped;
+    hint.hidden = !scoped;
+    if (scoped) role.value = 'viewer';
+    role.disabled = scoped;
+    if (scoped && rows.children.length === 0) addRow();
+  }
+  all.addEventListener('change', sync);
+  selected.addEventListener('change', sync);
+  add.addEventListener('click', () => addRow().focus());
+  rows.addEventListener('input', renumber);
+
+  container.replaceChildren(
+    el('label', { for: role.id, text: 'Role' }), role, hint,
+    el('fieldset', {},
+      el('legend', { text: 'Workspace access' }),
+      el('label', { class: 'choice' }, all, ' All workspaces'),
+      el('label', { class: 'choice' }, selected, ' Selected workspaces'),
+      grants));
+
+  return {
+    set(user) {
+      rows.replaceChildren();
+      const access = user ? user.workspaceAccess : { all: true, grants: [] };
+      (access.all ? all : selected).checked = true;
+      for (const g of access.grants || []) addRow(g.workspace, g.role);
+      sync();
+      role.value = user ? user.role : 'viewer';
+    },
+    value() {
+      const scoped = selected.checked;
+      return {
+        role: scoped ? 'viewer' : role.value,
+        workspaceAccess: scoped
+          ? { all: false, grants: [...rows.children].map((row) => ({ workspace: $('.grant-workspace', row).value.trim(), role: $('.grant-role', row).value })) }
+          : { all: true, grants: [] },
+      };
+    },
+  };
+}
+
+function dialog(id) {
+  const node = $(id);
+  for (const close of node.querySelectorAll('[data-close]')) close.addEventListener('click', () => node.close());
+  return node;
+}
+
+pages.users = async () => {
+  const me = await requireUser();
+  if (me.role !== 'admin') {
+    $('#not-permitted').hidden = false;
+    return;
+  }
+  const status = $('#users-status');
+  const tbody = $('#users-table tbody');
+  let current = null;
+  let opener = null;
+
+  const createDialog = dialog('#create-dialog');
+  const editDialog = dialog('#edit-dialog');
+  const resetDialog = dialog('#reset-dialog');
+  const deleteDialog = dialog('#delete-dialog');
+  const createAccess = accessEditor($('[data-access=create]'), 'create');
+  const editAccess = accessEditor($('[data-access=edit]'), 'edit');
+  // Focus returns to the button that opened a dialog, for keyboard users.
+  for (const d of [createDialog, editDialog, resetDialog, deleteDialog]) {
+    d.addEventListener('close', () => opener && opener.isConnected && opener.focus());
+  }
+
+  async function refresh(message) {
+    const { users } = await api('GET', '/users');
+    tbody.replaceChildren(...users.map(row));
+    $('#users-admin').hidden = false;
+    showMessage(status, message);
+  }
+
+  function open(d, user, focus) {
+    current = user;
+    opener = document.activeElement;
+    for (const error of d.querySelectorAll('.error')) showMessage(error, '');
+    d.showModal();
+    $(focus, d).focus();
+  }
+
+  function row(user) {
+    const me_ = user.id === me.id;
+    const action = (name, label, handler, cls = 'secondary') => {
+      const button = el('button', { type: 'button', class: cls, 'data-action': name, 'data-user': user.username,
+        'aria-label': `${label} ${user.username}`, text: label });
+      button.addEventListener('click', handler);
+      return button;
+    };
+    const actions = el('td', { class: 'row-actions', 'data-label': 'Actions' },
+      action('edit', 'Edit', () => {
+        $('#edit-title').textContent = `Edit ${user.username}`;
+        editAccess.set(user);
+        open(editDialog, user, '#edit-role');
+      }),
+      action('reset', 'Reset password', () => {
+        $('#reset-form').reset();
+        $('#reset-title').textContent = `Reset password for ${user.username}`;
+        open(resetDialog, user, '#reset-password');
+      }));
+    if (!me_) {
+      actions.append(
+        action(user.isDisabled ? 'enable' : 'disable', user.isDisabled ? 'Enable' : 'Disable', async () => {
+          try {
+            await api('PATCH', `/users/${encodeURIComponent(user.id)}`, { isDisabled: !user.isDisabled });
+            await refresh(`${user.isDisabled ? 'Enabled' : 'Disabled'} ${user.username}.`);
+          } catch (e) {
+            showMessage(status, e.message);
+          }
+        }),
+        action('delete', 'Delete', () => {
+          $('#delete-text').textContent = `Delete ${user.username}? They are signed out and cannot sign in again. This cannot be undone.`;
+          open(deleteDialog, user, '#delete-confirm');
+        }, 'danger'));
+    }
+    return el('tr', { 'data-username': user.username },
+      el('th', { scope: 'row', 'data-label': 'Username' }, user.username, me_ ? el('span', { class: 'you', text: ' (you)' }) : ''),
+      el('td', { 'data-label': 'Role', text: ROLE_NAMES[user.role] || user.role }),
+      el('td', { 'data-label': 'Workspaces', text: accessSummary(user.workspaceAccess) }),
+      el('td', { 'data-label': 'Status' }, el('span', { class: user.isDisabled ? 'badge off' : 'badge on', text: user.isDisabled ? 'Disabled' : 'Active' })),
+      el('td', { 'data-label': 'Created', text: (user.createdAt || '').slice(0, 10) }),
+      actions);
+  }
+
+  $('#create-open').addEventListener('click', () => {
+    $('#create-form').reset();
+    createAccess.set(null);
+    open(createDialog, null, '#create-username');
+  });
+  handleForm($('#create-form'), $('#create-error'), async () => {
+    const body = { username: $('#create-username').value.trim(), password: $('#create-password').value, ...createAccess.value() };
+    const { user } = await api('POST', '/users', body);
+    createDialog.close();
+    await refresh(`Created ${user.username}.`);
+  });
+  handleForm($('#edit-form'), $('#edit-error'), async () => {
+    const { user } = await api('PATCH', `/users/${encodeURIComponent(current.id)}`, editAccess.value());
+    editDialog.close();
+    await refresh(`Saved ${user.username}.`);
+  });
+  handleForm($('#reset-form'), $('#reset-error'), async () => {
+    const newPassword = $('#reset-password').value;
+    if (newPassword !== $('#reset-confirm').value) throw new ApiError(400, 'The passwords do not match.');
+    await api('POST', `/users/${encodeURIComponent(current.id)}/reset-password`, { newPassword });
+    resetDialog.close();
+    await refresh(`Password reset for ${current.username}; they have been signed out.`);
+  });
+  handleForm($('#delete-form'), $('#delete-error'), async () => {
+    await api('DELETE', `/users/${encodeURIComponent(current.id)}`);
+    deleteDialog.close();
+    await refresh(`Deleted ${current.username}.`);
+  });
+
+  await refresh('');
+};
+
+document.addEventListener('DOMContentLoaded', async () => {
+  const page = document.body.dataset.page;
+  try {
+    await pages[page]();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return; // on its way to /login
+    const main = $('#main');
+    main.prepend(el('p', { class: 'error', role: 'alert', text: e.message }));
+  }
+});

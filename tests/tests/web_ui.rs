@@ -1,0 +1,180 @@
+//! The web UI in a real browser: Debian's headless Chromium through chromedriver, against a fresh
+//! `host-demo`. Screenshots of each page go to `target/web-ui-screenshots/`.
+//!
+//! Skips with a reason when chromium or chromedriver is missing, unless `DAGU_AUTH_REQUIRE_ALL=1`.
+
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
+
+use dagu_auth_tests::api::*;
+use dagu_auth_tests::native::tool_or_skip;
+use dagu_auth_tests::{Abi, HostDemo, HostOptions, target_dir};
+use webdriver::Browser;
+
+const SCOPED_PASSWORD: &str = "Sc0ped-Pass-5150-harbor";
+const RESET_PASSWORD: &str = "R3set-Pass-6161-meadow";
+
+fn browser_or_skip() -> Option<Browser> {
+    let chromium = tool_or_skip("chromium", "chromium")?;
+    let chromedriver = tool_or_skip("chromedriver", "chromium-driver")?;
+    Some(Browser::start(&chromium, &chromedriver))
+}
+
+fn screenshots() -> PathBuf {
+    target_dir().join("web-ui-screenshots")
+}
+
+fn sign_in(browser: &Browser, username: &str, password: &str) {
+    browser.wait_for("#login-form");
+    browser.fill("#login-username", username);
+    browser.fill("#login-password", password);
+    browser.click("#login-submit");
+}
+
+fn sign_out(browser: &Browser) {
+    browser.click("#sign-out");
+    browser.wait_for_path("/login?signedout=1");
+}
+
+fn session_token(browser: &Browser) -> String {
+    let token = browser.script("return sessionStorage.getItem('dagu-auth.token');");
+    token
+        .as_str()
+        .expect("a token in sessionStorage")
+        .to_string()
+}
+
+#[test]
+fn an_admin_and_a_scoped_user_do_the_everyday_tasks_in_a_browser() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let host = HostDemo::start(HostOptions::new(Abi::Rust));
+    let shots = screenshots();
+    let base = host.base_url().to_string();
+
+    // A fresh install sends every page to setup; the server's password rules show in the form.
+    browser.goto(&format!("{base}/users"));
+    browser.wait_for_path("/setup");
+    browser.fill("#setup-username", ADMIN_USERNAME);
+    browser.fill("#setup-password", "password1");
+    browser.fill("#setup-confirm", "password1");
+    browser.click("#setup-submit");
+    browser.wait_for_text("#setup-error", "too common");
+    browser.screenshot(&shots, "01-setup-weak-password");
+    browser.fill("#setup-password", ADMIN_PASSWORD);
+    browser.fill("#setup-confirm", ADMIN_PASSWORD);
+    browser.click("#setup-submit");
+
+    // Signed in as the new admin, on the users page.
+    browser.wait_for_path("/users");
+    browser.wait_for("tr[data-username=admin]");
+    assert!(browser.is_shown("#nav-users"));
+    browser.screenshot(&shots, "02-users-admin-only");
+
+    // A scoped user with two workspace grants.
+    browser.click("#create-open");
+    browser.fill("#create-username", "scoped");
+    browser.fill("#create-password", SCOPED_PASSWORD);
+    browser.click("#create-scope-selected");
+    browser.fill("#create-ws-1", "ops");
+    browser.select("#create-wr-1", "operator");
+    browser.click("#create-add-grant");
+    browser.fill("#create-ws-2", "data");
+    browser.select("#create-wr-2", "developer");
+    browser.screenshot(&shots, "03-create-scoped-user");
+    browser.click("#create-submit");
+    browser.wait_for_text("#users-status", "Created scoped");
+    let row = browser.text("tr[data-username=scoped]");
+    assert!(row.contains("ops (Operator), data (Developer)"), "{row}");
+    browser.screenshot(&shots, "04-users-with-scoped-user");
+    let admin_token = login_token(&host, ADMIN_USERNAME, ADMIN_PASSWORD);
+    let users = host.get("/api/v1/users", Some(&admin_token)).json();
+    let created = users["users"]
+        .as_array()
+        .and_then(|all| all.iter().find(|u| u["username"] == "scoped"))
+        .expect("scoped user exists")
+        .clone();
+    assert_eq!(
+        created["workspaceAccess"],
+        scoped(&[("ops", "operator"), ("data", "developer")])
+    );
+
+    // Signing out ends the session on the server, not only in the tab.
+    let browser_token = session_token(&browser);
+    sign_out(&browser);
+    assert_eq!(me_status(&host, &browser_token), 401);
+    browser.screenshot(&shots, "05-signed-out");
+
+    // The scoped user sees no admin navigation, and /users says not permitted.
+    sign_in(&browser, "scoped", SCOPED_PASSWORD);
+    browser.wait_for_path("/account");
+    browser.wait_for_text("#account-access", "ops (Operator), data (Developer)");
+    assert!(!browser.is_shown("#nav-users"));
+    browser.screenshot(&shots, "06-account-scoped-user");
+    browser.goto(&format!("{base}/users"));
+    browser.wait_for_text("#not-permitted", "not permitted");
+    assert!(!browser.is_shown("#users-admin"));
+    browser.screenshot(&shots, "07-users-not-permitted");
+    sign_out(&browser);
+
+    // Back as admin: reset the password, disable, delete.
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    browser.wait_for("tr[data-username=scoped]");
+    browser.click("button[data-action=reset][data-user=scoped]");
+    browser.fill("#reset-password", RESET_PASSWORD);
+    browser.fill("#reset-confirm", RESET_PASSWORD);
+    browser.screenshot(&shots, "08-reset-password");
+    browser.click("#reset-submit");
+    browser.wait_for_text("#users-status", "Password reset for scoped");
+    login(&host, "scoped", RESET_PASSWORD).expect_status(200);
+
+    browser.click("button[data-action=disable][data-user=scoped]");
+    browser.wait_for_text("#users-status", "Disabled scoped");
+    assert!(
+        browser
+            .text("tr[data-username=scoped]")
+            .contains("Disabled")
+    );
+    assert_invalid_credentials(&login(&host, "scoped", RESET_PASSWORD));
+    browser.screenshot(&shots, "09-scoped-user-disabled");
+
+    browser.click("button[data-action=delete][data-user=scoped]");
+    browser.wait_for_text("#delete-text", "Delete scoped?");
+    browser.screenshot(&shots, "10-delete-confirmation");
+    browser.click("#delete-confirm");
+    browser.wait_for_text("#users-status", "Deleted scoped");
+    browser.wait_gone("tr[data-username=scoped]");
+
+    // The admin cannot delete themselves: the button is not offered.
+    assert!(!browser.is_shown("button[data-action=delete][data-user=admin]"));
+    browser.resize(390, 844);
+    browser.screenshot(&shots, "11-users-narrow-window");
+}
+
+#[test]
+fn an_expired_session_returns_to_login_and_then_to_the_same_page() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let host = HostDemo::start(HostOptions::new(Abi::C));
+    setup_admin(&host);
+    let base = host.base_url().to_string();
+    browser.goto(&format!("{base}/login"));
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    browser.wait_for_path("/users");
+
+    // The session ends behind the tab's back (as at expiry), then the user opens their account.
+    let token = session_token(&browser);
+    host.post_empty("/api/v1/auth/logout", Some(&token))
+        .expect_status(204);
+    browser.goto(&format!("{base}/account"));
+    browser.wait_for_path("/login?next=%2Faccount&expired=1");
+    browser.wait_for_text("#login-notice", "session has expired");
+    browser.screenshot(&screenshots(), "12-session-expired");
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    browser.wait_for_path("/account");
+    browser.wait_for_text("#account-username", ADMIN_USERNAME);
+}
