@@ -19,6 +19,12 @@ fn user(id: &str, name: &str, role: Role) -> UserRecord {
     }
 }
 
+/// Every store test ends here: integrity plus our invariants (plugin/src/store/verify.rs).
+fn assert_sound(store: &SqliteStore) {
+    let report = store.verify().expect("verify runs");
+    assert!(report.is_ok(), "database unsound: {report}");
+}
+
 fn disable(store: &SqliteStore, id: &str) -> Result<UserRecord, Error> {
     store.update_user(id, &mut |u| {
         u.disabled = true;
@@ -56,6 +62,7 @@ fn the_store_refuses_to_disable_demote_or_delete_the_last_enabled_admin() {
         bob.is_enabled_admin(),
         "a refused change leaves the user as it was"
     );
+    assert_sound(&store);
 }
 
 #[test]
@@ -73,6 +80,7 @@ fn a_second_first_user_is_refused() {
             .expect("second")
     );
     assert_eq!(store.user_count().expect("count"), 1);
+    assert_sound(&store);
 }
 
 #[test]
@@ -136,4 +144,5 @@ fn deleting_a_user_deletes_their_sessions() {
     store.insert_session(&session).expect("session");
     store.delete_user("b", &mut |_| Ok(())).expect("delete");
     assert_eq!(store.session("j").expect("read"), None);
+    assert_sound(&store);
 }

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::service::{AuditRequest, Credentials, Engine};
 
 const PREFIX: &str = "/api/v1/";
+/// The OpenAPI 3 document of these routes, served at `GET /api/v1/openapi.yaml`.
+const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 #[derive(Deserialize)]
 struct SignIn {
@@ -102,6 +104,11 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             .delete_api_key(caller, id)
             .map(|()| Response::no_content()),
         ("GET", ["audit"]) => audit(engine, caller, query),
+        ("GET", ["openapi.yaml"]) => Ok(Response {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/yaml".into())],
+            body: OPENAPI.as_bytes().to_vec(),
+        }),
         (
             _,
             [
@@ -114,7 +121,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             ["users" | "api-keys"]
             | ["users" | "api-keys", _]
             | ["users", _, "reset-password"]
-            | ["audit"],
+            | ["audit" | "openapi.yaml"],
         ) => Err(Error::MethodNotAllowed),
         _ => Err(not_found()),
     }

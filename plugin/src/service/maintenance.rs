@@ -88,7 +88,9 @@ fn run(
             let _ = store.touch_api_keys(&uses);
         }
         let now = clock.now_ms();
-        if now - last_periodic >= TICK.as_millis() as i64 {
+        // Saturating: the first pass starts from i64::MIN, where plain `-` overflows (a panic in
+        // debug builds, a wrap that skipped the periodic work forever in release).
+        if now.saturating_sub(last_periodic) >= TICK.as_millis() as i64 {
             last_periodic = now;
             let _ = store.delete_expired_sessions(now);
             if retention_days > 0 {

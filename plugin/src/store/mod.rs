@@ -1,12 +1,30 @@
 //! Persistence behind a trait free of SQLite types, so a second implementation is a new file.
 
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_audit;
+#[cfg(feature = "postgres")]
+mod postgres_keys;
+#[cfg(feature = "postgres")]
+mod postgres_pool;
+#[cfg(feature = "postgres")]
+mod postgres_schema;
 mod schema;
 mod sqlite;
 mod sqlite_audit;
 mod sqlite_keys;
+mod verify;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use verify::{VerifyReport, verify_database};
 
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::StoreConfig;
 use crate::error::Result;
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord};
 
@@ -71,4 +89,50 @@ pub trait Store: Send + Sync {
     fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64>;
     /// Changes whenever any connection, in any process, commits; lets caches notice other writers.
     fn change_counter(&self) -> Result<u64>;
+    /// `Some` when several hosts share this store, so failed sign-ins must be counted in it for a
+    /// limit to hold across hosts; `None` keeps the counts in this process's memory.
+    fn shared_login_failures(&self) -> Option<&dyn LoginFailureLog> {
+        None
+    }
+}
+
+/// Which sign-in limit a failure counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitScope {
+    Ip,
+    Account,
+}
+
+/// Failed sign-ins kept where every host sees them.
+pub trait LoginFailureLog: Send + Sync {
+    /// Records one failure at `at_ms` against each key, and forgets every failure before
+    /// `forget_before_ms` (no limit window reaches back that far).
+    fn record_login_failure(
+        &self,
+        keys: &[(LimitScope, &str)],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<()>;
+    /// The newest `max` failure times of a key later than `after_ms`, oldest first.
+    fn recent_login_failures(
+        &self,
+        scope: LimitScope,
+        key: &str,
+        after_ms: i64,
+        max: usize,
+    ) -> Result<Vec<i64>>;
+    fn clear_login_failures(&self, scope: LimitScope, key: &str) -> Result<()>;
+}
+
+/// The store the configuration names; SQLite lives in `auth_dir`.
+pub fn open(config: &StoreConfig, auth_dir: &Path) -> Result<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Sqlite => Ok(Arc::new(SqliteStore::open(auth_dir)?)),
+        #[cfg(feature = "postgres")]
+        StoreConfig::Postgres(postgres) => Ok(Arc::new(PostgresStore::open(postgres)?)),
+        #[cfg(not(feature = "postgres"))]
+        StoreConfig::Postgres(_) => Err(crate::error::Error::invalid_config(
+            crate::config::NO_POSTGRES_SUPPORT,
+        )),
+    }
 }
