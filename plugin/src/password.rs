@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier, Version};
+use parking_lot::Mutex;
+use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::{Argon2Params, PasswordRules};
@@ -70,10 +73,19 @@ pub fn normalize(password: &str) -> String {
 
 pub struct PasswordHashing {
     argon2: Argon2<'static>,
+    params: Params,
     pool: HashPool,
+    /// One argon2 work area per running hash, kept between hashes: a fresh 19 MiB allocation per
+    /// sign-in made the allocator's footprint climb to ~2 GiB under a sign-in flood (soak run).
+    /// The pool bounds how many exist at once.
+    memory: Mutex<Vec<Vec<Block>>>,
     /// Verified against when the user does not exist, so unknown users cost one hash too.
     decoy_hash: String,
 }
+
+/// argon2's recommended salt length.
+const SALT_BYTES: usize = 16;
+const OUTPUT_BYTES: usize = 32;
 
 impl PasswordHashing {
     pub fn new(params: &Argon2Params, limits: HashingLimits) -> Result<Self> {
@@ -81,43 +93,98 @@ impl PasswordHashing {
             params.memory_kib,
             params.iterations,
             params.parallelism,
-            None,
+            Some(OUTPUT_BYTES),
         )
         .map_err(|e| Error::invalid_config(format!("argon2 parameters: {e}")))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let mut hashing = Self {
             argon2,
+            params,
             pool: HashPool::new(limits),
+            memory: Mutex::new(Vec::new()),
             decoy_hash: String::new(),
         };
         hashing.decoy_hash = hashing.hash("decoy password for unknown users")?;
         Ok(hashing)
     }
 
+    /// Runs one hash inside the bounded pool, on a reused work area.
+    fn with_memory<T>(&self, work: impl FnOnce(&mut [Block]) -> T) -> Result<T> {
+        let _permit = self.pool.acquire()?;
+        let reused = self.memory.lock().pop();
+        let mut blocks = reused.unwrap_or_else(|| vec![Block::new(); self.params.block_count()]);
+        let result = work(&mut blocks);
+        self.memory.lock().push(blocks);
+        Ok(result)
+    }
+
     /// Hashes an already normalised password into a salted PHC string.
     pub fn hash(&self, normalized: &str) -> Result<String> {
-        let _permit = self.pool.acquire()?;
-        self.argon2
-            .hash_password(normalized.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+        let failed =
+            |e: &dyn std::fmt::Display| Error::Internal(format!("password hashing failed: {e}"));
+        let mut salt = [0u8; SALT_BYTES];
+        getrandom::fill(&mut salt).map_err(|e| failed(&e))?;
+        let mut output = [0u8; OUTPUT_BYTES];
+        self.with_memory(|blocks| {
+            self.argon2.hash_password_into_with_memory(
+                normalized.as_bytes(),
+                &salt,
+                &mut output,
+                blocks,
+            )
+        })?
+        .map_err(|e| failed(&e))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| failed(&e))?,
+            salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+            hash: Some(Output::new(&output).map_err(|e| failed(&e))?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Constant-work check: a `None` hash (unknown user) still computes one hash and fails.
     /// Bcrypt hashes imported from Dagu verify too, until [`is_legacy_hash`] says to replace them.
     pub fn verify(&self, normalized: &str, stored: Option<&str>) -> Result<bool> {
         let hash = stored.unwrap_or(&self.decoy_hash);
-        let _permit = self.pool.acquire()?;
         let matches = match is_legacy_hash(hash) {
             // Dagu hashed the raw bytes; bcrypt refuses (rather than truncates) over 72 bytes,
             // and no such password can have been stored by Dagu.
-            true => bcrypt::verify(normalized.as_bytes(), hash).unwrap_or(false),
-            false => self
-                .argon2
-                .verify_password(normalized.as_bytes(), hash)
-                .is_ok(),
+            true => {
+                let _permit = self.pool.acquire()?;
+                bcrypt::verify(normalized.as_bytes(), hash).unwrap_or(false)
+            }
+            false => self.verify_argon2(normalized, hash)?,
         };
         Ok(matches && stored.is_some())
+    }
+
+    /// Hashes made with the current parameters reuse a work area; others (older parameters) let
+    /// argon2 allocate its own.
+    fn verify_argon2(&self, normalized: &str, hash: &str) -> Result<bool> {
+        let Ok(phc) = PasswordHash::new(hash) else {
+            return Ok(false);
+        };
+        let current = phc.algorithm == Algorithm::Argon2id.ident()
+            && Params::try_from(&phc).is_ok_and(|params| params == self.params);
+        let (Some(salt), Some(expected), true) = (&phc.salt, &phc.hash, current) else {
+            let _permit = self.pool.acquire()?;
+            return Ok(self
+                .argon2
+                .verify_password(normalized.as_bytes(), hash)
+                .is_ok());
+        };
+        let mut output = [0u8; OUTPUT_BYTES];
+        let computed = self.with_memory(|blocks| {
+            self.argon2.hash_password_into_with_memory(
+                normalized.as_bytes(),
+                salt.as_ref(),
+                &mut output,
+                blocks,
+            )
+        })?;
+        Ok(computed.is_ok() && bool::from(output.as_slice().ct_eq(expected.as_bytes())))
     }
 }
 
@@ -240,6 +307,41 @@ mod tests {
             );
         }
         assert!(!is_legacy_hash(&hashing.hash("x").expect("hash")));
+    }
+
+    #[test]
+    fn hashes_made_with_other_parameters_still_verify() {
+        let old = PasswordHashing::new(
+            &Argon2Params {
+                memory_kib: 32,
+                iterations: 2,
+                parallelism: 1,
+            },
+            HashingLimits::default(),
+        )
+        .expect("params");
+        let hash = old.hash("an older password").expect("hash");
+        assert!(
+            cheap()
+                .verify("an older password", Some(&hash))
+                .expect("verify")
+        );
+        assert!(
+            !cheap()
+                .verify("another password", Some(&hash))
+                .expect("verify")
+        );
+    }
+
+    #[test]
+    fn our_hashes_verify_with_the_reference_implementation() {
+        let hashing = cheap();
+        let hash = hashing.hash("interoperable").expect("hash");
+        assert!(
+            Argon2::default()
+                .verify_password(b"interoperable", hash.as_str())
+                .is_ok()
+        );
     }
 
     #[test]

@@ -131,7 +131,8 @@ fn hashing_runs_in_a_bounded_pool_and_a_full_queue_fails_fast() {
     }));
     fx.setup_admin();
     let barrier = Arc::new(std::sync::Barrier::new(4));
-    let outcomes: Vec<_> = (0..4)
+    // Spawn all four before joining any: they must meet at the barrier.
+    let handles: Vec<_> = (0..4)
         .map(|i| {
             let (fx, barrier) = (Arc::clone(&fx), Arc::clone(&barrier));
             std::thread::spawn(move || {
@@ -141,6 +142,9 @@ fn hashing_runs_in_a_bounded_pool_and_a_full_queue_fails_fast() {
                     .err()
             })
         })
+        .collect();
+    let outcomes: Vec<_> = handles
+        .into_iter()
         .map(|handle| handle.join().expect("thread"))
         .collect();
     assert!(
