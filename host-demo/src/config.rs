@@ -68,9 +68,13 @@ pub struct Config {
     /// `DAGU_AUTH_PLUGIN`; `None` means "search the usual places" (see `plugin::discover`).
     pub plugin_path: Option<PathBuf>,
     /// The plugin's tuning sections (`login_limits`, `password`, `argon2`, `hashing`,
-    /// `audit_retention_days`) with keys in the plugin's camelCase. The plugin validates them, so the
+    /// `audit_retention_days`, `backup`) with keys in the plugin's camelCase. The plugin validates them, so the
     /// rules live in one place; a typo there stops start-up with the plugin's message.
     pub plugin_tuning: Map<String, Value>,
+    /// `auth.builtin.store` / `DAGU_AUTH_BUILTIN_STORE`: `sqlite` or `postgres`; the plugin decides.
+    pub store: Option<String>,
+    /// `auth.builtin.postgres` in camelCase, its `url` overridden by `DAGU_AUTH_POSTGRES_URL`.
+    pub postgres: Map<String, Value>,
 }
 
 // Secrets must never reach a log line, even through `{:?}`.
@@ -91,6 +95,8 @@ impl fmt::Debug for Config {
             .field("license_features", &self.license_features)
             .field("plugin_path", &self.plugin_path)
             .field("plugin_tuning", &self.plugin_tuning)
+            .field("store", &self.store)
+            .field("postgres", &redacted(&self.postgres))
             .finish()
     }
 }
@@ -198,6 +204,12 @@ impl Config {
         }
         object.insert("licenseFeatures".into(), json!(self.license_features));
         object.extend(self.plugin_tuning.clone());
+        if let Some(store) = &self.store {
+            object.insert("store".into(), json!(store));
+        }
+        if !self.postgres.is_empty() {
+            object.insert("postgres".into(), Value::Object(self.postgres.clone()));
+        }
         serde_json::to_string(&Value::Object(object))
             .map_err(|e| ConfigError(format!("cannot encode the plugin configuration: {e}")))
     }
@@ -242,6 +254,9 @@ struct FileBuiltin {
     argon2: Option<serde_yaml_ng::Value>,
     hashing: Option<serde_yaml_ng::Value>,
     audit_retention_days: Option<serde_yaml_ng::Value>,
+    backup: Option<serde_yaml_ng::Value>,
+    store: Option<String>,
+    postgres: Option<serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -376,6 +391,7 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         ("argon2", builtin.argon2),
         ("hashing", builtin.hashing),
         ("auditRetentionDays", builtin.audit_retention_days),
+        ("backup", builtin.backup),
     ] {
         if let Some(section) = section {
             plugin_tuning.insert(name.to_owned(), camel_case_json(section)?);
@@ -402,6 +418,21 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         set_login_limit(&mut plugin_tuning, "exemptLoopback", json!(exempt));
     }
 
+    let store = pick(env, "DAGU_AUTH_BUILTIN_STORE", builtin.store);
+    let mut postgres = match builtin.postgres.map(camel_case_json).transpose()? {
+        None => Map::new(),
+        Some(Value::Object(section)) => section,
+        Some(_) => {
+            return Err(ConfigError(
+                "auth.builtin.postgres must be a mapping (url, max_connections, outage_grace)"
+                    .to_owned(),
+            ));
+        }
+    };
+    if let Some(url) = env_value(env, "DAGU_AUTH_POSTGRES_URL") {
+        postgres.insert("url".to_owned(), json!(url));
+    }
+
     Ok(Config {
         host,
         port,
@@ -414,7 +445,18 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         license_features,
         plugin_path,
         plugin_tuning,
+        store,
+        postgres,
     })
+}
+
+/// The PostgreSQL section as a log line may show it: the URL can carry a password.
+fn redacted(section: &Map<String, Value>) -> Map<String, Value> {
+    let mut shown = section.clone();
+    if let Some(url) = shown.get_mut("url") {
+        *url = json!("<set>");
+    }
+    shown
 }
 
 /// Sets one `loginLimits` setting from the environment over whatever the file said.
@@ -517,6 +559,16 @@ mod tests {
     }
 
     #[test]
+    fn the_backup_section_reaches_the_plugin() {
+        let yaml = "auth:\n  builtin:\n    backup:\n      dir: /var/backups/dagu\n      interval: 6h\n      keep: 3\n";
+        let json = open_json(&config(yaml, &[]));
+        assert_eq!(
+            json["backup"],
+            serde_json::json!({"dir": "/var/backups/dagu", "interval": "6h", "keep": 3})
+        );
+    }
+
+    #[test]
     fn trusted_proxies_come_from_the_environment_too() {
         let json = open_json(&config(
             "",
@@ -526,6 +578,41 @@ mod tests {
             json["loginLimits"]["trustedProxies"],
             serde_json::json!(["127.0.0.1", "10.0.0.0/8"])
         );
+    }
+
+    #[test]
+    fn the_store_and_postgres_settings_reach_the_plugin() {
+        let yaml = "auth:\n  builtin:\n    store: postgres\n    postgres:\n      url: postgres://file\n      max_connections: 4\n";
+        let json = open_json(&config(yaml, &[]));
+        assert_eq!(json["store"], "postgres");
+        assert_eq!(
+            json["postgres"],
+            serde_json::json!({"url": "postgres://file", "maxConnections": 4})
+        );
+    }
+
+    #[test]
+    fn the_store_and_postgres_url_come_from_the_environment_too() {
+        let yaml =
+            "auth:\n  builtin:\n    store: sqlite\n    postgres:\n      url: postgres://file\n";
+        let env = [
+            ("DAGU_AUTH_BUILTIN_STORE", "postgres"),
+            ("DAGU_AUTH_POSTGRES_URL", "postgres://u:secret@env/auth"),
+        ];
+        let config = config(yaml, &env);
+        let json = open_json(&config);
+        assert_eq!(json["store"], "postgres");
+        assert_eq!(json["postgres"]["url"], "postgres://u:secret@env/auth");
+        assert!(
+            !format!("{config:?}").contains("secret@"),
+            "the URL's password stays out of logs"
+        );
+    }
+
+    #[test]
+    fn without_a_store_setting_the_plugin_default_applies() {
+        let json = open_json(&config("", &[]));
+        assert!(json.get("store").is_none() && json.get("postgres").is_none());
     }
 
     fn open_json(config: &Config) -> Value {

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod backup;
+
+pub use backup::BackupSchedule;
+
 use crate::error::{Error, Result};
 use crate::hashpool::HashingLimits;
 use crate::ratelimit::{LoginLimits, WindowLimit};
@@ -39,6 +43,17 @@ struct RawConfig {
     #[serde(default)]
     hashing: RawHashing,
     audit_retention_days: Option<u32>,
+    store: Option<String>,
+    postgres: Option<RawPostgres>,
+    backup: Option<backup::RawBackup>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawPostgres {
+    url: Option<String>,
+    max_connections: Option<usize>,
+    outage_grace: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -137,6 +152,60 @@ impl std::fmt::Debug for InitialAdmin {
     }
 }
 
+pub(crate) const NO_POSTGRES_SUPPORT: &str =
+    "store \"postgres\" needs a dagu-auth built with the Cargo feature `postgres`";
+const DEFAULT_POSTGRES_CONNECTIONS: usize = 10;
+const MAX_POSTGRES_CONNECTIONS: usize = 256;
+
+/// Where users, sessions, keys and the audit trail live.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// `<data_dir>/auth/auth.db`: one host, or several processes on one machine.
+    #[default]
+    Sqlite,
+    /// One database shared by several hosts.
+    Postgres(PostgresConfig),
+}
+
+impl StoreConfig {
+    /// How long `authorize` may answer from cache for known principals while the store is
+    /// unreachable; zero (the default) fails closed at once.
+    pub fn outage_grace(&self) -> Duration {
+        match self {
+            Self::Sqlite => Duration::ZERO,
+            Self::Postgres(postgres) => postgres.outage_grace,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// A libpq-style URL or key=value string; it may carry a password.
+    pub url: String,
+    pub max_connections: usize,
+    pub outage_grace: Duration,
+}
+
+impl PostgresConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: DEFAULT_POSTGRES_CONNECTIONS,
+            outage_grace: Duration::ZERO,
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &"<set>")
+            .field("max_connections", &self.max_connections)
+            .field("outage_grace", &self.outage_grace)
+            .finish()
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -153,6 +222,9 @@ pub struct Config {
     pub hashing: HashingLimits,
     /// Audit entries older than this are pruned; 0 keeps them forever.
     pub audit_retention_days: u32,
+    pub store: StoreConfig,
+    /// `None`: no scheduled backups (the default).
+    pub backup: Option<BackupSchedule>,
 }
 
 impl std::fmt::Debug for Config {
@@ -169,6 +241,8 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("hashing", &self.hashing)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("store", &self.store)
+            .field("backup", &self.backup)
             .finish()
     }
 }
@@ -188,6 +262,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             hashing: HashingLimits::default(),
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+            store: StoreConfig::Sqlite,
+            backup: None,
         }
     }
 
@@ -243,6 +319,14 @@ impl Config {
         config.audit_retention_days = raw
             .audit_retention_days
             .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
+        config.store = store_config(raw.store.as_deref(), raw.postgres)?;
+        config.backup = backup::backup_schedule(raw.backup)?;
+        if config.store != StoreConfig::Sqlite && config.token_secret.is_none() {
+            // A secret generated per data folder would make every host reject the others' tokens.
+            return Err(Error::invalid_config(
+                "store \"postgres\" needs tokenSecret, the same on every host",
+            ));
+        }
         Ok(config)
     }
 
@@ -250,6 +334,47 @@ impl Config {
         self.license_features
             .iter()
             .any(|f| f.eq_ignore_ascii_case(feature))
+    }
+}
+
+fn store_config(store: Option<&str>, raw: Option<RawPostgres>) -> Result<StoreConfig> {
+    match (store.unwrap_or("sqlite"), raw) {
+        // Settings for a store that is not in use are refused: a forgotten `store` would otherwise
+        // give every host its own SQLite file, silently.
+        ("sqlite", Some(_)) => Err(Error::invalid_config(
+            "postgres settings are given but store is not \"postgres\"",
+        )),
+        ("sqlite", None) => Ok(StoreConfig::Sqlite),
+        ("postgres", _) if !cfg!(feature = "postgres") => {
+            Err(Error::invalid_config(NO_POSTGRES_SUPPORT))
+        }
+        ("postgres", raw) => {
+            let raw = raw.unwrap_or_default();
+            let url = raw
+                .url
+                .filter(|url| !url.trim().is_empty())
+                .ok_or_else(|| Error::invalid_config("store \"postgres\" needs postgres.url"))?;
+            let mut postgres = PostgresConfig::new(url);
+            if let Some(max) = raw.max_connections {
+                if !(1..=MAX_POSTGRES_CONNECTIONS).contains(&max) {
+                    return Err(Error::invalid_config(format!(
+                        "postgres.maxConnections must be from 1 to {MAX_POSTGRES_CONNECTIONS}"
+                    )));
+                }
+                postgres.max_connections = max;
+            }
+            if let Some(text) = raw.outage_grace {
+                postgres.outage_grace = parse_go_duration(&text).ok_or_else(|| {
+                    Error::invalid_config(format!(
+                        "postgres.outageGrace {text:?} is not a duration like 30s"
+                    ))
+                })?;
+            }
+            Ok(StoreConfig::Postgres(postgres))
+        }
+        (other, _) => Err(Error::invalid_config(format!(
+            "store {other:?} is not known (use \"sqlite\" or \"postgres\")"
+        ))),
     }
 }
 
@@ -510,6 +635,60 @@ mod tests {
         assert_eq!(config.trusted_proxies.len(), 2);
         let bad = r#"{"dataDir":"/x","loginLimits":{"trustedProxies":["nowhere"]}}"#;
         assert!(Config::from_json(bad).is_err());
+    }
+
+    const SECRET: &str = r#""tokenSecret":"0123456789abcdef0123456789abcdef""#;
+
+    #[test]
+    fn the_store_defaults_to_sqlite() {
+        let config = Config::from_json(r#"{"dataDir":"/x"}"#).expect("valid");
+        assert_eq!(config.store, StoreConfig::Sqlite);
+    }
+
+    #[test]
+    fn postgres_settings_without_store_postgres_are_refused() {
+        let json = r#"{"dataDir":"/x","postgres":{"url":"postgres://db/auth"}}"#;
+        let err = Config::from_json(json).err();
+        assert!(matches!(err, Some(Error::InvalidConfig(m)) if m.contains("store is not")));
+    }
+
+    #[test]
+    fn store_postgres_needs_a_url_and_a_shared_token_secret() {
+        let no_url = format!(r#"{{"dataDir":"/x",{SECRET},"store":"postgres"}}"#);
+        assert!(
+            matches!(Config::from_json(&no_url), Err(Error::InvalidConfig(m)) if m.contains("postgres.url"))
+        );
+        let no_secret = r#"{"dataDir":"/x","store":"postgres","postgres":{"url":"postgres://db"}}"#;
+        assert!(
+            matches!(Config::from_json(no_secret), Err(Error::InvalidConfig(m)) if m.contains("tokenSecret"))
+        );
+    }
+
+    #[test]
+    fn an_unknown_store_is_refused() {
+        let err = Config::from_json(r#"{"dataDir":"/x","store":"mysql"}"#).err();
+        assert!(matches!(err, Some(Error::InvalidConfig(m)) if m.contains("mysql")));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_settings_parse_with_bounds() {
+        let json = format!(
+            r#"{{"dataDir":"/x",{SECRET},"store":"postgres",
+            "postgres":{{"url":"postgres://u:pw@db/auth","maxConnections":4,"outageGrace":"30s"}}}}"#
+        );
+        let config = Config::from_json(&json).expect("valid");
+        let StoreConfig::Postgres(postgres) = &config.store else {
+            panic!("postgres expected, got {:?}", config.store);
+        };
+        assert_eq!(postgres.max_connections, 4);
+        assert_eq!(config.store.outage_grace(), Duration::from_secs(30));
+        assert!(
+            !format!("{config:?}").contains("pw@"),
+            "the URL's password stays hidden"
+        );
+        let zero = json.replace(r#""maxConnections":4"#, r#""maxConnections":0"#);
+        assert!(Config::from_json(&zero).is_err());
     }
 
     #[test]

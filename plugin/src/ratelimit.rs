@@ -46,7 +46,7 @@ impl Default for LoginLimits {
 }
 
 /// Failure times of one key, oldest first, at most `max_failures` of them.
-type Failures = VecDeque<i64>;
+pub(crate) type Failures = VecDeque<i64>;
 
 pub struct LoginLimiter {
     limits: LoginLimits,
@@ -75,10 +75,7 @@ impl LoginLimiter {
             self.limits.account_throttle_ms,
             now_ms,
         );
-        match ip_wait.max(account_wait) {
-            0 => Ok(()),
-            wait_ms => Err(((wait_ms + 999) / 1000).max(1) as u64),
-        }
+        retry_after(ip_wait.max(account_wait))
     }
 
     pub fn record_failure(&self, ip: &str, account: &str, now_ms: i64) {
@@ -94,7 +91,7 @@ impl LoginLimiter {
 
     /// A caller that gives no address (a C host passing NULL) is not lumped with every other such
     /// caller under one key: only the per-account limit applies to it.
-    fn ip_limited(&self, ip: &str) -> bool {
+    pub(crate) fn ip_limited(&self, ip: &str) -> bool {
         if ip.is_empty() {
             return false;
         }
@@ -121,8 +118,16 @@ impl LoginLimiter {
     }
 }
 
+/// `Err(seconds)`, rounded up, when there is a wait.
+pub(crate) fn retry_after(wait_ms: i64) -> Result<(), u64> {
+    match wait_ms {
+        ..=0 => Ok(()),
+        wait_ms => Err(((wait_ms + 999) / 1000).max(1) as u64),
+    }
+}
+
 /// How long until the window has room again.
-fn window_wait(failures: Option<&Failures>, limit: WindowLimit, now_ms: i64) -> i64 {
+pub(crate) fn window_wait(failures: Option<&Failures>, limit: WindowLimit, now_ms: i64) -> i64 {
     let Some(failures) = failures else { return 0 };
     let recent = failures
         .iter()
@@ -135,7 +140,7 @@ fn window_wait(failures: Option<&Failures>, limit: WindowLimit, now_ms: i64) -> 
 }
 
 /// Over the limit, an account waits `throttle_ms` after its latest failure.
-fn throttle_wait(
+pub(crate) fn throttle_wait(
     failures: Option<&Failures>,
     limit: WindowLimit,
     throttle_ms: i64,

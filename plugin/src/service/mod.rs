@@ -4,10 +4,12 @@
 mod apikeys;
 mod audit;
 mod auth;
+mod backup;
 mod cache;
 mod maintenance;
 mod operator;
 mod session;
+mod signin_limits;
 mod users;
 
 use std::fs;
@@ -22,9 +24,10 @@ pub use apikeys::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
 };
 pub use audit::{AuditPage, AuditRequest};
+pub use backup::{SERVER_LOCK_FILE, scheduled_name};
 pub use operator::{ImportOutcome, OPERATOR, OperatorCommand};
 pub use session::LoginResponse;
-pub use users::{CreateUserRequest, UpdateUserRequest};
+pub use users::{CreateUserRequest, UpdateUserRequest, UsersPage};
 
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::config::Config;
@@ -32,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
 use crate::password::{self, PasswordHashing};
 use crate::ratelimit::LoginLimiter;
-use crate::store::{SqliteStore, Store};
+use crate::store::{self, Store};
 use crate::token::{self, ApiKeyDigest, TokenCodec};
 use cache::PrincipalCache;
 use maintenance::Maintenance;
@@ -82,7 +85,11 @@ pub struct Engine {
     cache: PrincipalCache,
     last_change_check_ms: AtomicI64,
     last_change_counter: AtomicU64,
+    /// When the store first failed to answer `change_counter`; `NO_OUTAGE` while it answers.
+    outage_since_ms: AtomicI64,
 }
+
+const NO_OUTAGE: i64 = i64::MIN;
 
 impl Engine {
     pub fn open(config: Config) -> Result<Self> {
@@ -92,7 +99,7 @@ impl Engine {
     pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let auth_dir = config.data_dir.join("auth");
         create_private_dir(&auth_dir)?;
-        let store = SqliteStore::open(&auth_dir)?;
+        let store = store::open(&config.store, &auth_dir)?;
         let secret = match &config.token_secret {
             Some(secret) => secret.clone(),
             None => token::load_or_create_secret(&auth_dir)?,
@@ -101,11 +108,11 @@ impl Engine {
         let key_digest = ApiKeyDigest::new(&secret)?;
         let hashing = PasswordHashing::new(&config.argon2, config.hashing)?;
         let counter = store.change_counter()?;
-        let store: Arc<dyn Store> = Arc::new(store);
         let maintenance = Maintenance::start(
             Arc::clone(&store),
             Arc::clone(&clock),
             config.audit_retention_days,
+            config.backup.clone(),
         );
         let engine = Self {
             store,
@@ -117,6 +124,7 @@ impl Engine {
             cache: PrincipalCache::default(),
             last_change_check_ms: AtomicI64::new(clock.now_ms()),
             last_change_counter: AtomicU64::new(counter),
+            outage_since_ms: AtomicI64::new(NO_OUTAGE),
             clock,
             config,
         };
@@ -186,12 +194,32 @@ impl Engine {
         {
             return;
         }
-        // On a storage error the cache is dropped: failing towards a fresh read is the safe side.
-        let counter = self.store.change_counter().ok();
-        if counter != Some(self.last_change_counter.load(Ordering::Acquire)) {
-            self.cache.invalidate();
-            if let Some(counter) = counter {
-                self.last_change_counter.store(counter, Ordering::Release);
+        match self.store.change_counter() {
+            Ok(counter) => {
+                // After an outage anything may have changed, whatever the counter says.
+                let outage = self.outage_since_ms.swap(NO_OUTAGE, Ordering::AcqRel) != NO_OUTAGE;
+                if outage || counter != self.last_change_counter.load(Ordering::Acquire) {
+                    self.cache.invalidate();
+                    self.last_change_counter.store(counter, Ordering::Release);
+                }
+            }
+            // On a storage error the cache is dropped (fail closed: every principal needs a fresh
+            // read, which fails too), unless the configuration grants a grace period in which
+            // principals already known keep their last known rights.
+            Err(_) => {
+                let since = match self.outage_since_ms.compare_exchange(
+                    NO_OUTAGE,
+                    now,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => now,
+                    Err(since) => since,
+                };
+                let grace_ms = self.config.store.outage_grace().as_millis() as i64;
+                if now.saturating_sub(since) >= grace_ms {
+                    self.cache.invalidate();
+                }
             }
         }
     }

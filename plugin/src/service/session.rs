@@ -106,7 +106,7 @@ impl Engine {
             ),
         };
         let now_ms = self.now_ms();
-        if let Err(retry_after_secs) = self.limiter.check(client_ip, &account, now_ms) {
+        if let Err(retry_after_secs) = self.sign_in_wait(client_ip, &account, now_ms)? {
             self.audit(
                 "rate_limited",
                 &account,
@@ -140,7 +140,7 @@ impl Engine {
         };
         match (user, refusal) {
             (Some(user), "") => {
-                self.limiter.record_success(&account);
+                self.sign_in_succeeded(&account);
                 if legacy {
                     self.upgrade_legacy_hash(&user.id, password);
                 }
@@ -148,7 +148,7 @@ impl Engine {
                 self.start_session(user)
             }
             _ => {
-                self.limiter.record_failure(client_ip, &account, now_ms);
+                self.sign_in_failed(client_ip, &account, now_ms)?;
                 self.audit(
                     "login_failed",
                     &account,

@@ -10,15 +10,18 @@ mod postgres_keys;
 mod postgres_pool;
 #[cfg(feature = "postgres")]
 mod postgres_schema;
+mod key_rows;
 mod schema;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_backup;
 mod sqlite_keys;
 mod verify;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use sqlite_backup::{BackupSummary, schema_version};
 pub use verify::{VerifyReport, verify_database};
 
 use std::path::Path;
@@ -59,6 +62,21 @@ pub trait Store: Send + Sync {
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
     /// Sorted by username, case-insensitively.
     fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// At most `limit` users in `list_users` order, after the (folded username, id) key `after`.
+    /// The default filters the full list; stores override it with a keyset query.
+    fn list_users_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<UserRecord>> {
+        let key = |u: &UserRecord| (crate::model::fold_username(&u.username), u.id.clone());
+        Ok(self
+            .list_users()?
+            .into_iter()
+            .filter(|u| after.is_none_or(|(name, id)| key(u) > (name.to_string(), id.to_string())))
+            .take(limit)
+            .collect())
+    }
     /// Read-modify-write in one transaction. `NotFound`, `AlreadyExists` (username taken) or
     /// `Conflict` (no enabled admin would remain) leave the user unchanged.
     fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord>;
@@ -94,6 +112,28 @@ pub trait Store: Send + Sync {
     fn shared_login_failures(&self) -> Option<&dyn LoginFailureLog> {
         None
     }
+    /// Copies the whole store into the new file `dest` (0600), consistent while others write.
+    fn backup_to(&self, dest: &Path) -> Result<BackupSummary> {
+        let _ = dest;
+        Err(not_supported("db backup"))
+    }
+    /// Replaces every row with those of the backup at `source`, after checking it. The caller
+    /// makes sure no server uses the store.
+    fn restore_from(&self, source: &Path) -> Result<BackupSummary> {
+        let _ = source;
+        Err(not_supported("db restore"))
+    }
+    /// `integrity_check` plus the invariants the Engine relies on.
+    fn verify(&self) -> Result<VerifyReport> {
+        Err(not_supported("db verify"))
+    }
+}
+
+/// Stores with tools of their own (PostgreSQL: pg_dump, pg_restore) leave these to them.
+fn not_supported(what: &str) -> crate::error::Error {
+    crate::error::Error::bad_request(format!(
+        "{what} is not supported for this store; use the database's own backup tools"
+    ))
 }
 
 /// Which sign-in limit a failure counts against.

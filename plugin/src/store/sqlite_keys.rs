@@ -1,23 +1,13 @@
 //! API key rows of the SQLite store.
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use serde::{Deserialize, Serialize};
 
+use super::key_rows::{
+    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
+};
 use super::sqlite::{count, sql_error};
 use crate::error::{Error, Result};
 use crate::model::ApiKeyRecord;
-
-const COLUMNS: &str = "id, name, description, role, workspace_access, key_prefix, digest, created_at, \
-     updated_at, created_by, last_used_at, expires_at, owner_user_id, extra";
-
-/// Dagu's optional fields, stored together since nothing queries them.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Extra {
-    allowed_surfaces: Vec<String>,
-    attribution_class: String,
-    service_account_name: Option<String>,
-}
 
 pub fn insert(tx: &Transaction<'_>, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
     if let Some(max) = max_keys {
@@ -25,9 +15,7 @@ pub fn insert(tx: &Transaction<'_>, key: &ApiKeyRecord, max_keys: Option<u64>) -
             .query_row("SELECT COUNT(*) FROM api_keys", [], count)
             .map_err(sql_error)?;
         if existing >= max {
-            return Err(Error::Forbidden(format!(
-                "Community edition supports up to {max} API keys. Upgrade to Dagu Pro for unlimited API keys."
-            )));
+            return Err(community_limit(max));
         }
     }
     tx.execute(
@@ -37,7 +25,7 @@ pub fn insert(tx: &Transaction<'_>, key: &ApiKeyRecord, max_keys: Option<u64>) -
             key.name,
             key.description,
             key.role.as_str(),
-            json(&key.workspace_access)?,
+            access_json(key)?,
             key.key_prefix,
             key.digest,
             key.created_at_ms,
@@ -62,7 +50,7 @@ pub fn update(tx: &Transaction<'_>, key: &ApiKeyRecord) -> Result<()> {
             key.name,
             key.description,
             key.role.as_str(),
-            json(&key.workspace_access)?,
+            access_json(key)?,
             key.updated_at_ms,
             key.expires_at_ms,
             key.owner_user_id,
@@ -105,31 +93,12 @@ pub fn touch(tx: &Transaction<'_>, uses: &[(String, i64)]) -> Result<()> {
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<ApiKeyRecord>> {
-    let id: String = row.get(0)?;
-    let role: String = row.get(3)?;
-    let access: String = row.get(4)?;
-    let extra: String = row.get(13)?;
-    let parsed = (|| -> std::result::Result<_, String> {
-        let role = role.parse()?;
-        let access = serde_json::from_str(&access).map_err(|e| format!("workspace access: {e}"))?;
-        let extra: Extra =
-            serde_json::from_str(&extra).map_err(|e| format!("extra fields: {e}"))?;
-        Ok((role, access, extra))
-    })();
-    let (role, workspace_access, extra) = match parsed {
-        Ok(parts) => parts,
-        Err(problem) => {
-            return Ok(Err(Error::Storage(format!(
-                "API key {id} is unreadable: {problem}"
-            ))));
-        }
-    };
-    Ok(Ok(ApiKeyRecord {
-        id,
+    Ok(KeyRow {
+        id: row.get(0)?,
         name: row.get(1)?,
         description: row.get(2)?,
-        role,
-        workspace_access,
+        role: row.get(3)?,
+        workspace_access: row.get(4)?,
         key_prefix: row.get(5)?,
         digest: row.get(6)?,
         created_at_ms: row.get(7)?,
@@ -138,30 +107,20 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<ApiKeyRecord>> {
         last_used_at_ms: row.get(10)?,
         expires_at_ms: row.get(11)?,
         owner_user_id: row.get(12)?,
-        allowed_surfaces: extra.allowed_surfaces,
-        attribution_class: extra.attribution_class,
-        service_account_name: extra.service_account_name,
-    }))
-}
-
-fn extra_json(key: &ApiKeyRecord) -> Result<String> {
-    json(&Extra {
-        allowed_surfaces: key.allowed_surfaces.clone(),
-        attribution_class: key.attribution_class.clone(),
-        service_account_name: key.service_account_name.clone(),
-    })
-}
-
-fn json(value: &impl Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+        extra: row.get(13)?,
+    }
+    .into_record())
 }
 
 fn unique_name(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            match e.to_string().contains("owner_user_id") {
-                true => Error::bad_request("ownerUserId does not name an existing user"),
-                false => Error::AlreadyExists("API key name already exists".into()),
+            // SQLite's message for a foreign key names no column; its extended code does.
+            let foreign_key = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY);
+            match foreign_key {
+                true => unknown_owner(),
+                false => name_taken(),
             }
         }
         _ => sql_error(e),

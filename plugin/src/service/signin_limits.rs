@@ -1,0 +1,86 @@
+//! Where failed sign-ins are counted. One host: in memory (`ratelimit::LoginLimiter`). Several
+//! hosts on a shared store: in the store, so an attacker who spreads guesses over the hosts gets
+//! no more attempts than against one. The arithmetic (window per IP, throttle per account) is the
+//! same pure code either way; only where the failure times come from differs.
+
+use super::Engine;
+use crate::error::Result;
+use crate::ratelimit::{Failures, WindowLimit, retry_after, throttle_wait, window_wait};
+use crate::store::{LimitScope, LoginFailureLog};
+
+impl Engine {
+    /// `Ok(Err(seconds))` when this attempt must wait; checked before any password hashing.
+    pub(super) fn sign_in_wait(
+        &self,
+        ip: &str,
+        account: &str,
+        now_ms: i64,
+    ) -> Result<Result<(), u64>> {
+        let Some(log) = self.store.shared_login_failures() else {
+            return Ok(self.limiter.check(ip, account, now_ms));
+        };
+        let limits = &self.config.login_limits;
+        let ip_wait = match self.limiter.ip_limited(ip) {
+            true => {
+                let failures = recent(log, LimitScope::Ip, ip, limits.per_ip, now_ms)?;
+                window_wait(Some(&failures), limits.per_ip, now_ms)
+            }
+            false => 0,
+        };
+        let failures = recent(
+            log,
+            LimitScope::Account,
+            account,
+            limits.per_account,
+            now_ms,
+        )?;
+        let account_wait = throttle_wait(
+            Some(&failures),
+            limits.per_account,
+            limits.account_throttle_ms,
+            now_ms,
+        );
+        Ok(retry_after(ip_wait.max(account_wait)))
+    }
+
+    /// A failure that cannot be recorded fails the sign-in as well (fail closed): an uncounted
+    /// guess is exactly what the limit exists to prevent.
+    pub(super) fn sign_in_failed(&self, ip: &str, account: &str, now_ms: i64) -> Result<()> {
+        let Some(log) = self.store.shared_login_failures() else {
+            self.limiter.record_failure(ip, account, now_ms);
+            return Ok(());
+        };
+        let limits = &self.config.login_limits;
+        let mut keys = vec![(LimitScope::Account, account)];
+        if self.limiter.ip_limited(ip) {
+            keys.push((LimitScope::Ip, ip));
+        }
+        let longest = limits.per_ip.window_ms.max(limits.per_account.window_ms);
+        log.record_login_failure(&keys, now_ms, now_ms.saturating_sub(longest))
+    }
+
+    /// Clears the account's failures. Best effort: if it fails, the owner is throttled a little
+    /// longer, which is not worth refusing a correct password over.
+    pub(super) fn sign_in_succeeded(&self, account: &str) {
+        match self.store.shared_login_failures() {
+            None => self.limiter.record_success(account),
+            Some(log) => {
+                let _ = log.clear_login_failures(LimitScope::Account, account);
+            }
+        }
+    }
+}
+
+/// The newest failures of a key inside its window, as many as the limit looks at.
+fn recent(
+    log: &dyn LoginFailureLog,
+    scope: LimitScope,
+    key: &str,
+    limit: WindowLimit,
+    now_ms: i64,
+) -> Result<Failures> {
+    let after_ms = now_ms.saturating_sub(limit.window_ms);
+    let times =
+        log.recent_login_failures(scope, key, after_ms, limit.max_failures.max(1) as usize)?;
+    Ok(times.into())
+}

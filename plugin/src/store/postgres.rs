@@ -1,0 +1,442 @@
+//! The store for several hosts: one PostgreSQL database that every host reads and writes.
+//!
+//! Check-then-act transactions (first user, last enabled admin, the API key limit) take a
+//! transaction-scoped advisory lock first, so two hosts cannot both pass a check that only one
+//! may pass. Hosts learn of each other's writes through `change_counter`, a row that every
+//! transaction which changes or removes a cached user, session or key bumps in the same commit.
+
+use postgres::{Client, Row};
+
+use super::postgres_pool::{Conn, Pool, connection_lost};
+use super::{
+    LimitScope, LoginFailureLog, Session, Store, UpdateEffects, UserChange,
+    postgres_audit as audit, postgres_keys as keys, postgres_schema as schema,
+};
+use crate::config::PostgresConfig;
+use crate::error::{Error, Result, msg};
+use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
+
+/// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
+pub mod lock {
+    pub const MIGRATE: i64 = 0x6461_6775_0000_0001;
+    pub const USERS: i64 = 0x6461_6775_0000_0002;
+    pub const API_KEYS: i64 = 0x6461_6775_0000_0003;
+}
+
+const USER_COLUMNS: &str =
+    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
+
+/// Why a unit of work against PostgreSQL stopped: the database failed, or a rule refused.
+pub enum Failure {
+    Pg(postgres::Error),
+    App(Error),
+}
+
+impl From<postgres::Error> for Failure {
+    fn from(e: postgres::Error) -> Self {
+        Self::Pg(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::App(e)
+    }
+}
+
+pub type Outcome<T> = std::result::Result<T, Failure>;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects, migrates, and keeps at most `max_connections` connections open.
+    pub fn open(config: &PostgresConfig) -> Result<Self> {
+        let pool = Pool::new(&config.url, config.max_connections)?;
+        schema::migrate(&pool)?;
+        Ok(Self { pool })
+    }
+
+    /// Runs `query` on a pooled connection. A read is idempotent, so when the connection turns out
+    /// to be dead (the server restarted) it is retried once on a fresh one.
+    fn read<T>(&self, mut query: impl FnMut(&mut Client) -> Outcome<T>) -> Result<T> {
+        let mut retried = false;
+        loop {
+            let mut conn = self.pool.get()?;
+            match query(conn.client()) {
+                Ok(value) => return Ok(value),
+                Err(Failure::Pg(e)) if connection_lost(&e) && !retried => {
+                    conn.discard();
+                    retried = true;
+                }
+                Err(failure) => return Err(self.settle(&mut conn, failure)),
+            }
+        }
+    }
+
+    /// Runs `work` in one transaction. Only a failed `BEGIN` is retried: once work has started,
+    /// whether a lost commit landed is unknown, and the caller hears `Unavailable`.
+    fn write<T>(&self, work: impl FnOnce(&mut Client) -> Outcome<T>) -> Result<T> {
+        let mut retried = false;
+        let mut conn = loop {
+            let mut conn = self.pool.get()?;
+            match conn.client().batch_execute("BEGIN") {
+                Ok(()) => break conn,
+                Err(e) if connection_lost(&e) && !retried => {
+                    conn.discard();
+                    retried = true;
+                }
+                Err(e) => return Err(self.settle(&mut conn, Failure::Pg(e))),
+            }
+        };
+        let outcome = work(conn.client()).and_then(|value| {
+            conn.client().batch_execute("COMMIT")?;
+            Ok(value)
+        });
+        outcome.map_err(|failure| {
+            // A connection that cannot roll back is not handed to the next caller mid-transaction.
+            if conn.client().batch_execute("ROLLBACK").is_err() {
+                conn.discard();
+            }
+            self.settle(&mut conn, failure)
+        })
+    }
+
+    /// The caller's error; a connection that broke is not given back to the pool.
+    fn settle(&self, conn: &mut Conn<'_>, failure: Failure) -> Error {
+        match failure {
+            Failure::App(e) => e,
+            Failure::Pg(e) => {
+                if connection_lost(&e) {
+                    conn.discard();
+                }
+                self.pool.error(&e)
+            }
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn user_count(&self) -> Result<u64> {
+        self.read(|client| count(client, "SELECT COUNT(*) FROM users"))
+    }
+
+    fn insert_first_user(&self, user: &UserRecord) -> Result<bool> {
+        self.write(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
+            if count(tx, "SELECT COUNT(*) FROM users")? > 0 {
+                return Ok(false);
+            }
+            insert(tx, user)?;
+            Ok(true)
+        })
+    }
+
+    fn insert_user(&self, user: &UserRecord) -> Result<()> {
+        self.write(|tx| insert(tx, user))
+    }
+
+    fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>> {
+        self.read(|client| select_user(client, "id", id))
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        let folded = fold_username(username);
+        self.read(|client| select_user(client, "username_folded", &folded))
+    }
+
+    fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.read(|client| {
+            // Byte order, as SQLite sorts, whatever the database's collation.
+            let rows = client.query(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users \
+                     ORDER BY username_folded COLLATE \"C\", id COLLATE \"C\""
+                ),
+                &[],
+            )?;
+            Ok(rows.iter().map(user_from_row).collect::<Result<_>>()?)
+        })
+    }
+
+    fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
+        self.write(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
+            let mut user = select_user(tx, "id", id)?
+                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+            let effects: UpdateEffects = change(&mut user)?;
+            tx.execute(
+                "UPDATE users SET username = $2, username_folded = $3, role = $4, \
+                 workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8 \
+                 WHERE id = $1",
+                &[
+                    &user.id,
+                    &user.username,
+                    &fold_username(&user.username),
+                    &user.role.as_str(),
+                    &access_json(&user)?,
+                    &user.password_hash,
+                    &user.disabled,
+                    &user.updated_at_ms,
+                ],
+            )
+            .map_err(unique_username)?;
+            if effects.revoke_sessions {
+                tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])?;
+            }
+            ensure_an_enabled_admin(tx)?;
+            bump_change_counter(tx)?;
+            Ok(user)
+        })
+    }
+
+    fn delete_user(
+        &self,
+        id: &str,
+        check: &mut dyn FnMut(&UserRecord) -> Result<()>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
+            let user = select_user(tx, "id", id)?
+                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+            check(&user)?;
+            tx.execute("DELETE FROM users WHERE id = $1", &[&id])?;
+            ensure_an_enabled_admin(tx)?;
+            bump_change_counter(tx)?;
+            Ok(())
+        })
+    }
+
+    fn insert_session(&self, session: &Session) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    &session.jti,
+                    &session.user_id,
+                    &session.created_at_ms,
+                    &session.expires_at_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, jti: &str) -> Result<Option<Session>> {
+        self.read(|client| {
+            let row = client.query_opt(
+                "SELECT jti, user_id, created_at, expires_at FROM sessions WHERE jti = $1",
+                &[&jti],
+            )?;
+            Ok(row.map(|row| Session {
+                jti: row.get(0),
+                user_id: row.get(1),
+                created_at_ms: row.get(2),
+                expires_at_ms: row.get(3),
+            }))
+        })
+    }
+
+    fn delete_session(&self, jti: &str) -> Result<bool> {
+        self.write(|tx| {
+            let removed = tx.execute("DELETE FROM sessions WHERE jti = $1", &[&jti])? > 0;
+            if removed {
+                bump_change_counter(tx)?;
+            }
+            Ok(removed)
+        })
+    }
+
+    fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64> {
+        // No bump: every host already refuses an expired session by its expiry time.
+        self.write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now_ms])?))
+    }
+
+    fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
+        self.write(|tx| keys::insert(tx, key, max_keys))
+    }
+
+    fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
+        self.read(|client| keys::select(client, "id", id))
+    }
+
+    fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKeyRecord>> {
+        self.read(|client| keys::select(client, "digest", digest))
+    }
+
+    fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        self.read(keys::list)
+    }
+
+    fn update_api_key(
+        &self,
+        id: &str,
+        change: &mut dyn FnMut(&mut ApiKeyRecord) -> Result<()>,
+    ) -> Result<ApiKeyRecord> {
+        self.write(|tx| {
+            let mut key = keys::select_for_update(tx, id)?
+                .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
+            change(&mut key)?;
+            keys::update(tx, &key)?;
+            bump_change_counter(tx)?;
+            Ok(key)
+        })
+    }
+
+    fn delete_api_key(&self, id: &str) -> Result<()> {
+        self.write(
+            |tx| match tx.execute("DELETE FROM api_keys WHERE id = $1", &[&id])? {
+                0 => Err(Error::NotFound(msg::API_KEY_NOT_FOUND.into()).into()),
+                _ => bump_change_counter(tx),
+            },
+        )
+    }
+
+    fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()> {
+        self.write(|tx| keys::touch(tx, uses))
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+        self.write(|tx| audit::append(tx, event))
+    }
+
+    fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.read(|client| audit::list(client, query))
+    }
+
+    fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64> {
+        self.write(|tx| audit::prune(tx, before_ms, batch))
+    }
+
+    fn change_counter(&self) -> Result<u64> {
+        self.read(|client| {
+            let value: i64 = client
+                .query_one("SELECT value FROM change_counter WHERE id = 1", &[])?
+                .get(0);
+            Ok(value.max(0) as u64)
+        })
+    }
+
+    fn shared_login_failures(&self) -> Option<&dyn LoginFailureLog> {
+        Some(self)
+    }
+}
+
+impl LoginFailureLog for PostgresStore {
+    fn record_login_failure(
+        &self,
+        keys: &[(LimitScope, &str)],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<()> {
+        self.write(|tx| audit::record_failure(tx, keys, at_ms, forget_before_ms))
+    }
+
+    fn recent_login_failures(
+        &self,
+        scope: LimitScope,
+        key: &str,
+        after_ms: i64,
+        max: usize,
+    ) -> Result<Vec<i64>> {
+        self.read(|client| audit::recent_failures(client, scope, key, after_ms, max))
+    }
+
+    fn clear_login_failures(&self, scope: LimitScope, key: &str) -> Result<()> {
+        self.write(|tx| audit::clear_failures(tx, scope, key))
+    }
+}
+
+/// Every transaction that changes or removes something a host may have cached calls this, so the
+/// other hosts' next look at `change_counter` sees the change in the same commit as the data.
+pub fn bump_change_counter(tx: &mut Client) -> Outcome<()> {
+    tx.execute(
+        "UPDATE change_counter SET value = value + 1 WHERE id = 1",
+        &[],
+    )?;
+    Ok(())
+}
+
+fn insert(tx: &mut Client, user: &UserRecord) -> Outcome<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO users ({USER_COLUMNS}, username_folded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ),
+        &[
+            &user.id,
+            &user.username,
+            &user.role.as_str(),
+            &access_json(user)?,
+            &user.password_hash,
+            &user.disabled,
+            &user.created_at_ms,
+            &user.updated_at_ms,
+            &fold_username(&user.username),
+        ],
+    )
+    .map_err(unique_username)?;
+    Ok(())
+}
+
+/// The invariant behind "the last enabled admin cannot be removed", checked in the transaction of
+/// the change while it holds the users lock.
+fn ensure_an_enabled_admin(tx: &mut Client) -> Outcome<()> {
+    match count(
+        tx,
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled",
+    )? {
+        0 => Err(Error::Conflict(msg::LAST_ADMIN.into()).into()),
+        _ => Ok(()),
+    }
+}
+
+fn select_user(client: &mut Client, column: &str, value: &str) -> Outcome<Option<UserRecord>> {
+    let row = client.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"),
+        &[&value],
+    )?;
+    Ok(row.as_ref().map(user_from_row).transpose()?)
+}
+
+/// A stored role or access list that no longer parses fails as a storage error naming the user.
+fn user_from_row(row: &Row) -> Result<UserRecord> {
+    let id: String = row.get(0);
+    let role: String = row.get(2);
+    let access: String = row.get(3);
+    let parsed = role.parse::<crate::model::Role>().and_then(|role| {
+        let access = serde_json::from_str(&access).map_err(|e| format!("workspace access: {e}"))?;
+        Ok((role, access))
+    });
+    let (role, workspace_access) =
+        parsed.map_err(|problem| Error::Storage(format!("user {id} is unreadable: {problem}")))?;
+    Ok(UserRecord {
+        username: row.get(1),
+        role,
+        workspace_access,
+        password_hash: row.get(4),
+        disabled: row.get(5),
+        created_at_ms: row.get(6),
+        updated_at_ms: row.get(7),
+        id,
+    })
+}
+
+pub fn count(client: &mut Client, sql: &str) -> Outcome<u64> {
+    let n: i64 = client.query_one(sql, &[])?.get(0);
+    Ok(n.max(0) as u64)
+}
+
+fn access_json(user: &UserRecord) -> Result<String> {
+    serde_json::to_string(&user.workspace_access).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn unique_username(e: postgres::Error) -> Failure {
+    match e.code() {
+        Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            Failure::App(Error::AlreadyExists(msg::USERNAME_TAKEN.into()))
+        }
+        _ => Failure::Pg(e),
+    }
+}

@@ -1,0 +1,138 @@
+//! Audit rows and failed sign-ins of the PostgreSQL store: the two append-mostly tables.
+
+use postgres::types::ToSql;
+use postgres::{Client, Row};
+
+use super::LimitScope;
+use super::postgres::Outcome;
+use crate::error::{Error, Result};
+use crate::model::{AuditEvent, AuditQuery};
+
+pub fn append(tx: &mut Client, event: &AuditEvent) -> Outcome<()> {
+    tx.execute(
+        "INSERT INTO audit_events (at, action, actor, target, client_ip, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &event.at_ms,
+            &event.action,
+            &event.actor,
+            &event.target,
+            &event.client_ip,
+            &event.detail.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Newest first, keyset-paginated by id; the filters and the cursor become bound parameters,
+/// never SQL text.
+///
+/// Ids come from an identity column, handed out at insert and committed in any order across hosts,
+/// so a page read while another host's insert is in flight can miss that one entry on first view.
+pub fn list(client: &mut Client, query: &AuditQuery) -> Outcome<Vec<AuditEvent>> {
+    let mut sql = String::from(
+        "SELECT id, at, action, actor, target, client_ip, detail FROM audit_events WHERE TRUE",
+    );
+    let limit = query.limit as i64;
+    let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    let mut filter = |clause: &str, value| {
+        values.push(value);
+        sql.push_str(&format!(" AND {clause} ${}", values.len()));
+    };
+    if let Some(from) = &query.from_ms {
+        filter("at >=", from);
+    }
+    if let Some(to) = &query.to_ms {
+        filter("at <", to);
+    }
+    for (column, wanted) in [
+        ("actor", &query.actor),
+        ("action", &query.action),
+        ("target", &query.target),
+    ] {
+        if let Some(wanted) = wanted {
+            filter(&format!("{column} ="), wanted);
+        }
+    }
+    if let Some(before) = &query.before_id {
+        filter("id <", before);
+    }
+    values.push(&limit);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
+    let rows = client.query(&sql, &values)?;
+    Ok(rows.iter().map(from_row).collect::<Result<_>>()?)
+}
+
+pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> Outcome<u64> {
+    Ok(tx.execute(
+        "DELETE FROM audit_events WHERE id IN \
+         (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)",
+        &[&before_ms, &(batch as i64)],
+    )?)
+}
+
+fn from_row(row: &Row) -> Result<AuditEvent> {
+    let id: i64 = row.get(0);
+    let detail: String = row.get(6);
+    let detail = serde_json::from_str(&detail)
+        .map_err(|e| Error::Storage(format!("audit entry {id} is unreadable: {e}")))?;
+    Ok(AuditEvent {
+        id,
+        at_ms: row.get(1),
+        action: row.get(2),
+        actor: row.get(3),
+        target: row.get(4),
+        client_ip: row.get(5),
+        detail,
+    })
+}
+
+pub fn record_failure(
+    tx: &mut Client,
+    keys: &[(LimitScope, &str)],
+    at_ms: i64,
+    forget_before_ms: i64,
+) -> Outcome<()> {
+    for (scope, key) in keys {
+        tx.execute(
+            "INSERT INTO login_failures (scope, key, at) VALUES ($1, $2, $3)",
+            &[&scope_name(*scope), key, &at_ms],
+        )?;
+    }
+    // Keeps the table as small as the longest window, whichever host does the work.
+    tx.execute(
+        "DELETE FROM login_failures WHERE at < $1",
+        &[&forget_before_ms],
+    )?;
+    Ok(())
+}
+
+pub fn recent_failures(
+    client: &mut Client,
+    scope: LimitScope,
+    key: &str,
+    after_ms: i64,
+    max: usize,
+) -> Outcome<Vec<i64>> {
+    let rows = client.query(
+        "SELECT at FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3 \
+         ORDER BY at DESC LIMIT $4",
+        &[&scope_name(scope), &key, &after_ms, &(max as i64)],
+    )?;
+    Ok(rows.iter().rev().map(|row| row.get(0)).collect())
+}
+
+pub fn clear_failures(tx: &mut Client, scope: LimitScope, key: &str) -> Outcome<()> {
+    tx.execute(
+        "DELETE FROM login_failures WHERE scope = $1 AND key = $2",
+        &[&scope_name(scope), &key],
+    )?;
+    Ok(())
+}
+
+fn scope_name(scope: LimitScope) -> &'static str {
+    match scope {
+        LimitScope::Ip => "ip",
+        LimitScope::Account => "account",
+    }
+}

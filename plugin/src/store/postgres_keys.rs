@@ -1,0 +1,130 @@
+//! API key rows of the PostgreSQL store; the same columns and messages as `sqlite_keys`.
+
+use postgres::error::SqlState;
+use postgres::{Client, Row};
+
+use super::key_rows::{
+    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
+};
+use super::postgres::{Failure, Outcome, count, lock};
+use crate::error::Result;
+use crate::model::ApiKeyRecord;
+
+pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> Outcome<()> {
+    if let Some(max) = max_keys {
+        // Two hosts creating keys at once must not both see room for one more.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::API_KEYS])?;
+        if count(tx, "SELECT COUNT(*) FROM api_keys")? >= max {
+            return Err(community_limit(max).into());
+        }
+    }
+    tx.execute(
+        &format!(
+            "INSERT INTO api_keys ({COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ),
+        &[
+            &key.id,
+            &key.name,
+            &key.description,
+            &key.role.as_str(),
+            &access_json(key)?,
+            &key.key_prefix,
+            &key.digest,
+            &key.created_at_ms,
+            &key.updated_at_ms,
+            &key.created_by,
+            &key.last_used_at_ms,
+            &key.expires_at_ms,
+            &key.owner_user_id,
+            &extra_json(key)?,
+        ],
+    )
+    .map_err(constraint)?;
+    Ok(())
+}
+
+pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> Outcome<()> {
+    tx.execute(
+        "UPDATE api_keys SET name = $2, description = $3, role = $4, workspace_access = $5, \
+         updated_at = $6, expires_at = $7, owner_user_id = $8, extra = $9 WHERE id = $1",
+        &[
+            &key.id,
+            &key.name,
+            &key.description,
+            &key.role.as_str(),
+            &access_json(key)?,
+            &key.updated_at_ms,
+            &key.expires_at_ms,
+            &key.owner_user_id,
+            &extra_json(key)?,
+        ],
+    )
+    .map_err(constraint)?;
+    Ok(())
+}
+
+pub fn select(client: &mut Client, column: &str, value: &str) -> Outcome<Option<ApiKeyRecord>> {
+    let row = client.query_opt(
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE {column} = $1"),
+        &[&value],
+    )?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// The key, locked until the transaction ends, so concurrent edits apply one after the other.
+pub fn select_for_update(tx: &mut Client, id: &str) -> Outcome<Option<ApiKeyRecord>> {
+    let row = tx.query_opt(
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"),
+        &[&id],
+    )?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+pub fn list(client: &mut Client) -> Outcome<Vec<ApiKeyRecord>> {
+    let rows = client.query(
+        &format!("SELECT {COLUMNS} FROM api_keys ORDER BY name COLLATE \"C\", id COLLATE \"C\""),
+        &[],
+    )?;
+    Ok(rows.iter().map(from_row).collect::<Result<_>>()?)
+}
+
+pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> Outcome<()> {
+    let statement = tx.prepare(
+        "UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $2) WHERE id = $1",
+    )?;
+    for (id, at) in uses {
+        tx.execute(&statement, &[id, at])?;
+    }
+    Ok(())
+}
+
+fn from_row(row: &Row) -> Result<ApiKeyRecord> {
+    KeyRow {
+        id: row.get(0),
+        name: row.get(1),
+        description: row.get(2),
+        role: row.get(3),
+        workspace_access: row.get(4),
+        key_prefix: row.get(5),
+        digest: row.get(6),
+        created_at_ms: row.get(7),
+        updated_at_ms: row.get(8),
+        created_by: row.get(9),
+        last_used_at_ms: row.get(10),
+        expires_at_ms: row.get(11),
+        owner_user_id: row.get(12),
+        extra: row.get(13),
+    }
+    .into_record()
+}
+
+/// The same answers as the SQLite store: an unknown owner is the caller's mistake, any other
+/// uniqueness clash a taken name.
+fn constraint(e: postgres::Error) -> Failure {
+    match e.code() {
+        Some(&SqlState::FOREIGN_KEY_VIOLATION) => unknown_owner().into(),
+        Some(&SqlState::UNIQUE_VIOLATION) => name_taken().into(),
+        _ => Failure::Pg(e),
+    }
+}

@@ -1,0 +1,112 @@
+//! PostgreSQL schema and migrations. The one-row table `dagu_auth_schema` holds the version; all
+//! pending steps run in one transaction under an advisory lock, so hosts starting together migrate
+//! once, and a database newer than this code is refused.
+
+use postgres::Client;
+
+use super::postgres::{Failure, Outcome, lock};
+use super::postgres_pool::Pool;
+use crate::error::{Error, Result};
+
+/// Index i holds the step from version i to i + 1. Columns follow the SQLite schema; times are
+/// milliseconds since the epoch.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE users (
+        id               TEXT PRIMARY KEY,
+        username         TEXT NOT NULL,
+        username_folded  TEXT NOT NULL UNIQUE,
+        role             TEXT NOT NULL,
+        workspace_access TEXT NOT NULL,
+        password_hash    TEXT NOT NULL,
+        disabled         BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL
+    );
+    CREATE TABLE sessions (
+        jti        TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+    CREATE TABLE api_keys (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL UNIQUE,
+        description      TEXT NOT NULL,
+        role             TEXT NOT NULL,
+        workspace_access TEXT NOT NULL,
+        key_prefix       TEXT NOT NULL,
+        digest           TEXT NOT NULL UNIQUE,
+        created_at       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL,
+        created_by       TEXT NOT NULL,
+        last_used_at     BIGINT,
+        expires_at       BIGINT,
+        owner_user_id    TEXT REFERENCES users(id) ON DELETE CASCADE,
+        extra            TEXT NOT NULL
+    );
+    CREATE INDEX api_keys_by_owner ON api_keys(owner_user_id);
+    CREATE TABLE audit_events (
+        id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at        BIGINT NOT NULL,
+        action    TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        client_ip TEXT NOT NULL,
+        detail    TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit_events(at);
+    CREATE TABLE login_failures (
+        scope TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        at    BIGINT NOT NULL
+    );
+    CREATE INDEX login_failures_by_key ON login_failures(scope, key, at);
+    CREATE INDEX login_failures_by_time ON login_failures(at);
+    CREATE TABLE change_counter (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        value BIGINT NOT NULL
+    );
+    INSERT INTO change_counter (id, value) VALUES (1, 0);
+"#];
+
+pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;
+
+pub fn migrate(pool: &Pool) -> Result<()> {
+    let mut conn = pool.get()?;
+    migrate_on(conn.client()).map_err(|failure| match failure {
+        Failure::Pg(e) => pool.error(&e),
+        Failure::App(e) => e,
+    })
+}
+
+fn migrate_on(client: &mut Client) -> Outcome<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::MIGRATE])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS dagu_auth_schema (
+             id      INTEGER PRIMARY KEY CHECK (id = 1),
+             version INTEGER NOT NULL
+         );
+         INSERT INTO dagu_auth_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;",
+    )?;
+    let found: i32 = tx
+        .query_one("SELECT version FROM dagu_auth_schema WHERE id = 1", &[])?
+        .get(0);
+    if found > CURRENT_VERSION {
+        return Err(Failure::App(Error::Storage(format!(
+            "the database has schema version {found}, newer than this dagu-auth supports \
+             ({CURRENT_VERSION}); upgrade dagu-auth on every host or restore an older backup"
+        ))));
+    }
+    for step in MIGRATIONS.iter().skip(found.max(0) as usize) {
+        tx.batch_execute(step)?;
+    }
+    tx.execute(
+        "UPDATE dagu_auth_schema SET version = $1 WHERE id = 1",
+        &[&CURRENT_VERSION],
+    )?;
+    tx.commit()?;
+    Ok(())
+}

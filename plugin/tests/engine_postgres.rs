@@ -1,0 +1,156 @@
+//! The Engine on a shared PostgreSQL store: several engines on one database behave as one
+//! installation (limits, revocations), and `authorize` during an outage fails closed unless a grace
+//! period is configured. Skipped with the reason printed when no test server is configured.
+
+#![cfg(feature = "postgres")]
+
+mod common;
+mod pg;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dagu_auth::clock::ManualClock;
+use dagu_auth::config::{PostgresConfig, StoreConfig};
+use dagu_auth::service::CreateUserRequest;
+use dagu_auth::{Engine, Error};
+use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+
+use common::{ADMIN_PASSWORD, START_MS, USER_PASSWORD, patch};
+
+const SECRET: &[u8] = b"a shared secret of at least 32 bytes!";
+
+/// An engine on `url` with its own data folder, like one host of several.
+fn host(url: &str, clock: &ManualClock, grace: Duration) -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config(dir.path());
+    config.token_secret = Some(SECRET.to_vec());
+    let mut postgres = PostgresConfig::new(url);
+    postgres.outage_grace = grace;
+    config.store = StoreConfig::Postgres(postgres);
+    let engine = Engine::open_with_clock(config, Arc::new(clock.clone())).expect("engine opens");
+    (dir, engine)
+}
+
+/// Sets up an admin and a viewer "bob"; returns (admin token, bob's token).
+fn viewer_token(engine: &Engine) -> (String, String) {
+    let admin = engine
+        .setup("admin", ADMIN_PASSWORD, "")
+        .expect("setup")
+        .token;
+    let bob = CreateUserRequest {
+        username: "bob".into(),
+        password: USER_PASSWORD.into(),
+        role: "viewer".into(),
+        workspace_access: None,
+    };
+    engine.create_user(admin.as_str(), bob).expect("create bob");
+    (admin, sign_in_bob(engine))
+}
+
+fn sign_in_bob(engine: &Engine) -> String {
+    engine
+        .login("bob", USER_PASSWORD, "10.0.0.9")
+        .expect("login")
+        .token
+}
+
+fn can_view(engine: &Engine, token: &str) -> Result<Decision, Error> {
+    engine.authorize(token, Action::View, "")
+}
+
+#[test]
+fn failed_sign_ins_on_two_engines_count_against_one_limit() {
+    let Some(schema) = pg::schema() else { return };
+    let clock = ManualClock::at(START_MS);
+    let (_a_dir, a) = host(&schema.url, &clock, Duration::ZERO);
+    let (_b_dir, b) = host(&schema.url, &clock, Duration::ZERO);
+    a.setup("admin", ADMIN_PASSWORD, "").expect("setup");
+    // The default per-account limit is 5 failures; spread over both engines from fresh addresses.
+    for i in 0..5 {
+        let engine = if i % 2 == 0 { &a } else { &b };
+        let refused = engine.login("admin", "wrong-password", &format!("10.0.1.{i}"));
+        assert!(
+            matches!(refused, Err(Error::Unauthenticated(_))),
+            "{refused:?}"
+        );
+    }
+    let throttled = a.login("admin", ADMIN_PASSWORD, "10.0.2.1");
+    assert!(
+        matches!(throttled, Err(Error::RateLimited { .. })),
+        "{throttled:?}"
+    );
+    clock.advance_ms(5_000);
+    assert!(
+        b.login("admin", ADMIN_PASSWORD, "10.0.2.1").is_ok(),
+        "a throttle, not a lock"
+    );
+}
+
+#[test]
+fn a_user_disabled_on_one_engine_is_refused_by_the_other_within_a_second() {
+    let Some(schema) = pg::schema() else { return };
+    let clock = ManualClock::at(START_MS);
+    let (_a_dir, a) = host(&schema.url, &clock, Duration::ZERO);
+    let (_b_dir, b) = host(&schema.url, &clock, Duration::ZERO);
+    let (admin, token) = viewer_token(&a);
+    assert_eq!(can_view(&a, &token), Ok(Decision::Allow));
+    assert_eq!(
+        can_view(&b, &token),
+        Ok(Decision::Allow),
+        "signed on A, valid on B"
+    );
+    let bob = b.principal(token.as_str()).expect("bob").id();
+    b.update_user(
+        admin.as_str(),
+        &bob,
+        patch(serde_json::json!({"isDisabled": true})),
+    )
+    .expect("disable on B");
+    clock.advance_ms(1_000);
+    assert!(matches!(
+        can_view(&a, &token),
+        Err(Error::Unauthenticated(_))
+    ));
+}
+
+#[test]
+fn authorize_fails_closed_during_an_outage_by_default() {
+    let Some(schema) = pg::schema() else { return };
+    let relay = pg::Relay::to(&schema.url);
+    let clock = ManualClock::at(START_MS);
+    let (_dir, engine) = host(&relay.url(&schema.url), &clock, Duration::ZERO);
+    let (_, token) = viewer_token(&engine);
+    assert_eq!(can_view(&engine, &token), Ok(Decision::Allow));
+    relay.cut();
+    clock.advance_ms(1_000);
+    let refused = can_view(&engine, &token);
+    assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
+    relay.restore();
+    clock.advance_ms(1_000);
+    assert_eq!(can_view(&engine, &token), Ok(Decision::Allow), "recovered");
+}
+
+#[test]
+fn a_configured_grace_keeps_known_principals_during_a_short_outage_only() {
+    let Some(schema) = pg::schema() else { return };
+    let relay = pg::Relay::to(&schema.url);
+    let clock = ManualClock::at(START_MS);
+    let (_dir, engine) = host(&relay.url(&schema.url), &clock, Duration::from_secs(30));
+    let (_, token) = viewer_token(&engine);
+    assert_eq!(can_view(&engine, &token), Ok(Decision::Allow));
+    let never_used = sign_in_bob(&engine);
+    relay.cut();
+    clock.advance_ms(1_000);
+    assert_eq!(
+        can_view(&engine, &token),
+        Ok(Decision::Allow),
+        "known: cached"
+    );
+    assert!(
+        can_view(&engine, &never_used).is_err(),
+        "a session not yet cached is not guessed at"
+    );
+    clock.advance_ms(30_000);
+    assert!(can_view(&engine, &token).is_err(), "past the grace: closed");
+}

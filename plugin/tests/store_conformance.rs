@@ -1,0 +1,714 @@
+//! The Store contract, proved once for every implementation: each test below runs against SQLite
+//! (`sqlite::<name>`) and against PostgreSQL (`postgres::<name>`, in a schema of its own; skipped
+//! with the reason printed when `DAGU_AUTH_TEST_POSTGRES_URL` is unset).
+//!
+//! A `Backend` can open a second store on the same database, the way a second host would.
+
+mod pg;
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use dagu_auth::Error;
+use dagu_auth::error::msg;
+use dagu_auth::model::{ApiKeyRecord, AuditEvent, AuditQuery, Role, UserRecord, WorkspaceAccess};
+use dagu_auth::store::{Session, SqliteStore, Store, UpdateEffects};
+
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    another: Box<dyn Fn() -> Arc<dyn Store> + Send + Sync>,
+}
+
+impl Backend {
+    /// A second store on the same database, as another host (or process) would open it.
+    fn another(&self) -> Arc<dyn Store> {
+        (self.another)()
+    }
+}
+
+fn sqlite(test: fn(&Backend)) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    let open = move || -> Arc<dyn Store> { Arc::new(SqliteStore::open(&path).expect("open")) };
+    test(&Backend {
+        store: open(),
+        another: Box::new(open),
+    });
+}
+
+#[cfg(feature = "postgres")]
+fn postgres(test: fn(&Backend)) {
+    use dagu_auth::config::PostgresConfig;
+    use dagu_auth::store::PostgresStore;
+    let Some(schema) = pg::schema() else { return };
+    let url = schema.url.clone();
+    let open = move || -> Arc<dyn Store> {
+        Arc::new(PostgresStore::open(&PostgresConfig::new(url.clone())).expect("open"))
+    };
+    test(&Backend {
+        store: open(),
+        another: Box::new(open),
+    });
+    drop(schema);
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: fn(&Backend)) {
+    pg::schema();
+}
+
+/// Generates `sqlite::<name>` and `postgres::<name>` for each contract test.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::sqlite(super::$name) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::postgres(super::$name) })*
+        }
+    };
+}
+
+conformance!(
+    a_second_first_user_is_refused,
+    concurrent_first_users_from_two_stores_make_exactly_one,
+    usernames_are_unique_ignoring_case,
+    a_rename_to_a_taken_username_changes_nothing,
+    the_last_enabled_admin_cannot_be_disabled_demoted_or_deleted,
+    concurrent_demotions_from_two_stores_leave_an_enabled_admin,
+    revoking_on_update_ends_every_session_of_the_user,
+    deleting_a_user_takes_their_sessions_and_keys,
+    users_are_listed_by_folded_username,
+    expired_sessions_are_swept_and_live_ones_kept,
+    api_key_names_are_unique,
+    the_key_limit_refuses_one_more_key,
+    concurrent_key_creation_from_two_stores_respects_the_limit,
+    a_key_for_an_unknown_owner_is_a_bad_request,
+    keys_are_found_by_digest_and_listed_by_name,
+    a_key_rename_to_a_taken_name_is_refused,
+    touching_a_key_keeps_its_latest_use,
+    deleting_a_missing_key_is_not_found,
+    audit_pages_run_newest_first_without_overlap,
+    audit_filters_narrow_the_page,
+    audit_pruning_removes_at_most_a_batch_of_old_entries,
+    the_change_counter_moves_when_another_store_revokes,
+);
+
+const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA";
+
+fn user(id: &str, name: &str, role: Role) -> UserRecord {
+    UserRecord {
+        id: id.into(),
+        username: name.into(),
+        role,
+        workspace_access: WorkspaceAccess::all(),
+        password_hash: HASH.into(),
+        disabled: false,
+        created_at_ms: 1,
+        updated_at_ms: 1,
+    }
+}
+
+fn key(id: &str, name: &str, owner: Option<&str>) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: id.into(),
+        name: name.into(),
+        description: String::new(),
+        role: Role::Viewer,
+        workspace_access: WorkspaceAccess::all(),
+        key_prefix: "dagu_abc".into(),
+        digest: format!("digest-{id}"),
+        created_at_ms: 1,
+        updated_at_ms: 1,
+        created_by: "a".into(),
+        last_used_at_ms: None,
+        expires_at_ms: None,
+        owner_user_id: owner.map(str::to_string),
+        allowed_surfaces: Vec::new(),
+        attribution_class: String::new(),
+        service_account_name: None,
+    }
+}
+
+fn session(jti: &str, user_id: &str, expires_at_ms: i64) -> Session {
+    Session {
+        jti: jti.into(),
+        user_id: user_id.into(),
+        created_at_ms: 1,
+        expires_at_ms,
+    }
+}
+
+fn event(at_ms: i64, action: &str, actor: &str) -> AuditEvent {
+    AuditEvent {
+        id: 0,
+        at_ms,
+        action: action.into(),
+        actor: actor.into(),
+        target: "t".into(),
+        client_ip: "10.0.0.1".into(),
+        detail: serde_json::json!({"n": at_ms}),
+    }
+}
+
+/// An admin "a" exists.
+fn with_admin(store: &dyn Store) {
+    assert!(
+        store
+            .insert_first_user(&user("a", "alice", Role::Admin))
+            .expect("first user")
+    );
+}
+
+fn disable(store: &dyn Store, id: &str) -> Result<UserRecord, Error> {
+    store.update_user(id, &mut |u| {
+        u.disabled = true;
+        Ok(UpdateEffects {
+            revoke_sessions: true,
+        })
+    })
+}
+
+fn a_second_first_user_is_refused(b: &Backend) {
+    with_admin(b.store.as_ref());
+    let second = b.store.insert_first_user(&user("b", "bob", Role::Admin));
+    assert_eq!(second, Ok(false));
+    assert_eq!(b.store.user_count(), Ok(1));
+}
+
+fn concurrent_first_users_from_two_stores_make_exactly_one(b: &Backend) {
+    let stores = [Arc::clone(&b.store), b.another()];
+    let barrier = Arc::new(Barrier::new(8));
+    let winners: usize = thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let store = Arc::clone(&stores[i % 2]);
+                let barrier = Arc::clone(&barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let admin = user(&format!("u{i}"), &format!("admin{i}"), Role::Admin);
+                    store
+                        .insert_first_user(&admin)
+                        .expect("no error, only a refusal")
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| usize::from(h.join().expect("thread")))
+            .sum()
+    });
+    assert_eq!(winners, 1);
+    assert_eq!(b.store.user_count(), Ok(1));
+}
+
+fn usernames_are_unique_ignoring_case(b: &Backend) {
+    with_admin(b.store.as_ref());
+    let clash = b.store.insert_user(&user("b", "ALICE", Role::Viewer));
+    assert_eq!(clash, Err(Error::AlreadyExists(msg::USERNAME_TAKEN.into())));
+    let found = b.store.user_by_username("Alice").expect("read");
+    assert_eq!(found.map(|u| u.id), Some("a".to_string()));
+}
+
+fn a_rename_to_a_taken_username_changes_nothing(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_user(&user("b", "bob", Role::Viewer))
+        .expect("bob");
+    let renamed = b.store.update_user("b", &mut |u| {
+        u.username = "Alice".into();
+        u.role = Role::Admin;
+        Ok(UpdateEffects::default())
+    });
+    assert_eq!(
+        renamed,
+        Err(Error::AlreadyExists(msg::USERNAME_TAKEN.into()))
+    );
+    let bob = b.store.user_by_id("b").expect("read").expect("bob");
+    assert_eq!((bob.username.as_str(), bob.role), ("bob", Role::Viewer));
+}
+
+fn the_last_enabled_admin_cannot_be_disabled_demoted_or_deleted(b: &Backend) {
+    with_admin(b.store.as_ref());
+    let last = Err(Error::Conflict(msg::LAST_ADMIN.into()));
+    assert_eq!(disable(b.store.as_ref(), "a").map(|_| ()), last);
+    let demote = b.store.update_user("a", &mut |u| {
+        u.role = Role::Viewer;
+        Ok(UpdateEffects::default())
+    });
+    assert_eq!(demote.map(|_| ()), last);
+    assert_eq!(b.store.delete_user("a", &mut |_| Ok(())), last);
+    let alice = b.store.user_by_id("a").expect("read").expect("alice");
+    assert!(
+        alice.is_enabled_admin(),
+        "refusals leave the admin as it was"
+    );
+}
+
+fn concurrent_demotions_from_two_stores_leave_an_enabled_admin(b: &Backend) {
+    let other = b.another();
+    with_admin(b.store.as_ref());
+    for round in 0..5 {
+        let second = format!("b{round}");
+        b.store
+            .insert_user(&user(&second, &format!("bob{round}"), Role::Admin))
+            .expect("second admin");
+        let barrier = Barrier::new(2);
+        let (first, other_result) = thread::scope(|scope| {
+            let one = scope.spawn(|| {
+                barrier.wait();
+                disable(b.store.as_ref(), "a").is_ok()
+            });
+            let two = scope.spawn(|| {
+                barrier.wait();
+                disable(other.as_ref(), &second).is_ok()
+            });
+            (one.join().expect("thread"), two.join().expect("thread"))
+        });
+        assert!(
+            !(first && other_result),
+            "round {round}: both admins were disabled"
+        );
+        let admins = b
+            .store
+            .list_users()
+            .expect("list")
+            .into_iter()
+            .filter(|u| u.is_enabled_admin())
+            .count();
+        assert_eq!(admins, 1, "round {round}");
+        // Back to one enabled admin "a" for the next round.
+        b.store
+            .update_user("a", &mut |u| {
+                u.disabled = false;
+                Ok(UpdateEffects::default())
+            })
+            .expect("re-enable a");
+        b.store
+            .delete_user(&second, &mut |_| Ok(()))
+            .expect("remove the second admin");
+    }
+}
+
+fn revoking_on_update_ends_every_session_of_the_user(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_user(&user("b", "bob", Role::Viewer))
+        .expect("bob");
+    for jti in ["j1", "j2"] {
+        b.store
+            .insert_session(&session(jti, "b", i64::MAX))
+            .expect("session");
+    }
+    b.store
+        .insert_session(&session("j3", "a", i64::MAX))
+        .expect("session");
+    disable(b.store.as_ref(), "b").expect("disable bob");
+    assert_eq!(b.store.session("j1"), Ok(None));
+    assert_eq!(b.store.session("j2"), Ok(None));
+    assert!(
+        b.store.session("j3").expect("read").is_some(),
+        "others keep theirs"
+    );
+}
+
+fn deleting_a_user_takes_their_sessions_and_keys(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_user(&user("b", "bob", Role::Viewer))
+        .expect("bob");
+    b.store
+        .insert_session(&session("j1", "b", i64::MAX))
+        .expect("session");
+    b.store
+        .insert_api_key(&key("k1", "bobs", Some("b")), None)
+        .expect("key");
+    b.store
+        .delete_user("b", &mut |_| Ok(()))
+        .expect("delete bob");
+    assert_eq!(b.store.session("j1"), Ok(None));
+    assert_eq!(b.store.api_key_by_id("k1"), Ok(None));
+    assert_eq!(b.store.user_by_id("b"), Ok(None));
+}
+
+fn users_are_listed_by_folded_username(b: &Backend) {
+    with_admin(b.store.as_ref());
+    for (id, name) in [
+        ("c", "Carol"),
+        ("b", "bob"),
+        ("d", "dave_2"),
+        ("e", "dave-1"),
+    ] {
+        b.store
+            .insert_user(&user(id, name, Role::Viewer))
+            .expect("user");
+    }
+    let names: Vec<String> = b
+        .store
+        .list_users()
+        .expect("list")
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["alice", "bob", "Carol", "dave-1", "dave_2"]);
+}
+
+fn expired_sessions_are_swept_and_live_ones_kept(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_session(&session("old", "a", 100))
+        .expect("old");
+    b.store
+        .insert_session(&session("live", "a", 300))
+        .expect("live");
+    assert_eq!(b.store.delete_expired_sessions(200), Ok(1));
+    assert_eq!(b.store.session("old"), Ok(None));
+    assert_eq!(
+        b.store
+            .session("live")
+            .expect("read")
+            .map(|s| s.expires_at_ms),
+        Some(300)
+    );
+}
+
+fn api_key_names_are_unique(b: &Backend) {
+    b.store
+        .insert_api_key(&key("k1", "ci", None), None)
+        .expect("first");
+    let clash = b.store.insert_api_key(&key("k2", "ci", None), None);
+    assert_eq!(
+        clash,
+        Err(Error::AlreadyExists("API key name already exists".into()))
+    );
+}
+
+fn the_key_limit_refuses_one_more_key(b: &Backend) {
+    for i in 0..2 {
+        b.store
+            .insert_api_key(&key(&format!("k{i}"), &format!("key{i}"), None), Some(2))
+            .expect("within the limit");
+    }
+    let third = b.store.insert_api_key(&key("k2", "key2", None), Some(2));
+    assert!(
+        matches!(&third, Err(Error::Forbidden(m)) if m.starts_with("Community edition supports up to 2 API keys")),
+        "{third:?}"
+    );
+    assert_eq!(b.store.list_api_keys().map(|k| k.len()), Ok(2));
+}
+
+fn concurrent_key_creation_from_two_stores_respects_the_limit(b: &Backend) {
+    let stores = [Arc::clone(&b.store), b.another()];
+    let barrier = Arc::new(Barrier::new(6));
+    thread::scope(|scope| {
+        for i in 0..6 {
+            let store = Arc::clone(&stores[i % 2]);
+            let barrier = Arc::clone(&barrier);
+            scope.spawn(move || {
+                barrier.wait();
+                let _ =
+                    store.insert_api_key(&key(&format!("k{i}"), &format!("key{i}"), None), Some(2));
+            });
+        }
+    });
+    assert_eq!(b.store.list_api_keys().map(|k| k.len()), Ok(2));
+}
+
+fn a_key_for_an_unknown_owner_is_a_bad_request(b: &Backend) {
+    let orphan = b
+        .store
+        .insert_api_key(&key("k1", "orphan", Some("nobody")), None);
+    assert_eq!(
+        orphan,
+        Err(Error::bad_request(
+            "ownerUserId does not name an existing user"
+        ))
+    );
+}
+
+fn keys_are_found_by_digest_and_listed_by_name(b: &Backend) {
+    for (id, name) in [("k1", "zeta"), ("k2", "Alpha"), ("k3", "beta")] {
+        b.store
+            .insert_api_key(&key(id, name, None), None)
+            .expect("key");
+    }
+    let found = b.store.api_key_by_digest("digest-k3").expect("read");
+    assert_eq!(found.map(|k| k.name), Some("beta".to_string()));
+    let names: Vec<String> = b
+        .store
+        .list_api_keys()
+        .expect("list")
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Alpha", "beta", "zeta"],
+        "byte order, as SQLite sorts"
+    );
+}
+
+fn a_key_rename_to_a_taken_name_is_refused(b: &Backend) {
+    b.store
+        .insert_api_key(&key("k1", "one", None), None)
+        .expect("one");
+    b.store
+        .insert_api_key(&key("k2", "two", None), None)
+        .expect("two");
+    let renamed = b.store.update_api_key("k2", &mut |k| {
+        k.name = "one".into();
+        Ok(())
+    });
+    assert_eq!(
+        renamed.map(|k| k.name),
+        Err(Error::AlreadyExists("API key name already exists".into()))
+    );
+}
+
+fn touching_a_key_keeps_its_latest_use(b: &Backend) {
+    b.store
+        .insert_api_key(&key("k1", "one", None), None)
+        .expect("one");
+    let uses = [("k1".to_string(), 500), ("k1".to_string(), 300)];
+    b.store.touch_api_keys(&uses).expect("touch");
+    b.store
+        .touch_api_keys(&[("k1".into(), 400)])
+        .expect("touch");
+    let used = b
+        .store
+        .api_key_by_id("k1")
+        .expect("read")
+        .and_then(|k| k.last_used_at_ms);
+    assert_eq!(used, Some(500));
+}
+
+fn deleting_a_missing_key_is_not_found(b: &Backend) {
+    assert_eq!(
+        b.store.delete_api_key("nope"),
+        Err(Error::NotFound(msg::API_KEY_NOT_FOUND.into()))
+    );
+}
+
+fn audit_pages_run_newest_first_without_overlap(b: &Backend) {
+    for at in 1..=5 {
+        b.store
+            .append_audit(&event(at, "login", "a"))
+            .expect("append");
+    }
+    let mut query = AuditQuery {
+        limit: 2,
+        ..AuditQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = b.store.list_audit(&query).expect("page");
+        let Some(last) = page.last() else { break };
+        query.before_id = Some(last.id);
+        seen.extend(page.iter().map(|e| e.at_ms));
+    }
+    assert_eq!(seen, [5, 4, 3, 2, 1]);
+}
+
+fn audit_filters_narrow_the_page(b: &Backend) {
+    b.store
+        .append_audit(&event(10, "login", "a"))
+        .expect("append");
+    b.store
+        .append_audit(&event(20, "login", "b"))
+        .expect("append");
+    b.store
+        .append_audit(&event(30, "logout", "a"))
+        .expect("append");
+    b.store
+        .append_audit(&event(40, "login", "a"))
+        .expect("append");
+    let query = AuditQuery {
+        actor: Some("a".into()),
+        action: Some("login".into()),
+        from_ms: Some(10),
+        to_ms: Some(40),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    let found: Vec<i64> = b
+        .store
+        .list_audit(&query)
+        .expect("list")
+        .into_iter()
+        .map(|e| e.at_ms)
+        .collect();
+    assert_eq!(found, [10]);
+}
+
+fn audit_pruning_removes_at_most_a_batch_of_old_entries(b: &Backend) {
+    for at in 1..=5 {
+        b.store
+            .append_audit(&event(at, "login", "a"))
+            .expect("append");
+    }
+    assert_eq!(b.store.prune_audit(5, 3), Ok(3));
+    assert_eq!(b.store.prune_audit(5, 3), Ok(1));
+    let left: Vec<i64> = b
+        .store
+        .list_audit(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .expect("list")
+        .into_iter()
+        .map(|e| e.at_ms)
+        .collect();
+    assert_eq!(left, [5]);
+}
+
+fn the_change_counter_moves_when_another_store_revokes(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_session(&session("j1", "a", i64::MAX))
+        .expect("session");
+    let other = b.another();
+    let before = b.store.change_counter().expect("counter");
+    assert!(other.delete_session("j1").expect("logout elsewhere"));
+    assert_ne!(b.store.change_counter(), Ok(before));
+}
+
+/// What only a shared server has: failure counts, migrations by several hosts, lost connections.
+#[cfg(feature = "postgres")]
+mod postgres_only {
+    use std::sync::Arc;
+    use std::thread;
+
+    use dagu_auth::Error;
+    use dagu_auth::config::PostgresConfig;
+    use dagu_auth::store::{LimitScope, PostgresStore, Store};
+
+    use crate::pg;
+
+    fn open(url: &str) -> Result<PostgresStore, Error> {
+        PostgresStore::open(&PostgresConfig::new(url))
+    }
+
+    #[test]
+    fn failed_sign_ins_recorded_through_one_host_count_on_another() {
+        let Some(schema) = pg::schema() else { return };
+        let (a, b) = (open(&schema.url).expect("a"), open(&schema.url).expect("b"));
+        let log_a = a.shared_login_failures().expect("a shared log");
+        let log_b = b.shared_login_failures().expect("a shared log");
+        let keys = [(LimitScope::Account, "alice"), (LimitScope::Ip, "10.0.0.1")];
+        for at in [100, 200, 300] {
+            log_a.record_login_failure(&keys, at, 0).expect("record");
+        }
+        assert_eq!(
+            log_b.recent_login_failures(LimitScope::Account, "alice", 100, 10),
+            Ok(vec![200, 300]),
+            "later than the window start, oldest first"
+        );
+        assert_eq!(
+            log_b.recent_login_failures(LimitScope::Ip, "10.0.0.1", 0, 2),
+            Ok(vec![200, 300]),
+            "the newest `max`"
+        );
+        log_b
+            .clear_login_failures(LimitScope::Account, "alice")
+            .expect("clear");
+        assert_eq!(
+            log_a.recent_login_failures(LimitScope::Account, "alice", 0, 10),
+            Ok(vec![])
+        );
+        assert_eq!(
+            log_a.recent_login_failures(LimitScope::Ip, "10.0.0.1", 0, 10),
+            Ok(vec![100, 200, 300]),
+            "clearing an account leaves the address's count"
+        );
+    }
+
+    #[test]
+    fn failures_older_than_every_window_are_forgotten() {
+        let Some(schema) = pg::schema() else { return };
+        let store = open(&schema.url).expect("open");
+        let log = store.shared_login_failures().expect("shared log");
+        log.record_login_failure(&[(LimitScope::Account, "old")], 100, 0)
+            .expect("record");
+        log.record_login_failure(&[(LimitScope::Account, "new")], 1_000, 500)
+            .expect("record");
+        assert_eq!(
+            log.recent_login_failures(LimitScope::Account, "old", 0, 10),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn hosts_starting_together_migrate_once() {
+        let Some(schema) = pg::schema() else { return };
+        let opened: Vec<bool> = thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| open(&schema.url).is_ok()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(opened, [true; 4]);
+    }
+
+    #[test]
+    fn a_database_with_a_newer_schema_is_refused() {
+        let Some(schema) = pg::schema() else { return };
+        drop(open(&schema.url).expect("create the schema"));
+        schema.execute("UPDATE dagu_auth_schema SET version = 99");
+        let refused = open(&schema.url).err();
+        assert!(
+            matches!(&refused, Some(Error::Storage(m)) if m.contains("schema version 99, newer")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_terminated_connection_is_replaced_without_a_restart() {
+        let Some(schema) = pg::schema() else { return };
+        let name = format!("recovery_{}", schema.name);
+        let store = open(&schema.url_with(&format!("application_name={name}"))).expect("open");
+        store.user_count().expect("a pooled connection exists");
+        assert!(
+            schema.terminate(&name) >= 1,
+            "the pooled connection was ended"
+        );
+        assert_eq!(
+            store.user_count(),
+            Ok(0),
+            "a read goes through on a fresh connection"
+        );
+        assert!(schema.terminate(&name) >= 1);
+        store
+            .append_audit(&super::event(1, "login", "a"))
+            .expect("so does a write");
+    }
+
+    #[test]
+    fn an_unreachable_server_is_unavailable_until_it_returns() {
+        let Some(schema) = pg::schema() else { return };
+        let relay = pg::Relay::to(&schema.url);
+        let store = Arc::new(open(&relay.url(&schema.url)).expect("open through the relay"));
+        relay.cut();
+        let during = store.user_count();
+        assert!(
+            matches!(&during, Err(Error::Unavailable(m)) if m.contains("unreachable")),
+            "{during:?}"
+        );
+        relay.restore();
+        assert_eq!(store.user_count(), Ok(0), "recovered without reopening");
+    }
+
+    #[test]
+    fn an_unreachable_server_at_open_is_a_clear_error() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let refused = open(&format!("postgres://nobody:secret@127.0.0.1:{port}/none")).err();
+        assert!(
+            matches!(&refused, Some(Error::Unavailable(m)) if m.contains(&format!("127.0.0.1:{port}")) && !m.contains("secret")),
+            "{refused:?}"
+        );
+    }
+}
