@@ -653,6 +653,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "postgres"))]
+    fn store_postgres_is_refused_by_a_build_without_postgres_support() {
+        let json = format!(
+            r#"{{"dataDir":"/x",{SECRET},"store":"postgres","postgres":{{"url":"postgres://db"}}}}"#
+        );
+        assert!(
+            matches!(Config::from_json(&json), Err(Error::InvalidConfig(m)) if m == NO_POSTGRES_SUPPORT)
+        );
+    }
+
+    #[test]
+    #[cfg(feature = "postgres")]
     fn store_postgres_needs_a_url_and_a_shared_token_secret() {
         let no_url = format!(r#"{{"dataDir":"/x",{SECRET},"store":"postgres"}}"#);
         assert!(

@@ -4,15 +4,18 @@
 //! verification runs on every `authorize` and costs ~0.4 us this way against ~1.4 us through
 //! jsonwebtoken (PITFALLS.md). Only HS256 is accepted, so `alg: none` and algorithm confusion fail.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -24,6 +27,12 @@ const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 /// Tolerated clock difference between hosts that share a secret.
 const IAT_LEEWAY_SECS: i64 = 60;
 const SECRET_FILE: &str = "token_secret";
+/// HMAC-SHA256 output.
+const SIGNATURE_BYTES: usize = 32;
+/// Dagu's claims take ~250 bytes; longer payloads (long usernames) fall back to the heap.
+const PAYLOAD_STACK_BYTES: usize = 768;
+/// Parsed claims kept at most (~300 bytes each); past this the map starts over.
+const MAX_PARSED: usize = 65_536;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -54,6 +63,11 @@ pub struct TokenCodec {
     mac: Hmac<Sha256>,
     header_b64: String,
     ttl: Duration,
+    /// Claims already parsed, by the signature that was verified over them. A signature that
+    /// verifies under our key stands for exactly one payload, so a hit is as good as a fresh parse;
+    /// the HMAC itself still runs on every call, and expiry is checked every time. Base64 and JSON
+    /// were over half of `authorize` (BENCHMARKS.md).
+    parsed: RwLock<HashMap<[u8; SIGNATURE_BYTES], Arc<Claims>>>,
 }
 
 impl TokenCodec {
@@ -64,6 +78,7 @@ impl TokenCodec {
             mac,
             header_b64: B64.encode(HEADER_JSON),
             ttl,
+            parsed: RwLock::new(HashMap::new()),
         })
     }
 
@@ -82,6 +97,12 @@ impl TokenCodec {
     }
 
     pub fn verify(&self, token: &str, now_secs: i64) -> Result<Claims, TokenError> {
+        self.verify_shared(token, now_secs)
+            .map(|claims| Claims::clone(&claims))
+    }
+
+    /// [`Self::verify`] without copying the claims: the `authorize` path.
+    pub fn verify_shared(&self, token: &str, now_secs: i64) -> Result<Arc<Claims>, TokenError> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -91,17 +112,31 @@ impl TokenCodec {
         if header != self.header_b64 {
             check_header(header)?;
         }
-        let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
+        // Decoded on the stack: this runs on every `authorize`, and heap buffers were a visible
+        // share of it (BENCHMARKS.md).
+        let mut expected = [0u8; SIGNATURE_BYTES];
+        match B64.decode_slice(signature, &mut expected) {
+            Ok(SIGNATURE_BYTES) => {}
+            _ => return Err(TokenError::Malformed),
+        }
         let mut mac = self.mac.clone();
         mac.update(&token.as_bytes()[..header.len() + 1 + payload.len()]);
-        mac.verify_slice(&signature)
+        mac.verify_slice(&expected)
             .map_err(|_| TokenError::Signature)?;
 
-        let payload = B64.decode(payload).map_err(|_| TokenError::Malformed)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-        if claims.sub != claims.uid || claims.jti.is_empty() {
-            return Err(TokenError::Malformed);
-        }
+        let known = self.parsed.read().get(&expected).cloned();
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(parse_claims(payload)?);
+                let mut parsed = self.parsed.write();
+                if parsed.len() >= MAX_PARSED {
+                    parsed.clear();
+                }
+                parsed.insert(expected, Arc::clone(&claims));
+                claims
+            }
+        };
         if claims.exp <= now_secs {
             return Err(TokenError::Expired);
         }
@@ -110,6 +145,24 @@ impl TokenCodec {
         }
         Ok(claims)
     }
+}
+
+/// Decodes and checks a payload whose signature verified.
+fn parse_claims(payload_b64: &str) -> Result<Claims, TokenError> {
+    let mut stack = [0u8; PAYLOAD_STACK_BYTES];
+    let heap;
+    let payload = match B64.decode_slice(payload_b64, &mut stack) {
+        Ok(len) => &stack[..len],
+        Err(_) => {
+            heap = B64.decode(payload_b64).map_err(|_| TokenError::Malformed)?;
+            &heap[..]
+        }
+    };
+    let claims: Claims = serde_json::from_slice(payload).map_err(|_| TokenError::Malformed)?;
+    if claims.sub != claims.uid || claims.jti.is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    Ok(claims)
 }
 
 /// The keyed digest API keys are stored and looked up by. Keyed with a value derived from the token
@@ -134,11 +187,14 @@ impl ApiKeyDigest {
     pub fn digest(&self, api_key: &str) -> String {
         let mut mac = self.mac.clone();
         mac.update(api_key.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        // By table rather than `format!` per byte: this runs on every API-key `authorize`.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(2 * SIGNATURE_BYTES);
+        for byte in mac.finalize().into_bytes() {
+            hex.push(HEX[usize::from(byte >> 4)] as char);
+            hex.push(HEX[usize::from(byte & 0x0f)] as char);
+        }
+        hex
     }
 }
 
@@ -252,6 +308,32 @@ mod tests {
     fn expired_tokens_are_refused() {
         let token = codec().sign(&claims(100, 200)).expect("sign");
         assert_eq!(codec().verify(&token, 200), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_verified_before_is_still_refused_once_expired() {
+        let codec = codec();
+        let token = codec.sign(&claims(100, 200)).expect("sign");
+        assert!(codec.verify(&token, 150).is_ok());
+        assert_eq!(codec.verify(&token, 200), Err(TokenError::Expired));
+        assert_eq!(
+            codec.verify(&token, 100 - IAT_LEEWAY_SECS - 1),
+            Err(TokenError::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn a_verified_signature_on_another_payload_is_refused() {
+        let codec = codec();
+        let token = codec.sign(&claims(100, 200)).expect("sign");
+        assert!(codec.verify(&token, 150).is_ok());
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let other = B64.encode(serde_json::to_vec(&claims(100, 300)).expect("json"));
+        parts[1] = &other;
+        assert_eq!(
+            codec.verify(&parts.join("."), 150),
+            Err(TokenError::Signature)
+        );
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
                 &engine.change_password(caller, &body.current_password, &body.new_password)?,
             ))
         }
-        ("GET", ["users"]) => Ok(Response::json(200, &engine.list_users(caller)?)),
+        ("GET", ["users"]) => users(engine, caller, query),
         ("POST", ["users"]) => Ok(Response::json(
             201,
             &engine.create_user(caller, json_body(request)?)?,
@@ -124,6 +124,35 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             | ["audit" | "openapi.yaml"],
         ) => Err(Error::MethodNotAllowed),
         _ => Err(not_found()),
+    }
+}
+
+/// `GET /users`: the whole list as Dagu answers it, or a page when `limit` or `cursor` is given.
+fn users(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Response> {
+    let (mut limit, mut cursor, mut paged) = (None, None, false);
+    for (key, value) in form_urlencoded_pairs(query) {
+        match key.as_str() {
+            "limit" => {
+                paged = true;
+                limit = Some(
+                    value
+                        .parse()
+                        .map_err(|_| Error::bad_request("limit must be a number"))?,
+                );
+            }
+            "cursor" => {
+                paged = true;
+                cursor = Some(value);
+            }
+            _ => {}
+        }
+    }
+    match paged {
+        true => Ok(Response::json(
+            200,
+            &engine.list_users_page(caller, limit, cursor.as_deref())?,
+        )),
+        false => Ok(Response::json(200, &engine.list_users(caller)?)),
     }
 }
 

@@ -57,12 +57,12 @@ impl Engine {
     }
 
     /// A signed-in user's session: signature, expiry, a live session row, an enabled user.
-    pub(super) fn session_principal(&self, token: &str) -> Result<(Claims, Arc<UserRecord>)> {
+    pub(super) fn session_principal(&self, token: &str) -> Result<(Arc<Claims>, Arc<UserRecord>)> {
         let invalid = || Error::Unauthenticated(msg::INVALID_TOKEN.into());
         let now_ms = self.now_ms();
         let claims = self
             .tokens
-            .verify(token, now_ms.div_euclid(1000))
+            .verify_shared(token, now_ms.div_euclid(1000))
             .map_err(|_| invalid())?;
         let session = self.cached_session(&claims.jti)?.ok_or_else(invalid)?;
         if session.expires_at_ms <= now_ms || *session.user_id != *claims.uid {

@@ -30,6 +30,62 @@ pub struct UpdateUserRequest {
     pub is_disabled: Option<bool>,
 }
 
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+/// `{"users": [User], "nextCursor"?: "..."}`.
+#[derive(Debug, Clone)]
+pub struct UsersPage {
+    pub users: Vec<crate::model::UserRecord>,
+    pub next_cursor: Option<String>,
+}
+
+impl serde::Serialize for UsersPage {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            users: Vec<crate::model::UserView<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            next_cursor: Option<&'a str>,
+        }
+        Body {
+            users: self
+                .users
+                .iter()
+                .map(crate::model::UserRecord::view)
+                .collect(),
+            next_cursor: self.next_cursor.as_deref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// Opaque to clients: base64url of `folded username \n id` (neither can hold a newline).
+fn encode_cursor(user: &crate::model::UserRecord) -> String {
+    use base64::Engine as _;
+    let key = format!(
+        "{}\n{}",
+        crate::model::fold_username(&user.username),
+        user.id
+    );
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String)> {
+    use base64::Engine as _;
+    let invalid = || Error::bad_request("invalid cursor");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (name, id) = text.split_once('\n').ok_or_else(invalid)?;
+    Ok((name.to_string(), id.to_string()))
+}
+
 fn parse_role(text: &str) -> Result<Role> {
     text.parse().map_err(Error::BadRequest)
 }
@@ -75,6 +131,32 @@ impl Engine {
     pub fn list_users<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<UsersEnvelope> {
         self.admin(caller)?;
         Ok(UsersEnvelope(self.store.list_users()?))
+    }
+
+    /// A page of the list: `limit` users (default 100, at most 1,000) after `cursor`, and the
+    /// cursor of the next page when there is one. The cursor is the last user's folded username and
+    /// id, so pages stay stable while users are added or removed.
+    pub fn list_users_page<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<UsersPage> {
+        self.admin(caller)?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let after = cursor.map(decode_cursor).transpose()?;
+        let after = after
+            .as_ref()
+            .map(|(name, id)| (name.as_str(), id.as_str()));
+        let mut users = self.store.list_users_page(after, limit + 1)?;
+        let next_cursor = match users.len() > limit {
+            true => {
+                users.truncate(limit);
+                users.last().map(encode_cursor)
+            }
+            false => None,
+        };
+        Ok(UsersPage { users, next_cursor })
     }
 
     pub fn get_user<'a>(

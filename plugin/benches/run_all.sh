@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Reproduces every figure in BENCHMARKS.md. Not run in CI (minutes of 2 cores); run it on a quiet
+# machine. Output: target/bench-logs/*.log plus criterion's reports under target/criterion.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p target/bench-logs
+log() { echo "== $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"; }
+{
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  log "build"
+  cargo build --release -p dagu-auth
+  log "authorize (C ABI, Rust ABI, casbin x2, floor; 1,000 and 100,000 users)"
+  cargo bench -p dagu-auth --bench authorize
+  log "sign-in"
+  cargo bench -p dagu-auth --bench signin
+  log "store at 100,000 users"
+  cargo bench -p dagu-auth --bench store
+} 2>&1 | tee "target/bench-logs/run_all-$(date +%Y%m%d-%H%M%S).log"
