@@ -512,7 +512,8 @@ DaguAuthStatus dagu_auth_audit_list(const struct DaguAuth *instance,
  * `{"command":"users.create","username","password","role","workspaceAccess"?}`,
  * `{"command":"users.reset_password","user","newPassword"}`,
  * `{"command":"users.set_disabled","user","disabled"}`, `{"command":"users.delete","user"}`,
- * `{"command":"import_dagu_users","users":[<Dagu user file>...]}`; `user` is an id or a username.
+ * `{"command":"import_dagu_users","users":[<Dagu user file>...]}`, `{"command":"db.backup","path"}`,
+ * `{"command":"db.restore","path"}`, `{"command":"db.verify"}`; `user` is an id or a username.
  * The rules are the admin API's (validation, licence, last enabled admin, token revocation), and
  * the audit trail names the actor `operator`. INVALID_JSON for an unknown command.
  *

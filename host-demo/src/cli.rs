@@ -17,6 +17,8 @@ use crate::config::AuthMode;
 use crate::plugin::{self, Plugin};
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
 
+mod db;
+
 /// Accounts sent to the plugin per call: small enough to report progress every second or so.
 const IMPORT_BATCH: usize = 200;
 
@@ -32,6 +34,9 @@ pub enum OperatorCommand {
         /// The folder of Dagu user files.
         dir: PathBuf,
     },
+    /// Back up, restore and verify the user database.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 #[derive(Debug, Args)]
@@ -116,7 +121,8 @@ impl Failure {
 type Outcome = Result<(), Failure>;
 
 pub fn run(config_file: Option<&Path>, command: OperatorCommand) -> ExitCode {
-    match open(config_file).and_then(|plugin| dispatch(&plugin, command)) {
+    let opened = open(config_file).map_err(|failure| db::open_failure_hint(failure, &command));
+    match opened.and_then(|plugin| dispatch(&plugin, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("host-demo: {}", failure.message);
@@ -162,6 +168,7 @@ fn dispatch(plugin: &Plugin, command: OperatorCommand) -> Outcome {
         OperatorCommand::Setup(args) => setup(plugin, args),
         OperatorCommand::Users(command) => users(plugin, command),
         OperatorCommand::ImportDaguUsers { dir } => import(plugin, &dir),
+        OperatorCommand::Db(command) => db::run(plugin, command),
     }
 }
 

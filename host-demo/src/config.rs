@@ -68,8 +68,8 @@ pub struct Config {
     /// `DAGU_AUTH_PLUGIN`; `None` means "search the usual places" (see `plugin::discover`).
     pub plugin_path: Option<PathBuf>,
     /// The plugin's tuning sections (`login_limits`, `password`, `argon2`, `hashing`,
-    /// `audit_retention_days`, `backup`) with keys in the plugin's camelCase. The plugin validates them, so the
-    /// rules live in one place; a typo there stops start-up with the plugin's message.
+    /// `audit_retention_days`, `backup`) with keys in the plugin's camelCase. The plugin validates
+    /// them, so the rules live in one place; a typo there stops start-up with the plugin's message.
     pub plugin_tuning: Map<String, Value>,
     /// `auth.builtin.store` / `DAGU_AUTH_BUILTIN_STORE`: `sqlite` or `postgres`; the plugin decides.
     pub store: Option<String>,

@@ -7,6 +7,7 @@ mod config;
 mod dags;
 mod plugin;
 mod server;
+mod server_lock;
 #[cfg(test)]
 mod testing;
 mod web;
@@ -69,6 +70,18 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
             eprintln!("host-demo: {message}");
             return ExitCode::from(EXIT_CONFIG);
         }
+    };
+
+    // Held until serve returns: `db restore` refuses while any server holds it.
+    let _server_lock = match config.auth_mode {
+        AuthMode::None => None,
+        AuthMode::Builtin => match server_lock::ServerLock::acquire(&config.data_dir) {
+            Ok(lock) => Some(lock),
+            Err(message) => {
+                eprintln!("host-demo: {message}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        },
     };
 
     // Opened before the runtime exists: opening may hash the initial admin's password, and a

@@ -1,5 +1,6 @@
-//! Work kept off the request path: recording API key use, pruning the audit trail and sweeping
-//! expired sessions. One background thread per instance; it ends when the instance closes.
+//! Work kept off the request path: recording API key use, pruning the audit trail, sweeping
+//! expired sessions and taking scheduled backups. One background thread per instance; it ends
+//! when the instance closes.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -9,6 +10,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::clock::Clock;
+use crate::config::BackupSchedule;
 use crate::store::Store;
 
 /// How often the thread wakes for periodic work even without key uses.
@@ -24,7 +26,12 @@ pub struct Maintenance {
 }
 
 impl Maintenance {
-    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, audit_retention_days: u32) -> Self {
+    pub fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        audit_retention_days: u32,
+        backup: Option<BackupSchedule>,
+    ) -> Self {
         let (sender, receiver) = sync_channel(QUEUE);
         // If the thread cannot start, key uses are simply not recorded: nothing depends on them.
         let thread = std::thread::Builder::new()
@@ -35,6 +42,7 @@ impl Maintenance {
                     store.as_ref(),
                     clock.as_ref(),
                     audit_retention_days,
+                    backup,
                 )
             })
             .ok();
@@ -73,8 +81,10 @@ fn run(
     store: &dyn Store,
     clock: &dyn Clock,
     retention_days: u32,
+    backup: Option<BackupSchedule>,
 ) {
     let mut last_periodic = i64::MIN;
+    let mut last_backup_error = None;
     loop {
         let mut uses = Vec::new();
         match receiver.recv_timeout(TICK) {
@@ -100,6 +110,21 @@ fn run(
                         break;
                     }
                 }
+            }
+            if let Some(schedule) = &backup {
+                // Said once per distinct failure, not once a minute while it lasts.
+                let error = super::backup::scheduled_backup(store, schedule, now)
+                    .err()
+                    .map(|e| e.to_string());
+                if error.is_some() && error != last_backup_error {
+                    let line = serde_json::json!({
+                        "log": "dagu-auth.backup-failed",
+                        "dir": schedule.dir,
+                        "error": error,
+                    });
+                    eprintln!("{line}");
+                }
+                last_backup_error = error;
             }
         }
     }

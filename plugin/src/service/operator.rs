@@ -5,9 +5,12 @@
 //! licence gate, the last-enabled-admin guard, token revocation and an audit entry, with
 //! `operator` as the actor.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::backup::{report_json, summary_json};
 use super::users::{Actor, RBAC_FEATURE, resolve_access};
 use super::{Engine, UserEnvelope, UsersEnvelope};
 use crate::error::{Error, Result, msg};
@@ -48,6 +51,15 @@ pub enum OperatorCommand {
     /// Accounts from Dagu's file store (`users/*.json`), one JSON object each.
     #[serde(rename = "import_dagu_users")]
     ImportDaguUsers { users: Vec<Value> },
+    /// An online backup into the new file `path`.
+    #[serde(rename = "db.backup")]
+    Backup { path: PathBuf },
+    /// Refused while a server holds the data folder (see `backup.rs`).
+    #[serde(rename = "db.restore")]
+    Restore { path: PathBuf },
+    /// Answers the report; problems are not an error, so the caller decides the exit status.
+    #[serde(rename = "db.verify")]
+    Verify,
 }
 
 /// A user as Dagu's file store writes it (`UserForStorage`).
@@ -145,6 +157,9 @@ impl Engine {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(json!({ "results": outcomes }))
             }
+            OperatorCommand::Backup { path } => Ok(summary_json(&self.backup_to(&path)?)),
+            OperatorCommand::Restore { path } => Ok(summary_json(&self.restore_from(&path)?)),
+            OperatorCommand::Verify => Ok(report_json(&self.verify_store()?)),
         }
     }
 

@@ -17,10 +17,10 @@ use crate::error::{Error, Result, msg};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
 
 /// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
-pub mod lock {
-    pub const MIGRATE: i64 = 0x6461_6775_0000_0001;
-    pub const USERS: i64 = 0x6461_6775_0000_0002;
-    pub const API_KEYS: i64 = 0x6461_6775_0000_0003;
+pub(crate) mod lock {
+    pub(crate) const MIGRATE: i64 = 0x6461_6775_0000_0001;
+    pub(crate) const USERS: i64 = 0x6461_6775_0000_0002;
+    pub(crate) const API_KEYS: i64 = 0x6461_6775_0000_0003;
 }
 
 const USER_COLUMNS: &str =
