@@ -7,8 +7,14 @@ use axum::{Json, Router, routing::get};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(18181);
-    let app = Router::new().route("/api/v1/dags", get(|| async { Json(serde_json::json!({"dags": []})) }));
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(18181);
+    let app = Router::new().route(
+        "/api/v1/dags",
+        get(|| async { Json(serde_json::json!({"dags": []})) }),
+    );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("ceiling listening on http://127.0.0.1:{port}");
     axum::serve(listener, app).await

@@ -26,7 +26,10 @@ fn fifty_setups_across_two_processes_on_one_data_dir_create_exactly_one_admin() 
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("setup thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("setup thread"))
+            .collect()
     });
     let winners = statuses.iter().filter(|s| **s == 200).count();
     let refused = statuses.iter().filter(|s| **s == 403).count();
@@ -34,12 +37,29 @@ fn fifty_setups_across_two_processes_on_one_data_dir_create_exactly_one_admin() 
 
     // Whoever won, both processes now see one admin and no setup to do.
     let winner = (0..CALLS)
-        .map(|i| (i, api::login(hosts[(i + 1) % 2].client(), &format!("admin{i}"), "a-long-setup-password")))
+        .map(|i| {
+            (
+                i,
+                api::login(
+                    hosts[(i + 1) % 2].client(),
+                    &format!("admin{i}"),
+                    "a-long-setup-password",
+                ),
+            )
+        })
         .find(|(_, response)| response.status == 200)
-        .map(|(_, response)| response.json()["token"].as_str().unwrap_or_default().to_owned())
+        .map(|(_, response)| {
+            response.json()["token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .expect("the winner signs in on the other process");
     for host in &hosts {
-        assert_eq!(host.client().get("/api/v1/auth/setup", None).json(), json!({"setupRequired": false}));
+        assert_eq!(
+            host.client().get("/api/v1/auth/setup", None).json(),
+            json!({"setupRequired": false})
+        );
         let users = host.client().get("/api/v1/users", Some(&winner)).json();
         assert_eq!(users["users"].as_array().map(Vec::len), Some(1));
     }

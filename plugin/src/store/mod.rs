@@ -1,5 +1,6 @@
 //! Persistence behind a trait free of SQLite types, so a second implementation is a new file.
 
+mod key_rows;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
@@ -10,7 +11,6 @@ mod postgres_keys;
 mod postgres_pool;
 #[cfg(feature = "postgres")]
 mod postgres_schema;
-mod key_rows;
 mod schema;
 mod sqlite;
 mod sqlite_audit;
