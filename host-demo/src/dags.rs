@@ -134,8 +134,7 @@ async fn guard(
     // good: 401 before 404.
     let workspace = dag.as_ref().map(Dag::workspace_arg).unwrap_or_default();
     let decision = plugin
-        .call(move |p| p.authorize(&token, action, &workspace))
-        .await
+        .authorize_now(&token, action, &workspace)
         .map_err(|e| api_error::from_plugin(&e))?;
     let dag = dag.ok_or_else(dag_not_found)?;
     match decision {
@@ -163,19 +162,16 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
             // a bad token is a 401 even if no DAG were in it.
             let mut workspaces: BTreeSet<String> = dags.iter().map(Dag::workspace_arg).collect();
             workspaces.insert(String::new());
-            let allowed = plugin
-                .call(move |p| {
-                    let mut allowed = BTreeSet::new();
-                    for workspace in workspaces {
-                        if p.authorize(&token, DaguAuthAction::View, &workspace)?
-                            == DaguAuthDecision::Allow
-                        {
-                            allowed.insert(workspace);
-                        }
+            let allowed: Result<BTreeSet<String>, _> = workspaces
+                .into_iter()
+                .filter_map(|workspace| {
+                    match plugin.authorize_now(&token, DaguAuthAction::View, &workspace) {
+                        Ok(DaguAuthDecision::Allow) => Some(Ok(workspace)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
                     }
-                    Ok(allowed)
                 })
-                .await;
+                .collect();
             match allowed {
                 Ok(allowed) => dags
                     .into_iter()
@@ -227,11 +223,15 @@ async fn update(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    // Authorize before reading the body: an unauthorized caller learns nothing from validation.
+    // The body is read (bounded) before answering: a refusal sent while the client is still
+    // sending makes the server close the connection, which clients see as a reset rather than
+    // the 401/403/404. It is validated only after authorization, so an unauthorized caller learns
+    // nothing from validation.
+    let bytes = read_at_most(body, SPEC_BODY_LIMIT).await;
     if let Err(response) = guard(&state, &parts.headers, &name, DaguAuthAction::Write).await {
         return response;
     }
-    let bytes = match read_at_most(body, SPEC_BODY_LIMIT).await {
+    let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => return api_error::payload_too_large(SPEC_BODY_LIMIT),
         Err(BodyError::Unreadable) => {

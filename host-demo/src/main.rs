@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod dags;
 mod plugin;
+mod request_log;
 mod server;
 mod server_lock;
 #[cfg(test)]

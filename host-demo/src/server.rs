@@ -106,10 +106,10 @@ async fn log_request(request: Request, next: Next) -> Response {
     let ip = client_ip(&request);
     let response = next.run(request).await;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    eprintln!(
+    crate::request_log::line(format!(
         "{method} {path} {} {ms:.1}ms {ip}",
         response.status().as_u16()
-    );
+    ));
     response
 }
 
