@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod artifacts;
+pub mod cli;
 pub mod host;
 pub mod http;
 pub mod native;
