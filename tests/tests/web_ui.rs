@@ -165,6 +165,9 @@ fn an_expired_session_returns_to_login_and_then_to_the_same_page() {
     browser.goto(&format!("{base}/login"));
     sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
     browser.wait_for_path("/users");
+    // Let the page finish loading first: a list still in flight when the session ends would
+    // send this tab to the login page on its own, before the visit below.
+    browser.wait_for_text("#users-table", ADMIN_USERNAME);
 
     // The session ends behind the tab's back (as at expiry), then the user opens their account.
     let token = session_token(&browser);
