@@ -15,4 +15,10 @@ log() { echo "== $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"; }
   cargo bench -p dagu-auth --bench signin
   log "store at 100,000 users"
   cargo bench -p dagu-auth --bench store
+  log "Go host through cgo (tests/go, -bench)"
+  (cd tests/go && GOFLAGS=-mod=mod GOCACHE="$PWD/../../target/go/cache" GOPATH="$PWD/../../target/go/path" \
+      go build -o ../../target/go/bin/gohost-bench .)
+  target/go/bin/gohost-bench -plugin target/release/libdagu_auth.so -bench 200000
+  log "HTTP load (wrk, axum ceiling)"
+  plugin/benches/http_load.sh 10
 } 2>&1 | tee "target/bench-logs/run_all-$(date +%Y%m%d-%H%M%S).log"

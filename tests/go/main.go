@@ -11,7 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
+	"time"
 )
 
 var passed int
@@ -47,6 +49,7 @@ func main() {
 	pluginPath := flag.String("plugin", os.Getenv("DAGU_AUTH_PLUGIN"), "path to libdagu_auth.so")
 	dataDir := flag.String("data", "", "data folder (default: a new temporary folder)")
 	authMode := flag.String("auth-mode", "builtin", "Dagu's auth.mode")
+	bench := flag.Int("bench", 0, "after the checks, time this many authorize calls through cgo")
 	flag.Parse()
 	if *authMode != "builtin" {
 		fmt.Println("auth.mode is not builtin: the plugin is not loaded")
@@ -143,6 +146,42 @@ func main() {
 	got := decode(must(auth.UserGet(token, created["id"].(string))))
 	check(got["user"].(map[string]any)["username"] == "ops-dev", "get %v", got)
 
+	if *bench > 0 {
+		benchAuthorize(auth, opsDev, *bench)
+	}
 	auth.Close()
 	fmt.Printf("%d passed, 0 failed\n", passed)
+}
+
+// benchAuthorize prints the median time of one authorize call through cgo, the way the Dagu server
+// would call it, beside a Go map lookup of the same decision (the floor a Go-native check would
+// cost), over 5 rounds of n calls each. Used by plugin/benches/run_all.sh, not by the tests.
+func benchAuthorize(auth *Instance, token string, n int) {
+	grants := map[string]map[string]uint32{token: {"ops": DecisionAllow, "qa": DecisionForbidden}}
+	round := func(call func()) float64 {
+		started := time.Now()
+		for i := 0; i < n; i++ {
+			call()
+		}
+		return float64(time.Since(started).Nanoseconds()) / float64(n)
+	}
+	median := func(call func()) float64 {
+		rounds := make([]float64, 5)
+		for i := range rounds {
+			rounds[i] = round(call)
+		}
+		sort.Float64s(rounds)
+		return rounds[2]
+	}
+	var sink uint32
+	cgo := median(func() {
+		decision, err := auth.Authorize(token, ActionWrite, "ops")
+		if err != nil {
+			panic(err)
+		}
+		sink += decision
+	})
+	floor := median(func() { sink += grants[token]["ops"] })
+	fmt.Printf("go cgo authorize: %.0f ns/call; go map floor: %.1f ns/call (%d calls x 5 rounds, sink %d)\n",
+		cgo, floor, n, sink%2)
 }
