@@ -179,7 +179,7 @@ impl Config {
         Ok(())
     }
 
-    /// The plugin's open configuration (plugin/docs/CONTRACT-DRAFT.md). Unset optional fields are
+    /// The plugin's open configuration (README, "Plugin configuration"). Unset optional fields are
     /// left out so the plugin's own defaults apply.
     pub fn plugin_open_json(&self) -> Result<String, ConfigError> {
         let data_dir = self.data_dir.to_str().ok_or_else(|| {

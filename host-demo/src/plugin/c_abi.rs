@@ -1,6 +1,6 @@
 //! The plugin through its C ABI, loaded with libloading exactly as a C or Go host would.
 //!
-//! The structs are our own `#[repr(C)]` mirrors of plugin/docs/CONTRACT-DRAFT.md rather than the
+//! The structs are our own `#[repr(C)]` mirrors of include/dagu_auth.h rather than the
 //! plugin's Rust types: the point of this path is to prove the C contract, not share Rust code.
 //! Every pointer the plugin hands back is copied into owned Rust values and freed at once with the
 //! plugin's own free function, so no plugin memory outlives the call that produced it.
