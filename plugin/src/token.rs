@@ -4,18 +4,15 @@
 //! verification runs on every `authorize` and costs ~0.4 us this way against ~1.4 us through
 //! jsonwebtoken (PITFALLS.md). Only HS256 is accepted, so `alg: none` and algorithm confusion fail.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
-use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -31,8 +28,6 @@ const SECRET_FILE: &str = "token_secret";
 const SIGNATURE_BYTES: usize = 32;
 /// Dagu's claims take ~250 bytes; longer payloads (long usernames) fall back to the heap.
 const PAYLOAD_STACK_BYTES: usize = 768;
-/// Parsed claims kept at most (~300 bytes each); past this the map starts over.
-const MAX_PARSED: usize = 65_536;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -63,11 +58,46 @@ pub struct TokenCodec {
     mac: Hmac<Sha256>,
     header_b64: String,
     ttl: Duration,
-    /// Claims already parsed, by the signature that was verified over them. A signature that
-    /// verifies under our key stands for exactly one payload, so a hit is as good as a fresh parse;
-    /// the HMAC itself still runs on every call, and expiry is checked every time. Base64 and JSON
-    /// were over half of `authorize` (BENCHMARKS.md).
-    parsed: RwLock<HashMap<[u8; SIGNATURE_BYTES], Arc<Claims>>>,
+}
+
+/// The HMAC of a token that verified under our key. It stands for exactly one payload, so the
+/// principal cache keys sessions by it: `authorize` then runs one HMAC and one lookup, without
+/// parsing the claims again (BENCHMARKS.md). Nobody without the secret can produce one, which is
+/// why its first bytes may serve as the hash directly (`cache::SignatureHasher`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; SIGNATURE_BYTES]);
+
+impl std::hash::Hash for Signature {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        state.write_u64(u64::from_le_bytes([a, b, c, d, e, f, g, h]));
+    }
+}
+
+/// A token whose signature verified; its claims are not parsed yet.
+pub struct Verified<'a> {
+    pub signature: Signature,
+    payload_b64: &'a str,
+}
+
+impl Verified<'_> {
+    /// Parses the claims and checks them against the time.
+    pub fn claims(&self, now_secs: i64) -> Result<Claims, TokenError> {
+        let claims = parse_claims(self.payload_b64)?;
+        check_times(claims.exp, claims.iat, now_secs)?;
+        Ok(claims)
+    }
+}
+
+/// Expiry and issue time, checked on every use (cached sessions included).
+pub fn check_times(exp: i64, iat: i64, now_secs: i64) -> Result<(), TokenError> {
+    if exp <= now_secs {
+        return Err(TokenError::Expired);
+    }
+    if iat > now_secs + IAT_LEEWAY_SECS {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
 }
 
 impl TokenCodec {
@@ -78,7 +108,6 @@ impl TokenCodec {
             mac,
             header_b64: B64.encode(HEADER_JSON),
             ttl,
-            parsed: RwLock::new(HashMap::new()),
         })
     }
 
@@ -97,12 +126,11 @@ impl TokenCodec {
     }
 
     pub fn verify(&self, token: &str, now_secs: i64) -> Result<Claims, TokenError> {
-        self.verify_shared(token, now_secs)
-            .map(|claims| Claims::clone(&claims))
+        self.verify_signature(token)?.claims(now_secs)
     }
 
-    /// [`Self::verify`] without copying the claims: the `authorize` path.
-    pub fn verify_shared(&self, token: &str, now_secs: i64) -> Result<Arc<Claims>, TokenError> {
+    /// The header and the signature, without parsing the claims: the `authorize` path.
+    pub fn verify_signature<'a>(&self, token: &'a str) -> Result<Verified<'a>, TokenError> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -123,27 +151,10 @@ impl TokenCodec {
         mac.update(&token.as_bytes()[..header.len() + 1 + payload.len()]);
         mac.verify_slice(&expected)
             .map_err(|_| TokenError::Signature)?;
-
-        let known = self.parsed.read().get(&expected).cloned();
-        let claims = match known {
-            Some(claims) => claims,
-            None => {
-                let claims = Arc::new(parse_claims(payload)?);
-                let mut parsed = self.parsed.write();
-                if parsed.len() >= MAX_PARSED {
-                    parsed.clear();
-                }
-                parsed.insert(expected, Arc::clone(&claims));
-                claims
-            }
-        };
-        if claims.exp <= now_secs {
-            return Err(TokenError::Expired);
-        }
-        if claims.iat > now_secs + IAT_LEEWAY_SECS {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+        Ok(Verified {
+            signature: Signature(expected),
+            payload_b64: payload,
+        })
     }
 }
 

@@ -243,6 +243,29 @@ fn tokens_expire_after_the_configured_ttl() {
     assert!(is_unauthenticated(fx.engine.principal(&admin)));
 }
 
+/// `authorize` decides a cached session without the path `principal` takes; it must see the same
+/// time bounds and the same revocations.
+#[test]
+fn authorize_refuses_a_cached_token_once_it_expires_or_its_user_is_disabled() {
+    use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+    let fx = Fixture::with(|c| c.token_ttl = std::time::Duration::from_secs(60 * 60));
+    let admin = fx.setup_admin();
+    let (id, token) = fx.user(&admin, "bob", "viewer");
+    let view = |token: &str| fx.engine.authorize(token, Action::View, "");
+    assert_eq!(view(&token), Ok(Decision::Allow), "loaded");
+    assert_eq!(view(&token), Ok(Decision::Allow), "cached");
+    fx.engine
+        .update_user(&admin, &id, patch(json!({"isDisabled": true})))
+        .expect("disable");
+    assert!(is_unauthenticated(view(&token)), "disabled");
+
+    fx.clock.advance_ms(60 * 60 * 1000 - 1000);
+    assert_eq!(view(&admin), Ok(Decision::Allow), "cached again, about to expire");
+    fx.clock.advance_ms(1000);
+    assert!(is_unauthenticated(view(&admin)), "expired while cached");
+    assert!(is_unauthenticated(view(&admin)), "and on every later call");
+}
+
 #[test]
 fn a_token_from_another_installation_is_refused() {
     let one = Fixture::new();

@@ -11,7 +11,11 @@ use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
 use crate::model::{Principal, UserRecord, looks_like_api_key};
 use crate::policy;
-use crate::token::Claims;
+use crate::token::Verified;
+
+fn invalid_token() -> Error {
+    Error::Unauthenticated(msg::INVALID_TOKEN.into())
+}
 
 impl Engine {
     /// The principal behind a bearer credential, re-read after any change.
@@ -20,23 +24,45 @@ impl Engine {
         if token.is_empty() {
             return Err(Error::Unauthenticated(msg::AUTH_REQUIRED.into()));
         }
-        self.notice_other_writers();
+        let now_ms = self.now_ms();
+        self.notice_other_writers(now_ms);
         match looks_like_api_key(token) {
-            true => self.key_principal(token).map(Principal::ApiKey),
+            true => self.key_principal(token, now_ms).map(Principal::ApiKey),
             false => self
-                .session_principal(token)
-                .map(|(_, user)| Principal::User(user)),
+                .session_principal(token, now_ms)
+                .map(|session| Principal::User(session.user)),
         }
     }
 
     pub fn authorize(&self, token: &str, action: Action, workspace: &str) -> Result<Decision> {
-        let principal = self.principal(token)?;
-        Ok(policy::decide(
-            principal.role(),
-            principal.workspace_access(),
-            action,
-            workspace,
-        ))
+        if token.is_empty() || looks_like_api_key(token) {
+            let principal = self.principal(token)?;
+            return Ok(policy::decide(
+                principal.role(),
+                principal.workspace_access(),
+                action,
+                workspace,
+            ));
+        }
+        // A session token: decided under the cache's read lock, so a hot call is one HMAC, one
+        // clock read and one lookup (BENCHMARKS.md).
+        let now_ms = self.now_ms();
+        self.notice_other_writers(now_ms);
+        let verified = self
+            .tokens
+            .verify_signature(token)
+            .map_err(|_| invalid_token())?;
+        let decide = |session: &CachedSession| {
+            let user = &session.user;
+            policy::decide(user.role, &user.workspace_access, action, workspace)
+        };
+        let hot = self.cache.with_session(&verified.signature, |session| {
+            session.valid_at(now_ms).then(|| decide(session))
+        });
+        match hot {
+            Some(decision) => decision.ok_or_else(invalid_token),
+            None => Ok(decide(&self.load_session(&verified, now_ms)?)),
+        }
     }
 
     /// The caller, allowed `action` installation-wide (HTTP_API.md's check order: 401, then 403).
@@ -57,34 +83,56 @@ impl Engine {
     }
 
     /// A signed-in user's session: signature, expiry, a live session row, an enabled user.
-    pub(super) fn session_principal(&self, token: &str) -> Result<(Arc<Claims>, Arc<UserRecord>)> {
-        let invalid = || Error::Unauthenticated(msg::INVALID_TOKEN.into());
-        let now_ms = self.now_ms();
-        let claims = self
+    pub(super) fn session_principal(&self, token: &str, now_ms: i64) -> Result<CachedSession> {
+        let verified = self
             .tokens
-            .verify_shared(token, now_ms.div_euclid(1000))
-            .map_err(|_| invalid())?;
-        let session = self.cached_session(&claims.jti)?.ok_or_else(invalid)?;
-        if session.expires_at_ms <= now_ms || *session.user_id != *claims.uid {
-            return Err(invalid());
+            .verify_signature(token)
+            .map_err(|_| invalid_token())?;
+        let session = match self.cache.session(&verified.signature) {
+            Some(session) => session,
+            None => self.load_session(&verified, now_ms)?,
+        };
+        match session.valid_at(now_ms) {
+            true => Ok(session),
+            false => Err(invalid_token()),
         }
-        let user = self.cached_user(&claims.uid)?.ok_or_else(invalid)?;
-        if user.disabled {
-            return Err(invalid());
+    }
+
+    /// Reads a verified token's session row and user into the cache; refuses an invalid one.
+    fn load_session(&self, verified: &Verified<'_>, now_ms: i64) -> Result<CachedSession> {
+        let claims = verified
+            .claims(now_ms.div_euclid(1000))
+            .map_err(|_| invalid_token())?;
+        let generation = self.cache.generation();
+        let row = self.store.session(&claims.jti)?.ok_or_else(invalid_token)?;
+        if *row.user_id != *claims.uid {
+            return Err(invalid_token());
         }
-        Ok((claims, user))
+        let user = self.cached_user(&claims.uid)?.ok_or_else(invalid_token)?;
+        let session = CachedSession {
+            jti: claims.jti.into(),
+            token_exp_secs: claims.exp,
+            token_iat_secs: claims.iat,
+            expires_at_ms: row.expires_at_ms,
+            user,
+        };
+        if !session.valid_at(now_ms) {
+            return Err(invalid_token());
+        }
+        self.cache
+            .put_session(generation, verified.signature, session.clone());
+        Ok(session)
     }
 
     /// An API key: known digest, not expired, and an owner (if any) who is still enabled.
-    fn key_principal(&self, token: &str) -> Result<Arc<crate::model::ApiKeyRecord>> {
-        let invalid = || Error::Unauthenticated(msg::INVALID_TOKEN.into());
+    fn key_principal(&self, token: &str, now_ms: i64) -> Result<Arc<crate::model::ApiKeyRecord>> {
+        let invalid = invalid_token;
         let digest = self.key_digest.digest(token);
         let cached = self.cached_key(&digest)?.ok_or_else(invalid)?;
         // The lookup was by a keyed digest; the final comparison is constant-time all the same.
         if !bool::from(cached.record.digest.as_bytes().ct_eq(digest.as_bytes())) {
             return Err(invalid());
         }
-        let now_ms = self.now_ms();
         if cached.record.is_expired(now_ms) {
             return Err(invalid());
         }
@@ -98,22 +146,6 @@ impl Engine {
             self.maintenance.key_used(&cached.record.id, now_ms);
         }
         Ok(Arc::clone(&cached.record))
-    }
-
-    fn cached_session(&self, jti: &str) -> Result<Option<CachedSession>> {
-        if let Some(session) = self.cache.session(jti) {
-            return Ok(Some(session));
-        }
-        let generation = self.cache.generation();
-        let Some(row) = self.store.session(jti)? else {
-            return Ok(None);
-        };
-        let session = CachedSession {
-            user_id: row.user_id.into(),
-            expires_at_ms: row.expires_at_ms,
-        };
-        self.cache.put_session(generation, jti, session.clone());
-        Ok(Some(session))
     }
 
     pub(super) fn cached_user(&self, id: &str) -> Result<Option<Arc<UserRecord>>> {

@@ -5,12 +5,14 @@
 //! reader that loaded before an invalidation from putting stale data back afterwards.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 
 use crate::model::{ApiKeyRecord, UserRecord};
+use crate::token::{self, Signature};
 
 /// `lastUsedAt` is written at most this often per key.
 const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
@@ -18,10 +20,52 @@ const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 /// Past this many entries the cache starts over rather than grow without bound.
 const MAX_ENTRIES: usize = 200_000;
 
+/// A verified session token with everything `authorize` checks: the token's own times, its session
+/// row's expiry and the user, so a hot call is one HMAC and one lookup.
 #[derive(Debug, Clone)]
 pub struct CachedSession {
-    pub user_id: Arc<str>,
+    pub jti: Arc<str>,
+    pub token_exp_secs: i64,
+    pub token_iat_secs: i64,
     pub expires_at_ms: i64,
+    pub user: Arc<UserRecord>,
+}
+
+impl CachedSession {
+    /// Times are checked on every use: an entry may outlive the token or the session.
+    pub fn valid_at(&self, now_ms: i64) -> bool {
+        token::check_times(
+            self.token_exp_secs,
+            self.token_iat_secs,
+            now_ms.div_euclid(1000),
+        )
+        .is_ok()
+            && self.expires_at_ms > now_ms
+            && !self.user.disabled
+    }
+}
+
+/// Hashes a [`Signature`] by its first eight bytes. An attacker cannot pick them (only signatures
+/// that verified under the secret are ever inserted), so SipHash's flooding defence buys nothing
+/// here and cost a visible share of `authorize`.
+#[derive(Default)]
+pub struct SignatureHasher(u64);
+
+impl Hasher for SignatureHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    /// Only `write_u64` is used by `Signature`; anything else is folded in, never ignored.
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
 }
 
 /// An API key as `authorize` needs it, with the time its use was last queued for the store.
@@ -46,7 +90,7 @@ impl CachedKey {
 #[derive(Default)]
 struct Inner {
     generation: u64,
-    sessions: HashMap<Box<str>, CachedSession>,
+    sessions: HashMap<Signature, CachedSession, BuildHasherDefault<SignatureHasher>>,
     users: HashMap<Arc<str>, Arc<UserRecord>>,
     /// By digest.
     keys: HashMap<Box<str>, Arc<CachedKey>>,
@@ -62,8 +106,18 @@ impl PrincipalCache {
         self.inner.read().generation
     }
 
-    pub fn session(&self, jti: &str) -> Option<CachedSession> {
-        self.inner.read().sessions.get(jti).cloned()
+    pub fn session(&self, signature: &Signature) -> Option<CachedSession> {
+        self.inner.read().sessions.get(signature).cloned()
+    }
+
+    /// `read` on the cached session under the read lock: no reference counts touched, which is
+    /// what keeps a hot `authorize` to one lookup. `None` when the token is not cached.
+    pub fn with_session<R>(
+        &self,
+        signature: &Signature,
+        read: impl FnOnce(&CachedSession) -> R,
+    ) -> Option<R> {
+        self.inner.read().sessions.get(signature).map(read)
     }
 
     pub fn user(&self, id: &str) -> Option<Arc<UserRecord>> {
@@ -93,13 +147,13 @@ impl PrincipalCache {
     }
 
     /// Stores what was loaded at `generation`, unless an invalidation happened since.
-    pub fn put_session(&self, generation: u64, jti: &str, session: CachedSession) {
+    pub fn put_session(&self, generation: u64, signature: Signature, session: CachedSession) {
         let mut inner = self.inner.write();
         if inner.generation == generation {
             if inner.sessions.len() >= MAX_ENTRIES {
                 inner.sessions.clear();
             }
-            inner.sessions.insert(jti.into(), session);
+            inner.sessions.insert(signature, session);
         }
     }
 
@@ -146,6 +200,46 @@ mod tests {
         }
     }
 
+    fn session(user: Arc<UserRecord>, expires_at_ms: i64) -> CachedSession {
+        CachedSession {
+            jti: "j1".into(),
+            token_exp_secs: 2_000,
+            token_iat_secs: 1_000,
+            expires_at_ms,
+            user,
+        }
+    }
+
+    #[test]
+    fn a_cached_session_is_valid_only_inside_every_time_bound() {
+        let cache = PrincipalCache::default();
+        let user = cache.put_user(cache.generation(), user());
+        let entry = session(Arc::clone(&user), 1_500_000);
+        assert!(entry.valid_at(1_200_000));
+        assert!(!entry.valid_at(1_500_000), "session row expired");
+        assert!(
+            !session(Arc::clone(&user), i64::MAX).valid_at(2_000_000),
+            "token expired"
+        );
+        assert!(!entry.valid_at(900_000 - 61_000), "issued in the future");
+        let mut disabled = UserRecord::clone(&user);
+        disabled.disabled = true;
+        assert!(!session(Arc::new(disabled), i64::MAX).valid_at(1_200_000));
+    }
+
+    #[test]
+    fn signatures_hash_by_their_leading_bytes_and_other_input_is_folded() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<SignatureHasher>::default();
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        assert_eq!(build.hash_one(Signature(one)), 1);
+        let mut tail_differs = one;
+        tail_differs[31] = 9;
+        assert_eq!(build.hash_one(Signature(tail_differs)), 1);
+        assert_ne!(build.hash_one("ab"), build.hash_one("ba"));
+    }
+
     #[test]
     fn a_load_that_raced_an_invalidation_is_not_cached() {
         let cache = PrincipalCache::default();
@@ -171,16 +265,11 @@ mod tests {
     fn invalidate_forgets_sessions_and_users() {
         let cache = PrincipalCache::default();
         let generation = cache.generation();
-        cache.put_session(
-            generation,
-            "j1",
-            CachedSession {
-                user_id: "u1".into(),
-                expires_at_ms: 1,
-            },
-        );
-        cache.put_user(generation, user());
+        let signature = Signature([7; 32]);
+        let user = cache.put_user(generation, user());
+        cache.put_session(generation, signature, session(user, i64::MAX));
+        assert!(cache.session(&signature).is_some());
         cache.invalidate();
-        assert!(cache.session("j1").is_none() && cache.user("u1").is_none());
+        assert!(cache.session(&signature).is_none() && cache.user("u1").is_none());
     }
 }

@@ -181,8 +181,7 @@ impl Engine {
 
     /// Drops cached principals when another process committed since the last look, at most once
     /// per `CROSS_PROCESS_REFRESH_MS`, so the hot path touches SQLite rarely.
-    fn notice_other_writers(&self) {
-        let now = self.now_ms();
+    fn notice_other_writers(&self, now: i64) {
         let last = self.last_change_check_ms.load(Ordering::Relaxed);
         if now - last < CROSS_PROCESS_REFRESH_MS {
             return;

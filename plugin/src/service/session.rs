@@ -224,8 +224,8 @@ impl Engine {
                 "a session token resolved to an API key".into(),
             ));
         };
-        let (claims, _) = self.session_principal(caller.token)?;
-        self.store.delete_session(&claims.jti)?;
+        let session = self.session_principal(caller.token, self.now_ms())?;
+        self.store.delete_session(&session.jti)?;
         self.cache.invalidate();
         self.audit("logout", &user.id, &user.id, caller.client_ip, json!({}));
         Ok(())
