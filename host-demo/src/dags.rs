@@ -33,8 +33,8 @@ pub struct Dag {
 
 impl Dag {
     /// What `authorize` takes for this DAG: the empty string is the default workspace.
-    fn workspace_arg(&self) -> String {
-        self.workspace.clone().unwrap_or_default()
+    fn workspace_str(&self) -> &str {
+        self.workspace.as_deref().unwrap_or_default()
     }
 }
 
@@ -78,15 +78,6 @@ impl Catalogue {
             .cloned()
     }
 
-    fn all(&self) -> Vec<Dag> {
-        self.dags
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
-    }
-
     fn set_spec(&self, name: &str, spec: Value) -> Option<Dag> {
         let mut dags = self.dags.write().unwrap_or_else(PoisonError::into_inner);
         let dag = dags.get_mut(name)?;
@@ -103,11 +94,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110).
-pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn dag_not_found() -> Response {
@@ -132,9 +123,9 @@ async fn guard(
     let token = bearer_token(headers).ok_or_else(missing_token)?;
     // For an unknown name, ask about the default workspace only to learn whether the token is
     // good: 401 before 404.
-    let workspace = dag.as_ref().map(Dag::workspace_arg).unwrap_or_default();
+    let workspace = dag.as_ref().map(Dag::workspace_str).unwrap_or_default();
     let decision = plugin
-        .authorize_now(&token, action, &workspace)
+        .authorize_now(token, action, workspace)
         .map_err(|e| api_error::from_plugin(&e))?;
     let dag = dag.ok_or_else(dag_not_found)?;
     match decision {
@@ -145,50 +136,62 @@ async fn guard(
 }
 
 #[derive(Serialize)]
-struct Listed {
-    name: String,
-    workspace: Option<String>,
+struct Listed<'a> {
+    name: &'a str,
+    workspace: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    dags: Vec<Listed<'a>>,
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let dags = state.dags.all();
-    let visible: Vec<Dag> = match &state.plugin {
-        None => dags,
-        Some(plugin) => {
-            let Some(token) = bearer_token(&headers) else {
-                return missing_token();
-            };
+    let token = match (&state.plugin, bearer_token(&headers)) {
+        (None, _) => None,
+        (Some(plugin), Some(token)) => Some((plugin, token)),
+        (Some(_), None) => return missing_token(),
+    };
+    // Built from borrowed names under the read lock: this handler is the per-request cost that
+    // plugin/benches/http_load.sh compares with a bare axum handler.
+    let dags = state
+        .dags
+        .dags
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    let allowed: Option<BTreeSet<&str>> = match token {
+        None => None,
+        Some((plugin, token)) => {
             // One question per workspace, not per DAG; the default workspace is always asked so
             // a bad token is a 401 even if no DAG were in it.
-            let mut workspaces: BTreeSet<String> = dags.iter().map(Dag::workspace_arg).collect();
-            workspaces.insert(String::new());
-            let allowed: Result<BTreeSet<String>, _> = workspaces
-                .into_iter()
-                .filter_map(|workspace| {
-                    match plugin.authorize_now(&token, DaguAuthAction::View, &workspace) {
-                        Ok(DaguAuthDecision::Allow) => Some(Ok(workspace)),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e)),
+            let mut workspaces: BTreeSet<&str> = dags.values().map(Dag::workspace_str).collect();
+            workspaces.insert("");
+            let mut allowed = BTreeSet::new();
+            for workspace in workspaces {
+                match plugin.authorize_now(token, DaguAuthAction::View, workspace) {
+                    Ok(DaguAuthDecision::Allow) => {
+                        allowed.insert(workspace);
                     }
-                })
-                .collect();
-            match allowed {
-                Ok(allowed) => dags
-                    .into_iter()
-                    .filter(|d| allowed.contains(&d.workspace_arg()))
-                    .collect(),
-                Err(e) => return api_error::from_plugin(&e),
+                    Ok(_) => {}
+                    Err(e) => return api_error::from_plugin(&e),
+                }
             }
+            Some(allowed)
         }
     };
-    let listed: Vec<Listed> = visible
-        .into_iter()
+    let dags = dags
+        .values()
+        .filter(|d| {
+            allowed
+                .as_ref()
+                .is_none_or(|a| a.contains(d.workspace_str()))
+        })
         .map(|d| Listed {
-            name: d.name,
-            workspace: d.workspace,
+            name: &d.name,
+            workspace: d.workspace.as_deref(),
         })
         .collect();
-    Json(json!({"dags": listed})).into_response()
+    Json(Listing { dags }).into_response()
 }
 
 async fn show(
@@ -266,11 +269,8 @@ mod tests {
             h.insert(header::AUTHORIZATION, v.parse().expect("header value"));
             h
         };
-        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc".to_owned()));
-        assert_eq!(
-            bearer_token(&headers("bearer  abc ")),
-            Some("abc".to_owned())
-        );
+        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("bearer  abc ")), Some("abc"));
         assert_eq!(bearer_token(&headers("Basic abc")), None);
         assert_eq!(bearer_token(&headers("Bearer ")), None);
         assert_eq!(bearer_token(&HeaderMap::new()), None);

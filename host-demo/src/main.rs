@@ -182,6 +182,7 @@ async fn run(config: &Config, state: AppState) -> Result<(), String> {
     server::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
+    request_log::flush();
     eprintln!("host-demo: stopped");
     Ok(())
 }

@@ -260,7 +260,11 @@ fn authorize_refuses_a_cached_token_once_it_expires_or_its_user_is_disabled() {
     assert!(is_unauthenticated(view(&token)), "disabled");
 
     fx.clock.advance_ms(60 * 60 * 1000 - 1000);
-    assert_eq!(view(&admin), Ok(Decision::Allow), "cached again, about to expire");
+    assert_eq!(
+        view(&admin),
+        Ok(Decision::Allow),
+        "cached again, about to expire"
+    );
     fx.clock.advance_ms(1000);
     assert!(is_unauthenticated(view(&admin)), "expired while cached");
     assert!(is_unauthenticated(view(&admin)), "and on every later call");
