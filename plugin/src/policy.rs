@@ -18,17 +18,38 @@ pub const fn minimum_role(action: Action) -> Role {
 /// The role that applies in `workspace` (empty = the default workspace), or `None` when the
 /// workspace is not visible to the principal.
 pub fn effective_role(role: Role, access: &WorkspaceAccess, workspace: &str) -> Option<Role> {
-    if workspace.is_empty() || access.all {
+    effective_role_with(role, access.all, |w| access.grant_for(w), workspace)
+}
+
+fn effective_role_with(
+    role: Role,
+    all: bool,
+    grant_for: impl FnOnce(&str) -> Option<Role>,
+    workspace: &str,
+) -> Option<Role> {
+    if workspace.is_empty() || all {
         return Some(role);
     }
-    access.grant_for(workspace)
+    grant_for(workspace)
 }
 
 pub fn decide(role: Role, access: &WorkspaceAccess, action: Action, workspace: &str) -> Decision {
+    decide_with(role, access.all, |w| access.grant_for(w), action, workspace)
+}
+
+/// [`decide`] for a caller that keeps the grants in its own form (the session cache's
+/// `PackedAccess`); `grant_for` answers the granted role in a named workspace.
+pub fn decide_with(
+    role: Role,
+    all: bool,
+    grant_for: impl FnOnce(&str) -> Option<Role>,
+    action: Action,
+    workspace: &str,
+) -> Decision {
     // Audit and admin are installation-wide: they always use the top-level role.
     let applies = match action {
         Action::Audit | Action::Admin => Some(role),
-        _ => effective_role(role, access, workspace),
+        _ => effective_role_with(role, all, grant_for, workspace),
     };
     match applies {
         None => Decision::NotVisible,

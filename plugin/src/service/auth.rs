@@ -24,7 +24,7 @@ impl Engine {
         if token.is_empty() {
             return Err(Error::Unauthenticated(msg::AUTH_REQUIRED.into()));
         }
-        let now_ms = self.now_ms();
+        let now_ms = self.clock.now_ms_coarse();
         self.notice_other_writers(now_ms);
         match looks_like_api_key(token) {
             true => self.key_principal(token, now_ms).map(Principal::ApiKey),
@@ -46,16 +46,13 @@ impl Engine {
         }
         // A session token: decided under the cache's read lock, so a hot call is one HMAC, one
         // clock read and one lookup (BENCHMARKS.md).
-        let now_ms = self.now_ms();
+        let now_ms = self.clock.now_ms_coarse();
         self.notice_other_writers(now_ms);
         let verified = self
             .tokens
             .verify_signature(token)
             .map_err(|_| invalid_token())?;
-        let decide = |session: &CachedSession| {
-            let user = &session.user;
-            policy::decide(user.role, &user.workspace_access, action, workspace)
-        };
+        let decide = |session: &CachedSession| session.access.decide(action, workspace);
         let hot = self.cache.with_session(&verified.signature, |session| {
             session.valid_at(now_ms).then(|| decide(session))
         });
@@ -109,13 +106,7 @@ impl Engine {
             return Err(invalid_token());
         }
         let user = self.cached_user(&claims.uid)?.ok_or_else(invalid_token)?;
-        let session = CachedSession {
-            jti: claims.jti.into(),
-            token_exp_secs: claims.exp,
-            token_iat_secs: claims.iat,
-            expires_at_ms: row.expires_at_ms,
-            user,
-        };
+        let session = CachedSession::new(&claims, row.expires_at_ms, user);
         if !session.valid_at(now_ms) {
             return Err(invalid_token());
         }

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 
+use super::packed_access::PackedAccess;
 use crate::model::{ApiKeyRecord, UserRecord};
-use crate::token::{self, Signature};
+use crate::token::{self, Claims, Signature};
 
 /// `lastUsedAt` is written at most this often per key.
 const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
@@ -21,27 +22,34 @@ const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 const MAX_ENTRIES: usize = 200_000;
 
 /// A verified session token with everything `authorize` checks: the token's own times, its session
-/// row's expiry and the user, so a hot call is one HMAC and one lookup.
+/// row's expiry and the user's access, so a hot call is one HMAC, one lookup and one buffer read.
 #[derive(Debug, Clone)]
 pub struct CachedSession {
-    pub jti: Arc<str>,
     pub token_exp_secs: i64,
     pub token_iat_secs: i64,
     pub expires_at_ms: i64,
+    pub access: PackedAccess,
+    /// For callers that need the whole principal; `authorize` never reads it.
     pub user: Arc<UserRecord>,
 }
 
 impl CachedSession {
+    pub fn new(claims: &Claims, expires_at_ms: i64, user: Arc<UserRecord>) -> Self {
+        Self {
+            token_exp_secs: claims.exp,
+            token_iat_secs: claims.iat,
+            expires_at_ms,
+            access: PackedAccess::of(&user),
+            user,
+        }
+    }
+
     /// Times are checked on every use: an entry may outlive the token or the session.
     pub fn valid_at(&self, now_ms: i64) -> bool {
-        token::check_times(
-            self.token_exp_secs,
-            self.token_iat_secs,
-            now_ms.div_euclid(1000),
-        )
-        .is_ok()
+        let now_secs = now_ms.div_euclid(1000);
+        token::check_times(self.token_exp_secs, self.token_iat_secs, now_secs).is_ok()
             && self.expires_at_ms > now_ms
-            && !self.user.disabled
+            && !self.access.disabled()
     }
 }
 
@@ -201,13 +209,16 @@ mod tests {
     }
 
     fn session(user: Arc<UserRecord>, expires_at_ms: i64) -> CachedSession {
-        CachedSession {
+        let claims = Claims {
+            sub: user.id.clone(),
+            uid: user.id.clone(),
+            username: user.username.clone(),
+            role: user.role,
+            iat: 1_000,
+            exp: 2_000,
             jti: "j1".into(),
-            token_exp_secs: 2_000,
-            token_iat_secs: 1_000,
-            expires_at_ms,
-            user,
-        }
+        };
+        CachedSession::new(&claims, expires_at_ms, user)
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod backup;
 mod cache;
 mod maintenance;
 mod operator;
+mod packed_access;
 mod session;
 mod signin_limits;
 mod users;

@@ -224,8 +224,13 @@ impl Engine {
                 "a session token resolved to an API key".into(),
             ));
         };
-        let session = self.session_principal(caller.token, self.now_ms())?;
-        self.store.delete_session(&session.jti)?;
+        // The token was verified just above; parsed once more here for its session id (sign-out is
+        // rare, so the cache does not carry it).
+        let claims = self
+            .tokens
+            .verify(caller.token, self.now_ms().div_euclid(1000))
+            .map_err(|_| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
+        self.store.delete_session(&claims.jti)?;
         self.cache.invalidate();
         self.audit("logout", &user.id, &user.id, caller.client_ip, json!({}));
         Ok(())
