@@ -133,6 +133,15 @@ func main() {
 	}
 	_, err = auth.Authorize("not a token", ActionView, "ops")
 	check(statusOf(err) == StatusUnauthenticated, "a bad token is UNAUTHENTICATED: %v", err)
+	_, err = auth.Authorize(opsDev, ActionView, "qa\x00ops")
+	check(statusOf(err) == StatusBadRequest, "a NUL in the workspace is refused: %v", err)
+	_, err = auth.Authorize(opsDev+"\x00", ActionView, "ops")
+	check(statusOf(err) == StatusBadRequest, "a NUL in the token is refused: %v", err)
+	// Past the stack buffers the strings go through C.CString: same answers.
+	long := must(auth.Authorize(opsDev, ActionView, strings.Repeat("w", 300)))
+	check(long == DecisionNotVisible, "a long workspace name is decided: %d", long)
+	_, err = auth.Authorize(opsDev+strings.Repeat("x", 5000), ActionView, "ops")
+	check(statusOf(err) == StatusUnauthenticated, "a long bad token is UNAUTHENTICATED: %v", err)
 
 	// Listing users.
 	var list struct {
@@ -154,34 +163,42 @@ func main() {
 }
 
 // benchAuthorize prints the median time of one authorize call through cgo, the way the Dagu server
-// would call it, beside a Go map lookup of the same decision (the floor a Go-native check would
-// cost), over 5 rounds of n calls each. Used by plugin/benches/run_all.sh, not by the tests.
+// would call it, beside the same call made in a C loop in this process (what cgo adds is the
+// difference) and a Go map lookup of the same decision (the floor a Go-native check would cost),
+// over 5 interleaved rounds of n calls each. Used by plugin/benches/run_all.sh, not by the tests.
 func benchAuthorize(auth *Instance, token string, n int) {
 	grants := map[string]map[string]uint32{token: {"ops": DecisionAllow, "qa": DecisionForbidden}}
-	round := func(call func()) float64 {
+	var sink uint32
+	viaCgo := func() float64 {
 		started := time.Now()
 		for i := 0; i < n; i++ {
-			call()
+			decision, err := auth.Authorize(token, ActionWrite, "ops")
+			if err != nil {
+				panic(err)
+			}
+			sink += decision
 		}
 		return float64(time.Since(started).Nanoseconds()) / float64(n)
 	}
-	median := func(call func()) float64 {
-		rounds := make([]float64, 5)
-		for i := range rounds {
-			rounds[i] = round(call)
+	viaMap := func() float64 {
+		started := time.Now()
+		for i := 0; i < n; i++ {
+			sink += grants[token]["ops"]
 		}
-		sort.Float64s(rounds)
-		return rounds[2]
+		return float64(time.Since(started).Nanoseconds()) / float64(n)
 	}
-	var sink uint32
-	cgo := median(func() {
-		decision, err := auth.Authorize(token, ActionWrite, "ops")
-		if err != nil {
-			panic(err)
-		}
-		sink += decision
-	})
-	floor := median(func() { sink += grants[token]["ops"] })
-	fmt.Printf("go cgo authorize: %.0f ns/call; go map floor: %.1f ns/call (%d calls x 5 rounds, sink %d)\n",
-		cgo, floor, n, sink%2)
+	var cgo, c, floor, noop, shim []float64
+	for round := 0; round < 5; round++ {
+		cgo = append(cgo, viaCgo())
+		c = append(c, auth.timeAuthorizeC(token, ActionWrite, "ops", n))
+		floor = append(floor, viaMap())
+		noop = append(noop, timeCgoNoop(n))
+		shim = append(shim, timeCgoShim(token, "ops", n))
+	}
+	median := func(xs []float64) float64 { sort.Float64s(xs); return xs[len(xs)/2] }
+	mc, mg := median(c), median(cgo)
+	fmt.Printf("authorize: C loop %.0f ns/call, go cgo %.0f ns/call (cgo adds %.0f ns; an empty "+
+		"cgo call costs %.0f ns, the shim without the plugin %.0f ns); go map floor %.1f ns/call "+
+		"(%d calls x 5 rounds, sink %d)\n", mc, mg, mg-mc, median(noop), median(shim),
+		median(floor), n, sink%2)
 }
