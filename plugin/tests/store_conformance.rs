@@ -11,7 +11,9 @@ use std::thread;
 
 use dagu_auth::Error;
 use dagu_auth::error::msg;
-use dagu_auth::model::{ApiKeyRecord, AuditEvent, AuditQuery, Role, UserRecord, WorkspaceAccess};
+use dagu_auth::model::{
+    ApiKeyRecord, AuditEvent, AuditQuery, Role, UserRecord, WorkspaceAccess, fold_username,
+};
 use dagu_auth::store::{Session, SqliteStore, Store, UpdateEffects};
 
 pub struct Backend {
@@ -79,6 +81,11 @@ conformance!(
     revoking_on_update_ends_every_session_of_the_user,
     deleting_a_user_takes_their_sessions_and_keys,
     users_are_listed_by_folded_username,
+    a_walk_visits_every_user_once_in_list_order,
+    a_walk_sees_the_users_of_its_start,
+    a_walk_of_an_empty_store_visits_no_one,
+    an_error_from_the_visitor_ends_the_walk_and_is_returned,
+    pages_follow_the_keyset_in_list_order,
     expired_sessions_are_swept_and_live_ones_kept,
     api_key_names_are_unique,
     the_key_limit_refuses_one_more_key,
@@ -351,6 +358,132 @@ fn users_are_listed_by_folded_username(b: &Backend) {
         .map(|u| u.username)
         .collect();
     assert_eq!(names, ["alice", "bob", "Carol", "dave-1", "dave_2"]);
+}
+
+/// More users than one round trip of a store's walk carries (PostgreSQL fetches 1,000 at a time),
+/// with names whose folded order differs from their byte order.
+const MANY: usize = 1_100;
+
+/// The admin "alice", then `MANY` more; returns every username in list order.
+fn with_many_users(store: &dyn Store) -> Vec<String> {
+    with_admin(store);
+    let mut names = vec!["alice".to_string()];
+    for i in 0..MANY {
+        let name = match i % 2 {
+            0 => format!("User{i:04}"),
+            _ => format!("user{i:04}"),
+        };
+        store
+            .insert_user(&user(&format!("id{i:04}"), &name, Role::Viewer))
+            .expect("user");
+        names.push(name);
+    }
+    names
+}
+
+/// Names the first difference rather than printing a thousand names.
+fn assert_same_names(got: &[String], expected: &[String]) {
+    let first_difference = got.iter().zip(expected).position(|(g, e)| g != e);
+    assert!(
+        first_difference.is_none() && got.len() == expected.len(),
+        "{} names against {} expected; first difference at {first_difference:?}: {:?} for {:?}",
+        got.len(),
+        expected.len(),
+        first_difference.map(|i| &got[i]),
+        first_difference.map(|i| &expected[i]),
+    );
+}
+
+fn walked(store: &dyn Store) -> Vec<String> {
+    let mut names = Vec::new();
+    store
+        .for_each_user(&mut |u| {
+            names.push(u.username);
+            Ok(())
+        })
+        .expect("walk");
+    names
+}
+
+fn a_walk_visits_every_user_once_in_list_order(b: &Backend) {
+    let expected = with_many_users(b.store.as_ref());
+    assert_same_names(&walked(b.store.as_ref()), &expected);
+}
+
+fn a_walk_sees_the_users_of_its_start(b: &Backend) {
+    let expected = with_many_users(b.store.as_ref());
+    let other = b.another();
+    let mut seen = Vec::new();
+    b.store
+        .for_each_user(&mut |u| {
+            if seen.is_empty() {
+                // Each change would show later in the walk if the walk saw it.
+                let late = user("late", "zzz-late", Role::Viewer);
+                other.insert_user(&late).expect("insert elsewhere");
+                other
+                    .delete_user("id1099", &mut |_| Ok(()))
+                    .expect("delete elsewhere");
+                other
+                    .update_user("id0500", &mut |u| {
+                        u.username = "zzz-renamed".into();
+                        Ok(UpdateEffects::default())
+                    })
+                    .expect("rename elsewhere");
+            }
+            seen.push(u.username);
+            Ok(())
+        })
+        .expect("walk");
+    assert_same_names(&seen, &expected);
+    let now = walked(b.store.as_ref());
+    assert_eq!(now.len(), expected.len());
+    assert_eq!(now[now.len() - 2..], ["zzz-late", "zzz-renamed"]);
+}
+
+fn a_walk_of_an_empty_store_visits_no_one(b: &Backend) {
+    let mut visits = 0;
+    let walk = b.store.for_each_user(&mut |_| {
+        visits += 1;
+        Ok(())
+    });
+    assert_eq!((walk, visits), (Ok(()), 0));
+    assert_eq!(b.store.list_users(), Ok(Vec::new()));
+}
+
+fn an_error_from_the_visitor_ends_the_walk_and_is_returned(b: &Backend) {
+    let expected = with_many_users(b.store.as_ref());
+    let stop = Error::Conflict("enough".into());
+    let mut visits = 0;
+    let walk = b.store.for_each_user(&mut |_| {
+        visits += 1;
+        match visits {
+            2 => Err(stop.clone()),
+            _ => Ok(()),
+        }
+    });
+    assert_eq!((walk, visits), (Err(stop), 2));
+    // The walk's connection and transaction are gone: reads and writes carry on.
+    b.store
+        .insert_user(&user("after", "after", Role::Viewer))
+        .expect("write after the walk");
+    assert_eq!(walked(b.store.as_ref()).len(), expected.len() + 1);
+}
+
+fn pages_follow_the_keyset_in_list_order(b: &Backend) {
+    let expected = with_many_users(b.store.as_ref());
+    let mut paged = Vec::new();
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let key = after
+            .as_ref()
+            .map(|(name, id)| (name.as_str(), id.as_str()));
+        let page = b.store.list_users_page(key, 300).expect("page");
+        assert!(page.len() <= 300);
+        let Some(last) = page.last() else { break };
+        after = Some((fold_username(&last.username), last.id.clone()));
+        paged.extend(page.into_iter().map(|u| u.username));
+    }
+    assert_same_names(&paged, &expected);
 }
 
 fn expired_sessions_are_swept_and_live_ones_kept(b: &Backend) {
@@ -662,6 +795,29 @@ mod postgres_only {
             matches!(&refused, Some(Error::Storage(m)) if m.contains("schema version 99, newer")),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_list_order_index_and_keeps_its_users() {
+        let Some(schema) = pg::schema() else { return };
+        let store = open(&schema.url).expect("create the schema");
+        crate::with_admin(&store);
+        drop(store);
+        schema.execute("DROP INDEX users_in_list_order; UPDATE dagu_auth_schema SET version = 1");
+        let store = open(&schema.url).expect("migrate from version 1");
+        assert_eq!(store.user_count(), Ok(1));
+        let mut client = postgres::Client::connect(&schema.url, postgres::NoTls).expect("connect");
+        let found = client
+            .query_one(
+                "SELECT (SELECT version FROM dagu_auth_schema), \
+                 (SELECT COUNT(*) FROM pg_indexes \
+                  WHERE schemaname = current_schema() AND indexname = 'users_in_list_order')",
+                &[],
+            )
+            .expect("read the schema");
+        let (version, indexes): (i32, i64) = (found.get(0), found.get(1));
+        assert!(version >= 2, "version {version}");
+        assert_eq!(indexes, 1);
     }
 
     #[test]

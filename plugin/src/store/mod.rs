@@ -61,7 +61,19 @@ pub trait Store: Send + Sync {
     /// Matches case-insensitively (the folded form).
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
     /// Sorted by username, case-insensitively.
-    fn list_users(&self) -> Result<Vec<UserRecord>>;
+    fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let mut users = Vec::new();
+        self.for_each_user(&mut |user| {
+            users.push(user);
+            Ok(())
+        })?;
+        Ok(users)
+    }
+    /// Hands every user to `visit` in `list_users` order, one at a time, so a caller can write the
+    /// full list out without holding every record at once. The users are those of one moment (the
+    /// walk's start): a write that commits during the walk is not seen, so the list never shows a
+    /// user twice or half of a rename. An error from `visit` stops the walk and is returned as is.
+    fn for_each_user(&self, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Result<()>;
     /// At most `limit` users in `list_users` order, after the (folded username, id) key `after`.
     /// The default filters the full list; stores override it with a keyset query.
     fn list_users_page(

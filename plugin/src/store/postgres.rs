@@ -25,6 +25,12 @@ pub(crate) mod lock {
 
 const USER_COLUMNS: &str =
     "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
+/// The list order and keyset of `list_users`: byte order, as SQLite sorts, whatever the
+/// database's collation. The index `users_in_list_order` has exactly these collations, so the
+/// planner reads it in order instead of sorting the table for every page.
+const USER_ORDER: &str = "username_folded COLLATE \"C\", id COLLATE \"C\"";
+/// Rows per round trip of `for_each_user`: a few hundred KB held at a time.
+const WALK_BATCH: i32 = 1000;
 
 /// Why a unit of work against PostgreSQL stopped: the database failed, or a rule refused.
 pub enum Failure {
@@ -146,16 +152,48 @@ impl Store for PostgresStore {
         self.read(|client| select_user(client, "username_folded", &folded))
     }
 
-    fn list_users(&self) -> Result<Vec<UserRecord>> {
+    fn for_each_user(&self, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Result<()> {
+        let mut visited = false;
+        let mut retried = false;
+        loop {
+            let mut conn = self.pool.get()?;
+            let walked = walk_users(&mut conn, &mut |user| {
+                visited = true;
+                visit(user)
+            });
+            match walked {
+                Ok(()) => return Ok(()),
+                // Starting over is only invisible to the caller while it has been given nothing.
+                Err(Failure::Pg(e)) if connection_lost(&e) && !visited && !retried => {
+                    conn.discard();
+                    retried = true;
+                }
+                Err(failure) => return Err(self.settle(&mut conn, failure)),
+            }
+        }
+    }
+
+    fn list_users_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<UserRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(|client| {
-            // Byte order, as SQLite sorts, whatever the database's collation.
-            let rows = client.query(
-                &format!(
-                    "SELECT {USER_COLUMNS} FROM users \
-                     ORDER BY username_folded COLLATE \"C\", id COLLATE \"C\""
-                ),
-                &[],
-            )?;
+            let rows = match after {
+                // Row-value keyset on `users_in_list_order`: a page costs the same at any depth.
+                Some((name, id)) => client.query(
+                    &format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE ({USER_ORDER}) > ($1, $2) \
+                         ORDER BY {USER_ORDER} LIMIT $3"
+                    ),
+                    &[&name, &id, &limit],
+                )?,
+                None => client.query(
+                    &format!("SELECT {USER_COLUMNS} FROM users ORDER BY {USER_ORDER} LIMIT $1"),
+                    &[&limit],
+                )?,
+            };
             Ok(rows.iter().map(user_from_row).collect::<Result<_>>()?)
         })
     }
@@ -389,6 +427,47 @@ fn ensure_an_enabled_admin(tx: &mut Client) -> Outcome<()> {
     )? {
         0 => Err(Error::Conflict(msg::LAST_ADMIN.into()).into()),
         _ => Ok(()),
+    }
+}
+
+/// The whole list through one portal (the wire protocol's cursor) in a read-only transaction,
+/// `WALK_BATCH` rows per round trip. One statement has one snapshot, so the list is consistent
+/// at any isolation level and the server orders the table once. Keyset pages would each be a
+/// statement of their own, consistent only under REPEATABLE READ.
+fn walk_users(conn: &mut Conn<'_>, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Outcome<()> {
+    let mut tx = conn.client().build_transaction().read_only(true).start()?;
+    let walked = walk_portal(&mut tx, visit);
+    let ended = match walked {
+        Ok(()) => tx.commit(),
+        Err(_) => tx.rollback(),
+    };
+    match (walked, ended) {
+        (Ok(()), ended) => Ok(ended?),
+        (Err(failure), Ok(())) => Err(failure),
+        // As in `write`: a connection that may still be in the transaction is not handed on.
+        (Err(failure), Err(_)) => {
+            conn.discard();
+            Err(failure)
+        }
+    }
+}
+
+fn walk_portal(
+    tx: &mut postgres::Transaction<'_>,
+    visit: &mut dyn FnMut(UserRecord) -> Result<()>,
+) -> Outcome<()> {
+    let portal = tx.bind(
+        &format!("SELECT {USER_COLUMNS} FROM users ORDER BY {USER_ORDER}"),
+        &[],
+    )?;
+    loop {
+        let rows = tx.query_portal(&portal, WALK_BATCH)?;
+        for row in &rows {
+            visit(user_from_row(row)?)?;
+        }
+        if rows.len() < WALK_BATCH as usize {
+            return Ok(());
+        }
     }
 }
 

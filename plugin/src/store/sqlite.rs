@@ -115,12 +115,20 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    fn list_users(&self) -> Result<Vec<UserRecord>> {
+    fn for_each_user(&self, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Result<()> {
         self.read(|conn| {
+            // One statement is one read transaction: in WAL mode it sees the database as of its
+            // first step until it is reset, however long `visit` takes, and writers carry on.
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users ORDER BY username_folded, id"
             ))?;
-            collect_users(stmt.query_map([], user_from_row)?)
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                if let Err(e) = user_from_row(row)?.and_then(&mut *visit) {
+                    return Ok(Err(e));
+                }
+            }
+            Ok(Ok(()))
         })?
     }
 
@@ -377,10 +385,7 @@ fn select_user(
     .optional()
 }
 
-/// Rows decode in two steps: SQLite errors first, then our own parsing of role and access JSON,
-/// which fails as a storage error naming the user rather than a panic.
-/// Rows straight into one vector: collecting the row results first held every user twice at the
-/// peak of a 100,000-user listing.
+/// Rows straight into one vector: collecting the row results first would hold every user twice.
 fn collect_users(
     rows: impl Iterator<Item = rusqlite::Result<Result<UserRecord>>>,
 ) -> rusqlite::Result<Result<Vec<UserRecord>>> {
@@ -394,6 +399,8 @@ fn collect_users(
     Ok(Ok(users))
 }
 
+/// Rows decode in two steps: SQLite errors first, then our own parsing of role and access JSON,
+/// which fails as a storage error naming the user rather than a panic.
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
     let id: String = row.get(0)?;
     let role: String = row.get(2)?;
