@@ -38,6 +38,76 @@ fn users_are_listed_sorted_case_insensitively() {
     assert_eq!(names, ["admin", "alice", "Bob", "carol"]);
 }
 
+/// Users whose JSON exercises every field: grants, a disabled user, escapes and non-ASCII names.
+fn varied_users(fx: &Fixture, admin: &str) {
+    let scoped = json!({"all": false, "grants": [
+        {"workspace": "ops", "role": "operator"},
+        {"workspace": "data", "role": "viewer"},
+    ]});
+    fx.user_with_access(admin, "scoped", "viewer", Some(scoped));
+    for (name, role) in [
+        ("Zoë", "developer"),
+        ("quote\"back\\slash", "manager"),
+        ("日本", "operator"),
+        ("a/b<c>&'d", "admin"),
+    ] {
+        fx.user(admin, name, role);
+    }
+    let (disabled, _) = fx.user(admin, "gone", "viewer");
+    fx.engine
+        .update_user(admin, &disabled, patch(json!({"isDisabled": true})))
+        .expect("disable");
+}
+
+#[test]
+fn the_full_json_list_is_byte_for_byte_the_serialised_records() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    varied_users(&fx, &admin);
+    let records = serde_json::to_vec(&fx.engine.list_users(&admin).expect("list")).expect("json");
+    let text = String::from_utf8_lossy(&records);
+    for part in [
+        r#""isDisabled":true"#,
+        r#""workspace":"ops""#,
+        r#"quote\"back\\slash"#,
+    ] {
+        assert!(text.contains(part), "the fixture shows {part}");
+    }
+    // The second list is sized from the first one's measure; both must match.
+    for round in 0..2 {
+        let streamed = fx.engine.list_users_json(&admin).expect("json list");
+        assert_eq!(
+            String::from_utf8_lossy(&streamed),
+            String::from_utf8_lossy(&records),
+            "round {round}"
+        );
+    }
+}
+
+#[test]
+fn the_full_json_list_of_a_lone_admin_is_byte_for_byte_the_serialised_records() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let records = serde_json::to_vec(&fx.engine.list_users(&admin).expect("list")).expect("json");
+    assert_eq!(fx.engine.list_users_json(&admin), Ok(records));
+}
+
+#[test]
+fn the_full_json_list_is_refused_as_the_record_list_is() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (_, manager) = fx.user(&admin, "manager", "manager");
+    for caller in [manager.as_str(), "", "not-a-token"] {
+        let refused = fx.engine.list_users(caller).err();
+        assert!(refused.is_some(), "caller {caller:?}");
+        assert_eq!(
+            fx.engine.list_users_json(caller).err(),
+            refused,
+            "caller {caller:?}"
+        );
+    }
+}
+
 #[test]
 fn usernames_are_unique_case_insensitively() {
     let fx = Fixture::new();

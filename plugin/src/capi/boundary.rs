@@ -117,3 +117,12 @@ pub fn write_json(out: &mut *mut c_char, value: &impl serde::Serialize) -> Outco
     *out = c_string(&Error::to_json(value)?)?;
     Ok(())
 }
+
+/// Hands JSON the Engine wrote already to `out` as a plugin-owned string, in its own buffer:
+/// `CString::new` checks for a NUL and appends the terminator without copying the text.
+pub fn write_json_bytes(out: &mut *mut c_char, json: Vec<u8>) -> Outcome {
+    *out = CString::new(json)
+        .map(CString::into_raw)
+        .map_err(|_| Failure::new(DaguAuthStatus::Internal, "output contained a NUL byte"))?;
+    Ok(())
+}

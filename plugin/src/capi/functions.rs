@@ -10,6 +10,7 @@ use dagu_auth_abi::{ALL_STATUSES, DaguAuthAction, DaguAuthStatus};
 
 use super::boundary::{
     DaguAuth, Failure, engine_of, guard, optional_str, out_param, required_str, write_json,
+    write_json_bytes,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -264,7 +265,7 @@ pub unsafe extern "C" fn dagu_auth_user_list(
         let out = out_param(users_json_out, "users_json_out")?;
         // SAFETY: caller contract.
         let (engine, token) = unsafe { (engine_of(instance)?, required_str(token, "token")?) };
-        write_json(out, &engine.list_users(token)?)
+        write_json_bytes(out, engine.list_users_json(token)?)
     })
 }
 

@@ -12,12 +12,17 @@ pub struct Response {
 impl Response {
     pub fn json(status: u16, value: &impl Serialize) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Self {
-                status,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body,
-            },
+            Ok(body) => Self::json_body(status, body),
             Err(e) => Self::error(&Error::Internal(e.to_string())),
+        }
+    }
+
+    /// A JSON document the Engine wrote already (the full user list), taken as it is.
+    pub fn json_body(status: u16, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body,
         }
     }
 

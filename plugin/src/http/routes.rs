@@ -152,7 +152,7 @@ fn users(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Respon
             200,
             &engine.list_users_page(caller, limit, cursor.as_deref())?,
         )),
-        false => Ok(Response::json(200, &engine.list_users(caller)?)),
+        false => Ok(Response::json_body(200, engine.list_users_json(caller)?)),
     }
 }
 

@@ -17,7 +17,7 @@ use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -88,6 +88,8 @@ pub struct Engine {
     last_change_counter: AtomicU64,
     /// When the store first failed to answer `change_counter`; `NO_OUTAGE` while it answers.
     outage_since_ms: AtomicI64,
+    /// Bytes per user of the last full JSON list, to size the next one's buffer.
+    user_json_bytes: AtomicUsize,
 }
 
 const NO_OUTAGE: i64 = i64::MIN;
@@ -126,6 +128,7 @@ impl Engine {
             last_change_check_ms: AtomicI64::new(clock.now_ms()),
             last_change_counter: AtomicU64::new(counter),
             outage_since_ms: AtomicI64::new(NO_OUTAGE),
+            user_json_bytes: AtomicUsize::new(users::USER_JSON_BYTES_GUESS),
             clock,
             config,
         };

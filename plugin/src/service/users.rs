@@ -1,13 +1,17 @@
 //! User management by an admin, with HTTP_API.md's rules.
 
-use serde::Deserialize;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::Ordering;
+
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
 
 use super::{Credentials, Engine, MessageBody, UserEnvelope, UsersEnvelope};
 use crate::error::{Error, Result, msg};
 use crate::model::{Principal, Role, WorkspaceAccess, WorkspaceAccessInput, validate_username};
 use crate::password;
-use crate::store::UpdateEffects;
+use crate::store::{Store, UpdateEffects};
 
 /// The licence feature that unlocks user management writes.
 pub const RBAC_FEATURE: &str = "rbac";
@@ -32,6 +36,43 @@ pub struct UpdateUserRequest {
 
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
+
+/// A user's entry in the full list before any list was measured: one with access to all
+/// workspaces and a short name takes ~290 bytes.
+pub(super) const USER_JSON_BYTES_GUESS: usize = 320;
+/// `{"users":[]}` and the NUL the C ABI appends, so a right guess never reallocates.
+const ENVELOPE_BYTES: usize = 16;
+
+/// The `users` array of the full list, serialised from the store one user at a time.
+struct StreamedUsers<'a> {
+    store: &'a dyn Store,
+    /// A store failure, kept whole: through the serializer it could only travel as a message.
+    failure: RefCell<Option<Error>>,
+    written: Cell<usize>,
+}
+
+impl Serialize for StreamedUsers<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut serialized = Ok(());
+        let walked = self.store.for_each_user(&mut |user| {
+            serialized = seq.serialize_element(&user.view());
+            self.written.set(self.written.get() + 1);
+            match serialized {
+                Ok(()) => Ok(()),
+                // Stops the walk; the serializer's own error is the one returned below.
+                Err(_) => Err(Error::Internal("the user list did not serialise".into())),
+            }
+        });
+        serialized?;
+        if let Err(e) = walked {
+            let message = e.to_string();
+            self.failure.replace(Some(e));
+            return Err(S::Error::custom(message));
+        }
+        seq.end()
+    }
+}
 
 /// `{"users": [User], "nextCursor"?: "..."}`.
 #[derive(Debug, Clone)]
@@ -128,9 +169,50 @@ impl Engine {
         Ok(principal)
     }
 
+    /// Every user as records. Answers to callers go through `list_users_json`, which never holds
+    /// them all.
     pub fn list_users<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<UsersEnvelope> {
         self.admin(caller)?;
         Ok(UsersEnvelope(self.store.list_users()?))
+    }
+
+    /// The full list as the JSON document `{"users": [User]}`, byte for byte what serialising
+    /// `list_users` gives, written as the store yields each user: at 100,000 users the records
+    /// and their views would take more memory than the 28 MiB document itself. The buffer is
+    /// reserved up front from the user count and the size per user of the previous list, so it
+    /// is not grown by doubling.
+    pub fn list_users_json<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<Vec<u8>> {
+        self.admin(caller)?;
+        let users = usize::try_from(self.store.user_count()?).unwrap_or(usize::MAX);
+        let per_user = self.user_json_bytes.load(Ordering::Relaxed);
+        // A little over the last average, since falling one byte short means a reallocation.
+        let estimate = users
+            .saturating_mul(per_user + per_user / 16)
+            .saturating_add(ENVELOPE_BYTES);
+        let mut json = Vec::new();
+        // An estimate too large to allocate is only an estimate: the buffer then grows as needed.
+        let _ = json.try_reserve_exact(estimate);
+
+        #[derive(Serialize)]
+        struct Body<'a> {
+            users: &'a StreamedUsers<'a>,
+        }
+        let streamed = StreamedUsers {
+            store: self.store.as_ref(),
+            failure: RefCell::new(None),
+            written: Cell::new(0),
+        };
+        let serialized =
+            Body { users: &streamed }.serialize(&mut serde_json::Serializer::new(&mut json));
+        if let Some(e) = streamed.failure.take() {
+            return Err(e);
+        }
+        serialized.map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some(average) = json.len().checked_div(streamed.written.get()) {
+            self.user_json_bytes
+                .store(average.max(1), Ordering::Relaxed);
+        }
+        Ok(json)
     }
 
     /// A page of the list: `limit` users (default 100, at most 1,000) after `cursor`, and the
