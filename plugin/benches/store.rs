@@ -1,5 +1,5 @@
-//! The store at 100,000 users: create, get, update, list (all and pages of 50), plugin open time
-//! and resident memory, and `GET /api/v1/users` through the HTTP layer.
+//! The store at 100,000 users: create, get, update, list (all, walked and pages of 50), plugin
+//! open time and resident memory, and `GET /api/v1/users` through the HTTP layer.
 
 mod common;
 
@@ -165,6 +165,18 @@ fn store(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("list_all", |b| {
         b.iter(|| black_box(store.list_users().expect("list").len()))
+    });
+    group.bench_function("walk_all", |b| {
+        b.iter(|| {
+            let mut users = 0usize;
+            store
+                .for_each_user(&mut |user| {
+                    users += black_box(user).username.len().min(1);
+                    Ok(())
+                })
+                .expect("walk");
+            users
+        })
     });
     group.bench_function("http_get_users_all", |b| {
         b.iter(|| black_box(get_users(&engine, &admin, "/api/v1/users")))
