@@ -87,6 +87,7 @@ conformance!(
     an_error_from_the_visitor_ends_the_walk_and_is_returned,
     pages_follow_the_keyset_in_list_order,
     expired_sessions_are_swept_and_live_ones_kept,
+    a_session_and_its_audit_event_are_written_together_or_not_at_all,
     api_key_names_are_unique,
     the_key_limit_refuses_one_more_key,
     concurrent_key_creation_from_two_stores_respects_the_limit,
@@ -484,6 +485,34 @@ fn pages_follow_the_keyset_in_list_order(b: &Backend) {
         paged.extend(page.into_iter().map(|u| u.username));
     }
     assert_same_names(&paged, &expected);
+}
+
+fn a_session_and_its_audit_event_are_written_together_or_not_at_all(b: &Backend) {
+    with_admin(b.store.as_ref());
+    let login = event(5, "login", "a");
+    b.store
+        .insert_session_audited(&session("j1", "a", i64::MAX), &login)
+        .expect("first");
+    // The same session id again fails, and must take its audit event down with it.
+    assert!(
+        b.store
+            .insert_session_audited(&session("j1", "a", i64::MAX), &event(6, "login", "a"))
+            .is_err()
+    );
+    assert!(b.store.session("j1").expect("read").is_some());
+    let events = b
+        .store
+        .list_audit(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .expect("audit");
+    let logins: Vec<i64> = events
+        .iter()
+        .filter(|e| e.action == "login")
+        .map(|e| e.at_ms)
+        .collect();
+    assert_eq!(logins, vec![5]);
 }
 
 fn expired_sessions_are_swept_and_live_ones_kept(b: &Backend) {

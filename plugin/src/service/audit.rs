@@ -88,7 +88,22 @@ impl Engine {
         client_ip: &str,
         detail: Value,
     ) {
-        let event = AuditEvent {
+        let event = self.audit_event(action, actor, target, client_ip, detail);
+        if let Err(error) = self.store.append_audit(&event) {
+            let line = serde_json::json!({"log": "dagu-auth.audit-lost", "event": event, "error": error.to_string()});
+            eprintln!("{line}");
+        }
+    }
+
+    pub(super) fn audit_event(
+        &self,
+        action: &str,
+        actor: &str,
+        target: &str,
+        client_ip: &str,
+        detail: Value,
+    ) -> AuditEvent {
+        AuditEvent {
             id: 0,
             at_ms: self.now_ms(),
             action: action.into(),
@@ -96,10 +111,6 @@ impl Engine {
             target: target.into(),
             client_ip: client_ip.into(),
             detail,
-        };
-        if let Err(error) = self.store.append_audit(&event) {
-            let line = serde_json::json!({"log": "dagu-auth.audit-lost", "event": event, "error": error.to_string()});
-            eprintln!("{line}");
         }
     }
 

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::{Credentials, Engine, MessageBody, expires_at};
 use crate::error::{Error, Result, msg};
+use crate::model::AuditEvent;
 use crate::model::{
     Principal, Role, UserRecord, UserView, WorkspaceAccess, fold_username, looks_like_api_key,
     validate_username,
@@ -55,7 +56,7 @@ impl Engine {
     /// exactly one wins (the store checks and inserts in one transaction).
     pub fn setup(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
         let user = self.create_first_admin(username, password, None, client_ip)?;
-        self.start_session(user)
+        self.start_session(user, None)
     }
 
     /// The rules of setup without a session; `actor` is recorded instead of the new admin when an
@@ -144,8 +145,8 @@ impl Engine {
                 if legacy {
                     self.upgrade_legacy_hash(&user.id, password);
                 }
-                self.audit("login", &user.id, &user.id, client_ip, json!({}));
-                self.start_session(user)
+                let event = self.audit_event("login", &user.id, &user.id, client_ip, json!({}));
+                self.start_session(user, Some(&event))
             }
             _ => {
                 self.sign_in_failed(client_ip, &account, now_ms)?;
@@ -183,7 +184,12 @@ impl Engine {
         }
     }
 
-    fn start_session(&self, mut user: UserRecord) -> Result<LoginResponse> {
+    /// Signs `user` in; `event`, if any, is recorded in the same transaction as the session.
+    fn start_session(
+        &self,
+        mut user: UserRecord,
+        event: Option<&AuditEvent>,
+    ) -> Result<LoginResponse> {
         let now_ms = self.now_ms();
         let iat = now_ms.div_euclid(1000);
         let exp = iat + self.tokens.ttl().as_secs() as i64;
@@ -197,12 +203,16 @@ impl Engine {
             jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = self.tokens.sign(&claims)?;
-        self.store.insert_session(&Session {
+        let session = Session {
             jti: claims.jti,
             user_id: user.id.clone(),
             created_at_ms: now_ms,
             expires_at_ms: exp * 1000,
-        })?;
+        };
+        match event {
+            Some(event) => self.store.insert_session_audited(&session, event)?,
+            None => self.store.insert_session(&session)?,
+        }
         user.password_hash.clear();
         Ok(LoginResponse {
             token,

@@ -96,6 +96,9 @@ pub trait Store: Send + Sync {
     fn delete_user(&self, id: &str, check: &mut dyn FnMut(&UserRecord) -> Result<()>)
     -> Result<()>;
     fn insert_session(&self, session: &Session) -> Result<()>;
+    /// A session and the audit event that records it, in one transaction: a sign-in then waits
+    /// for one commit to disk rather than two (BENCHMARKS.md, sign-in).
+    fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()>;
     fn session(&self, jti: &str) -> Result<Option<Session>>;
     fn delete_session(&self, jti: &str) -> Result<bool>;
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;

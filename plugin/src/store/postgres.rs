@@ -247,17 +247,13 @@ impl Store for PostgresStore {
     }
 
     fn insert_session(&self, session: &Session) -> Result<()> {
+        self.write(|tx| insert_session(tx, session))
+    }
+
+    fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                &[
-                    &session.jti,
-                    &session.user_id,
-                    &session.created_at_ms,
-                    &session.expires_at_ms,
-                ],
-            )?;
-            Ok(())
+            insert_session(tx, session)?;
+            audit::append(tx, event)
         })
     }
 
@@ -518,4 +514,17 @@ fn unique_username(e: postgres::Error) -> Failure {
         }
         _ => Failure::Pg(e),
     }
+}
+
+fn insert_session(tx: &mut Client, session: &Session) -> Outcome<()> {
+    tx.execute(
+        "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[
+            &session.jti,
+            &session.user_id,
+            &session.created_at_ms,
+            &session.expires_at_ms,
+        ],
+    )?;
+    Ok(())
 }

@@ -209,13 +209,13 @@ impl Store for SqliteStore {
     }
 
     fn insert_session(&self, session: &Session) -> Result<()> {
+        self.write(|tx| insert_session(tx, session))
+    }
+
+    fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![session.jti, session.user_id, session.created_at_ms, session.expires_at_ms],
-            )
-            .map_err(sql_error)?;
-            Ok(())
+            insert_session(tx, session)?;
+            audit::append(tx, event)
         })
     }
 
@@ -509,4 +509,18 @@ fn damaged(path: &Path, e: rusqlite::Error) -> Error {
         )),
         _ => Error::Storage(format!("cannot use {}: {e}", path.display())),
     }
+}
+
+fn insert_session(tx: &rusqlite::Transaction<'_>, session: &Session) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            session.jti,
+            session.user_id,
+            session.created_at_ms,
+            session.expires_at_ms
+        ],
+    )
+    .map_err(sql_error)?;
+    Ok(())
 }
