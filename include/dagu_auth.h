@@ -18,7 +18,7 @@
 /**
  * The ABI minor version this header describes; libraries with a higher minor only add things.
  */
-#define DAGU_AUTH_ABI_VERSION_MINOR 2
+#define DAGU_AUTH_ABI_VERSION_MINOR 3
 
 /**
  * Result of every operation. Values are explicit and only ever appended.
@@ -303,6 +303,26 @@ DaguAuthStatus dagu_auth_authorize(const struct DaguAuth *instance,
                                    const char *workspace,
                                    uint32_t *decision_out,
                                    char **error_out);
+
+/**
+ * `dagu_auth_authorize` with lengths instead of NUL terminators, for hosts whose strings are not
+ * NUL-terminated (Go, Rust, a slice of a request buffer), which can then call it without copying.
+ * The bytes are taken exactly: a NUL inside `workspace` is part of the name, so it matches no
+ * grant. A pointer may be NULL when its length is 0 (an empty token is UNAUTHENTICATED; an empty
+ * workspace is the default one). Since ABI 1.3.
+ *
+ * # Safety
+ * `token` and `workspace` are NULL or point to `token_len` and `workspace_len` readable bytes;
+ * the other pointers follow the conventions at the top of this header.
+ */
+DaguAuthStatus dagu_auth_authorize_n(const struct DaguAuth *instance,
+                                     const char *token,
+                                     size_t token_len,
+                                     uint32_t action,
+                                     const char *workspace,
+                                     size_t workspace_len,
+                                     uint32_t *decision_out,
+                                     char **error_out);
 
 /**
  * Ends the session of `token` at once.

@@ -289,6 +289,60 @@ static void expect_decision(DaguAuth *a, const char *token, uint32_t action, con
     check_status(__FILE__, line, "dagu_auth_authorize",
                  dagu_auth_authorize(a, token, action, workspace, &decision, &err), OK, &err);
     check_true(__FILE__, line, "decision is the expected one", decision == want);
+    /* The length-delimited form decides every case the same way. */
+    decision = 0;
+    check_status(__FILE__, line, "dagu_auth_authorize_n",
+                 dagu_auth_authorize_n(a, token, strlen(token), action, workspace,
+                                       workspace ? strlen(workspace) : 0, &decision, &err),
+                 OK, &err);
+    check_true(__FILE__, line, "dagu_auth_authorize_n: the same decision", decision == want);
+}
+
+/* What only the length-delimited form has: bytes taken exactly, no terminator needed. */
+static void authorize_n(DaguAuth *a, const char *scoped)
+{
+    char *err = NULL;
+    uint32_t decision = 0xdeadu;
+    size_t len = strlen(scoped);
+
+    STATUS(dagu_auth_authorize_n(NULL, scoped, len, DAGU_AUTH_ACTION_VIEW, NULL, 0, &decision,
+                                 &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authorize_n(a, NULL, 5, DAGU_AUTH_ACTION_VIEW, NULL, 0, &decision, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authorize_n(a, scoped, len, DAGU_AUTH_ACTION_VIEW, NULL, 3, &decision, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authorize_n(a, scoped, len, DAGU_AUTH_ACTION_VIEW, NULL, 0, NULL, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authorize_n(a, NULL, 0, DAGU_AUTH_ACTION_VIEW, NULL, 0, &decision, &err),
+           DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    STATUS(dagu_auth_authorize_n(a, INVALID_UTF8, strlen(INVALID_UTF8), DAGU_AUTH_ACTION_VIEW,
+                                 NULL, 0, &decision, &err), DAGU_AUTH_STATUS_INVALID_UTF8, &err);
+    STATUS(dagu_auth_authorize_n(a, scoped, len, DAGU_AUTH_ACTION_VIEW, INVALID_UTF8,
+                                 strlen(INVALID_UTF8), &decision, &err),
+           DAGU_AUTH_STATUS_INVALID_UTF8, &err);
+    /* A length no object can have is refused before anything is read. */
+    STATUS(dagu_auth_authorize_n(a, scoped, SIZE_MAX, DAGU_AUTH_ACTION_VIEW, NULL, 0, &decision,
+                                 &err), DAGU_AUTH_STATUS_BAD_REQUEST, &err);
+    STATUS(dagu_auth_authorize_n(a, scoped, len, 99, NULL, 0, &decision, &err),
+           DAGU_AUTH_STATUS_BAD_REQUEST, &err);
+    /* One character short of the token is a different, unsigned token. */
+    STATUS(dagu_auth_authorize_n(a, scoped, len - 1, DAGU_AUTH_ACTION_VIEW, NULL, 0, &decision,
+                                 &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    CHECK(decision == 0xdeadu);
+
+    /* Neither string needs a terminator: both sit inside larger buffers here. */
+    char *buffer = malloc(len + 16);
+    CHECK(buffer != NULL);
+    memcpy(buffer, scoped, len);
+    memcpy(buffer + len, "opsXYZ", 6);
+    STATUS(dagu_auth_authorize_n(a, buffer, len, DAGU_AUTH_ACTION_WRITE, buffer + len, 3,
+                                 &decision, &err), OK, &err);
+    CHECK(decision == DAGU_AUTH_DECISION_ALLOW);
+    /* A NUL inside the workspace is part of its name: "ops\0x" is not "ops". */
+    STATUS(dagu_auth_authorize_n(a, scoped, len, DAGU_AUTH_ACTION_VIEW, "ops\0x", 5, &decision,
+                                 &err), OK, &err);
+    CHECK(decision == DAGU_AUTH_DECISION_NOT_VISIBLE);
+    free(buffer);
 }
 
 #define DECISION(a, token, action, workspace, want) \
@@ -350,6 +404,7 @@ static void authorize(DaguAuth *a, const char *admin, const char *scoped)
     huge = big_string("", huge_size, 'w', "");
     DECISION(a, scoped, VIEW, huge, NOT_VISIBLE);
     free(huge);
+    authorize_n(a, scoped);
 }
 
 /* Creates the scoped user; returns its id in `id`. */

@@ -9,7 +9,6 @@ package main
 #cgo LDFLAGS: -ldl
 #include <dlfcn.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include "dagu_auth.h"
 
@@ -24,6 +23,8 @@ typedef DaguAuthStatus (*authenticate_fn)(const DaguAuth *, const char *, const 
                                           const char *, char **, char **);
 typedef DaguAuthStatus (*authorize_fn)(const DaguAuth *, const char *, uint32_t, const char *,
                                        uint32_t *, char **);
+typedef DaguAuthStatus (*authorize_n_fn)(const DaguAuth *, const char *, size_t, uint32_t,
+                                         const char *, size_t, uint32_t *, char **);
 typedef DaguAuthStatus (*token_json_fn)(const DaguAuth *, const char *, char **, char **);
 typedef DaguAuthStatus (*token_text_json_fn)(const DaguAuth *, const char *, const char *,
                                              char **, char **);
@@ -50,44 +51,21 @@ static DaguAuthStatus call_authenticate(void *f, DaguAuth *a, const char *u, con
                                         const char *ip, char **out, char **err) {
 	return ((authenticate_fn)f)(a, u, p, ip, out, err);
 }
-static DaguAuthStatus call_authorize(void *f, DaguAuth *a, const char *token, uint32_t action,
-                                     const char *workspace, uint32_t *out, char **err) {
-	return ((authorize_fn)f)(a, token, action, workspace, out, err);
-}
-// Go strings arrive as _GoString_ (pointer and length, no Go-side copy) and are copied into
-// NUL-terminated stack buffers here: C.CString would malloc and free twice per authorize. memccpy
-// copies and finds an interior NUL in one pass ("ops\0x" must not be decided as "ops"). The answer
+// Go strings go in as _GoString_ (pointer and length): dagu_auth_authorize_n takes lengths (ABI
+// 1.3), so neither side copies them (C.CString would malloc and free twice per call). The answer
 // comes back by value, so no Go pointer is passed (a Go out-parameter escapes to the heap: two
-// allocations per call). The caller (Go) has checked the lengths against these sizes.
-enum { GO_TOKEN_MAX = 4096, GO_WORKSPACE_MAX = 256, GO_INTERIOR_NUL = 0xffffffff };
+// allocations per call).
 typedef struct {
-	uint32_t status;
+	DaguAuthStatus status;
 	uint32_t decision;
 	char *err;
 } go_authorize_result;
-// False when either string holds a NUL.
-static int copy_go_strings(char *t, _GoString_ token, char *w, _GoString_ workspace) {
-	size_t tl = _GoStringLen(token), wl = _GoStringLen(workspace);
-	if (memccpy(t, _GoStringPtr(token), 0, tl) || memccpy(w, _GoStringPtr(workspace), 0, wl)) {
-		return 0;
-	}
-	t[tl] = 0;
-	w[wl] = 0;
-	return 1;
-}
-static go_authorize_result call_authorize_go(void *f, DaguAuth *a, _GoString_ token,
-                                             uint32_t action, _GoString_ workspace) {
-	char t[GO_TOKEN_MAX], w[GO_WORKSPACE_MAX];
-	go_authorize_result r = {GO_INTERIOR_NUL, 0, NULL};
-	if (copy_go_strings(t, token, w, workspace)) {
-		r.status = ((authorize_fn)f)(a, t, action, w, &r.decision, &r.err);
-	}
-	return r;
-}
-// The shim without the plugin call: what the Go side of an authorize costs by itself.
-static go_authorize_result copy_only_go(_GoString_ token, _GoString_ workspace) {
-	char t[GO_TOKEN_MAX], w[GO_WORKSPACE_MAX];
-	go_authorize_result r = {0, (uint32_t)copy_go_strings(t, token, w, workspace), NULL};
+static go_authorize_result call_authorize_n(void *f, DaguAuth *a, _GoString_ token,
+                                            uint32_t action, _GoString_ workspace) {
+	go_authorize_result r = {0, 0, NULL};
+	r.status = ((authorize_n_fn)f)(a, _GoStringPtr(token), _GoStringLen(token), action,
+	                               _GoStringPtr(workspace), _GoStringLen(workspace), &r.decision,
+	                               &r.err);
 	return r;
 }
 // An empty C function: what one cgo transition costs on this machine.
@@ -128,7 +106,6 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unsafe"
 )
@@ -140,7 +117,6 @@ const (
 	StatusUnauthenticated = uint32(C.DAGU_AUTH_STATUS_UNAUTHENTICATED)
 	StatusForbidden       = uint32(C.DAGU_AUTH_STATUS_FORBIDDEN)
 	StatusInvalidConfig   = uint32(C.DAGU_AUTH_STATUS_INVALID_CONFIG)
-	StatusBadRequest      = uint32(C.DAGU_AUTH_STATUS_BAD_REQUEST)
 	ActionView            = uint32(C.DAGU_AUTH_ACTION_VIEW)
 	ActionWrite           = uint32(C.DAGU_AUTH_ACTION_WRITE)
 	DecisionAllow         = uint32(C.DAGU_AUTH_DECISION_ALLOW)
@@ -152,7 +128,7 @@ const (
 type Plugin struct {
 	handle unsafe.Pointer
 	fns    map[string]unsafe.Pointer
-	// authorize runs on every request: resolved once rather than looked up by name per call.
+	// dagu_auth_authorize_n runs on every request: resolved once, not looked up by name per call.
 	authorize unsafe.Pointer
 }
 
@@ -174,7 +150,7 @@ func (e *StatusError) Error() string { return e.Name + ": " + e.Message }
 var symbols = []string{
 	"dagu_auth_abi_version", "dagu_auth_version", "dagu_auth_status_name", "dagu_auth_open",
 	"dagu_auth_close", "dagu_auth_setup_required", "dagu_auth_setup", "dagu_auth_authenticate",
-	"dagu_auth_authorize", "dagu_auth_verify", "dagu_auth_user_list", "dagu_auth_user_get",
+	"dagu_auth_authorize", "dagu_auth_authorize_n", "dagu_auth_verify", "dagu_auth_user_list", "dagu_auth_user_get",
 	"dagu_auth_handle_http", "dagu_auth_string_free", "dagu_auth_http_response_free",
 }
 
@@ -196,7 +172,7 @@ func Load(path string) (*Plugin, error) {
 		}
 		p.fns[name] = f
 	}
-	p.authorize = p.fns["dagu_auth_authorize"]
+	p.authorize = p.fns["dagu_auth_authorize_n"]
 	abi := uint32(C.call_abi_version(p.fns["dagu_auth_abi_version"]))
 	if abi>>16 != ABIMajor {
 		return nil, fmt.Errorf("%s has ABI %d.%d, this host needs %d.x", path, abi>>16, abi&0xffff,
@@ -287,30 +263,8 @@ func (in *Instance) Authenticate(username, password, clientIP string) (string, e
 
 // Authorize answers a DaguAuthDecision for action in workspace ("" = default).
 func (in *Instance) Authorize(token string, action uint32, workspace string) (uint32, error) {
-	if len(token) < C.GO_TOKEN_MAX && len(workspace) < C.GO_WORKSPACE_MAX {
-		r := C.call_authorize_go(in.p.authorize, in.ptr, token, C.uint32_t(action), workspace)
-		if r.status == C.GO_INTERIOR_NUL {
-			return 0, in.interiorNul()
-		}
-		return uint32(r.decision), in.p.check(C.DaguAuthStatus(r.status), r.err)
-	}
-	// A NUL would end the C string early: "ops\x00x" must not be decided as "ops".
-	if strings.IndexByte(token, 0) >= 0 || strings.IndexByte(workspace, 0) >= 0 {
-		return 0, in.interiorNul()
-	}
-	var decision C.uint32_t
-	var cerr *C.char
-	ct, cw := C.CString(token), C.CString(workspace)
-	defer C.free(unsafe.Pointer(ct))
-	defer C.free(unsafe.Pointer(cw))
-	err := in.p.check(C.call_authorize(in.p.authorize, in.ptr, ct,
-		C.uint32_t(action), cw, &decision, &cerr), cerr)
-	return uint32(decision), err
-}
-
-func (in *Instance) interiorNul() error {
-	return &StatusError{Status: StatusBadRequest, Name: in.p.StatusName(StatusBadRequest),
-		Message: "token and workspace must not contain NUL bytes"}
+	r := C.call_authorize_n(in.p.authorize, in.ptr, token, C.uint32_t(action), workspace)
+	return uint32(r.decision), in.p.check(r.status, r.err)
 }
 
 func (in *Instance) tokenJSON(fn, token string) (string, error) {
@@ -414,17 +368,9 @@ func (in *Instance) timeAuthorizeC(token string, action uint32, workspace string
 	ct, cw := C.CString(token), C.CString(workspace)
 	defer C.free(unsafe.Pointer(ct))
 	defer C.free(unsafe.Pointer(cw))
-	total := C.time_authorize_c(in.p.authorize, in.ptr, ct, C.uint32_t(action), cw, C.longlong(n))
+	total := C.time_authorize_c(in.p.fns["dagu_auth_authorize"], in.ptr, ct, C.uint32_t(action), cw,
+		C.longlong(n))
 	return float64(total) / float64(n)
-}
-
-// timeCgoShim is the nanoseconds per call of Authorize's C shim without the plugin call.
-func timeCgoShim(token, workspace string, n int) float64 {
-	started := time.Now()
-	for i := 0; i < n; i++ {
-		noopSink += C.uint32_t(C.copy_only_go(token, workspace).decision)
-	}
-	return float64(time.Since(started).Nanoseconds()) / float64(n)
 }
 
 // noopSink keeps the empty calls' results alive so they are not optimised away.

@@ -63,6 +63,16 @@ type AuthorizeFn = unsafe extern "C" fn(
     *mut u32,
     ErrorOut,
 ) -> Status;
+type AuthorizeNFn = unsafe extern "C" fn(
+    *const DaguAuth,
+    *const c_char,
+    usize,
+    u32,
+    *const c_char,
+    usize,
+    *mut u32,
+    ErrorOut,
+) -> Status;
 type HandleHttpFn = unsafe extern "C" fn(
     *const DaguAuth,
     *const DaguAuthHttpRequest,
@@ -84,6 +94,8 @@ struct Api {
     string_free: StringFreeFn,
     /// ABI 1.2; `None` in an older library.
     operator: Option<OperatorFn>,
+    /// ABI 1.3 (lengths, so no CString per call); `None` in an older library.
+    authorize_n: Option<AuthorizeNFn>,
 }
 
 pub struct CPlugin {
@@ -152,6 +164,7 @@ impl CPlugin {
             http_response_free: symbol(library, "dagu_auth_http_response_free", path)?,
             string_free: symbol(library, "dagu_auth_string_free", path)?,
             operator: symbol(library, "dagu_auth_operator", path).ok(),
+            authorize_n: symbol(library, "dagu_auth_authorize_n", path).ok(),
         };
         // SAFETY: returns a static NUL-terminated string or NULL.
         let version = unsafe { static_string(version_fn()) };
@@ -302,20 +315,37 @@ impl Backend for CPlugin {
         action: DaguAuthAction,
         workspace: &str,
     ) -> Result<DaguAuthDecision, PluginError> {
-        let token = c_string(token, "token")?;
-        let workspace = c_string(workspace, "workspace")?;
         let mut decision = 0u32;
         let mut error: *mut c_char = ptr::null_mut();
-        // SAFETY: valid C strings in, out-pointers to locals.
-        let status = unsafe {
-            (self.api.authorize)(
-                self.instance.as_ptr(),
-                token.as_ptr(),
-                action as u32,
-                workspace.as_ptr(),
-                &mut decision,
-                &mut error,
-            )
+        let status = match self.api.authorize_n {
+            // SAFETY: pointers and lengths of live strings, out-pointers to locals.
+            Some(authorize_n) => unsafe {
+                authorize_n(
+                    self.instance.as_ptr(),
+                    token.as_ptr().cast(),
+                    token.len(),
+                    action as u32,
+                    workspace.as_ptr().cast(),
+                    workspace.len(),
+                    &mut decision,
+                    &mut error,
+                )
+            },
+            None => {
+                let token = c_string(token, "token")?;
+                let workspace = c_string(workspace, "workspace")?;
+                // SAFETY: valid C strings in, out-pointers to locals.
+                unsafe {
+                    (self.api.authorize)(
+                        self.instance.as_ptr(),
+                        token.as_ptr(),
+                        action as u32,
+                        workspace.as_ptr(),
+                        &mut decision,
+                        &mut error,
+                    )
+                }
+            }
         };
         if status != DaguAuthStatus::Ok as u32 {
             return Err(self.error(status, error));

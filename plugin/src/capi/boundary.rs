@@ -85,6 +85,41 @@ pub unsafe fn optional_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str
     }
 }
 
+/// A string argument given as a pointer and a length (no NUL terminator): the bytes are taken
+/// exactly, so a NUL inside is part of the value. NULL is accepted with length 0 and reads as "".
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes that outlive the call.
+pub unsafe fn str_with_len<'a>(
+    ptr: *const c_char,
+    len: usize,
+    name: &str,
+) -> Result<&'a str, Failure> {
+    if ptr.is_null() {
+        return match len {
+            0 => Ok(""),
+            _ => Err(Failure::new(
+                DaguAuthStatus::NullArgument,
+                format!("{name} is NULL but {name}_len is {len}"),
+            )),
+        };
+    }
+    if isize::try_from(len).is_err() {
+        return Err(Failure::new(
+            DaguAuthStatus::BadRequest,
+            format!("{name}_len {len} is not a length"),
+        ));
+    }
+    // SAFETY: non-NULL, `len` readable bytes per the caller's contract, `len` <= isize::MAX.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    std::str::from_utf8(bytes).map_err(|_| {
+        Failure::new(
+            DaguAuthStatus::InvalidUtf8,
+            format!("{name} is not valid UTF-8"),
+        )
+    })
+}
+
 /// # Safety
 /// `ptr` is NULL or a live instance from `dagu_auth_open`.
 pub unsafe fn engine_of<'a>(ptr: *const DaguAuth) -> Result<&'a Engine, Failure> {

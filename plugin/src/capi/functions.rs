@@ -9,8 +9,8 @@ use std::ffi::{CString, c_char};
 use dagu_auth_abi::{ALL_STATUSES, DaguAuthAction, DaguAuthStatus};
 
 use super::boundary::{
-    DaguAuth, Failure, engine_of, guard, optional_str, out_param, required_str, write_json,
-    write_json_bytes,
+    DaguAuth, Failure, Outcome, engine_of, guard, optional_str, out_param, required_str,
+    str_with_len, write_json, write_json_bytes,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -19,7 +19,7 @@ use crate::service::Engine;
 /// The ABI major version this header describes; a library with another major is incompatible.
 pub const DAGU_AUTH_ABI_VERSION_MAJOR: u32 = 1;
 /// The ABI minor version this header describes; libraries with a higher minor only add things.
-pub const DAGU_AUTH_ABI_VERSION_MINOR: u32 = 2;
+pub const DAGU_AUTH_ABI_VERSION_MINOR: u32 = 3;
 
 /// The ABI version of this library: `(major << 16) | minor`. Compare the major with
 /// `DAGU_AUTH_ABI_VERSION_MAJOR` before calling anything else.
@@ -213,7 +213,6 @@ pub unsafe extern "C" fn dagu_auth_authorize(
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
     guard(error_out, || {
-        let out = out_param(decision_out, "decision_out")?;
         // SAFETY: caller contract.
         let (engine, token, workspace) = unsafe {
             (
@@ -222,15 +221,60 @@ pub unsafe extern "C" fn dagu_auth_authorize(
                 optional_str(workspace, "workspace")?,
             )
         };
-        let action = DaguAuthAction::from_u32(action).ok_or_else(|| {
-            Failure::new(
-                DaguAuthStatus::BadRequest,
-                format!("unknown action {action}"),
-            )
-        })?;
-        *out = engine.authorize(token, action, workspace)? as u32;
-        Ok(())
+        authorize_into(engine, token, action, workspace, decision_out)
     })
+}
+
+/// `dagu_auth_authorize` with lengths instead of NUL terminators, for hosts whose strings are not
+/// NUL-terminated (Go, Rust, a slice of a request buffer), which can then call it without copying.
+/// The bytes are taken exactly: a NUL inside `workspace` is part of the name, so it matches no
+/// grant. A pointer may be NULL when its length is 0 (an empty token is UNAUTHENTICATED; an empty
+/// workspace is the default one). Since ABI 1.3.
+///
+/// # Safety
+/// `token` and `workspace` are NULL or point to `token_len` and `workspace_len` readable bytes;
+/// the other pointers follow the conventions at the top of this header.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // the C signature: two (pointer, length) pairs
+pub unsafe extern "C" fn dagu_auth_authorize_n(
+    instance: *const DaguAuth,
+    token: *const c_char,
+    token_len: usize,
+    action: u32,
+    workspace: *const c_char,
+    workspace_len: usize,
+    decision_out: *mut u32,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    guard(error_out, || {
+        // SAFETY: caller contract.
+        let (engine, token, workspace) = unsafe {
+            (
+                engine_of(instance)?,
+                str_with_len(token, token_len, "token")?,
+                str_with_len(workspace, workspace_len, "workspace")?,
+            )
+        };
+        authorize_into(engine, token, action, workspace, decision_out)
+    })
+}
+
+fn authorize_into(
+    engine: &Engine,
+    token: &str,
+    action: u32,
+    workspace: &str,
+    decision_out: *mut u32,
+) -> Outcome {
+    let out = out_param(decision_out, "decision_out")?;
+    let action = DaguAuthAction::from_u32(action).ok_or_else(|| {
+        Failure::new(
+            DaguAuthStatus::BadRequest,
+            format!("unknown action {action}"),
+        )
+    })?;
+    *out = engine.authorize(token, action, workspace)? as u32;
+    Ok(())
 }
 
 /// Ends the session of `token` at once.
