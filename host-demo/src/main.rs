@@ -179,10 +179,10 @@ async fn run(config: &Config, state: AppState) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     println!("host-demo listening on http://{address}");
-    server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    let served = server::serve(listener, state, shutdown_signal()).await;
+    // Lines of the last requests are written whether the server stopped cleanly or failed.
     request_log::flush();
+    served.map_err(|e| format!("server failed: {e}"))?;
     eprintln!("host-demo: stopped");
     Ok(())
 }

@@ -57,13 +57,15 @@ impl Pending {
     }
 }
 
-/// Writes whatever is queued; called by the log thread and once more at shutdown.
+/// Writes whatever is queued; called by the log thread and once more at shutdown. stderr is locked
+/// before the buffer is taken, so the last flush waits for a batch the log thread is still writing
+/// rather than finding the buffer empty and letting the process exit first.
 pub fn flush() {
+    let mut out = std::io::stderr().lock();
     let taken = std::mem::take(&mut *PENDING.lock().unwrap_or_else(PoisonError::into_inner));
     if taken.text.is_empty() && taken.dropped == 0 {
         return;
     }
-    let mut out = std::io::stderr().lock();
     // A failed write to stderr has nowhere to be reported; the next flush tries again.
     let _ = out.write_all(taken.text.as_bytes());
     if taken.dropped > 0 {
