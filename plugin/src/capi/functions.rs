@@ -213,6 +213,7 @@ pub unsafe extern "C" fn dagu_auth_authorize(
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
     guard(error_out, || {
+        let out = out_param(decision_out, "decision_out")?;
         // SAFETY: caller contract.
         let (engine, token, workspace) = unsafe {
             (
@@ -221,7 +222,7 @@ pub unsafe extern "C" fn dagu_auth_authorize(
                 optional_str(workspace, "workspace")?,
             )
         };
-        authorize_into(engine, token, action, workspace, decision_out)
+        authorize_into(engine, token, action, workspace, out)
     })
 }
 
@@ -247,6 +248,7 @@ pub unsafe extern "C" fn dagu_auth_authorize_n(
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
     guard(error_out, || {
+        let out = out_param(decision_out, "decision_out")?;
         // SAFETY: caller contract.
         let (engine, token, workspace) = unsafe {
             (
@@ -255,7 +257,7 @@ pub unsafe extern "C" fn dagu_auth_authorize_n(
                 str_with_len(workspace, workspace_len, "workspace")?,
             )
         };
-        authorize_into(engine, token, action, workspace, decision_out)
+        authorize_into(engine, token, action, workspace, out)
     })
 }
 
@@ -264,9 +266,8 @@ fn authorize_into(
     token: &str,
     action: u32,
     workspace: &str,
-    decision_out: *mut u32,
+    out: &mut u32,
 ) -> Outcome {
-    let out = out_param(decision_out, "decision_out")?;
     let action = DaguAuthAction::from_u32(action).ok_or_else(|| {
         Failure::new(
             DaguAuthStatus::BadRequest,

@@ -40,6 +40,8 @@ const MAX_PAGE: usize = 1000;
 /// A user's entry in the full list before any list was measured: one with access to all
 /// workspaces and a short name takes ~290 bytes.
 pub(super) const USER_JSON_BYTES_GUESS: usize = 320;
+/// The most bytes per user the up-front reservation assumes (a user with ~50 grants).
+const MAX_USER_JSON_BYTES_ESTIMATE: usize = 4096;
 /// `{"users":[]}` and the NUL the C ABI appends, so a right guess never reallocates.
 const ENVELOPE_BYTES: usize = 16;
 
@@ -184,7 +186,12 @@ impl Engine {
     pub fn list_users_json<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<Vec<u8>> {
         self.admin(caller)?;
         let users = usize::try_from(self.store.user_count()?).unwrap_or(usize::MAX);
-        let per_user = self.user_json_bytes.load(Ordering::Relaxed);
+        // Capped: one small list skewed by a user with very many grants must not make a later,
+        // larger list reserve gigabytes; past the cap the buffer simply grows.
+        let per_user = self
+            .user_json_bytes
+            .load(Ordering::Relaxed)
+            .min(MAX_USER_JSON_BYTES_ESTIMATE);
         // A little over the last average, since falling one byte short means a reallocation.
         let estimate = users
             .saturating_mul(per_user + per_user / 16)
