@@ -51,6 +51,10 @@ static DaguAuthStatus call_authenticate(void *f, DaguAuth *a, const char *u, con
                                         const char *ip, char **out, char **err) {
 	return ((authenticate_fn)f)(a, u, p, ip, out, err);
 }
+static DaguAuthStatus call_authorize(void *f, DaguAuth *a, const char *token, uint32_t action,
+                                     const char *workspace, uint32_t *out, char **err) {
+	return ((authorize_fn)f)(a, token, action, workspace, out, err);
+}
 // Go strings go in as _GoString_ (pointer and length): dagu_auth_authorize_n takes lengths (ABI
 // 1.3), so neither side copies them (C.CString would malloc and free twice per call). The answer
 // comes back by value, so no Go pointer is passed (a Go out-parameter escapes to the heap: two
@@ -70,15 +74,19 @@ static go_authorize_result call_authorize_n(void *f, DaguAuth *a, _GoString_ tok
 }
 // An empty C function: what one cgo transition costs on this machine.
 static uint32_t cgo_noop(uint32_t x) { return x; }
-// The same call repeated n times from C, for the benchmark's same-process C figure.
-static long long time_authorize_c(void *f, DaguAuth *a, const char *token, uint32_t action,
-                                  const char *workspace, long long n) {
+// The same call repeated n times from C, for the benchmark's same-process C figure; -1 if any
+// call failed (its error freed), so a bad token is never timed by mistake.
+static long long time_authorize_c(void *f, void *string_free, DaguAuth *a, const char *token,
+                                  uint32_t action, const char *workspace, long long n) {
 	struct timespec start, end;
 	uint32_t out;
 	char *err = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (long long i = 0; i < n; i++) {
-		((authorize_fn)f)(a, token, action, workspace, &out, &err);
+		if (((authorize_fn)f)(a, token, action, workspace, &out, &err) != DAGU_AUTH_STATUS_OK) {
+			((string_free_fn)string_free)(err);
+			return -1;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	return (end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec);
@@ -106,6 +114,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -117,6 +126,7 @@ const (
 	StatusUnauthenticated = uint32(C.DAGU_AUTH_STATUS_UNAUTHENTICATED)
 	StatusForbidden       = uint32(C.DAGU_AUTH_STATUS_FORBIDDEN)
 	StatusInvalidConfig   = uint32(C.DAGU_AUTH_STATUS_INVALID_CONFIG)
+	StatusBadRequest      = uint32(C.DAGU_AUTH_STATUS_BAD_REQUEST)
 	ActionView            = uint32(C.DAGU_AUTH_ACTION_VIEW)
 	ActionWrite           = uint32(C.DAGU_AUTH_ACTION_WRITE)
 	DecisionAllow         = uint32(C.DAGU_AUTH_DECISION_ALLOW)
@@ -128,8 +138,9 @@ const (
 type Plugin struct {
 	handle unsafe.Pointer
 	fns    map[string]unsafe.Pointer
-	// dagu_auth_authorize_n runs on every request: resolved once, not looked up by name per call.
-	authorize unsafe.Pointer
+	// dagu_auth_authorize_n (ABI 1.3) runs on every request: resolved once, not looked up by name
+	// per call. nil in an older library.
+	authorizeN unsafe.Pointer
 }
 
 // Instance is one open DaguAuth*; safe for concurrent use until Close.
@@ -150,7 +161,7 @@ func (e *StatusError) Error() string { return e.Name + ": " + e.Message }
 var symbols = []string{
 	"dagu_auth_abi_version", "dagu_auth_version", "dagu_auth_status_name", "dagu_auth_open",
 	"dagu_auth_close", "dagu_auth_setup_required", "dagu_auth_setup", "dagu_auth_authenticate",
-	"dagu_auth_authorize", "dagu_auth_authorize_n", "dagu_auth_verify", "dagu_auth_user_list", "dagu_auth_user_get",
+	"dagu_auth_authorize", "dagu_auth_verify", "dagu_auth_user_list", "dagu_auth_user_get",
 	"dagu_auth_handle_http", "dagu_auth_string_free", "dagu_auth_http_response_free",
 }
 
@@ -172,7 +183,10 @@ func Load(path string) (*Plugin, error) {
 		}
 		p.fns[name] = f
 	}
-	p.authorize = p.fns["dagu_auth_authorize_n"]
+	// ABI 1.3; an older library is still served through dagu_auth_authorize.
+	cname := C.CString("dagu_auth_authorize_n")
+	p.authorizeN = C.dlsym(handle, cname)
+	C.free(unsafe.Pointer(cname))
 	abi := uint32(C.call_abi_version(p.fns["dagu_auth_abi_version"]))
 	if abi>>16 != ABIMajor {
 		return nil, fmt.Errorf("%s has ABI %d.%d, this host needs %d.x", path, abi>>16, abi&0xffff,
@@ -263,8 +277,23 @@ func (in *Instance) Authenticate(username, password, clientIP string) (string, e
 
 // Authorize answers a DaguAuthDecision for action in workspace ("" = default).
 func (in *Instance) Authorize(token string, action uint32, workspace string) (uint32, error) {
-	r := C.call_authorize_n(in.p.authorize, in.ptr, token, C.uint32_t(action), workspace)
-	return uint32(r.decision), in.p.check(r.status, r.err)
+	if in.p.authorizeN != nil {
+		r := C.call_authorize_n(in.p.authorizeN, in.ptr, token, C.uint32_t(action), workspace)
+		return uint32(r.decision), in.p.check(r.status, r.err)
+	}
+	// A NUL would end the C string early: "ops\x00x" must not be decided as "ops".
+	if strings.IndexByte(token, 0) >= 0 || strings.IndexByte(workspace, 0) >= 0 {
+		return 0, &StatusError{Status: StatusBadRequest, Name: in.p.StatusName(StatusBadRequest),
+			Message: "token and workspace must not contain NUL bytes"}
+	}
+	ct, cw := C.CString(token), C.CString(workspace)
+	defer C.free(unsafe.Pointer(ct))
+	defer C.free(unsafe.Pointer(cw))
+	var decision C.uint32_t
+	var cerr *C.char
+	err := in.p.check(C.call_authorize(in.p.fns["dagu_auth_authorize"], in.ptr, ct,
+		C.uint32_t(action), cw, &decision, &cerr), cerr)
+	return uint32(decision), err
 }
 
 func (in *Instance) tokenJSON(fn, token string) (string, error) {
@@ -368,8 +397,11 @@ func (in *Instance) timeAuthorizeC(token string, action uint32, workspace string
 	ct, cw := C.CString(token), C.CString(workspace)
 	defer C.free(unsafe.Pointer(ct))
 	defer C.free(unsafe.Pointer(cw))
-	total := C.time_authorize_c(in.p.fns["dagu_auth_authorize"], in.ptr, ct, C.uint32_t(action), cw,
-		C.longlong(n))
+	total := C.time_authorize_c(in.p.fns["dagu_auth_authorize"], in.p.fns["dagu_auth_string_free"],
+		in.ptr, ct, C.uint32_t(action), cw, C.longlong(n))
+	if total < 0 {
+		panic("authorize failed in the C loop: the benchmark token is not valid")
+	}
 	return float64(total) / float64(n)
 }
 

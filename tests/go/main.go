@@ -64,6 +64,7 @@ func main() {
 	// Start-up: load, check the ABI, open.
 	plugin := must(Load(*pluginPath))
 	check(plugin.ABIVersion()>>16 == ABIMajor, "ABI major %d", plugin.ABIVersion()>>16)
+	check(plugin.authorizeN != nil, "this library has dagu_auth_authorize_n (ABI 1.3)")
 	check(strings.Count(plugin.Version(), ".") == 2, "version %q", plugin.Version())
 	check(plugin.StatusName(StatusUnauthenticated) == "UNAUTHENTICATED", "status name")
 	check(plugin.StatusName(4242) == "UNKNOWN_STATUS", "unknown status name")
@@ -142,6 +143,23 @@ func main() {
 	check(long == DecisionNotVisible, "a long workspace name is decided: %d", long)
 	_, err = auth.Authorize(opsDev+strings.Repeat("x", 5000), ActionView, "ops")
 	check(statusOf(err) == StatusUnauthenticated, "a long bad token is UNAUTHENTICATED: %v", err)
+	// A library older than ABI 1.3 is served through dagu_auth_authorize and C strings: the same
+	// decisions, and a NUL (which a C string would cut short) refused before the call.
+	withLengths := plugin.authorizeN
+	plugin.authorizeN = nil
+	for _, c := range []struct {
+		workspace string
+		action    uint32
+		want      uint32
+	}{{"ops", ActionWrite, DecisionAllow}, {"qa", ActionWrite, DecisionForbidden},
+		{"secret", ActionView, DecisionNotVisible}} {
+		got := must(auth.Authorize(opsDev, c.action, c.workspace))
+		check(got == c.want, "C-string path: action %d in %q: %d, want %d", c.action, c.workspace,
+			got, c.want)
+	}
+	_, err = auth.Authorize(opsDev, ActionView, "qa\x00ops")
+	check(statusOf(err) == StatusBadRequest, "C-string path refuses a NUL: %v", err)
+	plugin.authorizeN = withLengths
 
 	// Listing users.
 	var list struct {
