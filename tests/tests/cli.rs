@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dagu_auth_tests::api::*;
-use dagu_auth_tests::cli::cli;
+use dagu_auth_tests::cli::{cli, cli_at_terminal};
 use dagu_auth_tests::{Abi, HostDemo, HostOptions};
 use serde_json::{Value, json};
 
@@ -170,6 +170,83 @@ fn delete_without_a_terminal_needs_yes() {
     assert_eq!(list_json(dir.path()).len(), 2);
     cli(dir.path(), &["users", "delete", "bob", "--yes"], "").ok();
     assert_eq!(list_json(dir.path()).len(), 1);
+}
+
+#[test]
+fn setup_at_a_terminal_asks_for_the_name_and_the_password_twice_without_echo() {
+    let dir = data_dir();
+    let dialogue = [
+        ("Admin username: ", ADMIN_USERNAME),
+        ("New password: ", ADMIN_PASSWORD),
+        ("Repeat password: ", ADMIN_PASSWORD),
+    ];
+    let Some(run) = cli_at_terminal(dir.path(), &["setup"], &dialogue) else {
+        return;
+    };
+    let run = run.ok();
+    assert!(run.stdout.contains("created admin admin"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains(ADMIN_PASSWORD),
+        "the password was echoed:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("Admin username: {ADMIN_USERNAME}")),
+        "the name is echoed as typed:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        user_named(&list_json(dir.path()), ADMIN_USERNAME)["role"],
+        "admin"
+    );
+}
+
+#[test]
+fn passwords_that_differ_at_a_terminal_create_nobody() {
+    let dir = data_dir();
+    let dialogue = [
+        ("Admin username: ", ADMIN_USERNAME),
+        ("New password: ", ADMIN_PASSWORD),
+        ("Repeat password: ", USER_PASSWORD),
+    ];
+    let Some(run) = cli_at_terminal(dir.path(), &["setup"], &dialogue) else {
+        return;
+    };
+    let run = run.code(1);
+    assert!(
+        run.stdout.contains("the passwords do not match"),
+        "{}",
+        run.stdout
+    );
+    assert!(list_json(dir.path()).is_empty());
+}
+
+#[test]
+fn deleting_at_a_terminal_asks_first_and_only_yes_deletes() {
+    let dir = data_dir();
+    cli_setup(dir.path());
+    let args = [
+        "users",
+        "create",
+        "bob",
+        "--role",
+        "viewer",
+        "--password-stdin",
+    ];
+    cli(dir.path(), &args, &format!("{USER_PASSWORD}\n")).ok();
+    let question = "Delete user bob? [y/N] ";
+    let Some(kept) = cli_at_terminal(dir.path(), &["users", "delete", "bob"], &[(question, "n")])
+    else {
+        return;
+    };
+    let kept = kept.code(1);
+    assert!(kept.stdout.contains("not deleted"), "{}", kept.stdout);
+    assert_eq!(list_json(dir.path()).len(), 2, "answering n keeps bob");
+    cli_at_terminal(dir.path(), &["users", "delete", "bob"], &[(question, "y")])
+        .expect("script was found a moment ago")
+        .ok();
+    assert_eq!(list_json(dir.path()).len(), 1, "answering y deletes bob");
 }
 
 #[test]
