@@ -438,3 +438,53 @@ fn a_damaged_token_secret_fails_clearly_instead_of_signing_with_garbage() {
     let message = storage_message(open(dir.path()));
     assert!(message.contains("token_secret"), "{message}");
 }
+
+/// SQLite would go on writing to a deleted file, and everything acknowledged from then on would
+/// vanish at the next start; writes are refused instead, reads answer from the open file.
+#[test]
+fn a_data_folder_deleted_while_serving_refuses_writes_instead_of_losing_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, admin) = installed(dir.path());
+    create(&engine, &admin, "before").expect("create");
+    fs::remove_dir_all(dir.path().join("auth")).expect("delete the data folder");
+
+    let refused = create(&engine, &admin, "during");
+    assert!(
+        matches!(&refused, Err(Error::Storage(m)) if m.contains("was deleted")),
+        "{refused:?}"
+    );
+    let (status, body) = http_create(&engine, &admin, "during-http");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (500, Some("internal_error"))
+    );
+    assert!(
+        engine.login("admin", ADMIN_PASSWORD, "").is_err(),
+        "a sign-in writes a session: refused too"
+    );
+    assert_eq!(usernames(&engine, &admin), ["admin", "before"]);
+    drop(engine);
+    // Started again, the host starts afresh: nothing was acknowledged after the deletion.
+    let engine = open(dir.path()).expect("opens afresh");
+    assert_eq!(engine.setup_required(), Ok(true));
+}
+
+#[test]
+fn a_database_file_replaced_while_serving_refuses_writes_until_the_host_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, admin) = installed(dir.path());
+    create(&engine, &admin, "before").expect("create");
+    let db = database(dir.path());
+    let copy = db.with_extension("copy");
+    fs::copy(&db, &copy).expect("copy");
+    fs::rename(&copy, &db).expect("replace the file");
+
+    let refused = create(&engine, &admin, "during");
+    assert!(
+        matches!(&refused, Err(Error::Storage(m)) if m.contains("was replaced")),
+        "{refused:?}"
+    );
+    drop(engine);
+    let engine = open(dir.path()).expect("reopens the new file");
+    create(&engine, &admin, "after").expect("writes work after a restart");
+}

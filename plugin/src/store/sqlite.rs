@@ -29,6 +29,8 @@ const USER_COLUMNS: &str =
 
 pub struct SqliteStore {
     path: PathBuf,
+    /// (device, inode) of the file opened: see `check_still_in_place`.
+    file_id: (u64, u64),
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -41,8 +43,12 @@ impl SqliteStore {
         let mut writer = connect(&path, false)?;
         check_integrity(&writer, &path)?;
         schema::migrate(&mut writer)?;
+        let file_id = fs::metadata(&path)
+            .map(|meta| file_id_of(&meta))
+            .map_err(|e| Error::storage(format!("cannot read {}: {e}", path.display())))?;
         Ok(Self {
             path,
+            file_id,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
         })
@@ -50,6 +56,26 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Refuses to write when the database file was deleted (or replaced) while open. SQLite would
+    /// carry on writing to the unlinked file, and every change acknowledged from then on would
+    /// vanish at the next start: better a clear error now (one `stat` per write, ~1 us against a
+    /// write's ~150 us). Reads keep answering from the open file.
+    fn check_still_in_place(&self) -> Result<()> {
+        let path = self.path.display();
+        match fs::metadata(&self.path) {
+            Ok(meta) if file_id_of(&meta) == self.file_id => Ok(()),
+            Ok(_) => Err(Error::storage(format!(
+                "{path} was replaced while this host had it open; writes are refused so that none \
+                 goes to the old file: restart the host to use the new one"
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::storage(format!(
+                "{path} was deleted while this host had it open; writes are refused so that none \
+                 is lost with it: put the data folder back, or restart the host to start afresh"
+            ))),
+            Err(e) => Err(Error::storage(format!("cannot check {path}: {e}"))),
+        }
     }
 
     /// The writer, for a restore that must replace the file under this store's own connection.
@@ -73,6 +99,7 @@ impl SqliteStore {
 
     fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock();
+        self.check_still_in_place()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_error)?;
@@ -452,6 +479,11 @@ pub(super) fn sql_error(e: rusqlite::Error) -> Error {
         }
         _ => Error::storage(e),
     }
+}
+
+fn file_id_of(meta: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
 }
 
 fn create_private_file(path: &Path) -> Result<()> {
