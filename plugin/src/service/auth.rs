@@ -24,13 +24,12 @@ impl Engine {
         if token.is_empty() {
             return Err(Error::Unauthenticated(msg::AUTH_REQUIRED.into()));
         }
-        let now_ms = self.clock.now_ms_coarse();
-        self.notice_other_writers(now_ms);
+        let now_ms = self.now_noticing_writers();
         match looks_like_api_key(token) {
             true => self.key_principal(token, now_ms).map(Principal::ApiKey),
             false => self
-                .session_principal(token, now_ms)
-                .map(|session| Principal::User(session.user)),
+                .with_session(token, now_ms, |session| Arc::clone(&session.user))
+                .map(Principal::User),
         }
     }
 
@@ -44,22 +43,18 @@ impl Engine {
                 workspace,
             ));
         }
-        // A session token: decided under the cache's read lock, so a hot call is one HMAC, one
-        // clock read and one lookup (BENCHMARKS.md).
+        // A session token: decided from the packed access, without cloning the user.
+        let now_ms = self.now_noticing_writers();
+        self.with_session(token, now_ms, |session| {
+            session.access.decide(action, workspace)
+        })
+    }
+
+    /// The time for expiry checks, once other processes' writes have been looked for.
+    fn now_noticing_writers(&self) -> i64 {
         let now_ms = self.clock.now_ms_coarse();
         self.notice_other_writers(now_ms);
-        let verified = self
-            .tokens
-            .verify_signature(token)
-            .map_err(|_| invalid_token())?;
-        let decide = |session: &CachedSession| session.access.decide(action, workspace);
-        let hot = self.cache.with_session(&verified.signature, |session| {
-            session.valid_at(now_ms).then(|| decide(session))
-        });
-        match hot {
-            Some(decision) => decision.ok_or_else(invalid_token),
-            None => Ok(decide(&self.load_session(&verified, now_ms)?)),
-        }
+        now_ms
     }
 
     /// The caller, allowed `action` installation-wide (HTTP_API.md's check order: 401, then 403).
@@ -79,19 +74,25 @@ impl Engine {
         self.caller_allowed(caller, Action::Admin)
     }
 
-    /// A signed-in user's session: signature, expiry, a live session row, an enabled user.
-    pub(super) fn session_principal(&self, token: &str, now_ms: i64) -> Result<CachedSession> {
+    /// `read` on a signed-in user's session (signature, expiry, a live session row, an enabled
+    /// user). A cached session is read under the cache's read lock, so a hot call is one HMAC, one
+    /// clock read and one lookup (BENCHMARKS.md).
+    fn with_session<R>(
+        &self,
+        token: &str,
+        now_ms: i64,
+        read: impl Fn(&CachedSession) -> R,
+    ) -> Result<R> {
         let verified = self
             .tokens
             .verify_signature(token)
             .map_err(|_| invalid_token())?;
-        let session = match self.cache.session(&verified.signature) {
-            Some(session) => session,
-            None => self.load_session(&verified, now_ms)?,
-        };
-        match session.valid_at(now_ms) {
-            true => Ok(session),
-            false => Err(invalid_token()),
+        let hot = self.cache.with_session(&verified.signature, |session| {
+            session.valid_at(now_ms).then(|| read(session))
+        });
+        match hot {
+            Some(answer) => answer.ok_or_else(invalid_token),
+            None => Ok(read(&self.load_session(&verified, now_ms)?)),
         }
     }
 
