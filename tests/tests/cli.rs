@@ -24,6 +24,20 @@ fn cli_setup(dir: &Path) {
     .ok();
 }
 
+/// The admin, and bob, a viewer.
+fn with_admin_and_bob(dir: &Path) {
+    cli_setup(dir);
+    let args = [
+        "users",
+        "create",
+        "bob",
+        "--role",
+        "viewer",
+        "--password-stdin",
+    ];
+    cli(dir, &args, &format!("{USER_PASSWORD}\n")).ok();
+}
+
 fn list_json(dir: &Path) -> Vec<Value> {
     let run = cli(dir, &["users", "list", "--json"], "").ok();
     let answer: Value = serde_json::from_str(&run.stdout).expect("list --json is JSON");
@@ -155,16 +169,7 @@ fn the_last_enabled_admin_cannot_be_disabled_from_the_shell_either() {
 #[test]
 fn delete_without_a_terminal_needs_yes() {
     let dir = data_dir();
-    cli_setup(dir.path());
-    let args = [
-        "users",
-        "create",
-        "bob",
-        "--role",
-        "viewer",
-        "--password-stdin",
-    ];
-    cli(dir.path(), &args, &format!("{USER_PASSWORD}\n")).ok();
+    with_admin_and_bob(dir.path());
     let refused = cli(dir.path(), &["users", "delete", "bob"], "");
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert_eq!(list_json(dir.path()).len(), 2);
@@ -225,16 +230,7 @@ fn passwords_that_differ_at_a_terminal_create_nobody() {
 #[test]
 fn deleting_at_a_terminal_asks_first_and_only_yes_deletes() {
     let dir = data_dir();
-    cli_setup(dir.path());
-    let args = [
-        "users",
-        "create",
-        "bob",
-        "--role",
-        "viewer",
-        "--password-stdin",
-    ];
-    cli(dir.path(), &args, &format!("{USER_PASSWORD}\n")).ok();
+    with_admin_and_bob(dir.path());
     let question = "Delete user bob? [y/N] ";
     let Some(kept) = cli_at_terminal(dir.path(), &["users", "delete", "bob"], &[(question, "n")])
     else {
