@@ -446,44 +446,30 @@ fn bench_size(c: &mut Criterion, users: usize) {
         let mut next = cycle(&session_cases);
         b.iter(|| black_box(codec.verify(black_box(&next().token), now_secs).is_ok()))
     });
-    group.bench_function("c_abi_session_hot", |b| {
-        let mut next = cycle(&session_cases);
-        b.iter(|| {
-            let case = next();
-            black_box(cplugin.authorize(&case.token_c, case.action, &case.workspace_c))
-        })
-    });
-    group.bench_function("c_abi_apikey_hot", |b| {
-        let mut next = cycle(&key_cases);
-        b.iter(|| {
-            let case = next();
-            black_box(cplugin.authorize(&case.token_c, case.action, &case.workspace_c))
-        })
-    });
-    group.bench_function("rust_abi_session_hot", |b| {
-        let mut next = cycle(&session_cases);
-        b.iter(|| {
-            let case = next();
-            black_box(rust_authorize(
-                &rplugin,
-                &case.token,
-                case.action,
-                &case.workspace,
-            ))
-        })
-    });
-    group.bench_function("rust_abi_apikey_hot", |b| {
-        let mut next = cycle(&key_cases);
-        b.iter(|| {
-            let case = next();
-            black_box(rust_authorize(
-                &rplugin,
-                &case.token,
-                case.action,
-                &case.workspace,
-            ))
-        })
-    });
+    let credentials = [("session", &session_cases), ("apikey", &key_cases)];
+    for (credential, cases) in credentials {
+        group.bench_function(format!("c_abi_{credential}_hot"), |b| {
+            let mut next = cycle(cases);
+            b.iter(|| {
+                let case = next();
+                black_box(cplugin.authorize(&case.token_c, case.action, &case.workspace_c))
+            })
+        });
+    }
+    for (credential, cases) in credentials {
+        group.bench_function(format!("rust_abi_{credential}_hot"), |b| {
+            let mut next = cycle(cases);
+            b.iter(|| {
+                let case = next();
+                black_box(rust_authorize(
+                    &rplugin,
+                    &case.token,
+                    case.action,
+                    &case.workspace,
+                ))
+            })
+        });
+    }
     group.bench_function("casbin_flattened", |b| {
         let mut next = cycle(&session_cases);
         b.iter(|| {
