@@ -48,7 +48,7 @@ pub fn guard(error_out: *mut *mut c_char, body: impl FnOnce() -> Outcome) -> Dag
     };
     if !error_out.is_null() {
         // SAFETY: the caller passes either NULL or a valid `char **`.
-        unsafe { *error_out = c_string(&failure.message).unwrap_or(std::ptr::null_mut()) };
+        unsafe { *error_out = c_string(failure.message).unwrap_or(std::ptr::null_mut()) };
     }
     failure.status
 }
@@ -140,8 +140,10 @@ pub fn out_param<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T, Failure> {
     })
 }
 
-/// A plugin-owned copy of `text`, freed with `dagu_auth_string_free`.
-pub fn c_string(text: &str) -> Result<*mut c_char, Failure> {
+/// `text` as a plugin-owned C string, freed with `dagu_auth_string_free`. An owned `String` or
+/// `Vec` becomes it in its own buffer (`CString::new` checks for a NUL and appends the terminator);
+/// a `&str` is copied.
+pub fn c_string(text: impl Into<Vec<u8>>) -> Result<*mut c_char, Failure> {
     CString::new(text)
         .map(CString::into_raw)
         .map_err(|_| Failure::new(DaguAuthStatus::Internal, "output contained a NUL byte"))
@@ -149,15 +151,12 @@ pub fn c_string(text: &str) -> Result<*mut c_char, Failure> {
 
 /// Serialises an Engine result and hands it to `out` as a plugin-owned string.
 pub fn write_json(out: &mut *mut c_char, value: &impl serde::Serialize) -> Outcome {
-    *out = c_string(&Error::to_json(value)?)?;
+    *out = c_string(Error::to_json(value)?)?;
     Ok(())
 }
 
-/// Hands JSON the Engine wrote already to `out` as a plugin-owned string, in its own buffer:
-/// `CString::new` checks for a NUL and appends the terminator without copying the text.
+/// Hands JSON the Engine wrote already to `out` as a plugin-owned string, without a copy.
 pub fn write_json_bytes(out: &mut *mut c_char, json: Vec<u8>) -> Outcome {
-    *out = CString::new(json)
-        .map(CString::into_raw)
-        .map_err(|_| Failure::new(DaguAuthStatus::Internal, "output contained a NUL byte"))?;
+    *out = c_string(json)?;
     Ok(())
 }
