@@ -86,14 +86,14 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 
 // routeDAG serves /api/v1/dags/{name} and /api/v1/dags/{name}/start.
 func (s *server) routeDAG(w http.ResponseWriter, r *http.Request, rest string) {
-	escaped, action, _ := strings.Cut(rest, "/")
+	escaped, action, nested := strings.Cut(rest, "/")
 	name, err := url.PathUnescape(escaped)
-	if name == "" || err != nil || action != "" && action != "start" {
+	if name == "" || err != nil || nested && action != "start" {
 		notFound(w)
 		return
 	}
 	r = withDAGName(r, name)
-	if action == "start" {
+	if nested {
 		only(w, r, "POST", func() { s.start.ServeHTTP(w, r) })
 		return
 	}
