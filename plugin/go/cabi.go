@@ -111,18 +111,17 @@ static authorize_result call_authorize(void *f, const DaguAuth *a, cstr token, u
 	return r;
 }
 
-// The body is the caller's Go memory: it is set only for the duration of the call, which cgo's
-// rules allow, so a body of up to 1 MiB is not copied.
-static DaguAuthStatus call_handle_http(void *f, const DaguAuth *a, DaguAuthHttpRequest *request,
-                                       const uint8_t *body, size_t body_len,
-                                       DaguAuthHttpResponse **out) {
-	request->body = body;
-	request->body_len = body_len;
-	DaguAuthStatus status = ((DaguAuthStatus (*)(const DaguAuth *, const DaguAuthHttpRequest *,
-	                                             DaguAuthHttpResponse **))f)(a, request, out);
-	request->body = NULL;
-	request->body_len = 0;
-	return status;
+// The body is the caller's Go memory, held by C only for the duration of the call as cgo's rules
+// allow, so a body of up to 1 MiB is not copied; it goes into a C copy of the request, since Go
+// memory may not be given a Go pointer behind the collector's back.
+static DaguAuthStatus call_handle_http(void *f, const DaguAuth *a,
+                                       const DaguAuthHttpRequest *request, const uint8_t *body,
+                                       size_t body_len, DaguAuthHttpResponse **out) {
+	DaguAuthHttpRequest with_body = *request;
+	with_body.body = body;
+	with_body.body_len = body_len;
+	return ((DaguAuthStatus (*)(const DaguAuth *, const DaguAuthHttpRequest *,
+	                            DaguAuthHttpResponse **))f)(a, &with_body, out);
 }
 static const DaguAuthHttpHeader *header_at(const DaguAuthHttpHeader *h, size_t i) { return &h[i]; }
 */

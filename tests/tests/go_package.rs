@@ -1,6 +1,7 @@
 //! Package daguauth (`plugin/go`), the binding a Dagu server imports, held to Go's own quality
 //! tools: gofmt over every Go file of the repository, `go vet`, and its tests, examples and the
-//! Go host's tests under the race detector, against the plugin these tests build (`DAGU_AUTH_LIB`).
+//! Go host's tests under the race detector and cgo's full pointer check, against the plugin these
+//! tests build (`DAGU_AUTH_LIB`).
 //! Without `go` (Debian `golang-go`) the tests print why they skip, unless
 //! `DAGU_AUTH_REQUIRE_ALL=1`.
 
@@ -49,7 +50,9 @@ fn go_package_tests_and_examples_pass_under_the_race_detector() {
     let output = run_ok(
         go_command(&go, &package_dir())
             .args(["test", "-race", "-count=1", "-v", "./..."])
-            .env("DAGU_AUTH_LIB", plugin()),
+            .env("DAGU_AUTH_LIB", plugin())
+            // Also checks cgo's rules for Go pointers the C side is given, which -race does not.
+            .env("GODEBUG", "cgocheck=2"),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let passed = stdout
