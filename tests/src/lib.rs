@@ -4,7 +4,7 @@
 //!   `libdagu_auth.so` once per test process ([`ensure_built`]).
 //! - [`host`]: runs a `host-demo` per test with the plugin loaded through either ABI.
 //! - [`http`]: a client that returns every status as an answer.
-//! - [`api`]: helpers and contract checks for the HTTP API of `HTTP_API.md`.
+//! - [`api`]: helpers and contract checks for the plugin's HTTP API (`plugin/openapi.yaml`).
 
 pub mod api;
 pub mod artifacts;
