@@ -5,6 +5,9 @@
 //! - [`host`]: runs a `host-demo` per test with the plugin loaded through either ABI.
 //! - [`http`]: a client that returns every status as an answer.
 //! - [`api`]: helpers and contract checks for the plugin's HTTP API (`plugin/openapi.yaml`).
+//! - [`cli`]: runs host-demo's operator commands, at a pipe or at a terminal.
+//! - [`native`]: C and Go callers: external tools, the installed-library layout, the
+//!   `test-hooks` build of the plugin.
 
 pub mod api;
 pub mod artifacts;

@@ -3,7 +3,7 @@
 use dagu_auth_tests::Abi;
 use dagu_auth_tests::api::*;
 
-use crate::fixtures::{dag_set, edit_dag, start_dag, start_with_admin, visible_dags};
+use crate::fixtures::{DagRequest, dag_set, edit_dag, start_dag, start_with_admin, visible_dags};
 
 fn scoped_user_sees_and_acts_only_in_granted_workspaces(abi: Abi) {
     let (host, token) = start_with_admin(abi);
@@ -20,47 +20,20 @@ fn scoped_user_sees_and_acts_only_in_granted_workspaces(abi: Abi) {
             ("demo-prod", Some("prod")),
         ])
     );
-    assert_eq!(
-        start_dag(&host, t, "demo-ops").status,
-        202,
-        "developer runs in ops"
-    );
-    assert_eq!(
-        edit_dag(&host, t, "demo-ops").status,
-        200,
-        "developer edits in ops"
-    );
-    assert_eq!(
-        start_dag(&host, t, "demo-prod").status,
-        202,
-        "operator runs in prod"
-    );
-    assert_eq!(
-        edit_dag(&host, t, "demo-prod").status,
-        403,
-        "operator cannot edit"
-    );
-    assert_eq!(
-        start_dag(&host, t, "demo-default").status,
-        403,
-        "viewer cannot run"
-    );
-    assert_eq!(
-        edit_dag(&host, t, "demo-default").status,
-        403,
-        "viewer cannot edit"
-    );
-    assert_eq!(
-        start_dag(&host, t, "demo-finance").status,
-        404,
-        "finance is not visible"
-    );
-    assert_eq!(
-        edit_dag(&host, t, "demo-finance").status,
-        404,
-        "finance is not visible"
-    );
-    assert_eq!(start_dag(&host, t, "demo-nope").status, 404);
+    let rules: [(DagRequest, &str, u16, &str); 9] = [
+        (start_dag, "demo-ops", 202, "developer runs in ops"),
+        (edit_dag, "demo-ops", 200, "developer edits in ops"),
+        (start_dag, "demo-prod", 202, "operator runs in prod"),
+        (edit_dag, "demo-prod", 403, "operator cannot edit"),
+        (start_dag, "demo-default", 403, "viewer cannot run"),
+        (edit_dag, "demo-default", 403, "viewer cannot edit"),
+        (start_dag, "demo-finance", 404, "finance is not visible"),
+        (edit_dag, "demo-finance", 404, "finance is not visible"),
+        (start_dag, "demo-nope", 404, "no such DAG"),
+    ];
+    for (request, dag, status, rule) in rules {
+        assert_eq!(request(&host, t, dag).status, status, "{rule}");
+    }
     assert_error_shape(&start_dag(&host, None, "demo-ops"), 401, "unauthorized");
     assert_error_shape(&host.get("/api/v1/dags", None), 401, "unauthorized");
 }

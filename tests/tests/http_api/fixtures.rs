@@ -42,6 +42,9 @@ pub fn dag_set(dags: &[(&str, Option<&str>)]) -> BTreeSet<(String, Option<String
         .collect()
 }
 
+/// A request on one demo DAG by name, as the holder of a token: [`start_dag`] or [`edit_dag`].
+pub type DagRequest = fn(&HostDemo, Option<&str>, &str) -> Response;
+
 /// `POST /dags/{name}/start`: needs EXECUTE in the DAG's workspace.
 pub fn start_dag(host: &HostDemo, token: Option<&str>, name: &str) -> Response {
     host.post_empty(&format!("/api/v1/dags/{name}/start"), token)
