@@ -29,7 +29,9 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
-    /// Starts `chromedriver` and a headless Chromium with the flags PITFALLS.md lists.
+    /// Starts `chromedriver` and a headless Chromium. As root Chromium needs `--no-sandbox`; the
+    /// `--disable-*` and `--no-first-run` flags keep it from reaching the network or updating itself
+    /// (the test machine may have no network), and a fresh profile folder keeps runs independent.
     pub fn start(chromium: &Path, chromedriver: &Path) -> Browser {
         let port = free_port();
         let driver = Command::new(chromedriver)
