@@ -524,6 +524,16 @@ enum Side {
 struct Pair(String, String);
 
 impl Pair {
+    /// The string at `pointer` in each face's successful answer to one step.
+    #[track_caller]
+    fn from_answers(answers: (Answer, Answer), pointer: &str) -> Pair {
+        let (c, rust) = answers;
+        Pair(
+            field(&c.expect("the C answer"), pointer),
+            field(&rust.expect("the Rust answer"), pointer),
+        )
+    }
+
     fn of(&self, side: Side) -> &str {
         match side {
             Side::C => &self.0,
@@ -650,13 +660,10 @@ fn both_abis_in_one_process_give_the_same_answers() {
     same("setup with a short password", c, rust, |f, _| {
         f.setup("admin", "short")
     });
-    let (admin_c, admin_r) = both("setup", c, rust, |f, _| {
+    let setup = both("setup", c, rust, |f, _| {
         f.setup("admin", "admin password 1")
     });
-    let (admin_c, admin_r) = (
-        field(&admin_c.expect("setup"), "/token"),
-        field(&admin_r.expect("setup"), "/token"),
-    );
+    let token = Pair::from_answers(setup, "/token");
     same("second setup", c, rust, |f, _| {
         f.setup("other", "admin password 1")
     });
@@ -670,21 +677,16 @@ fn both_abis_in_one_process_give_the_same_answers() {
         f.authenticate("ADMIN", "admin password 1", "")
     });
 
-    let token = Pair(admin_c, admin_r);
     same("verify", c, rust, |f, s| f.verify(token.of(s)));
     same("verify junk", c, rust, |f, _| f.verify("junk"));
 
     let scoped = r#"{"username":"scoped","password":"scoped password 1","role":"viewer",
         "workspaceAccess":{"all":false,"grants":[{"workspace":"ops","role":"developer"},
         {"workspace":"qa","role":"viewer"}]}}"#;
-    let (created_c, created_r) = both("user_create", c, rust, |f, s| {
+    let created = both("user_create", c, rust, |f, s| {
         f.user_create(token.of(s), scoped)
     });
-    let (id_c, id_r) = (
-        field(&created_c.expect("create"), "/user/id"),
-        field(&created_r.expect("create"), "/user/id"),
-    );
-    let id = Pair(id_c, id_r);
+    let id = Pair::from_answers(created, "/user/id");
     same("duplicate user", c, rust, |f, s| {
         f.user_create(token.of(s), scoped)
     });
@@ -701,14 +703,10 @@ fn both_abis_in_one_process_give_the_same_answers() {
         )
     });
 
-    let (scoped_c, scoped_r) = both("scoped sign-in", c, rust, |f, _| {
+    let scoped_login = both("scoped sign-in", c, rust, |f, _| {
         f.authenticate("scoped", "scoped password 1", "")
     });
-    let (scoped_c, scoped_r) = (
-        field(&scoped_c.expect("sign-in"), "/token"),
-        field(&scoped_r.expect("sign-in"), "/token"),
-    );
-    let scoped_token = Pair(scoped_c, scoped_r);
+    let scoped_token = Pair::from_answers(scoped_login, "/token");
     for action in 0..=6 {
         for workspace in ["", "ops", "qa", "secret"] {
             same("authorize admin", c, rust, |f, s| {
@@ -791,12 +789,10 @@ fn both_abis_in_one_process_give_the_same_answers() {
     same("session after change", c, rust, |f, s| {
         f.verify(token.of(s))
     });
-    let (login_c, login_r) = both("sign-in again", c, rust, |f, _| {
+    let login = both("sign-in again", c, rust, |f, _| {
         f.authenticate("admin", "admin password 2", "")
     });
-    let fresh_c = field(&login_c.expect("sign-in"), "/token");
-    let fresh_r = field(&login_r.expect("sign-in"), "/token");
-    let fresh = Pair(fresh_c, fresh_r);
+    let fresh = Pair::from_answers(login, "/token");
     same("logout", c, rust, |f, s| f.logout(fresh.of(s)));
     same("after logout", c, rust, |f, s| f.verify(fresh.of(s)));
     same("logout again", c, rust, |f, s| f.logout(fresh.of(s)));
@@ -807,24 +803,19 @@ fn both_abis_in_one_process_give_the_same_answers() {
 fn authorize_edge_cases_give_the_documented_decisions_through_both_abis() {
     let faces = open_both();
     let (c, rust) = (&faces.c, &faces.rust);
-    let token_of = |answers: (Answer, Answer)| {
-        Pair(
-            field(&answers.0.expect("C answer"), "/token"),
-            field(&answers.1.expect("Rust answer"), "/token"),
-        )
-    };
-    let admin = token_of(both("setup", c, rust, |f, _| {
+    let setup = both("setup", c, rust, |f, _| {
         f.setup("admin", "admin password 1")
-    }));
+    });
+    let admin = Pair::from_answers(setup, "/token");
     let scoped_user = r#"{"username":"scoped","password":"scoped password 1","role":"viewer",
         "workspaceAccess":{"all":false,"grants":[{"workspace":"ops","role":"developer"}]}}"#;
     same("create the scoped user", c, rust, |f, s| {
         f.user_create(admin.of(s), scoped_user)
-            .map(|_| "created".to_owned())
     });
-    let scoped = token_of(both("scoped sign-in", c, rust, |f, _| {
+    let login = both("scoped sign-in", c, rust, |f, _| {
         f.authenticate("scoped", "scoped password 1", "")
-    }));
+    });
+    let scoped = Pair::from_answers(login, "/token");
 
     let (view, write) = (Action::View as u32, Action::Write as u32);
     let (audit, admin_action) = (Action::Audit as u32, Action::Admin as u32);
@@ -833,102 +824,34 @@ fn authorize_edge_cases_give_the_documented_decisions_through_both_abis() {
         Decision::Forbidden as u32,
         Decision::NotVisible as u32,
     );
-    let long_name = "w".repeat(200);
-    let cases = [
-        (
-            &admin,
-            view,
-            "bad name",
-            allow,
-            "all-workspace: any name, valid or not",
-        ),
-        (
-            &admin,
-            write,
-            "ops/prod",
-            allow,
-            "all-workspace: any name, valid or not",
-        ),
-        (
-            &admin,
-            write,
-            &long_name,
-            allow,
-            "all-workspace: any name, valid or not",
-        ),
-        (
-            &admin,
-            write,
-            "OPS",
-            allow,
-            "all-workspace: any name, valid or not",
-        ),
-        (
-            &admin,
-            admin_action,
-            "never-granted",
-            allow,
-            "ADMIN uses the top-level role",
-        ),
-        (
-            &scoped,
-            write,
-            "ops",
-            allow,
-            "the grant's role applies in its workspace",
-        ),
-        (
-            &scoped,
-            view,
-            "OPS",
-            not_visible,
-            "grant matching is case-sensitive",
-        ),
-        (
-            &scoped,
-            view,
-            "Ops",
-            not_visible,
-            "grant matching is case-sensitive",
-        ),
-        (
-            &scoped,
-            view,
-            "finance",
-            not_visible,
-            "an ungranted workspace is invisible",
-        ),
-        (
-            &scoped,
-            audit,
-            "finance",
-            forbidden,
-            "AUDIT in an ungranted workspace",
-        ),
-        (
-            &scoped,
-            admin_action,
-            "finance",
-            forbidden,
-            "ADMIN in an ungranted workspace",
-        ),
-        (
-            &scoped,
-            audit,
-            "ops",
-            forbidden,
-            "AUDIT uses the top-level role",
-        ),
-    ];
-    for (token, action, workspace, expected, rule) in cases {
-        let (decision, _) = both(rule, c, rust, |f, s| {
+    let check = |token: &Pair, action: u32, workspace: &str, expected: u32| {
+        let step = format!("authorize action {action} in {workspace:?}");
+        let (decision, _) = both(&step, c, rust, |f, s| {
             f.authorize(token.of(s), action, workspace)
         });
-        assert_eq!(
-            decision,
-            Ok(expected),
-            "{rule}: action {action} in {workspace:?}"
-        );
+        assert_eq!(decision, Ok(expected), "{step}");
+    };
+
+    // All workspaces: any name, also one no grant could hold, by the top-level role (admin).
+    let long_name = "w".repeat(200);
+    for workspace in ["bad name", "ops/prod", &long_name, "OPS", "never-granted"] {
+        for action in [view, write, admin_action] {
+            check(&admin, action, workspace, allow);
+        }
+    }
+    let scoped_cases = [
+        // The grant's role applies in its workspace, matched exactly and case-sensitively.
+        (write, "ops", allow),
+        (view, "OPS", not_visible),
+        (view, "Ops", not_visible),
+        (view, "finance", not_visible),
+        // AUDIT and ADMIN use the top-level role (viewer): FORBIDDEN, granted or not.
+        (audit, "finance", forbidden),
+        (admin_action, "finance", forbidden),
+        (audit, "ops", forbidden),
+    ];
+    for (action, workspace, expected) in scoped_cases {
+        check(&scoped, action, workspace, expected);
     }
 }
 
