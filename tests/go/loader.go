@@ -134,7 +134,8 @@ const (
 	DecisionNotVisible    = uint32(C.DAGU_AUTH_DECISION_NOT_VISIBLE)
 )
 
-// Plugin is a loaded libdagu_auth.so. It is never unloaded (C_ABI.md).
+// Plugin is a loaded libdagu_auth.so. It is never unloaded: a Rust cdylib stays mapped after
+// dlclose (see the README, "Using the plugin from C and Go").
 type Plugin struct {
 	handle unsafe.Pointer
 	fns    map[string]unsafe.Pointer

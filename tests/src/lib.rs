@@ -4,7 +4,10 @@
 //!   `libdagu_auth.so` once per test process ([`ensure_built`]).
 //! - [`host`]: runs a `host-demo` per test with the plugin loaded through either ABI.
 //! - [`http`]: a client that returns every status as an answer.
-//! - [`api`]: helpers and contract checks for the HTTP API of `HTTP_API.md`.
+//! - [`api`]: helpers and contract checks for the plugin's HTTP API (`plugin/openapi.yaml`).
+//! - [`cli`]: runs host-demo's operator commands, at a pipe or at a terminal.
+//! - [`native`]: C and Go callers: external tools, the installed-library layout, the
+//!   `test-hooks` build of the plugin.
 
 pub mod api;
 pub mod artifacts;
