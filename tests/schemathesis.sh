@@ -12,14 +12,10 @@ examples="${EXAMPLES:-40}"
 profile="${PROFILE:-debug}"
 command -v schemathesis >/dev/null || { echo "schemathesis is not installed (pip install schemathesis)" >&2; exit 1; }
 
-case "$profile" in
-    release) cargo build -q -p host-demo --release ;;
-    *) cargo build -q -p host-demo ;;
-esac
-target="${CARGO_TARGET_DIR:-target}/$profile"
+# shellcheck source=tests/host_demo_build.sh
+. tests/host_demo_build.sh
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port/api/v1"
 # Cheap hashing keeps thousands of generated sign-ins fast; hash cost is measured in benchmarks.
 cat >"$work/config.yaml" <<'YAML'
@@ -29,9 +25,7 @@ auth:
     argon2: {memory_kib: 64, iterations: 1, parallelism: 1}
 YAML
 
-# `cargo build -p host-demo` refreshes the plugin only in deps/ (PITFALLS.md); a copy beside the
-# executable may be stale, so name the fresh one.
-DAGU_HOST=127.0.0.1 DAGU_PORT="$port" DAGU_DATA_DIR="$work/data" DAGU_AUTH_PLUGIN="$target/deps/libdagu_auth.so" \
+DAGU_HOST=127.0.0.1 DAGU_PORT="$port" DAGU_DATA_DIR="$work/data" DAGU_AUTH_PLUGIN="$plugin" \
 DAGU_AUTH_BUILTIN_INITIAL_ADMIN_USERNAME=admin \
 DAGU_AUTH_BUILTIN_INITIAL_ADMIN_PASSWORD=schemathesis-admin-pw \
     "$target/host-demo" --config "$work/config.yaml" >"$work/host.log" 2>&1 &

@@ -1,5 +1,5 @@
-//! The host's own error responses, in the plugin's shape (HTTP_API.md, "Errors"), so a client sees
-//! one error format whether the host or the plugin answered.
+//! The host's own error responses, in the plugin's shape (`{code, message}`, the `Error` schema of
+//! plugin/openapi.yaml), so a client sees one error format whether the host or the plugin answered.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

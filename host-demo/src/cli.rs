@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use crate::config::AuthMode;
-use crate::plugin::{self, Plugin};
+use crate::plugin::LoadedPlugin;
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
 
 mod db;
@@ -96,14 +96,15 @@ pub enum UsersCommand {
     },
 }
 
-/// A failure with the exit status it maps to.
-struct Failure {
+/// Why an operator command did not complete, with the exit status it maps to: `EXIT_CONFIG` for
+/// what the operator must fix in the configuration or the command line, `EXIT_FAILURE` otherwise.
+struct CommandError {
     code: u8,
     message: String,
 }
 
-impl Failure {
-    fn new(message: impl Into<String>) -> Self {
+impl CommandError {
+    fn failed(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_FAILURE,
             message: message.into(),
@@ -118,52 +119,42 @@ impl Failure {
     }
 }
 
-type Outcome = Result<(), Failure>;
+type CommandResult = Result<(), CommandError>;
 
 pub fn run(config_file: Option<&Path>, command: OperatorCommand) -> ExitCode {
-    let opened = open(config_file).map_err(|failure| db::open_failure_hint(failure, &command));
+    let opened = open(config_file).map_err(|error| db::open_failure_hint(error, &command));
     match opened.and_then(|plugin| dispatch(&plugin, command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("host-demo: {}", failure.message);
-            ExitCode::from(failure.code)
+        Err(error) => {
+            eprintln!("host-demo: {}", error.message);
+            ExitCode::from(error.code)
         }
     }
 }
 
 /// Opens the plugin as the server would, without the server's start-up messages.
-fn open(config_file: Option<&Path>) -> Result<Plugin, Failure> {
-    let config = crate::load_config(config_file).map_err(Failure::config)?;
+fn open(config_file: Option<&Path>) -> Result<LoadedPlugin, CommandError> {
+    let config = crate::load_config(config_file).map_err(CommandError::config)?;
     if config.auth_mode == AuthMode::None {
-        return Err(Failure::config(
+        return Err(CommandError::config(
             "auth.mode is none: there are no users to manage",
         ));
     }
-    let cwd = std::env::current_dir()
-        .map_err(|e| Failure::new(format!("cannot read the working directory: {e}")))?;
-    let exe = std::env::current_exe().ok();
-    let path = plugin::discover(
-        config.plugin_path.as_deref(),
-        exe.as_deref(),
-        &cwd,
-        Path::is_file,
-    )
-    .map_err(|e| Failure::config(e.to_string()))?;
-    let open_json = config
-        .plugin_open_json()
-        .map_err(|e| Failure::config(e.to_string()))?;
-    Plugin::open(config.abi, &path, &open_json).map_err(|e| Failure::new(e.to_string()))
+    LoadedPlugin::open_configured(&config).map_err(|e| match e.is_configuration() {
+        true => CommandError::config(e.to_string()),
+        false => CommandError::failed(e.to_string()),
+    })
 }
 
-fn call(plugin: &Plugin, command: Value) -> Result<Value, Failure> {
+fn call(plugin: &LoadedPlugin, command: Value) -> Result<Value, CommandError> {
     let answer = plugin
         .operator(&command.to_string())
-        .map_err(|e| Failure::new(e.message.clone()))?;
+        .map_err(|e| CommandError::failed(e.message.clone()))?;
     serde_json::from_str(&answer)
-        .map_err(|e| Failure::new(format!("the plugin answered invalid JSON: {e}")))
+        .map_err(|e| CommandError::failed(format!("the plugin answered invalid JSON: {e}")))
 }
 
-fn dispatch(plugin: &Plugin, command: OperatorCommand) -> Outcome {
+fn dispatch(plugin: &LoadedPlugin, command: OperatorCommand) -> CommandResult {
     match command {
         OperatorCommand::Setup(args) => setup(plugin, args),
         OperatorCommand::Users(command) => users(plugin, command),
@@ -172,11 +163,11 @@ fn dispatch(plugin: &Plugin, command: OperatorCommand) -> Outcome {
     }
 }
 
-fn setup(plugin: &Plugin, args: SetupArgs) -> Outcome {
+fn setup(plugin: &LoadedPlugin, args: SetupArgs) -> CommandResult {
     let username = match args.username {
         Some(name) => name,
         None if args.password_stdin => {
-            return Err(Failure::config("--password-stdin needs --username"));
+            return Err(CommandError::config("--password-stdin needs --username"));
         }
         None => prompt_line("Admin username: ")?,
     };
@@ -193,7 +184,7 @@ fn setup(plugin: &Plugin, args: SetupArgs) -> Outcome {
     Ok(())
 }
 
-fn users(plugin: &Plugin, command: UsersCommand) -> Outcome {
+fn users(plugin: &LoadedPlugin, command: UsersCommand) -> CommandResult {
     match command {
         UsersCommand::List { json } => {
             let answer = call(plugin, json!({"command": "users.list"}))?;
@@ -248,7 +239,7 @@ fn users(plugin: &Plugin, command: UsersCommand) -> Outcome {
         }
         UsersCommand::Delete { user, yes } => {
             if !yes && !confirm(&format!("Delete user {user}? [y/N] "))? {
-                return Err(Failure::new("not deleted"));
+                return Err(CommandError::failed("not deleted"));
             }
             call(plugin, json!({"command": "users.delete", "user": user}))?;
             println!("deleted {user}");
@@ -258,12 +249,12 @@ fn users(plugin: &Plugin, command: UsersCommand) -> Outcome {
 }
 
 /// `ops=developer` pairs as scoped workspace access; the plugin checks names and roles.
-fn scoped_access(pairs: &[String]) -> Result<Value, Failure> {
+fn scoped_access(pairs: &[String]) -> Result<Value, CommandError> {
     let grants = pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
             Some((workspace, role)) => Ok(json!({"workspace": workspace, "role": role})),
-            None => Err(Failure::config(format!(
+            None => Err(CommandError::config(format!(
                 "--workspace {pair}: expected WORKSPACE=ROLE"
             ))),
         })
@@ -324,34 +315,33 @@ fn access_summary(access: &Value) -> String {
 }
 
 /// A new password: the first line of standard input, or typed twice without echo.
-fn new_password(from_stdin: bool) -> Result<String, Failure> {
+fn new_password(from_stdin: bool) -> Result<String, CommandError> {
     if from_stdin {
         let mut line = String::new();
-        io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Failure::new(format!("cannot read the password from stdin: {e}")))?;
+        io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CommandError::failed(format!("cannot read the password from stdin: {e}"))
+        })?;
         let password = line.strip_suffix('\n').unwrap_or(&line);
         let password = password.strip_suffix('\r').unwrap_or(password);
         return Ok(password.to_string());
     }
     let read = |prompt: &str| {
         rpassword::prompt_password(prompt).map_err(|e| {
-            Failure::config(format!(
+            CommandError::config(format!(
                 "cannot prompt for a password ({e}); use --password-stdin"
             ))
         })
     };
     let first = read("New password: ")?;
     if read("Repeat password: ")? != first {
-        return Err(Failure::new("the passwords do not match"));
+        return Err(CommandError::failed("the passwords do not match"));
     }
     Ok(first)
 }
 
-fn prompt_line(prompt: &str) -> Result<String, Failure> {
+fn prompt_line(prompt: &str) -> Result<String, CommandError> {
     if !io::stdin().is_terminal() {
-        return Err(Failure::config(format!(
+        return Err(CommandError::config(format!(
             "{} is required when not typing at a terminal",
             prompt.trim_end_matches([':', ' '])
         )));
@@ -362,13 +352,13 @@ fn prompt_line(prompt: &str) -> Result<String, Failure> {
     io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
+        .map_err(|e| CommandError::failed(format!("cannot read standard input: {e}")))?;
     Ok(line.trim().to_string())
 }
 
-fn confirm(question: &str) -> Result<bool, Failure> {
+fn confirm(question: &str) -> Result<bool, CommandError> {
     if !io::stdin().is_terminal() {
-        return Err(Failure::config(
+        return Err(CommandError::config(
             "not at a terminal: pass --yes to confirm the deletion",
         ));
     }
@@ -382,9 +372,9 @@ struct Entry {
     user: Result<Value, String>,
 }
 
-fn read_dagu_dir(dir: &Path) -> Result<Vec<Entry>, Failure> {
+fn read_dagu_dir(dir: &Path) -> Result<Vec<Entry>, CommandError> {
     let listing = fs::read_dir(dir)
-        .map_err(|e| Failure::config(format!("cannot read {}: {e}", dir.display())))?;
+        .map_err(|e| CommandError::config(format!("cannot read {}: {e}", dir.display())))?;
     let mut paths: Vec<PathBuf> = listing
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "json") && path.is_file())
@@ -406,7 +396,7 @@ fn read_dagu_dir(dir: &Path) -> Result<Vec<Entry>, Failure> {
         .collect())
 }
 
-fn import(plugin: &Plugin, dir: &Path) -> Outcome {
+fn import(plugin: &LoadedPlugin, dir: &Path) -> CommandResult {
     let entries = read_dagu_dir(dir)?;
     let total = entries.len();
     let mut imported = 0usize;

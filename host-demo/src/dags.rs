@@ -113,8 +113,9 @@ fn missing_token() -> Response {
     api_error::unauthorized("Authentication required")
 }
 
-/// The DAG `name` if the caller may do `action` on it, else the response to send.
-async fn guard(
+/// The DAG `name` if the bearer of the request may do `action` on it (the plugin's `authorize`),
+/// else the response to send: 401, 403, or 404 for a DAG the caller may not see.
+async fn authorize_request(
     state: &AppState,
     headers: &HeaderMap,
     name: &str,
@@ -199,7 +200,7 @@ async fn show(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match guard(&state, &headers, &name, DaguAuthAction::View).await {
+    match authorize_request(&state, &headers, &name, DaguAuthAction::View).await {
         Ok(dag) => Json(dag).into_response(),
         Err(response) => response,
     }
@@ -215,7 +216,7 @@ async fn start(
     if let Err(BodyError::TooLarge) = read_at_most(body, SPEC_BODY_LIMIT).await {
         return api_error::payload_too_large(SPEC_BODY_LIMIT);
     }
-    match guard(&state, &parts.headers, &name, DaguAuthAction::Execute).await {
+    match authorize_request(&state, &parts.headers, &name, DaguAuthAction::Execute).await {
         Ok(dag) => (
             StatusCode::ACCEPTED,
             Json(json!({"name": dag.name, "started": true})),
@@ -236,7 +237,9 @@ async fn update(
     // reusing it sees a reset instead of its next answer (seen in the HTTP suite under load). It is validated only after authorization, so an unauthorized caller learns
     // nothing from validation.
     let bytes = read_at_most(body, SPEC_BODY_LIMIT).await;
-    if let Err(response) = guard(&state, &parts.headers, &name, DaguAuthAction::Write).await {
+    if let Err(response) =
+        authorize_request(&state, &parts.headers, &name, DaguAuthAction::Write).await
+    {
         return response;
     }
     let bytes = match bytes {

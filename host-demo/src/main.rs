@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{AuthMode, Config};
 use crate::dags::Catalogue;
-use crate::plugin::Plugin;
+use crate::plugin::LoadedPlugin;
 use crate::server::AppState;
 
 const ENV_HELP: &str = "\
@@ -140,19 +140,8 @@ fn load_config(file: Option<&Path>) -> Result<Config, String> {
     Ok(config)
 }
 
-fn open_plugin(config: &Config) -> Result<Plugin, String> {
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
-    let exe = std::env::current_exe().ok();
-    let path = plugin::discover(
-        config.plugin_path.as_deref(),
-        exe.as_deref(),
-        &cwd,
-        Path::is_file,
-    )
-    .map_err(|e| e.to_string())?;
-    let open_json = config.plugin_open_json().map_err(|e| e.to_string())?;
-    let plugin = Plugin::open(config.abi, &path, &open_json).map_err(|e| e.to_string())?;
+fn open_plugin(config: &Config) -> Result<LoadedPlugin, String> {
+    let plugin = LoadedPlugin::open_configured(config).map_err(|e| e.to_string())?;
     eprintln!(
         "host-demo: loaded {} (version {}) through the {} ABI; data in {}",
         plugin.path().display(),

@@ -22,13 +22,14 @@ use tokio::net::TcpListener;
 
 use crate::api_error;
 use crate::dags::{self, Catalogue};
-use crate::plugin::{HttpRequest, HttpResponse, Plugin};
+use crate::plugin::{HttpRequest, HttpResponse, LoadedPlugin};
 
 /// The plugin's own body limit (1 MiB). One byte more is read and passed on so the plugin can
 /// answer its own 413; anything larger is cut off here without buffering it.
 pub const PLUGIN_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Endpoints that belong to the plugin (HTTP_API.md). `{*rest}` catches every sub-path.
+/// Endpoints that belong to the plugin (its OpenAPI document, plugin/openapi.yaml, lists them).
+/// `{*rest}` catches every sub-path.
 const PLUGIN_ROUTES: [&str; 8] = [
     "/api/v1/auth",
     "/api/v1/auth/{*rest}",
@@ -43,7 +44,7 @@ const PLUGIN_ROUTES: [&str; 8] = [
 #[derive(Clone)]
 pub struct AppState {
     /// `None` when `auth.mode` is `none`.
-    pub plugin: Option<Arc<Plugin>>,
+    pub plugin: Option<Arc<LoadedPlugin>>,
     pub dags: Arc<Catalogue>,
 }
 

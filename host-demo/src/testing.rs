@@ -13,16 +13,16 @@ use tower::ServiceExt;
 use crate::config::Abi;
 use crate::dags::Catalogue;
 use crate::plugin::{
-    Backend, DaguAuthAction, DaguAuthDecision, DaguAuthStatus, HttpRequest, HttpResponse, Plugin,
-    PluginError,
+    Backend, DaguAuthAction, DaguAuthDecision, DaguAuthStatus, HttpRequest, HttpResponse,
+    LoadedPlugin, PluginError,
 };
 use crate::server::{AppState, router};
 
 /// Tokens: `admin` may do anything anywhere; `ops-viewer` is a viewer scoped to `ops` (and the
 /// default workspace, per the role rules); anything else is unauthenticated.
-pub struct FakePlugin;
+pub struct FakeBackend;
 
-impl Backend for FakePlugin {
+impl Backend for FakeBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
         if request.path == "/api/v1/auth/teapot" {
             return Ok(HttpResponse {
@@ -90,7 +90,7 @@ pub fn mode_none() -> Router {
 }
 
 pub fn mode_builtin() -> Router {
-    let plugin = Plugin::from_backend(Box::new(FakePlugin), Abi::Rust);
+    let plugin = LoadedPlugin::from_backend(Box::new(FakeBackend), Abi::Rust);
     router(AppState {
         plugin: Some(Arc::new(plugin)),
         dags: Arc::new(Catalogue::demo()),

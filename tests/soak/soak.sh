@@ -13,19 +13,15 @@ threads="${THREADS:-4}"
 out="${OUT:-$(mktemp -t soak-samples.XXXXXX.csv)}"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-case "$profile" in
-    release) cargo build -q -p host-demo --release ;;
-    *) cargo build -q -p host-demo ;;
-esac
-target="${CARGO_TARGET_DIR:-target}/$profile"
+# shellcheck source=tests/host_demo_build.sh
+. tests/host_demo_build.sh
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 password="soak-admin-password-1"
 # Default (production) argon2 settings: the sign-ins in the mix pay the real hash cost.
 DAGU_HOST=127.0.0.1 DAGU_PORT="$port" DAGU_DATA_DIR="$work/data" \
-DAGU_AUTH_PLUGIN="$target/deps/libdagu_auth.so" \
+DAGU_AUTH_PLUGIN="$plugin" \
 DAGU_AUTH_BUILTIN_INITIAL_ADMIN_USERNAME=admin DAGU_AUTH_BUILTIN_INITIAL_ADMIN_PASSWORD="$password" \
     "$target/host-demo" >/dev/null 2>"$work/host.err" &
 host_pid=$!

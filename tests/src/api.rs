@@ -1,6 +1,7 @@
-//! Helpers that speak the HTTP API of `HTTP_API.md`: sign-in, users, and the checks every
-//! answer must pass (error shape, User shape, no secrets).
+//! Helpers that speak the plugin's HTTP API (`plugin/openapi.yaml`): sign-in, users, and the checks
+//! every answer must pass (error shape, User shape, no secrets).
 
+use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -140,6 +141,86 @@ pub fn disable_user(client: &Client, token: &str, id: &str) {
 /// `GET /auth/me` status with `token`.
 pub fn me_status(client: &Client, token: &str) -> u16 {
     client.get("/api/v1/auth/me", Some(token)).status
+}
+
+/// `GET /auth/me` with `token`: the User; panics unless 200.
+#[track_caller]
+pub fn me(client: &Client, token: &str) -> Value {
+    let response = client.get("/api/v1/auth/me", Some(token));
+    response.expect_status(200);
+    response.json()["user"].clone()
+}
+
+/// `GET /users/{id}`: the User; panics unless 200.
+#[track_caller]
+pub fn get_user(client: &Client, token: &str, id: &str) -> Value {
+    let response = client.get(&user_path(id), Some(token));
+    response.expect_status(200);
+    response.json()["user"].clone()
+}
+
+/// `GET /users`: every User; panics unless 200 with a `users` array.
+#[track_caller]
+pub fn list_users(client: &Client, token: &str) -> Vec<Value> {
+    let response = client.get("/api/v1/users", Some(token));
+    response.expect_status(200);
+    response.json()["users"]
+        .as_array()
+        .unwrap_or_else(|| panic!("GET /users without a users array: {}", response.text()))
+        .clone()
+}
+
+/// The usernames of `users`, in their order.
+#[track_caller]
+pub fn usernames(users: &[Value]) -> Vec<String> {
+    users
+        .iter()
+        .map(|u| u["username"].as_str().expect("username").to_owned())
+        .collect()
+}
+
+/// `POST /auth/change-password` as the holder of `token`.
+pub fn change_password(client: &Client, token: &str, current: &str, new: &str) -> Response {
+    client.post(
+        "/api/v1/auth/change-password",
+        Some(token),
+        &json!({"currentPassword": current, "newPassword": new}),
+    )
+}
+
+/// `POST /users/{id}/reset-password` as the holder of `token`.
+pub fn reset_password(client: &Client, token: &str, id: &str, new: &str) -> Response {
+    client.post(
+        &format!("{}/reset-password", user_path(id)),
+        Some(token),
+        &json!({"newPassword": new}),
+    )
+}
+
+/// `GET /auth/setup`: whether the first admin is still to be created; panics unless 200.
+#[track_caller]
+pub fn setup_required(client: &Client) -> bool {
+    let response = client.get("/api/v1/auth/setup", None);
+    response.expect_status(200);
+    response.json()["setupRequired"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("setupRequired is not a bool: {}", response.text()))
+}
+
+/// The grants of a WorkspaceAccess as a set of (workspace, role).
+#[track_caller]
+pub fn grant_set(access: &Value) -> BTreeSet<(String, String)> {
+    access["grants"]
+        .as_array()
+        .expect("grants")
+        .iter()
+        .map(|g| {
+            (
+                g["workspace"].as_str().expect("workspace").to_owned(),
+                g["role"].as_str().expect("role").to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// `{"all": true, "grants": []}`.
@@ -310,8 +391,8 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// Checks a User object against HTTP_API.md: required fields and types, `isDisabled` only
-/// when true, `authProvider` builtin, timestamps RFC 3339, no secrets.
+/// Checks a User object against the API's User schema: required fields and types, `isDisabled`
+/// only when true, `authProvider` builtin, timestamps RFC 3339, no secrets.
 #[track_caller]
 pub fn assert_user_shape(user: &Value) {
     assert!(user.is_object(), "User is not an object: {user}");

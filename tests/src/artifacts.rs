@@ -74,7 +74,7 @@ pub struct Artifacts {
 }
 
 /// The cargo arguments that select `profile`.
-fn profile_args(profile: &str) -> Vec<String> {
+pub(crate) fn profile_args(profile: &str) -> Vec<String> {
     match profile {
         "debug" => Vec::new(),
         "release" => vec!["--release".to_owned()],
@@ -82,23 +82,27 @@ fn profile_args(profile: &str) -> Vec<String> {
     }
 }
 
-fn build_and_locate() -> Result<Artifacts, String> {
+/// A `cargo` command in the workspace root without the variables cargo sets for this test crate:
+/// build scripts that track them with `rerun-if-env-changed` (ring does) would otherwise rerun,
+/// and their crates rebuild, on every switch between this build and an ordinary one.
+pub fn cargo_command() -> Command {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let profile = profile();
-    let mut command = Command::new(&cargo);
-    // Cargo sets these for the running test (they describe this crate). Build scripts that
-    // track them with `rerun-if-env-changed` (ring does) would otherwise be rerun, and their
-    // crates rebuilt, on every switch between this build and an ordinary one.
+    let mut command = Command::new(cargo);
     for (name, _) in env::vars_os() {
         let name = name.to_string_lossy();
         if is_per_crate_cargo_var(&name) {
             command.env_remove(&*name);
         }
     }
+    command.current_dir(workspace_root());
     command
-        .current_dir(workspace_root())
+}
+
+fn build_and_locate() -> Result<Artifacts, String> {
+    let mut command = cargo_command();
+    command
         .args(["build", "--workspace", "--bins", "--lib"])
-        .args(profile_args(&profile));
+        .args(profile_args(&profile()));
     let output = command
         .output()
         .map_err(|e| format!("could not run {command:?}: {e}"))?;
@@ -134,7 +138,7 @@ fn is_per_crate_cargo_var(name: &str) -> bool {
 }
 
 /// `dir/name`, else `dir/deps/name`.
-fn locate(dir: &Path, name: &str) -> Result<PathBuf, String> {
+pub(crate) fn locate(dir: &Path, name: &str) -> Result<PathBuf, String> {
     let candidates = [dir.join(name), dir.join("deps").join(name)];
     candidates
         .iter()

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::api::{ADMIN_PASSWORD, ADMIN_USERNAME};
 use crate::ensure_built;
 use crate::native::tool_or_skip;
 
@@ -70,6 +71,18 @@ pub fn cli(data_dir: &Path, args: &[&str], stdin: &str) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// `host-demo setup --password-stdin` on `data_dir`: creates the first admin ([`ADMIN_USERNAME`],
+/// [`ADMIN_PASSWORD`]) as an operator would from the shell; panics unless it exits 0.
+#[track_caller]
+pub fn cli_setup_admin(data_dir: &Path) -> Run {
+    cli(
+        data_dir,
+        &["setup", "--username", ADMIN_USERNAME, "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .ok()
 }
 
 /// How long one prompt may take to appear.

@@ -181,16 +181,8 @@ impl Client {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Response {
-        let authorization = token.map(|t| format!("Bearer {t}"));
-        let mut headers: Vec<(&str, &str)> = Vec::new();
-        if let Some(value) = &authorization {
-            headers.push(("Authorization", value));
-        }
         let bytes = body.map(|b| serde_json::to_vec(b).expect("serialize JSON"));
-        if bytes.is_some() {
-            headers.push(("Content-Type", "application/json"));
-        }
-        self.send(method, path, &headers, bytes.as_deref())
+        self.send_as_bearer(method, path, token, bytes.as_deref())
     }
 
     /// A request with a bearer token and a raw body sent as `Content-Type: application/json`.
@@ -201,12 +193,27 @@ impl Client {
         token: Option<&str>,
         body: &[u8],
     ) -> Response {
+        self.send_as_bearer(method, path, token, Some(body))
+    }
+
+    /// `Authorization: Bearer` when there is a token, `Content-Type: application/json` when there
+    /// is a body.
+    fn send_as_bearer(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        json_body: Option<&[u8]>,
+    ) -> Response {
         let authorization = token.map(|t| format!("Bearer {t}"));
-        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
+        let mut headers: Vec<(&str, &str)> = Vec::new();
         if let Some(value) = &authorization {
             headers.push(("Authorization", value));
         }
-        self.send(method, path, &headers, Some(body))
+        if json_body.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        self.send(method, path, &headers, json_body)
     }
 
     /// `GET path`.

@@ -6,7 +6,10 @@
 //!   host.
 //! - [`go`]: the `go` tool offline, and the Go programs it builds.
 //! - [`http`]: a client that returns every status as an answer.
-//! - [`api`]: helpers and contract checks for the HTTP API of `HTTP_API.md`.
+//! - [`api`]: helpers and contract checks for the plugin's HTTP API (`plugin/openapi.yaml`).
+//! - [`cli`]: runs host-demo's operator commands, at a pipe or at a terminal.
+//! - [`native`]: C and Go callers: external tools, the installed-library layout, the
+//!   `test-hooks` build of the plugin.
 
 pub mod api;
 pub mod artifacts;

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use crate::artifacts::{profile, profile_dir, target_dir, workspace_root};
+pub use crate::artifacts::cargo_command;
+use crate::artifacts::{
+    PLUGIN_FILE_NAME, locate, profile, profile_args, profile_dir, target_dir, workspace_root,
+};
 
 /// The SONAME the plugin carries (`libdagu_auth.so.<ABI major>`).
 pub const SONAME: &str = "libdagu_auth.so.1";
@@ -48,50 +51,13 @@ pub fn native_dir() -> PathBuf {
     target_dir().join("native").join(profile())
 }
 
-/// A `cargo` command without the variables cargo sets for this test crate (they would make build
-/// scripts that track them rerun, and their crates rebuild, on every switch between builds).
-pub fn cargo_command() -> Command {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    for (name, _) in env::vars_os() {
-        let name = name.to_string_lossy();
-        let per_crate = name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_BIN_EXE_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_MANIFEST_LINKS",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&&*name);
-        if per_crate {
-            command.env_remove(&*name);
-        }
-    }
-    command.current_dir(workspace_root());
-    command
-}
-
 /// `cargo build -p dagu-auth --lib` for the tests' profile, with `extra` arguments.
 fn build_plugin(extra: &[&OsStr]) {
     let mut command = cargo_command();
     command
         .args(["build", "-p", "dagu-auth", "--lib"])
         .args(extra);
-    match profile().as_str() {
-        "debug" => {}
-        "release" => {
-            command.arg("--release");
-        }
-        other => {
-            command.args(["--profile", other]);
-        }
-    }
+    command.args(profile_args(&profile()));
     run_ok(&mut command);
 }
 
@@ -102,14 +68,7 @@ pub fn plugin() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         build_plugin(&[]);
-        let dir = profile_dir();
-        [
-            dir.join("libdagu_auth.so"),
-            dir.join("deps/libdagu_auth.so"),
-        ]
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("libdagu_auth.so not found in {}", dir.display()))
+        locate(&profile_dir(), PLUGIN_FILE_NAME).unwrap_or_else(|message| panic!("{message}"))
     })
 }
 

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dagu_auth_tests::api::*;
-use dagu_auth_tests::cli::{cli, cli_at_terminal};
+use dagu_auth_tests::cli::{cli, cli_at_terminal, cli_setup_admin};
 use dagu_auth_tests::{Abi, HostDemo, HostOptions};
 use serde_json::{Value, json};
 
@@ -15,18 +15,9 @@ fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary data dir")
 }
 
-fn cli_setup(dir: &Path) {
-    cli(
-        dir,
-        &["setup", "--username", ADMIN_USERNAME, "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    )
-    .ok();
-}
-
 /// The admin, and bob, a viewer.
 fn with_admin_and_bob(dir: &Path) {
-    cli_setup(dir);
+    cli_setup_admin(dir);
     let args = [
         "users",
         "create",
@@ -86,12 +77,7 @@ fn write_dagu_user(dir: &Path, id: &str, username: &str, hash: &str, extra: Valu
 #[test]
 fn setup_from_stdin_creates_an_admin_who_signs_in_over_http() {
     let dir = data_dir();
-    let run = cli(
-        dir.path(),
-        &["setup", "--username", ADMIN_USERNAME, "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    )
-    .ok();
+    let run = cli_setup_admin(dir.path());
     assert!(run.stdout.contains("created admin admin"), "{}", run.stdout);
     let host = HostDemo::start(HostOptions::new(Abi::Rust).data_dir(dir.path()));
     login(&host, ADMIN_USERNAME, ADMIN_PASSWORD).expect_status(200);
@@ -100,7 +86,7 @@ fn setup_from_stdin_creates_an_admin_who_signs_in_over_http() {
 #[test]
 fn setup_refuses_once_a_user_exists() {
     let dir = data_dir();
-    cli_setup(dir.path());
+    cli_setup_admin(dir.path());
     let run = cli(
         dir.path(),
         &["setup", "--username", "second", "--password-stdin"],
@@ -129,7 +115,7 @@ fn a_weak_password_is_refused_with_the_api_message() {
 #[test]
 fn users_create_with_workspaces_and_list_shows_the_grants() {
     let dir = data_dir();
-    cli_setup(dir.path());
+    cli_setup_admin(dir.path());
     let args = [
         "users",
         "create",
@@ -160,7 +146,7 @@ fn users_create_with_workspaces_and_list_shows_the_grants() {
 #[test]
 fn the_last_enabled_admin_cannot_be_disabled_from_the_shell_either() {
     let dir = data_dir();
-    cli_setup(dir.path());
+    cli_setup_admin(dir.path());
     let run = cli(dir.path(), &["users", "disable", ADMIN_USERNAME], "");
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("last enabled admin"), "{}", run.stderr);
@@ -278,7 +264,7 @@ fn the_cli_recovers_users_while_a_server_serves_the_same_data_dir() {
 #[test]
 fn dagu_users_import_keeps_accounts_and_bcrypt_passwords_sign_in() {
     let dir = data_dir();
-    cli_setup(dir.path());
+    cli_setup_admin(dir.path());
     let users = tempfile::tempdir().expect("users dir");
     let hash = bcrypt::hash("dagu-pass-erin", 4).expect("bcrypt");
     write_dagu_user(
@@ -333,7 +319,7 @@ fn dagu_users_import_keeps_accounts_and_bcrypt_passwords_sign_in() {
 #[test]
 fn a_large_import_reports_progress() {
     let dir = data_dir();
-    cli_setup(dir.path());
+    cli_setup_admin(dir.path());
     let users = tempfile::tempdir().expect("users dir");
     // One hash for all: the test is about the import's progress, not bcrypt's cost.
     let hash = bcrypt::hash("shared-pass-1", 4).expect("bcrypt");

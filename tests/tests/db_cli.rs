@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use dagu_auth_tests::api::*;
-use dagu_auth_tests::cli::cli;
+use dagu_auth_tests::cli::{cli, cli_setup_admin};
 use dagu_auth_tests::{Abi, HostDemo, HostOptions};
 
 fn path_arg(path: &Path) -> &str {
@@ -55,12 +55,7 @@ fn a_backup_taken_while_serving_restores_only_after_the_server_stops() {
 #[test]
 fn verify_exits_zero_when_clean_and_one_when_an_invariant_breaks() {
     let dir = tempfile::tempdir().expect("data dir");
-    cli(
-        dir.path(),
-        &["setup", "--username", ADMIN_USERNAME, "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    )
-    .ok();
+    cli_setup_admin(dir.path());
     let run = cli(dir.path(), &["db", "verify"], "").ok();
     assert!(run.stdout.starts_with("ok"), "{}", run.stdout);
 
@@ -77,12 +72,7 @@ fn verify_exits_zero_when_clean_and_one_when_an_invariant_breaks() {
 #[test]
 fn verify_exits_one_for_a_damaged_file() {
     let dir = tempfile::tempdir().expect("data dir");
-    cli(
-        dir.path(),
-        &["setup", "--username", ADMIN_USERNAME, "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    )
-    .ok();
+    cli_setup_admin(dir.path());
     let path = dir.path().join("auth/auth.db");
     // Fold the WAL in first, so the flipped bytes are the only copy of those pages.
     rusqlite::Connection::open(&path)

@@ -1,5 +1,5 @@
 //! First-admin setup under a race across processes: two host-demo processes on one data folder,
-//! 50 concurrent setup calls split between them, exactly one admin (SECURITY.md, "Authorization").
+//! 50 concurrent setup calls split between them, exactly one admin (README, "Security model").
 
 use std::sync::{Arc, Barrier};
 

@@ -10,30 +10,33 @@ use abi_stable::library::{RootModule, lib_header_from_path};
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString};
 use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings};
-use dagu_auth_abi::{AbiHttpRequest, InstanceBox, LoadError};
+use dagu_auth_abi::{
+    AbiHttpRequest, DaguAuthAction as Action, DaguAuthDecision as Decision, InstanceBox, LoadError,
+};
 use dagu_auth_tests::native::plugin;
 use libloading::Library;
 use serde_json::Value;
+use tempfile::TempDir;
 
 /// A failed call: status and message.
-type Failure = (u32, String);
-type Answer = Result<String, Failure>;
+type CallError = (u32, String);
+type Answer = Result<String, CallError>;
 
 /// What both faces offer, as plain Rust.
 trait Face {
-    fn setup_required(&self) -> Result<bool, Failure>;
+    fn setup_required(&self) -> Result<bool, CallError>;
     fn setup(&self, username: &str, password: &str) -> Answer;
     fn authenticate(&self, username: &str, password: &str, ip: &str) -> Answer;
     fn verify(&self, token: &str) -> Answer;
-    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, Failure>;
-    fn logout(&self, token: &str) -> Result<(), Failure>;
+    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, CallError>;
+    fn logout(&self, token: &str) -> Result<(), CallError>;
     fn user_list(&self, token: &str) -> Answer;
     fn user_get(&self, token: &str, id: &str) -> Answer;
     fn user_create(&self, token: &str, json: &str) -> Answer;
     fn user_update(&self, token: &str, id: &str, json: &str) -> Answer;
-    fn user_delete(&self, token: &str, id: &str) -> Result<(), Failure>;
-    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), Failure>;
-    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), Failure>;
+    fn user_delete(&self, token: &str, id: &str) -> Result<(), CallError>;
+    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), CallError>;
+    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), CallError>;
     fn api_key_create(&self, token: &str, json: &str) -> Answer;
     fn api_key_list(&self, token: &str) -> Answer;
     fn audit_list(&self, token: &str, query: &str) -> Answer;
@@ -99,8 +102,56 @@ impl CFace {
         }
     }
 
-    fn call_unit(&self, f: impl FnOnce(Out) -> u32) -> Result<(), Failure> {
+    fn call_unit(&self, f: impl FnOnce(Out) -> u32) -> Result<(), CallError> {
         self.call(|_, error| f(error)).map(|_| ())
+    }
+
+    /// `name(instance, a, &out, &error)`.
+    fn text1(&self, name: &str, a: &str) -> Answer {
+        let f: Text1 = sym(self.lib, name);
+        let a = cstr(a);
+        // SAFETY: the signature of `name` in the header; C strings that outlive the call.
+        self.call(|o, e| unsafe { f(self.instance, a.as_ptr(), o, e) })
+    }
+
+    /// `name(instance, a, b, &out, &error)`.
+    fn text2(&self, name: &str, a: &str, b: &str) -> Answer {
+        let f: Text2 = sym(self.lib, name);
+        let (a, b) = (cstr(a), cstr(b));
+        // SAFETY: as in `text1`.
+        self.call(|o, e| unsafe { f(self.instance, a.as_ptr(), b.as_ptr(), o, e) })
+    }
+
+    /// `name(instance, a, b, c, &out, &error)`.
+    fn text3(&self, name: &str, a: &str, b: &str, c: &str) -> Answer {
+        let f: Text3 = sym(self.lib, name);
+        let (a, b, c) = (cstr(a), cstr(b), cstr(c));
+        // SAFETY: as in `text1`.
+        self.call(|o, e| unsafe { f(self.instance, a.as_ptr(), b.as_ptr(), c.as_ptr(), o, e) })
+    }
+
+    /// `name(instance, a, &error)`.
+    fn unit1(&self, name: &str, a: &str) -> Result<(), CallError> {
+        let f: Unit1 = sym(self.lib, name);
+        let a = cstr(a);
+        // SAFETY: as in `text1`.
+        self.call_unit(|e| unsafe { f(self.instance, a.as_ptr(), e) })
+    }
+
+    /// `name(instance, a, b, &error)`.
+    fn unit2(&self, name: &str, a: &str, b: &str) -> Result<(), CallError> {
+        let f: Unit2 = sym(self.lib, name);
+        let (a, b) = (cstr(a), cstr(b));
+        // SAFETY: as in `text1`.
+        self.call_unit(|e| unsafe { f(self.instance, a.as_ptr(), b.as_ptr(), e) })
+    }
+
+    /// `name(instance, a, b, c, &error)`.
+    fn unit3(&self, name: &str, a: &str, b: &str, c: &str) -> Result<(), CallError> {
+        let f: Unit3 = sym(self.lib, name);
+        let (a, b, c) = (cstr(a), cstr(b), cstr(c));
+        // SAFETY: as in `text1`.
+        self.call_unit(|e| unsafe { f(self.instance, a.as_ptr(), b.as_ptr(), c.as_ptr(), e) })
     }
 }
 
@@ -115,10 +166,11 @@ fn sym<T: Copy>(lib: &'static Library, name: &str) -> T {
     }
 }
 
-type Fn2 = unsafe extern "C" fn(Instance, *const c_char, Out, Out) -> u32;
-type Fn3 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out, Out) -> u32;
-type Fn4 =
+type Text1 = unsafe extern "C" fn(Instance, *const c_char, Out, Out) -> u32;
+type Text2 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out, Out) -> u32;
+type Text3 =
     unsafe extern "C" fn(Instance, *const c_char, *const c_char, *const c_char, Out, Out) -> u32;
+type Unit1 = unsafe extern "C" fn(Instance, *const c_char, Out) -> u32;
 type Unit2 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out) -> u32;
 type Unit3 =
     unsafe extern "C" fn(Instance, *const c_char, *const c_char, *const c_char, Out) -> u32;
@@ -151,7 +203,7 @@ struct CResponse {
 }
 
 impl Face for CFace {
-    fn setup_required(&self) -> Result<bool, Failure> {
+    fn setup_required(&self) -> Result<bool, CallError> {
         let f: unsafe extern "C" fn(Instance, *mut bool, Out) -> u32 =
             sym(self.lib, "dagu_auth_setup_required");
         let mut required = false;
@@ -160,24 +212,15 @@ impl Face for CFace {
             .map(|()| required)
     }
     fn setup(&self, username: &str, password: &str) -> Answer {
-        let f: Fn3 = sym(self.lib, "dagu_auth_setup");
-        let (u, p) = (cstr(username), cstr(password));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, u.as_ptr(), p.as_ptr(), o, e) })
+        self.text2("dagu_auth_setup", username, password)
     }
     fn authenticate(&self, username: &str, password: &str, ip: &str) -> Answer {
-        let f: Fn4 = sym(self.lib, "dagu_auth_authenticate");
-        let (u, p, i) = (cstr(username), cstr(password), cstr(ip));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, u.as_ptr(), p.as_ptr(), i.as_ptr(), o, e) })
+        self.text3("dagu_auth_authenticate", username, password, ip)
     }
     fn verify(&self, token: &str) -> Answer {
-        let f: Fn2 = sym(self.lib, "dagu_auth_verify");
-        let t = cstr(token);
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), o, e) })
+        self.text1("dagu_auth_verify", token)
     }
-    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, Failure> {
+    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, CallError> {
         let f: unsafe extern "C" fn(
             Instance,
             *const c_char,
@@ -201,78 +244,41 @@ impl Face for CFace {
         })
         .map(|()| decision)
     }
-    fn logout(&self, token: &str) -> Result<(), Failure> {
-        let f: unsafe extern "C" fn(Instance, *const c_char, Out) -> u32 =
-            sym(self.lib, "dagu_auth_logout");
-        let t = cstr(token);
-        // SAFETY: valid pointers.
-        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), e) })
+    fn logout(&self, token: &str) -> Result<(), CallError> {
+        self.unit1("dagu_auth_logout", token)
     }
     fn user_list(&self, token: &str) -> Answer {
-        let f: Fn2 = sym(self.lib, "dagu_auth_user_list");
-        let t = cstr(token);
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), o, e) })
+        self.text1("dagu_auth_user_list", token)
     }
     fn user_get(&self, token: &str, id: &str) -> Answer {
-        let f: Fn3 = sym(self.lib, "dagu_auth_user_get");
-        let (t, i) = (cstr(token), cstr(id));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), o, e) })
+        self.text2("dagu_auth_user_get", token, id)
     }
     fn user_create(&self, token: &str, json: &str) -> Answer {
-        let f: Fn3 = sym(self.lib, "dagu_auth_user_create");
-        let (t, j) = (cstr(token), cstr(json));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), j.as_ptr(), o, e) })
+        self.text2("dagu_auth_user_create", token, json)
     }
     fn user_update(&self, token: &str, id: &str, json: &str) -> Answer {
-        let f: Fn4 = sym(self.lib, "dagu_auth_user_update");
-        let (t, i, j) = (cstr(token), cstr(id), cstr(json));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), j.as_ptr(), o, e) })
+        self.text3("dagu_auth_user_update", token, id, json)
     }
-    fn user_delete(&self, token: &str, id: &str) -> Result<(), Failure> {
-        let f: Unit2 = sym(self.lib, "dagu_auth_user_delete");
-        let (t, i) = (cstr(token), cstr(id));
-        // SAFETY: valid pointers.
-        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), e) })
+    fn user_delete(&self, token: &str, id: &str) -> Result<(), CallError> {
+        self.unit2("dagu_auth_user_delete", token, id)
     }
-    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), Failure> {
-        let f: Unit3 = sym(self.lib, "dagu_auth_user_reset_password");
-        let (t, i, p) = (cstr(token), cstr(id), cstr(password));
-        // SAFETY: valid pointers.
-        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), i.as_ptr(), p.as_ptr(), e) })
+    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), CallError> {
+        self.unit3("dagu_auth_user_reset_password", token, id, password)
     }
-    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), Failure> {
-        let f: Unit3 = sym(self.lib, "dagu_auth_change_password");
-        let (t, c, n) = (cstr(token), cstr(current), cstr(new));
-        // SAFETY: valid pointers.
-        self.call_unit(|e| unsafe { f(self.instance, t.as_ptr(), c.as_ptr(), n.as_ptr(), e) })
+    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), CallError> {
+        self.unit3("dagu_auth_change_password", token, current, new)
     }
     fn api_key_create(&self, token: &str, json: &str) -> Answer {
-        let f: Fn3 = sym(self.lib, "dagu_auth_api_key_create");
-        let (t, j) = (cstr(token), cstr(json));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), j.as_ptr(), o, e) })
+        self.text2("dagu_auth_api_key_create", token, json)
     }
     fn api_key_list(&self, token: &str) -> Answer {
-        let f: Fn2 = sym(self.lib, "dagu_auth_api_key_list");
-        let t = cstr(token);
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), o, e) })
+        self.text1("dagu_auth_api_key_list", token)
     }
     fn audit_list(&self, token: &str, query: &str) -> Answer {
-        let f: Fn3 = sym(self.lib, "dagu_auth_audit_list");
-        let (t, q) = (cstr(token), cstr(query));
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, t.as_ptr(), q.as_ptr(), o, e) })
+        self.text2("dagu_auth_audit_list", token, query)
     }
     fn operator(&self, json: &str) -> Answer {
-        let f: Fn2 = sym(self.lib, "dagu_auth_operator");
-        let j = cstr(json);
-        // SAFETY: valid pointers.
-        self.call(|o, e| unsafe { f(self.instance, j.as_ptr(), o, e) })
+        self.text1("dagu_auth_operator", json)
     }
     fn http(
         &self,
@@ -346,7 +352,7 @@ impl Drop for CFace {
 
 struct RustFace(InstanceBox);
 
-fn answer<T>(result: RResult<T, dagu_auth_abi::AbiError>) -> Result<T, Failure> {
+fn answer<T>(result: RResult<T, dagu_auth_abi::AbiError>) -> Result<T, CallError> {
     result
         .into_result()
         .map_err(|e| (e.status, e.message.into_string()))
@@ -357,7 +363,7 @@ fn text(result: RResult<RString, dagu_auth_abi::AbiError>) -> Answer {
 }
 
 impl Face for RustFace {
-    fn setup_required(&self) -> Result<bool, Failure> {
+    fn setup_required(&self) -> Result<bool, CallError> {
         answer(self.0.setup_required())
     }
     fn setup(&self, username: &str, password: &str) -> Answer {
@@ -372,10 +378,10 @@ impl Face for RustFace {
     fn verify(&self, token: &str) -> Answer {
         text(self.0.verify(token.into()))
     }
-    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, Failure> {
+    fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, CallError> {
         answer(self.0.authorize(token.into(), action, workspace.into()))
     }
-    fn logout(&self, token: &str) -> Result<(), Failure> {
+    fn logout(&self, token: &str) -> Result<(), CallError> {
         answer(self.0.logout(token.into()))
     }
     fn user_list(&self, token: &str) -> Answer {
@@ -390,16 +396,16 @@ impl Face for RustFace {
     fn user_update(&self, token: &str, id: &str, json: &str) -> Answer {
         text(self.0.user_update(token.into(), id.into(), json.into()))
     }
-    fn user_delete(&self, token: &str, id: &str) -> Result<(), Failure> {
+    fn user_delete(&self, token: &str, id: &str) -> Result<(), CallError> {
         answer(self.0.user_delete(token.into(), id.into()))
     }
-    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), Failure> {
+    fn reset_password(&self, token: &str, id: &str, password: &str) -> Result<(), CallError> {
         answer(
             self.0
                 .user_reset_password(token.into(), id.into(), password.into()),
         )
     }
-    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), Failure> {
+    fn change_password(&self, token: &str, current: &str, new: &str) -> Result<(), CallError> {
         answer(
             self.0
                 .change_password(token.into(), current.into(), new.into()),
@@ -518,6 +524,16 @@ enum Side {
 struct Pair(String, String);
 
 impl Pair {
+    /// The string at `pointer` in each face's successful answer to one step.
+    #[track_caller]
+    fn from_answers(answers: (Answer, Answer), pointer: &str) -> Pair {
+        let (c, rust) = answers;
+        Pair(
+            field(&c.expect("the C answer"), pointer),
+            field(&rust.expect("the Rust answer"), pointer),
+        )
+    }
+
     fn of(&self, side: Side) -> &str {
         match side {
             Side::C => &self.0,
@@ -564,19 +580,19 @@ impl Comparable for Answer {
     }
 }
 
-impl Comparable for Result<(), Failure> {
+impl Comparable for Result<(), CallError> {
     fn comparable(&self) -> String {
         format!("{self:?}")
     }
 }
 
-impl Comparable for Result<bool, Failure> {
+impl Comparable for Result<bool, CallError> {
     fn comparable(&self) -> String {
         format!("{self:?}")
     }
 }
 
-impl Comparable for Result<u32, Failure> {
+impl Comparable for Result<u32, CallError> {
     fn comparable(&self) -> String {
         format!("{self:?}")
     }
@@ -602,12 +618,19 @@ fn config(dir: &Path) -> String {
 fn load_c(path: &Path) -> &'static Library {
     // SAFETY: loading the plugin runs no initialisers with preconditions.
     let lib = unsafe { Library::new(path) }.expect("load the plugin through libloading");
-    // Never unloaded (C_ABI.md).
+    // Never unloaded: a Rust cdylib that registered thread-local destructors stays mapped after
+    // `dlclose` on glibc (README, "Using the plugin from C and Go").
     Box::leak(Box::new(lib))
 }
 
-#[test]
-fn both_abis_in_one_process_give_the_same_answers() {
+/// One instance through each ABI, each on a data folder of its own (dropped after the instances).
+struct Faces {
+    c: CFace,
+    rust: RustFace,
+    _dirs: (TempDir, TempDir),
+}
+
+fn open_both() -> Faces {
     let path = plugin();
     let module = dagu_auth_abi::load_plugin(path).expect("load the plugin through abi_stable");
     let lib = load_c(path);
@@ -621,163 +644,215 @@ fn both_abis_in_one_process_give_the_same_answers() {
             .into_result()
             .expect("open through abi_stable"),
     );
+    Faces {
+        c,
+        rust,
+        _dirs: (dir_c, dir_rust),
+    }
+}
 
-    same("setup_required", &c, &rust, |f, _| f.setup_required());
-    same("setup with a short password", &c, &rust, |f, _| {
+#[test]
+fn both_abis_in_one_process_give_the_same_answers() {
+    let faces = open_both();
+    let (c, rust) = (&faces.c, &faces.rust);
+
+    same("setup_required", c, rust, |f, _| f.setup_required());
+    same("setup with a short password", c, rust, |f, _| {
         f.setup("admin", "short")
     });
-    let (admin_c, admin_r) = both("setup", &c, &rust, |f, _| {
+    let setup = both("setup", c, rust, |f, _| {
         f.setup("admin", "admin password 1")
     });
-    let (admin_c, admin_r) = (
-        field(&admin_c.expect("setup"), "/token"),
-        field(&admin_r.expect("setup"), "/token"),
-    );
-    same("second setup", &c, &rust, |f, _| {
+    let token = Pair::from_answers(setup, "/token");
+    same("second setup", c, rust, |f, _| {
         f.setup("other", "admin password 1")
     });
-    same("setup_required after setup", &c, &rust, |f, _| {
+    same("setup_required after setup", c, rust, |f, _| {
         f.setup_required()
     });
-    same("wrong password", &c, &rust, |f, _| {
+    same("wrong password", c, rust, |f, _| {
         f.authenticate("admin", "wrong password", "192.0.2.1")
     });
-    same("sign-in", &c, &rust, |f, _| {
+    same("sign-in", c, rust, |f, _| {
         f.authenticate("ADMIN", "admin password 1", "")
     });
 
-    let token = Pair(admin_c, admin_r);
-    same("verify", &c, &rust, |f, s| f.verify(token.of(s)));
-    same("verify junk", &c, &rust, |f, _| f.verify("junk"));
+    same("verify", c, rust, |f, s| f.verify(token.of(s)));
+    same("verify junk", c, rust, |f, _| f.verify("junk"));
 
     let scoped = r#"{"username":"scoped","password":"scoped password 1","role":"viewer",
         "workspaceAccess":{"all":false,"grants":[{"workspace":"ops","role":"developer"},
         {"workspace":"qa","role":"viewer"}]}}"#;
-    let (created_c, created_r) = both("user_create", &c, &rust, |f, s| {
+    let created = both("user_create", c, rust, |f, s| {
         f.user_create(token.of(s), scoped)
     });
-    let (id_c, id_r) = (
-        field(&created_c.expect("create"), "/user/id"),
-        field(&created_r.expect("create"), "/user/id"),
-    );
-    let id = Pair(id_c, id_r);
-    same("duplicate user", &c, &rust, |f, s| {
+    let id = Pair::from_answers(created, "/user/id");
+    same("duplicate user", c, rust, |f, s| {
         f.user_create(token.of(s), scoped)
     });
-    same("malformed JSON", &c, &rust, |f, s| {
+    same("malformed JSON", c, rust, |f, s| {
         f.user_create(token.of(s), "{")
     });
-    same("wrongly typed JSON", &c, &rust, |f, s| {
+    same("wrongly typed JSON", c, rust, |f, s| {
         f.user_create(token.of(s), r#"{"username":1}"#)
     });
-    same("bad role", &c, &rust, |f, s| {
+    same("bad role", c, rust, |f, s| {
         f.user_create(
             token.of(s),
             r#"{"username":"x","password":"long enough 1","role":"emperor"}"#,
         )
     });
 
-    let (scoped_c, scoped_r) = both("scoped sign-in", &c, &rust, |f, _| {
+    let scoped_login = both("scoped sign-in", c, rust, |f, _| {
         f.authenticate("scoped", "scoped password 1", "")
     });
-    let (scoped_c, scoped_r) = (
-        field(&scoped_c.expect("sign-in"), "/token"),
-        field(&scoped_r.expect("sign-in"), "/token"),
-    );
-    let scoped_token = Pair(scoped_c, scoped_r);
+    let scoped_token = Pair::from_answers(scoped_login, "/token");
     for action in 0..=6 {
         for workspace in ["", "ops", "qa", "secret"] {
-            same("authorize admin", &c, &rust, |f, s| {
+            same("authorize admin", c, rust, |f, s| {
                 f.authorize(token.of(s), action, workspace)
             });
-            same("authorize scoped", &c, &rust, |f, s| {
+            same("authorize scoped", c, rust, |f, s| {
                 f.authorize(scoped_token.of(s), action, workspace)
             });
-            same("authorize junk", &c, &rust, |f, _| {
+            same("authorize junk", c, rust, |f, _| {
                 f.authorize("junk", action, workspace)
             });
         }
     }
 
-    same("user_list", &c, &rust, |f, s| f.user_list(token.of(s)));
-    same("user_list as viewer", &c, &rust, |f, s| {
+    same("user_list", c, rust, |f, s| f.user_list(token.of(s)));
+    same("user_list as viewer", c, rust, |f, s| {
         f.user_list(scoped_token.of(s))
     });
-    same("user_get", &c, &rust, |f, s| {
+    same("user_get", c, rust, |f, s| {
         f.user_get(token.of(s), id.of(s))
     });
-    same("user_get unknown", &c, &rust, |f, s| {
+    same("user_get unknown", c, rust, |f, s| {
         f.user_get(token.of(s), "nope")
     });
-    same("user_update", &c, &rust, |f, s| {
+    same("user_update", c, rust, |f, s| {
         f.user_update(token.of(s), id.of(s), r#"{"username":"scoped2"}"#)
     });
-    same("user_update typed", &c, &rust, |f, s| {
+    same("user_update typed", c, rust, |f, s| {
         f.user_update(token.of(s), id.of(s), r#"{"isDisabled":1}"#)
     });
-    same("reset_password", &c, &rust, |f, s| {
+    same("reset_password", c, rust, |f, s| {
         f.reset_password(token.of(s), id.of(s), "reset password 1")
     });
-    same("old session after reset", &c, &rust, |f, s| {
+    same("old session after reset", c, rust, |f, s| {
         f.verify(scoped_token.of(s))
     });
-    same("change_password wrong", &c, &rust, |f, s| {
+    same("change_password wrong", c, rust, |f, s| {
         f.change_password(token.of(s), "wrong", "admin password 2")
     });
-    same("api_key_create", &c, &rust, |f, s| {
+    same("api_key_create", c, rust, |f, s| {
         f.api_key_create(token.of(s), r#"{"name":"ci","role":"operator"}"#)
     });
-    same("api_key_list", &c, &rust, |f, s| {
-        f.api_key_list(token.of(s))
-    });
-    same("audit_list", &c, &rust, |f, s| {
+    same("api_key_list", c, rust, |f, s| f.api_key_list(token.of(s)));
+    same("audit_list", c, rust, |f, s| {
         f.audit_list(token.of(s), r#"{"limit":3}"#)
     });
-    same("audit_list bad", &c, &rust, |f, s| {
+    same("audit_list bad", c, rust, |f, s| {
         f.audit_list(token.of(s), r#"{"limit":"x"}"#)
     });
-    same("operator list", &c, &rust, |f, _| {
+    same("operator list", c, rust, |f, _| {
         f.operator(r#"{"command":"users.list"}"#)
     });
-    same("operator unknown", &c, &rust, |f, _| {
+    same("operator unknown", c, rust, |f, _| {
         f.operator(r#"{"command":"nope"}"#)
     });
-    same("http me", &c, &rust, |f, s| {
+    same("http me", c, rust, |f, s| {
         f.http("GET", "/api/v1/auth/me", token.of(s), "")
     });
-    same("http users", &c, &rust, |f, s| {
+    same("http users", c, rust, |f, s| {
         f.http("GET", "/api/v1/users", token.of(s), "")
     });
-    same("http bad body", &c, &rust, |f, s| {
+    same("http bad body", c, rust, |f, s| {
         f.http("POST", "/api/v1/users", token.of(s), "{")
     });
-    same("http no route", &c, &rust, |f, s| {
+    same("http no route", c, rust, |f, s| {
         f.http("GET", "/api/v1/nope", token.of(s), "")
     });
-    same("http no token", &c, &rust, |f, _| {
+    same("http no token", c, rust, |f, _| {
         f.http("GET", "/api/v1/users", "", "")
     });
-    same("user_delete", &c, &rust, |f, s| {
+    same("user_delete", c, rust, |f, s| {
         f.user_delete(token.of(s), id.of(s))
     });
-    same("user_delete again", &c, &rust, |f, s| {
+    same("user_delete again", c, rust, |f, s| {
         f.user_delete(token.of(s), id.of(s))
     });
-    same("change_password", &c, &rust, |f, s| {
+    same("change_password", c, rust, |f, s| {
         f.change_password(token.of(s), "admin password 1", "admin password 2")
     });
-    same("session after change", &c, &rust, |f, s| {
+    same("session after change", c, rust, |f, s| {
         f.verify(token.of(s))
     });
-    let (login_c, login_r) = both("sign-in again", &c, &rust, |f, _| {
+    let login = both("sign-in again", c, rust, |f, _| {
         f.authenticate("admin", "admin password 2", "")
     });
-    let fresh_c = field(&login_c.expect("sign-in"), "/token");
-    let fresh_r = field(&login_r.expect("sign-in"), "/token");
-    let fresh = Pair(fresh_c, fresh_r);
-    same("logout", &c, &rust, |f, s| f.logout(fresh.of(s)));
-    same("after logout", &c, &rust, |f, s| f.verify(fresh.of(s)));
-    same("logout again", &c, &rust, |f, s| f.logout(fresh.of(s)));
+    let fresh = Pair::from_answers(login, "/token");
+    same("logout", c, rust, |f, s| f.logout(fresh.of(s)));
+    same("after logout", c, rust, |f, s| f.verify(fresh.of(s)));
+    same("logout again", c, rust, |f, s| f.logout(fresh.of(s)));
+}
+
+/// The edge cases of `authorize` the README states ("Authorization edge cases"), through both ABIs.
+#[test]
+fn authorize_edge_cases_give_the_documented_decisions_through_both_abis() {
+    let faces = open_both();
+    let (c, rust) = (&faces.c, &faces.rust);
+    let setup = both("setup", c, rust, |f, _| {
+        f.setup("admin", "admin password 1")
+    });
+    let admin = Pair::from_answers(setup, "/token");
+    let scoped_user = r#"{"username":"scoped","password":"scoped password 1","role":"viewer",
+        "workspaceAccess":{"all":false,"grants":[{"workspace":"ops","role":"developer"}]}}"#;
+    same("create the scoped user", c, rust, |f, s| {
+        f.user_create(admin.of(s), scoped_user)
+    });
+    let login = both("scoped sign-in", c, rust, |f, _| {
+        f.authenticate("scoped", "scoped password 1", "")
+    });
+    let scoped = Pair::from_answers(login, "/token");
+
+    let (view, write) = (Action::View as u32, Action::Write as u32);
+    let (audit, admin_action) = (Action::Audit as u32, Action::Admin as u32);
+    let (allow, forbidden, not_visible) = (
+        Decision::Allow as u32,
+        Decision::Forbidden as u32,
+        Decision::NotVisible as u32,
+    );
+    let check = |token: &Pair, action: u32, workspace: &str, expected: u32| {
+        let step = format!("authorize action {action} in {workspace:?}");
+        let (decision, _) = both(&step, c, rust, |f, s| {
+            f.authorize(token.of(s), action, workspace)
+        });
+        assert_eq!(decision, Ok(expected), "{step}");
+    };
+
+    // All workspaces: any name, also one no grant could hold, by the top-level role (admin).
+    let long_name = "w".repeat(200);
+    for workspace in ["bad name", "ops/prod", &long_name, "OPS", "never-granted"] {
+        for action in [view, write, admin_action] {
+            check(&admin, action, workspace, allow);
+        }
+    }
+    let scoped_cases = [
+        // The grant's role applies in its workspace, matched exactly and case-sensitively.
+        (write, "ops", allow),
+        (view, "OPS", not_visible),
+        (view, "Ops", not_visible),
+        (view, "finance", not_visible),
+        // AUDIT and ADMIN use the top-level role (viewer): FORBIDDEN, granted or not.
+        (audit, "finance", forbidden),
+        (admin_action, "finance", forbidden),
+        (audit, "ops", forbidden),
+    ];
+    for (action, workspace, expected) in scoped_cases {
+        check(&scoped, action, workspace, expected);
+    }
 }
 
 // ---- refusing libraries with another interface ----

@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dagu_auth_tests::api::*;
+use dagu_auth_tests::native::require_all;
 use dagu_auth_tests::{Abi, HostDemo, HostOptions};
 
 const URL_VAR: &str = "DAGU_AUTH_TEST_POSTGRES_URL";
@@ -29,9 +30,7 @@ impl Database {
     fn create() -> Option<Database> {
         let Some(admin_url) = std::env::var(URL_VAR).ok().filter(|u| !u.is_empty()) else {
             let reason = format!("{URL_VAR} is not set (a PostgreSQL URL for tests)");
-            if std::env::var("DAGU_AUTH_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-                panic!("DAGU_AUTH_REQUIRE_ALL=1 but {reason}");
-            }
+            assert!(!require_all(), "DAGU_AUTH_REQUIRE_ALL=1 but {reason}");
             eprintln!("skipped: {reason}");
             return None;
         };

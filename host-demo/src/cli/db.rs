@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use super::{Failure, Outcome, call};
+use super::{CommandError, CommandResult, call};
 use crate::EXIT_FAILURE;
-use crate::plugin::Plugin;
+use crate::plugin::LoadedPlugin;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -26,7 +26,7 @@ pub enum DbCommand {
     },
 }
 
-pub(super) fn run(plugin: &Plugin, command: DbCommand) -> Outcome {
+pub(super) fn run(plugin: &LoadedPlugin, command: DbCommand) -> CommandResult {
     match command {
         DbCommand::Backup { file } => {
             let answer = call(
@@ -73,20 +73,23 @@ pub(super) fn run(plugin: &Plugin, command: DbCommand) -> Outcome {
 }
 
 /// What to do when the plugin cannot even open the live database: the usual reason to restore.
-pub(super) fn open_failure_hint(failure: Failure, command: &super::OperatorCommand) -> Failure {
+pub(super) fn open_failure_hint(
+    error: CommandError,
+    command: &super::OperatorCommand,
+) -> CommandError {
     match command {
-        super::OperatorCommand::Db(DbCommand::Restore { .. }) if failure.code == EXIT_FAILURE => {
-            Failure {
+        super::OperatorCommand::Db(DbCommand::Restore { .. }) if error.code == EXIT_FAILURE => {
+            CommandError {
                 message: format!(
                     "{}\nto restore over a database that cannot be opened, stop every server, move \
                  auth/auth.db (with auth.db-wal and auth.db-shm) out of the data folder, and run \
                  db restore again: it starts from a fresh database",
-                    failure.message
+                    error.message
                 ),
-                ..failure
+                ..error
             }
         }
-        _ => failure,
+        _ => error,
     }
 }
 
@@ -102,18 +105,18 @@ fn print_report(answer: &Value) {
     }
 }
 
-fn report_failure(report: &Value) -> Failure {
+fn report_failure(report: &Value) -> CommandError {
     let count = report["problems"].as_array().map_or(0, Vec::len);
-    Failure::new(format!("the database does not verify ({count} problem(s))"))
+    CommandError::failed(format!("the database does not verify ({count} problem(s))"))
 }
 
 /// The plugin runs in this process, but a full path makes its messages unambiguous.
-fn absolute(file: &Path) -> Result<String, Failure> {
+fn absolute(file: &Path) -> Result<String, CommandError> {
     let path = std::path::absolute(file)
-        .map_err(|e| Failure::config(format!("{}: {e}", file.display())))?;
+        .map_err(|e| CommandError::config(format!("{}: {e}", file.display())))?;
     path.to_str()
         .map(str::to_owned)
-        .ok_or_else(|| Failure::config(format!("{} is not valid UTF-8", path.display())))
+        .ok_or_else(|| CommandError::config(format!("{} is not valid UTF-8", path.display())))
 }
 
 fn text(value: &Value) -> &str {

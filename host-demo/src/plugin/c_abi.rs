@@ -12,7 +12,9 @@ use std::ptr::{self, NonNull};
 use dagu_auth_abi::{ABI_VERSION_MAJOR, DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
 use libloading::Library;
 
-use super::{Backend, HttpRequest, HttpResponse, OpenError, PluginError, error_chain};
+use super::{
+    Backend, HttpRequest, HttpResponse, OpenError, PluginError, decision_from, error_chain,
+};
 
 /// Opaque instance handle (`typedef struct DaguAuth DaguAuth`).
 #[repr(C)]
@@ -98,17 +100,17 @@ struct Api {
     authorize_n: Option<AuthorizeNFn>,
 }
 
-pub struct CPlugin {
+pub struct CAbiBackend {
     api: Api,
     instance: NonNull<DaguAuth>,
 }
 
-// SAFETY: C_ABI.md: "An instance may be used from many threads at once; only `dagu_auth_close`
-// needs exclusive use". Close runs only in `Drop`, which has `&mut self`.
-unsafe impl Send for CPlugin {}
-unsafe impl Sync for CPlugin {}
+// SAFETY: include/dagu_auth.h: an instance may be used from many threads at once; only
+// `dagu_auth_close` needs exclusive use. Close runs only in `Drop`, which has `&mut self`.
+unsafe impl Send for CAbiBackend {}
+unsafe impl Sync for CAbiBackend {}
 
-impl Drop for CPlugin {
+impl Drop for CAbiBackend {
     fn drop(&mut self) {
         // SAFETY: the handle came from `dagu_auth_open` and is closed exactly once, here.
         unsafe { (self.api.close)(self.instance.as_ptr()) };
@@ -128,7 +130,7 @@ fn symbol<T: Copy>(library: &'static Library, name: &str, path: &Path) -> Result
         })
 }
 
-impl CPlugin {
+impl CAbiBackend {
     /// Returns the open instance and the plugin's version string.
     pub fn open(path: &Path, config_json: &str) -> Result<(Self, String), OpenError> {
         let load_error = |reason: String| OpenError::Load {
@@ -138,7 +140,8 @@ impl CPlugin {
         // SAFETY: loading runs the library's initialisers; trusting that code is the point of a
         // plugin.
         let library = unsafe { Library::new(path) }.map_err(|e| load_error(error_chain(&e)))?;
-        // Never unloaded: a Rust cdylib with thread-local destructors cannot be (PITFALLS.md).
+        // Never unloaded: a Rust cdylib that registered thread-local destructors stays mapped
+        // after `dlclose` on glibc, and unloading it under running threads would crash them.
         let library: &'static Library = Box::leak(Box::new(library));
 
         // The version is checked before any other call: with another major, even the other
@@ -239,7 +242,7 @@ fn c_string(value: &str, what: &str) -> Result<CString, PluginError> {
     })
 }
 
-impl Backend for CPlugin {
+impl Backend for CAbiBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
         let method = c_string(&request.method, "method")?;
         let path = c_string(&request.path, "path")?;
@@ -352,12 +355,7 @@ impl Backend for CPlugin {
         }
         // SAFETY: on success an error string is not expected, but free one if the plugin set it.
         unsafe { take_string(&self.api, error) };
-        DaguAuthDecision::from_u32(decision).ok_or_else(|| {
-            PluginError::new(
-                DaguAuthStatus::Internal,
-                format!("unknown decision value {decision}"),
-            )
-        })
+        decision_from(decision)
     }
 
     fn setup_required(&self) -> Result<bool, PluginError> {
@@ -456,7 +454,7 @@ mod tests {
     #[test]
     fn a_missing_library_reports_the_loader_cause() {
         let missing = Path::new("/nonexistent/libdagu_auth.so");
-        let Err(error) = CPlugin::open(missing, "{}") else {
+        let Err(error) = CAbiBackend::open(missing, "{}") else {
             panic!("must fail")
         };
         let text = error.to_string();

@@ -1,7 +1,8 @@
 //! Where to find `libdagu_auth.so` when `DAGU_AUTH_PLUGIN` does not say.
 //!
-//! The order follows where cargo leaves the library (PITFALLS.md): `cargo build --workspace`
-//! copies it next to the host binary, `cargo build -p host-demo` only into `deps/` beside it.
+//! The order follows where cargo leaves the library: `cargo build --workspace` copies it next to
+//! the host binary, `cargo build -p host-demo` (and `cargo run -p host-demo`) only into `deps/`
+//! beside it.
 //! The `target/` fallbacks cover a host binary installed elsewhere but started from the checkout.
 
 use std::path::{Path, PathBuf};

@@ -1,9 +1,10 @@
 //! The loaded dagu-auth plugin, behind one small interface whatever ABI reaches it.
 //!
-//! The host needs three operations: forward an HTTP request, authorize a token for an action in a
-//! workspace, and ask whether setup is still required. Both backends implement exactly those, so
-//! the server never knows which ABI is in use. Plugin calls block (argon2 hashing takes tens of
-//! milliseconds), so async code reaches them through [`Plugin::call`].
+//! The host needs four operations: forward an HTTP request, authorize a token for an action in a
+//! workspace, ask whether setup is still required, and run an operator command for the command
+//! line. Both backends ([`Backend`]) implement exactly those, so the server never knows which ABI
+//! is in use. Plugin calls block (argon2 hashing takes tens of
+//! milliseconds), so async code reaches them through [`LoadedPlugin::call`].
 
 mod c_abi;
 mod discover;
@@ -14,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use dagu_auth_abi::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
-pub use discover::discover;
+use discover::discover;
 
-use crate::config::Abi;
+use crate::config::{Abi, Config};
 
 /// One HTTP request as the host received it; `path` keeps the query string.
 #[derive(Debug, Clone, Default)]
@@ -69,8 +70,20 @@ impl fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
+/// The decision value `authorize` answered through either ABI. A value this host does not know (from
+/// a newer plugin) is an error rather than a guess at what it allows.
+fn decision_from(value: u32) -> Result<DaguAuthDecision, PluginError> {
+    DaguAuthDecision::from_u32(value).ok_or_else(|| {
+        PluginError::new(
+            DaguAuthStatus::Internal,
+            format!("unknown decision value {value}"),
+        )
+    })
+}
+
 /// What either ABI offers the host. Implementations must be callable from many threads at once
-/// (C_ABI.md: an instance is shareable; only close needs exclusive use, and that happens on drop).
+/// (include/dagu_auth.h: an instance is shareable; only close needs exclusive use, and that happens
+/// on drop).
 pub trait Backend: Send + Sync {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError>;
     fn authorize(
@@ -93,6 +106,17 @@ pub enum OpenError {
     Load { path: PathBuf, reason: String },
     /// The plugin loaded but refused the configuration (e.g. a rejected initial-admin password).
     Refused(PluginError),
+    /// The host's configuration could not be turned into the plugin's (a data folder that is not
+    /// UTF-8, for one).
+    Config(String),
+}
+
+impl OpenError {
+    /// Whether the operator fixes this in the configuration (the plugin's path included), rather
+    /// than in the library or the data it opens.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Self::NotFound(_) | Self::Config(_))
+    }
 }
 
 impl fmt::Display for OpenError {
@@ -119,6 +143,7 @@ impl fmt::Display for OpenError {
                 )
             }
             Self::Refused(e) => write!(f, "the dagu-auth plugin refused to start: {e}"),
+            Self::Config(message) => f.write_str(message),
         }
     }
 }
@@ -126,16 +151,16 @@ impl fmt::Display for OpenError {
 impl std::error::Error for OpenError {}
 
 /// The open plugin instance. Dropping it closes the instance; the library stays mapped.
-pub struct Plugin {
+pub struct LoadedPlugin {
     backend: Box<dyn Backend>,
     path: PathBuf,
     abi: Abi,
     version: String,
 }
 
-impl fmt::Debug for Plugin {
+impl fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plugin")
+        f.debug_struct("LoadedPlugin")
             .field("path", &self.path)
             .field("abi", &self.abi)
             .field("version", &self.version)
@@ -143,16 +168,16 @@ impl fmt::Debug for Plugin {
     }
 }
 
-impl Plugin {
+impl LoadedPlugin {
     /// Loads the library at `path` through `abi` and opens one instance with `config_json`.
     pub fn open(abi: Abi, path: &Path, config_json: &str) -> Result<Self, OpenError> {
         let (backend, version): (Box<dyn Backend>, String) = match abi {
             Abi::Rust => {
-                let (backend, version) = rust_abi::RustPlugin::open(path, config_json)?;
+                let (backend, version) = rust_abi::RustAbiBackend::open(path, config_json)?;
                 (Box::new(backend), version)
             }
             Abi::C => {
-                let (backend, version) = c_abi::CPlugin::open(path, config_json)?;
+                let (backend, version) = c_abi::CAbiBackend::open(path, config_json)?;
                 (Box::new(backend), version)
             }
         };
@@ -162,6 +187,24 @@ impl Plugin {
             abi,
             version,
         })
+    }
+
+    /// Loads the library the configuration names (`DAGU_AUTH_PLUGIN`), or else the first one found
+    /// where cargo leaves it, and opens one instance with the configuration's plugin JSON.
+    pub fn open_configured(config: &Config) -> Result<Self, OpenError> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| OpenError::Config(format!("cannot read the working directory: {e}")))?;
+        let exe = std::env::current_exe().ok();
+        let path = discover(
+            config.plugin_path.as_deref(),
+            exe.as_deref(),
+            &cwd,
+            Path::is_file,
+        )?;
+        let open_json = config
+            .plugin_open_json()
+            .map_err(|e| OpenError::Config(e.to_string()))?;
+        Self::open(config.abi, &path, &open_json)
     }
 
     /// Wraps any backend; lets tests drive the server without a built library.
@@ -211,8 +254,9 @@ impl Plugin {
     }
 
     /// Runs `authorize` on the calling task: it answers from the plugin's memory in about a
-    /// microsecond, less than a hop to the blocking pool costs (measured: GET /api/v1/dags went from
-    /// 22k to see BENCHMARKS.md req/s). Only cache misses read SQLite, for some microseconds.
+    /// microsecond, less than a hop to the blocking pool costs (measured with wrk when this moved
+    /// off the pool: GET /api/v1/dags went from 22.0k to 42.3k req/s; BENCHMARKS.md, "HTTP").
+    /// Only cache misses read the store, for some microseconds.
     pub fn authorize_now(
         &self,
         token: &str,
@@ -236,7 +280,7 @@ impl Plugin {
     pub async fn call<T, F>(self: &Arc<Self>, work: F) -> Result<T, PluginError>
     where
         T: Send + 'static,
-        F: FnOnce(&Plugin) -> Result<T, PluginError> + Send + 'static,
+        F: FnOnce(&LoadedPlugin) -> Result<T, PluginError> + Send + 'static,
     {
         let plugin = Arc::clone(self);
         match tokio::task::spawn_blocking(move || work(&plugin)).await {
@@ -249,7 +293,8 @@ impl Plugin {
     }
 }
 
-/// `error: cause: cause ...`; libloading 0.9 shows only "dlsym failed" at the top (PITFALLS.md).
+/// `error: cause: cause ...`; libloading 0.9 shows only "dlsym failed" at the top, and the real
+/// cause (the missing symbol, the file that is not a library) only in its `source()` chain.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

@@ -1,5 +1,6 @@
 //! The plugin through its Rust ABI: abi_stable's root module, checked for layout at load time.
-//! abi_stable stays inside this file (ARCHITECTURE.md: keep it at the edges).
+//! abi_stable stays inside this file: it has had no release since 2023, so the less of the host
+//! that knows it, the easier it is to replace.
 
 use std::path::Path;
 
@@ -9,9 +10,11 @@ use dagu_auth_abi::{
     LoadError, load_plugin,
 };
 
-use super::{Backend, HttpRequest, HttpResponse, OpenError, PluginError, error_chain};
+use super::{
+    Backend, HttpRequest, HttpResponse, OpenError, PluginError, decision_from, error_chain,
+};
 
-pub struct RustPlugin {
+pub struct RustAbiBackend {
     // Dropping the box closes the instance; abi_stable never unloads the library itself.
     instance: InstanceBox,
     abi_minor: u32,
@@ -20,7 +23,7 @@ pub struct RustPlugin {
 /// The first ABI minor with operator commands; calling a missing trait method would panic.
 const OPERATOR_MINOR: u32 = 2;
 
-impl RustPlugin {
+impl RustAbiBackend {
     /// Returns the open instance and the plugin's version string.
     pub fn open(path: &Path, config_json: &str) -> Result<(Self, String), OpenError> {
         let module = load_plugin(path).map_err(|e| OpenError::Load {
@@ -71,7 +74,7 @@ fn pairs_to_abi(pairs: &[(String, String)]) -> RVec<Tuple2<RString, RString>> {
         .collect()
 }
 
-impl Backend for RustPlugin {
+impl Backend for RustAbiBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
         let abi_request = AbiHttpRequest {
             method: request.method.as_str().into(),
@@ -103,12 +106,7 @@ impl Backend for RustPlugin {
             .authorize(token.into(), action as u32, workspace.into())
             .into_result()
             .map_err(from_abi)?;
-        DaguAuthDecision::from_u32(value).ok_or_else(|| {
-            PluginError::new(
-                DaguAuthStatus::Internal,
-                format!("unknown decision value {value}"),
-            )
-        })
+        decision_from(value)
     }
 
     fn setup_required(&self) -> Result<bool, PluginError> {

@@ -1,7 +1,6 @@
 //! Just enough of the W3C WebDriver protocol to drive Debian's headless Chromium through
 //! `chromedriver`, over the harness's blocking HTTP client (no async runtime in the tests).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -9,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use dagu_auth_tests::Client;
+use dagu_auth_tests::host::free_port;
 use serde_json::{Value, json};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -23,13 +23,10 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
 impl Browser {
-    /// Starts `chromedriver` and a headless Chromium with the flags PITFALLS.md lists.
+    /// Starts `chromedriver` and a headless Chromium. As root Chromium needs `--no-sandbox`; the
+    /// `--disable-*` and `--no-first-run` flags keep it from reaching the network or updating itself
+    /// (the test machine may have no network), and a fresh profile folder keeps runs independent.
     pub fn start(chromium: &Path, chromedriver: &Path) -> Browser {
         let port = free_port();
         let driver = Command::new(chromedriver)
