@@ -39,6 +39,18 @@ typedef struct DaguAuthHttpResponse {
 	size_t body_len;
 } DaguAuthHttpResponse;
 
+// dlerror's message belongs to the thread that called dlopen, and a goroutine may change threads
+// between two cgo calls: both happen in one.
+typedef struct {
+	void *handle;
+	const char *error;
+} opened_library;
+static opened_library open_library(const char *path) {
+	opened_library opened = {dlopen(path, RTLD_NOW | RTLD_LOCAL), NULL};
+	if (opened.handle == NULL) opened.error = dlerror();
+	return opened;
+}
+
 static uint32_t call_abi_version(void *f) { return ((uint32_t (*)(void))f)(); }
 static const char *call_version(void *f) { return ((const char *(*)(void))f)(); }
 static const char *call_status_name(void *f, uint32_t status) {
@@ -142,11 +154,11 @@ type instanceHandle = C.DaguAuth
 func dlopen(path string) (unsafe.Pointer, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
-	handle := C.dlopen(cpath, C.RTLD_NOW|C.RTLD_LOCAL)
-	if handle == nil {
-		return nil, errors.New(C.GoString(C.dlerror()))
+	opened := C.open_library(cpath)
+	if opened.handle == nil {
+		return nil, errors.New(C.GoString(opened.error))
 	}
-	return handle, nil
+	return opened.handle, nil
 }
 
 // dlsym is the address of the function name, nil when the library lacks it.
