@@ -161,6 +161,24 @@ func ExampleInstance_Authorize() {
 	// write in "finance": not visible <nil>
 }
 
+func ExampleInstance_Verify() {
+	auth, admin, done := exampleAuth()
+	defer done()
+	user, err := auth.Verify(admin)
+	if err != nil {
+		log.Fatal(err) // ErrUnauthenticated for a bad, expired or revoked token
+	}
+	fmt.Println(user.Username, user.Role)
+	if err := auth.Logout(admin); err != nil {
+		log.Fatal(err)
+	}
+	_, err = auth.Verify(admin)
+	fmt.Println(errors.Is(err, daguauth.ErrUnauthenticated))
+	// Output:
+	// admin admin
+	// true
+}
+
 func ExampleInstance_CreateUser() {
 	auth, admin, done := exampleAuth()
 	defer done()
@@ -244,6 +262,23 @@ func ExampleInstance_Handler() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 401 {"code":"unauthorized","message":"Invalid username or password"}
+}
+
+func ExampleInstance_HandleHTTP() {
+	auth, admin, done := exampleAuth()
+	defer done()
+	// What Handler does for each request, for a server that is not built on net/http.
+	resp, err := auth.HandleHTTP(daguauth.HTTPRequest{
+		Method:   "GET",
+		Path:     "/api/v1/users?limit=10",
+		Headers:  []daguauth.Header{{Name: "Authorization", Value: "Bearer " + admin}},
+		ClientIP: "192.0.2.7",
+	})
+	if err != nil {
+		log.Fatal(err) // the request could not be passed at all
+	}
+	fmt.Println(resp.Status, resp.Headers[0].Name+": "+resp.Headers[0].Value)
+	// Output: 200 Content-Type: application/json
 }
 
 func ExampleInstance_Middleware() {
