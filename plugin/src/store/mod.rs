@@ -3,26 +3,11 @@
 mod key_rows;
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(feature = "postgres")]
-mod postgres_audit;
-#[cfg(feature = "postgres")]
-mod postgres_keys;
-#[cfg(feature = "postgres")]
-mod postgres_pool;
-#[cfg(feature = "postgres")]
-mod postgres_schema;
-mod schema;
 mod sqlite;
-mod sqlite_audit;
-mod sqlite_backup;
-mod sqlite_keys;
-mod verify;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
-pub use sqlite_backup::{BackupSummary, schema_version};
-pub use verify::{VerifyReport, verify_database};
+pub use sqlite::{BackupSummary, SqliteStore, VerifyReport, schema_version, verify_database};
 
 use std::path::Path;
 use std::sync::Arc;

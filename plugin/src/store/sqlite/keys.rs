@@ -2,12 +2,12 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::key_rows::{
-    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
-};
-use super::sqlite::{count, sql_error};
+use super::{count, sql_error};
 use crate::error::{Error, Result};
 use crate::model::ApiKeyRecord;
+use crate::store::key_rows::{
+    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
+};
 
 pub fn insert(tx: &Transaction<'_>, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
     if let Some(max) = max_keys {

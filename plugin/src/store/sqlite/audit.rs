@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
 
-use super::sqlite::sql_error;
+use super::sql_error;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, AuditQuery};
 

@@ -3,12 +3,12 @@
 use postgres::error::SqlState;
 use postgres::{Client, Row};
 
-use super::key_rows::{
-    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
-};
-use super::postgres::{Failure, Outcome, count, lock};
+use super::{Failure, Outcome, count, lock};
 use crate::error::Result;
 use crate::model::ApiKeyRecord;
+use crate::store::key_rows::{
+    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
+};
 
 pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> Outcome<()> {
     if let Some(max) = max_keys {

@@ -18,8 +18,8 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::schema::{self, CURRENT_VERSION};
-use super::sqlite::{SqliteStore, count, sql_error};
 use super::verify::{VerifyReport, verify_database};
+use super::{SqliteStore, count, sql_error};
 use crate::error::{Error, Result};
 
 /// How long a backup step may keep finding the database busy before giving up.

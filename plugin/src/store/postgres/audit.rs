@@ -3,10 +3,10 @@
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
-use super::LimitScope;
-use super::postgres::Outcome;
+use super::Outcome;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, AuditQuery};
+use crate::store::LimitScope;
 
 pub fn append(tx: &mut Client, event: &AuditEvent) -> Outcome<()> {
     tx.execute(

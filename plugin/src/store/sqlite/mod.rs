@@ -14,9 +14,16 @@ use rusqlite::{
     params,
 };
 
-use super::{
-    Session, Store, UpdateEffects, UserChange, schema, sqlite_audit as audit, sqlite_keys as keys,
-};
+mod audit;
+mod backup;
+mod keys;
+mod schema;
+mod verify;
+
+pub use backup::{BackupSummary, schema_version};
+pub use verify::{VerifyReport, verify_database};
+
+use super::{Session, Store, UpdateEffects, UserChange};
 use crate::error::{Error, Result, msg};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
 
@@ -352,16 +359,16 @@ impl Store for SqliteStore {
             .map_err(sql_error)
     }
 
-    fn backup_to(&self, dest: &Path) -> Result<super::BackupSummary> {
-        super::sqlite_backup::backup(self, dest)
+    fn backup_to(&self, dest: &Path) -> Result<BackupSummary> {
+        backup::backup(self, dest)
     }
 
-    fn restore_from(&self, source: &Path) -> Result<super::BackupSummary> {
-        super::sqlite_backup::restore(self, source)
+    fn restore_from(&self, source: &Path) -> Result<BackupSummary> {
+        backup::restore(self, source)
     }
 
-    fn verify(&self) -> Result<super::VerifyReport> {
-        super::verify_database(&self.path)
+    fn verify(&self) -> Result<VerifyReport> {
+        verify_database(&self.path)
     }
 }
 

@@ -4,8 +4,8 @@
 
 use postgres::Client;
 
-use super::postgres::{Failure, Outcome, lock};
-use super::postgres_pool::Pool;
+use super::pool::Pool;
+use super::{Failure, Outcome, lock};
 use crate::error::{Error, Result};
 
 /// Index i holds the step from version i to i + 1. Columns follow the SQLite schema; times are

@@ -7,14 +7,16 @@
 
 use postgres::{Client, Row};
 
-use super::postgres_pool::{Conn, Pool, connection_lost};
-use super::{
-    LimitScope, LoginFailureLog, Session, Store, UpdateEffects, UserChange,
-    postgres_audit as audit, postgres_keys as keys, postgres_schema as schema,
-};
+mod audit;
+mod keys;
+mod pool;
+mod schema;
+
+use super::{LimitScope, LoginFailureLog, Session, Store, UpdateEffects, UserChange};
 use crate::config::PostgresConfig;
 use crate::error::{Error, Result, msg};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
+use pool::{Conn, Pool, connection_lost};
 
 /// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
 pub(crate) mod lock {
