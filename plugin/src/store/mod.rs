@@ -3,11 +3,13 @@
 mod key_rows;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod report;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use sqlite::{BackupSummary, SqliteStore, VerifyReport, schema_version, verify_database};
+pub use report::{BackupSummary, VerifyReport};
+pub use sqlite::{SqliteStore, schema_version, verify_database};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -20,10 +20,10 @@ mod keys;
 mod schema;
 mod verify;
 
-pub use backup::{BackupSummary, schema_version};
-pub use verify::{VerifyReport, verify_database};
+pub use backup::schema_version;
+pub use verify::verify_database;
 
-use super::{Session, Store, UpdateEffects, UserChange};
+use super::{BackupSummary, Session, Store, UpdateEffects, UserChange, VerifyReport};
 use crate::error::{Error, Result, msg};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
 

@@ -12,27 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::model::{Role, WorkspaceAccess};
-
-/// What a verification found; empty `problems` means the database is sound.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
-    pub problems: Vec<String>,
-}
-
-impl VerifyReport {
-    pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-impl std::fmt::Display for VerifyReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.problems.as_slice() {
-            [] => f.write_str("ok"),
-            problems => f.write_str(&problems.join("; ")),
-        }
-    }
-}
+use crate::store::VerifyReport;
 
 impl SqliteStore {
     /// Verifies this store's file (see [`verify_database`]).
