@@ -3,12 +3,12 @@
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
-use super::Outcome;
+use super::PgResult;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, AuditQuery};
 use crate::store::LimitScope;
 
-pub fn append(tx: &mut Client, event: &AuditEvent) -> Outcome<()> {
+pub fn append(tx: &mut Client, event: &AuditEvent) -> PgResult<()> {
     tx.execute(
         "INSERT INTO audit_events (at, action, actor, target, client_ip, detail) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -29,7 +29,7 @@ pub fn append(tx: &mut Client, event: &AuditEvent) -> Outcome<()> {
 ///
 /// Ids come from an identity column, handed out at insert and committed in any order across hosts,
 /// so a page read while another host's insert is in flight can miss that one entry on first view.
-pub fn list(client: &mut Client, query: &AuditQuery) -> Outcome<Vec<AuditEvent>> {
+pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<Vec<AuditEvent>> {
     let mut sql = String::from(
         "SELECT id, at, action, actor, target, client_ip, detail FROM audit_events WHERE TRUE",
     );
@@ -63,7 +63,7 @@ pub fn list(client: &mut Client, query: &AuditQuery) -> Outcome<Vec<AuditEvent>>
     Ok(rows.iter().map(from_row).collect::<Result<_>>()?)
 }
 
-pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> Outcome<u64> {
+pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> PgResult<u64> {
     Ok(tx.execute(
         "DELETE FROM audit_events WHERE id IN \
          (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)",
@@ -92,7 +92,7 @@ pub fn record_failure(
     keys: &[(LimitScope, &str)],
     at_ms: i64,
     forget_before_ms: i64,
-) -> Outcome<()> {
+) -> PgResult<()> {
     for (scope, key) in keys {
         tx.execute(
             "INSERT INTO login_failures (scope, key, at) VALUES ($1, $2, $3)",
@@ -113,7 +113,7 @@ pub fn recent_failures(
     key: &str,
     after_ms: i64,
     max: usize,
-) -> Outcome<Vec<i64>> {
+) -> PgResult<Vec<i64>> {
     let rows = client.query(
         "SELECT at FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3 \
          ORDER BY at DESC LIMIT $4",
@@ -122,7 +122,7 @@ pub fn recent_failures(
     Ok(rows.iter().rev().map(|row| row.get(0)).collect())
 }
 
-pub fn clear_failures(tx: &mut Client, scope: LimitScope, key: &str) -> Outcome<()> {
+pub fn clear_failures(tx: &mut Client, scope: LimitScope, key: &str) -> PgResult<()> {
     tx.execute(
         "DELETE FROM login_failures WHERE scope = $1 AND key = $2",
         &[&scope_name(scope), &key],

@@ -3,14 +3,14 @@
 use postgres::error::SqlState;
 use postgres::{Client, Row};
 
-use super::{Failure, Outcome, count, lock};
+use super::{PgError, PgResult, count, lock};
 use crate::error::Result;
 use crate::model::ApiKeyRecord;
 use crate::store::key_rows::{
     COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
 };
 
-pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> Outcome<()> {
+pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> PgResult<()> {
     if let Some(max) = max_keys {
         // Two hosts creating keys at once must not both see room for one more.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::API_KEYS])?;
@@ -44,7 +44,7 @@ pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> Out
     Ok(())
 }
 
-pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> Outcome<()> {
+pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> PgResult<()> {
     tx.execute(
         "UPDATE api_keys SET name = $2, description = $3, role = $4, workspace_access = $5, \
          updated_at = $6, expires_at = $7, owner_user_id = $8, extra = $9 WHERE id = $1",
@@ -64,7 +64,7 @@ pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> Outcome<()> {
     Ok(())
 }
 
-pub fn select(client: &mut Client, column: &str, value: &str) -> Outcome<Option<ApiKeyRecord>> {
+pub fn select(client: &mut Client, column: &str, value: &str) -> PgResult<Option<ApiKeyRecord>> {
     let row = client.query_opt(
         &format!("SELECT {COLUMNS} FROM api_keys WHERE {column} = $1"),
         &[&value],
@@ -73,7 +73,7 @@ pub fn select(client: &mut Client, column: &str, value: &str) -> Outcome<Option<
 }
 
 /// The key, locked until the transaction ends, so concurrent edits apply one after the other.
-pub fn select_for_update(tx: &mut Client, id: &str) -> Outcome<Option<ApiKeyRecord>> {
+pub fn select_for_update(tx: &mut Client, id: &str) -> PgResult<Option<ApiKeyRecord>> {
     let row = tx.query_opt(
         &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"),
         &[&id],
@@ -81,7 +81,7 @@ pub fn select_for_update(tx: &mut Client, id: &str) -> Outcome<Option<ApiKeyReco
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
-pub fn list(client: &mut Client) -> Outcome<Vec<ApiKeyRecord>> {
+pub fn list(client: &mut Client) -> PgResult<Vec<ApiKeyRecord>> {
     let rows = client.query(
         &format!("SELECT {COLUMNS} FROM api_keys ORDER BY name COLLATE \"C\", id COLLATE \"C\""),
         &[],
@@ -89,7 +89,7 @@ pub fn list(client: &mut Client) -> Outcome<Vec<ApiKeyRecord>> {
     Ok(rows.iter().map(from_row).collect::<Result<_>>()?)
 }
 
-pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> Outcome<()> {
+pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> PgResult<()> {
     let statement = tx.prepare(
         "UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $2) WHERE id = $1",
     )?;
@@ -121,10 +121,10 @@ fn from_row(row: &Row) -> Result<ApiKeyRecord> {
 
 /// The same answers as the SQLite store: an unknown owner is the caller's mistake, any other
 /// uniqueness clash a taken name.
-fn constraint(e: postgres::Error) -> Failure {
+fn constraint(e: postgres::Error) -> PgError {
     match e.code() {
         Some(&SqlState::FOREIGN_KEY_VIOLATION) => unknown_owner().into(),
         Some(&SqlState::UNIQUE_VIOLATION) => name_taken().into(),
-        _ => Failure::Pg(e),
+        _ => PgError::Driver(e),
     }
 }

@@ -34,25 +34,28 @@ const USER_ORDER: &str = "username_folded COLLATE \"C\", id COLLATE \"C\"";
 /// Rows per round trip of `for_each_user`: a few hundred KB held at a time.
 const WALK_BATCH: i32 = 1000;
 
-/// Why a unit of work against PostgreSQL stopped: the database failed, or a rule refused.
-pub enum Failure {
-    Pg(postgres::Error),
-    App(Error),
+/// Why a unit of work against PostgreSQL stopped, before its caller hears of it.
+pub enum PgError {
+    /// The driver's error, not yet classified: a lost connection is retried or dropped, and the
+    /// rest become `Unavailable` or `Storage` (`settle`).
+    Driver(postgres::Error),
+    /// Already the caller's answer: a rule refused, or a row did not parse.
+    Settled(Error),
 }
 
-impl From<postgres::Error> for Failure {
+impl From<postgres::Error> for PgError {
     fn from(e: postgres::Error) -> Self {
-        Self::Pg(e)
+        Self::Driver(e)
     }
 }
 
-impl From<Error> for Failure {
+impl From<Error> for PgError {
     fn from(e: Error) -> Self {
-        Self::App(e)
+        Self::Settled(e)
     }
 }
 
-pub type Outcome<T> = std::result::Result<T, Failure>;
+pub type PgResult<T> = std::result::Result<T, PgError>;
 
 pub struct PostgresStore {
     pool: Pool,
@@ -68,24 +71,24 @@ impl PostgresStore {
 
     /// Runs `query` on a pooled connection. A read is idempotent, so when the connection turns out
     /// to be dead (the server restarted) it is retried once on a fresh one.
-    fn read<T>(&self, mut query: impl FnMut(&mut Client) -> Outcome<T>) -> Result<T> {
+    fn read<T>(&self, mut query: impl FnMut(&mut Client) -> PgResult<T>) -> Result<T> {
         let mut retried = false;
         loop {
             let mut conn = self.pool.get()?;
             match query(conn.client()) {
                 Ok(value) => return Ok(value),
-                Err(Failure::Pg(e)) if connection_lost(&e) && !retried => {
+                Err(PgError::Driver(e)) if connection_lost(&e) && !retried => {
                     conn.discard();
                     retried = true;
                 }
-                Err(failure) => return Err(self.settle(&mut conn, failure)),
+                Err(error) => return Err(self.settle(&mut conn, error)),
             }
         }
     }
 
     /// Runs `work` in one transaction. Only a failed `BEGIN` is retried: once work has started,
     /// whether a lost commit landed is unknown, and the caller hears `Unavailable`.
-    fn write<T>(&self, work: impl FnOnce(&mut Client) -> Outcome<T>) -> Result<T> {
+    fn write<T>(&self, work: impl FnOnce(&mut Client) -> PgResult<T>) -> Result<T> {
         let mut retried = false;
         let mut conn = loop {
             let mut conn = self.pool.get()?;
@@ -95,27 +98,27 @@ impl PostgresStore {
                     conn.discard();
                     retried = true;
                 }
-                Err(e) => return Err(self.settle(&mut conn, Failure::Pg(e))),
+                Err(e) => return Err(self.settle(&mut conn, PgError::Driver(e))),
             }
         };
-        let outcome = work(conn.client()).and_then(|value| {
+        let result = work(conn.client()).and_then(|value| {
             conn.client().batch_execute("COMMIT")?;
             Ok(value)
         });
-        outcome.map_err(|failure| {
+        result.map_err(|error| {
             // A connection that cannot roll back is not handed to the next caller mid-transaction.
             if conn.client().batch_execute("ROLLBACK").is_err() {
                 conn.discard();
             }
-            self.settle(&mut conn, failure)
+            self.settle(&mut conn, error)
         })
     }
 
     /// The caller's error; a connection that broke is not given back to the pool.
-    fn settle(&self, conn: &mut Conn<'_>, failure: Failure) -> Error {
-        match failure {
-            Failure::App(e) => e,
-            Failure::Pg(e) => {
+    fn settle(&self, conn: &mut Conn<'_>, error: PgError) -> Error {
+        match error {
+            PgError::Settled(e) => e,
+            PgError::Driver(e) => {
                 if connection_lost(&e) {
                     conn.discard();
                 }
@@ -166,11 +169,11 @@ impl Store for PostgresStore {
             match walked {
                 Ok(()) => return Ok(()),
                 // Starting over is only invisible to the caller while it has been given nothing.
-                Err(Failure::Pg(e)) if connection_lost(&e) && !visited && !retried => {
+                Err(PgError::Driver(e)) if connection_lost(&e) && !visited && !retried => {
                     conn.discard();
                     retried = true;
                 }
-                Err(failure) => return Err(self.settle(&mut conn, failure)),
+                Err(error) => return Err(self.settle(&mut conn, error)),
             }
         }
     }
@@ -386,7 +389,7 @@ impl LoginFailureLog for PostgresStore {
 
 /// Every transaction that changes or removes something a host may have cached calls this, so the
 /// other hosts' next look at `change_counter` sees the change in the same commit as the data.
-pub fn bump_change_counter(tx: &mut Client) -> Outcome<()> {
+pub fn bump_change_counter(tx: &mut Client) -> PgResult<()> {
     tx.execute(
         "UPDATE change_counter SET value = value + 1 WHERE id = 1",
         &[],
@@ -394,7 +397,7 @@ pub fn bump_change_counter(tx: &mut Client) -> Outcome<()> {
     Ok(())
 }
 
-fn insert(tx: &mut Client, user: &UserRecord) -> Outcome<()> {
+fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
     tx.execute(
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded) \
@@ -418,7 +421,7 @@ fn insert(tx: &mut Client, user: &UserRecord) -> Outcome<()> {
 
 /// The invariant behind "the last enabled admin cannot be removed", checked in the transaction of
 /// the change while it holds the users lock.
-fn ensure_an_enabled_admin(tx: &mut Client) -> Outcome<()> {
+fn ensure_an_enabled_admin(tx: &mut Client) -> PgResult<()> {
     match count(
         tx,
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled",
@@ -432,7 +435,10 @@ fn ensure_an_enabled_admin(tx: &mut Client) -> Outcome<()> {
 /// `WALK_BATCH` rows per round trip. One statement has one snapshot, so the list is consistent
 /// at any isolation level and the server orders the table once. Keyset pages would each be a
 /// statement of their own, consistent only under REPEATABLE READ.
-fn walk_users(conn: &mut Conn<'_>, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Outcome<()> {
+fn walk_users(
+    conn: &mut Conn<'_>,
+    visit: &mut dyn FnMut(UserRecord) -> Result<()>,
+) -> PgResult<()> {
     let mut tx = conn.client().build_transaction().read_only(true).start()?;
     let walked = walk_portal(&mut tx, visit);
     let ended = match walked {
@@ -441,11 +447,11 @@ fn walk_users(conn: &mut Conn<'_>, visit: &mut dyn FnMut(UserRecord) -> Result<(
     };
     match (walked, ended) {
         (Ok(()), ended) => Ok(ended?),
-        (Err(failure), Ok(())) => Err(failure),
+        (Err(error), Ok(())) => Err(error),
         // As in `write`: a connection that may still be in the transaction is not handed on.
-        (Err(failure), Err(_)) => {
+        (Err(error), Err(_)) => {
             conn.discard();
-            Err(failure)
+            Err(error)
         }
     }
 }
@@ -453,7 +459,7 @@ fn walk_users(conn: &mut Conn<'_>, visit: &mut dyn FnMut(UserRecord) -> Result<(
 fn walk_portal(
     tx: &mut postgres::Transaction<'_>,
     visit: &mut dyn FnMut(UserRecord) -> Result<()>,
-) -> Outcome<()> {
+) -> PgResult<()> {
     let portal = tx.bind(
         &format!("SELECT {USER_COLUMNS} FROM users ORDER BY {USER_ORDER}"),
         &[],
@@ -469,7 +475,7 @@ fn walk_portal(
     }
 }
 
-fn select_user(client: &mut Client, column: &str, value: &str) -> Outcome<Option<UserRecord>> {
+fn select_user(client: &mut Client, column: &str, value: &str) -> PgResult<Option<UserRecord>> {
     let row = client.query_opt(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"),
         &[&value],
@@ -500,7 +506,7 @@ fn user_from_row(row: &Row) -> Result<UserRecord> {
     })
 }
 
-pub fn count(client: &mut Client, sql: &str) -> Outcome<u64> {
+pub fn count(client: &mut Client, sql: &str) -> PgResult<u64> {
     let n: i64 = client.query_one(sql, &[])?.get(0);
     Ok(n.max(0) as u64)
 }
@@ -509,16 +515,16 @@ fn access_json(user: &UserRecord) -> Result<String> {
     serde_json::to_string(&user.workspace_access).map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn unique_username(e: postgres::Error) -> Failure {
+fn unique_username(e: postgres::Error) -> PgError {
     match e.code() {
         Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
-            Failure::App(Error::AlreadyExists(msg::USERNAME_TAKEN.into()))
+            PgError::Settled(Error::AlreadyExists(msg::USERNAME_TAKEN.into()))
         }
-        _ => Failure::Pg(e),
+        _ => PgError::Driver(e),
     }
 }
 
-fn insert_session(tx: &mut Client, session: &Session) -> Outcome<()> {
+fn insert_session(tx: &mut Client, session: &Session) -> PgResult<()> {
     tx.execute(
         "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         &[
