@@ -1,9 +1,10 @@
 //! Persistence behind a trait free of SQLite types, so a second implementation is a new file.
 
-mod key_rows;
+mod layout;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod report;
+mod rules;
 mod sqlite;
 
 #[cfg(feature = "postgres")]

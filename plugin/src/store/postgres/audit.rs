@@ -1,12 +1,13 @@
 //! Audit rows and failed sign-ins of the PostgreSQL store: the two append-mostly tables.
 
+use postgres::Client;
 use postgres::types::ToSql;
-use postgres::{Client, Row};
 
 use super::PgResult;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{AuditEvent, AuditQuery};
 use crate::store::LimitScope;
+use crate::store::layout::{self, AUDIT_COLUMNS};
 
 pub fn append(tx: &mut Client, event: &AuditEvent) -> PgResult<()> {
     tx.execute(
@@ -30,9 +31,7 @@ pub fn append(tx: &mut Client, event: &AuditEvent) -> PgResult<()> {
 /// Ids come from an identity column, handed out at insert and committed in any order across hosts,
 /// so a page read while another host's insert is in flight can miss that one entry on first view.
 pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<Vec<AuditEvent>> {
-    let mut sql = String::from(
-        "SELECT id, at, action, actor, target, client_ip, detail FROM audit_events WHERE TRUE",
-    );
+    let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE TRUE");
     let limit = query.limit as i64;
     let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
     let mut filter = |clause: &str, value| {
@@ -60,7 +59,10 @@ pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<Vec<AuditEvent>
     values.push(&limit);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
     let rows = client.query(&sql, &values)?;
-    Ok(rows.iter().map(from_row).collect::<Result<_>>()?)
+    Ok(rows
+        .iter()
+        .map(layout::audit_event)
+        .collect::<Result<_>>()?)
 }
 
 pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> PgResult<u64> {
@@ -69,22 +71,6 @@ pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> PgResult<u64> {
          (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)",
         &[&before_ms, &(batch as i64)],
     )?)
-}
-
-fn from_row(row: &Row) -> Result<AuditEvent> {
-    let id: i64 = row.get(0);
-    let detail: String = row.get(6);
-    let detail = serde_json::from_str(&detail)
-        .map_err(|e| Error::Storage(format!("audit entry {id} is unreadable: {e}")))?;
-    Ok(AuditEvent {
-        id,
-        at_ms: row.get(1),
-        action: row.get(2),
-        actor: row.get(3),
-        target: row.get(4),
-        client_ip: row.get(5),
-        detail,
-    })
 }
 
 pub fn record_failure(

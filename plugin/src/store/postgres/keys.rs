@@ -1,26 +1,23 @@
-//! API key rows of the PostgreSQL store; the same columns and messages as `sqlite_keys`.
+//! API key rows of the PostgreSQL store.
 
+use postgres::Client;
 use postgres::error::SqlState;
-use postgres::{Client, Row};
 
 use super::{PgError, PgResult, count, lock};
 use crate::error::Result;
 use crate::model::ApiKeyRecord;
-use crate::store::key_rows::{
-    COLUMNS, KeyRow, access_json, community_limit, extra_json, name_taken, unknown_owner,
-};
+use crate::store::layout::{self, KEY_COLUMNS};
+use crate::store::rules;
 
 pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> PgResult<()> {
-    if let Some(max) = max_keys {
+    rules::room_for_a_key(max_keys, || {
         // Two hosts creating keys at once must not both see room for one more.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::API_KEYS])?;
-        if count(tx, "SELECT COUNT(*) FROM api_keys")? >= max {
-            return Err(community_limit(max).into());
-        }
-    }
+        count(tx, "SELECT COUNT(*) FROM api_keys")
+    })?;
     tx.execute(
         &format!(
-            "INSERT INTO api_keys ({COLUMNS}) \
+            "INSERT INTO api_keys ({KEY_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ),
         &[
@@ -28,7 +25,7 @@ pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> PgR
             &key.name,
             &key.description,
             &key.role.as_str(),
-            &access_json(key)?,
+            &layout::access_json(&key.workspace_access)?,
             &key.key_prefix,
             &key.digest,
             &key.created_at_ms,
@@ -37,7 +34,7 @@ pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> PgR
             &key.last_used_at_ms,
             &key.expires_at_ms,
             &key.owner_user_id,
-            &extra_json(key)?,
+            &layout::extra_json(key)?,
         ],
     )
     .map_err(constraint)?;
@@ -53,11 +50,11 @@ pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> PgResult<()> {
             &key.name,
             &key.description,
             &key.role.as_str(),
-            &access_json(key)?,
+            &layout::access_json(&key.workspace_access)?,
             &key.updated_at_ms,
             &key.expires_at_ms,
             &key.owner_user_id,
-            &extra_json(key)?,
+            &layout::extra_json(key)?,
         ],
     )
     .map_err(constraint)?;
@@ -66,27 +63,29 @@ pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> PgResult<()> {
 
 pub fn select(client: &mut Client, column: &str, value: &str) -> PgResult<Option<ApiKeyRecord>> {
     let row = client.query_opt(
-        &format!("SELECT {COLUMNS} FROM api_keys WHERE {column} = $1"),
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE {column} = $1"),
         &[&value],
     )?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+    Ok(row.as_ref().map(layout::api_key).transpose()?)
 }
 
 /// The key, locked until the transaction ends, so concurrent edits apply one after the other.
 pub fn select_for_update(tx: &mut Client, id: &str) -> PgResult<Option<ApiKeyRecord>> {
     let row = tx.query_opt(
-        &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"),
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"),
         &[&id],
     )?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+    Ok(row.as_ref().map(layout::api_key).transpose()?)
 }
 
 pub fn list(client: &mut Client) -> PgResult<Vec<ApiKeyRecord>> {
     let rows = client.query(
-        &format!("SELECT {COLUMNS} FROM api_keys ORDER BY name COLLATE \"C\", id COLLATE \"C\""),
+        &format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY name COLLATE \"C\", id COLLATE \"C\""
+        ),
         &[],
     )?;
-    Ok(rows.iter().map(from_row).collect::<Result<_>>()?)
+    Ok(rows.iter().map(layout::api_key).collect::<Result<_>>()?)
 }
 
 pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> PgResult<()> {
@@ -99,32 +98,12 @@ pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> PgResult<()> {
     Ok(())
 }
 
-fn from_row(row: &Row) -> Result<ApiKeyRecord> {
-    KeyRow {
-        id: row.get(0),
-        name: row.get(1),
-        description: row.get(2),
-        role: row.get(3),
-        workspace_access: row.get(4),
-        key_prefix: row.get(5),
-        digest: row.get(6),
-        created_at_ms: row.get(7),
-        updated_at_ms: row.get(8),
-        created_by: row.get(9),
-        last_used_at_ms: row.get(10),
-        expires_at_ms: row.get(11),
-        owner_user_id: row.get(12),
-        extra: row.get(13),
-    }
-    .into_record()
-}
-
 /// The same answers as the SQLite store: an unknown owner is the caller's mistake, any other
 /// uniqueness clash a taken name.
 fn constraint(e: postgres::Error) -> PgError {
     match e.code() {
-        Some(&SqlState::FOREIGN_KEY_VIOLATION) => unknown_owner().into(),
-        Some(&SqlState::UNIQUE_VIOLATION) => name_taken().into(),
+        Some(&SqlState::FOREIGN_KEY_VIOLATION) => rules::unknown_key_owner().into(),
+        Some(&SqlState::UNIQUE_VIOLATION) => rules::key_name_taken().into(),
         _ => PgError::Driver(e),
     }
 }

@@ -5,13 +5,15 @@
 //! may pass. Hosts learn of each other's writes through `change_counter`, a row that every
 //! transaction which changes or removes a cached user, session or key bumps in the same commit.
 
-use postgres::{Client, Row};
-
 mod audit;
 mod keys;
 mod pool;
 mod schema;
 
+use postgres::{Client, Row};
+
+use super::layout::{self, Columns, SESSION_COLUMNS, USER_COLUMNS};
+use super::rules::{self, COUNT_ENABLED_ADMINS};
 use super::{LimitScope, LoginFailureLog, Session, Store, UpdateEffects, UserChange};
 use crate::config::PostgresConfig;
 use crate::error::{Error, Result, msg};
@@ -25,8 +27,6 @@ pub(crate) mod lock {
     pub(crate) const API_KEYS: i64 = 0x6461_6775_0000_0003;
 }
 
-const USER_COLUMNS: &str =
-    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
 /// The list order and keyset of `list_users`: byte order, as SQLite sorts, whatever the
 /// database's collation. The index `users_in_list_order` has exactly these collations, so the
 /// planner reads it in order instead of sorting the table for every page.
@@ -199,7 +199,7 @@ impl Store for PostgresStore {
                     &[&limit],
                 )?,
             };
-            Ok(rows.iter().map(user_from_row).collect::<Result<_>>()?)
+            Ok(rows.iter().map(layout::user).collect::<Result<_>>()?)
         })
     }
 
@@ -208,6 +208,7 @@ impl Store for PostgresStore {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
             let mut user = select_user(tx, "id", id)?
                 .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+            let was_enabled_admin = user.is_enabled_admin();
             let effects: UpdateEffects = change(&mut user)?;
             tx.execute(
                 "UPDATE users SET username = $2, username_folded = $3, role = $4, \
@@ -218,7 +219,7 @@ impl Store for PostgresStore {
                     &user.username,
                     &fold_username(&user.username),
                     &user.role.as_str(),
-                    &access_json(&user)?,
+                    &layout::access_json(&user.workspace_access)?,
                     &user.password_hash,
                     &user.disabled,
                     &user.updated_at_ms,
@@ -228,7 +229,9 @@ impl Store for PostgresStore {
             if effects.revoke_sessions {
                 tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])?;
             }
-            ensure_an_enabled_admin(tx)?;
+            rules::keep_an_enabled_admin(was_enabled_admin, user.is_enabled_admin(), || {
+                count(tx, COUNT_ENABLED_ADMINS)
+            })?;
             bump_change_counter(tx)?;
             Ok(user)
         })
@@ -245,7 +248,9 @@ impl Store for PostgresStore {
                 .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
             check(&user)?;
             tx.execute("DELETE FROM users WHERE id = $1", &[&id])?;
-            ensure_an_enabled_admin(tx)?;
+            rules::keep_an_enabled_admin(user.is_enabled_admin(), false, || {
+                count(tx, COUNT_ENABLED_ADMINS)
+            })?;
             bump_change_counter(tx)?;
             Ok(())
         })
@@ -265,15 +270,10 @@ impl Store for PostgresStore {
     fn session(&self, jti: &str) -> Result<Option<Session>> {
         self.read(|client| {
             let row = client.query_opt(
-                "SELECT jti, user_id, created_at, expires_at FROM sessions WHERE jti = $1",
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE jti = $1"),
                 &[&jti],
             )?;
-            Ok(row.map(|row| Session {
-                jti: row.get(0),
-                user_id: row.get(1),
-                created_at_ms: row.get(2),
-                expires_at_ms: row.get(3),
-            }))
+            Ok(row.as_ref().map(layout::session).transpose()?)
         })
     }
 
@@ -407,7 +407,7 @@ fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
             &user.id,
             &user.username,
             &user.role.as_str(),
-            &access_json(user)?,
+            &layout::access_json(&user.workspace_access)?,
             &user.password_hash,
             &user.disabled,
             &user.created_at_ms,
@@ -417,18 +417,6 @@ fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
     )
     .map_err(unique_username)?;
     Ok(())
-}
-
-/// The invariant behind "the last enabled admin cannot be removed", checked in the transaction of
-/// the change while it holds the users lock.
-fn ensure_an_enabled_admin(tx: &mut Client) -> PgResult<()> {
-    match count(
-        tx,
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled",
-    )? {
-        0 => Err(Error::Conflict(msg::LAST_ADMIN.into()).into()),
-        _ => Ok(()),
-    }
 }
 
 /// The whole list through one portal (the wire protocol's cursor) in a read-only transaction,
@@ -467,7 +455,7 @@ fn walk_portal(
     loop {
         let rows = tx.query_portal(&portal, WALK_BATCH)?;
         for row in &rows {
-            visit(user_from_row(row)?)?;
+            visit(layout::user(row)?)?;
         }
         if rows.len() < WALK_BATCH as usize {
             return Ok(());
@@ -480,30 +468,30 @@ fn select_user(client: &mut Client, column: &str, value: &str) -> PgResult<Optio
         &format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"),
         &[&value],
     )?;
-    Ok(row.as_ref().map(user_from_row).transpose()?)
+    Ok(row.as_ref().map(layout::user).transpose()?)
 }
 
-/// A stored role or access list that no longer parses fails as a storage error naming the user.
-fn user_from_row(row: &Row) -> Result<UserRecord> {
-    let id: String = row.get(0);
-    let role: String = row.get(2);
-    let access: String = row.get(3);
-    let parsed = role.parse::<crate::model::Role>().and_then(|role| {
-        let access = serde_json::from_str(&access).map_err(|e| format!("workspace access: {e}"))?;
-        Ok((role, access))
-    });
-    let (role, workspace_access) =
-        parsed.map_err(|problem| Error::Storage(format!("user {id} is unreadable: {problem}")))?;
-    Ok(UserRecord {
-        username: row.get(1),
-        role,
-        workspace_access,
-        password_hash: row.get(4),
-        disabled: row.get(5),
-        created_at_ms: row.get(6),
-        updated_at_ms: row.get(7),
-        id,
-    })
+/// `try_get`, never `get`: a column of an unexpected type is a storage error, not a panic.
+impl Columns for Row {
+    fn text(&self, index: usize) -> Result<String> {
+        self.try_get(index).map_err(Error::storage)
+    }
+
+    fn optional_text(&self, index: usize) -> Result<Option<String>> {
+        self.try_get(index).map_err(Error::storage)
+    }
+
+    fn int(&self, index: usize) -> Result<i64> {
+        self.try_get(index).map_err(Error::storage)
+    }
+
+    fn optional_int(&self, index: usize) -> Result<Option<i64>> {
+        self.try_get(index).map_err(Error::storage)
+    }
+
+    fn flag(&self, index: usize) -> Result<bool> {
+        self.try_get(index).map_err(Error::storage)
+    }
 }
 
 pub fn count(client: &mut Client, sql: &str) -> PgResult<u64> {
@@ -511,14 +499,10 @@ pub fn count(client: &mut Client, sql: &str) -> PgResult<u64> {
     Ok(n.max(0) as u64)
 }
 
-fn access_json(user: &UserRecord) -> Result<String> {
-    serde_json::to_string(&user.workspace_access).map_err(|e| Error::Internal(e.to_string()))
-}
-
 fn unique_username(e: postgres::Error) -> PgError {
     match e.code() {
         Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
-            PgError::Settled(Error::AlreadyExists(msg::USERNAME_TAKEN.into()))
+            PgError::Settled(rules::username_taken())
         }
         _ => PgError::Driver(e),
     }
@@ -526,7 +510,7 @@ fn unique_username(e: postgres::Error) -> PgError {
 
 fn insert_session(tx: &mut Client, session: &Session) -> PgResult<()> {
     tx.execute(
-        "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4)"),
         &[
             &session.jti,
             &session.user_id,

@@ -23,6 +23,8 @@ mod verify;
 pub use backup::schema_version;
 pub use verify::verify_database;
 
+use super::layout::{self, Columns, SESSION_COLUMNS, USER_COLUMNS};
+use super::rules::{self, COUNT_ENABLED_ADMINS};
 use super::{BackupSummary, Session, Store, UpdateEffects, UserChange, VerifyReport};
 use crate::error::{Error, Result, msg};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
@@ -31,8 +33,6 @@ pub const DATABASE_FILE: &str = "auth.db";
 /// Lock waits end with "busy, retry" rather than hanging a caller.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_IDLE_READERS: usize = 4;
-const USER_COLUMNS: &str =
-    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -158,7 +158,7 @@ impl Store for SqliteStore {
             ))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                if let Err(e) = user_from_row(row)?.and_then(&mut *visit) {
+                if let Err(e) = layout::user(row).and_then(&mut *visit) {
                     return Ok(Err(e));
                 }
             }
@@ -179,13 +179,13 @@ impl Store for SqliteStore {
                     "SELECT {USER_COLUMNS} FROM users WHERE (username_folded, id) > (?1, ?2)
                      ORDER BY username_folded, id LIMIT ?3"
                 ))?;
-                collect_users(stmt.query_map(params![name, id, limit], user_from_row)?)
+                collect_users(stmt.query_map(params![name, id, limit], decode_user)?)
             }
             None => {
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT {USER_COLUMNS} FROM users ORDER BY username_folded, id LIMIT ?1"
                 ))?;
-                collect_users(stmt.query_map([limit], user_from_row)?)
+                collect_users(stmt.query_map([limit], decode_user)?)
             }
         })?
     }
@@ -206,7 +206,7 @@ impl Store for SqliteStore {
                     user.username,
                     fold_username(&user.username),
                     user.role.as_str(),
-                    access_json(&user)?,
+                    layout::access_json(&user.workspace_access)?,
                     user.password_hash,
                     user.disabled,
                     user.updated_at_ms,
@@ -216,11 +216,9 @@ impl Store for SqliteStore {
             if effects.revoke_sessions {
                 tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id]).map_err(sql_error)?;
             }
-            // Only an enabled admin leaving that state can break the invariant, and the count scans
-            // every user (25 ms per update at 100,000 users, BENCHMARKS.md).
-            if was_enabled_admin && !user.is_enabled_admin() {
-                ensure_an_enabled_admin(tx)?;
-            }
+            rules::keep_an_enabled_admin(was_enabled_admin, user.is_enabled_admin(), || {
+                count_enabled_admins(tx)
+            })?;
             Ok(user)
         })
     }
@@ -238,7 +236,9 @@ impl Store for SqliteStore {
             check(&user)?;
             tx.execute("DELETE FROM users WHERE id = ?1", [id])
                 .map_err(sql_error)?;
-            ensure_an_enabled_admin(tx)
+            rules::keep_an_enabled_admin(user.is_enabled_admin(), false, || {
+                count_enabled_admins(tx)
+            })
         })
     }
 
@@ -255,19 +255,13 @@ impl Store for SqliteStore {
 
     fn session(&self, jti: &str) -> Result<Option<Session>> {
         self.read(|conn| {
-            conn.prepare_cached(
-                "SELECT jti, user_id, created_at, expires_at FROM sessions WHERE jti = ?1",
-            )?
-            .query_row([jti], |row| {
-                Ok(Session {
-                    jti: row.get(0)?,
-                    user_id: row.get(1)?,
-                    created_at_ms: row.get(2)?,
-                    expires_at_ms: row.get(3)?,
-                })
-            })
+            conn.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE jti = ?1"
+            ))?
+            .query_row([jti], |row| Ok(layout::session(row)))
             .optional()
-        })
+        })?
+        .transpose()
     }
 
     fn delete_session(&self, jti: &str) -> Result<bool> {
@@ -379,7 +373,7 @@ fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
             user.id,
             user.username,
             user.role.as_str(),
-            access_json(user)?,
+            layout::access_json(&user.workspace_access)?,
             user.password_hash,
             user.disabled,
             user.created_at_ms,
@@ -391,20 +385,11 @@ fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
     Ok(())
 }
 
-/// The invariant behind "the last enabled admin cannot be removed": checked inside the same
-/// transaction as the change, so two concurrent demotions cannot both pass.
-fn ensure_an_enabled_admin(tx: &Transaction<'_>) -> Result<()> {
-    let admins = tx
-        .query_row(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
-            [],
-            count,
-        )
-        .map_err(sql_error)?;
-    match admins {
-        0 => Err(Error::Conflict(msg::LAST_ADMIN.into())),
-        _ => Ok(()),
-    }
+/// Counted in the writing transaction, which `BEGIN IMMEDIATE` makes the only writer, so two
+/// concurrent demotions cannot both pass the last-admin rule.
+fn count_enabled_admins(tx: &Transaction<'_>) -> Result<u64> {
+    tx.query_row(COUNT_ENABLED_ADMINS, [], count)
+        .map_err(sql_error)
 }
 
 fn select_user(
@@ -415,7 +400,7 @@ fn select_user(
     conn.prepare_cached(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1"
     ))?
-    .query_row([value], user_from_row)
+    .query_row([value], decode_user)
     .optional()
 }
 
@@ -433,34 +418,32 @@ fn collect_users(
     Ok(Ok(users))
 }
 
-/// Rows decode in two steps: SQLite errors first, then our own parsing of role and access JSON,
-/// which fails as a storage error naming the user rather than a panic.
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
-    let id: String = row.get(0)?;
-    let role: String = row.get(2)?;
-    let access: String = row.get(3)?;
-    let parsed = role.parse::<crate::model::Role>().and_then(|role| {
-        let access = serde_json::from_str(&access).map_err(|e| format!("workspace access: {e}"))?;
-        Ok((role, access))
-    });
-    let (role, workspace_access) = match parsed {
-        Ok(parts) => parts,
-        Err(problem) => {
-            return Ok(Err(Error::Storage(format!(
-                "user {id} is unreadable: {problem}"
-            ))));
-        }
-    };
-    Ok(Ok(UserRecord {
-        id,
-        username: row.get(1)?,
-        role,
-        workspace_access,
-        password_hash: row.get(4)?,
-        disabled: row.get(5)?,
-        created_at_ms: row.get(6)?,
-        updated_at_ms: row.get(7)?,
-    }))
+/// For rusqlite's row callbacks, whose own error type is only the driver's: the decoding's
+/// verdict travels inside.
+fn decode_user(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
+    Ok(layout::user(row))
+}
+
+impl Columns for Row<'_> {
+    fn text(&self, index: usize) -> Result<String> {
+        self.get(index).map_err(sql_error)
+    }
+
+    fn optional_text(&self, index: usize) -> Result<Option<String>> {
+        self.get(index).map_err(sql_error)
+    }
+
+    fn int(&self, index: usize) -> Result<i64> {
+        self.get(index).map_err(sql_error)
+    }
+
+    fn optional_int(&self, index: usize) -> Result<Option<i64>> {
+        self.get(index).map_err(sql_error)
+    }
+
+    fn flag(&self, index: usize) -> Result<bool> {
+        self.get(index).map_err(sql_error)
+    }
 }
 
 /// SQLite integers are signed; counts and versions never go below zero.
@@ -468,13 +451,9 @@ pub(super) fn count(row: &Row<'_>) -> rusqlite::Result<u64> {
     row.get::<_, i64>(0).map(|n| n.max(0) as u64)
 }
 
-fn access_json(user: &UserRecord) -> Result<String> {
-    serde_json::to_string(&user.workspace_access).map_err(|e| Error::Internal(e.to_string()))
-}
-
 fn unique_username(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => Error::AlreadyExists(msg::USERNAME_TAKEN.into()),
+        Some(ErrorCode::ConstraintViolation) => rules::username_taken(),
         _ => sql_error(e),
     }
 }
@@ -552,7 +531,7 @@ fn damaged(path: &Path, e: rusqlite::Error) -> Error {
 
 fn insert_session(tx: &rusqlite::Transaction<'_>, session: &Session) -> Result<()> {
     tx.execute(
-        "INSERT INTO sessions (jti, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
         params![
             session.jti,
             session.user_id,
