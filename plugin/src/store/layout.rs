@@ -138,42 +138,32 @@ fn unreadable(what: &str, id: &str, problem: impl std::fmt::Display) -> Error {
 mod tests {
     use super::*;
 
-    /// A row as a driver would hand it over, without a database.
-    enum Cell {
-        Text(String),
-        Int(i64),
-        Null,
-    }
+    /// A row as a driver would hand it over, without a database: `None` is NULL, and integers
+    /// are written out as text.
+    struct FakeRow(Vec<Option<String>>);
 
-    struct FakeRow(Vec<Cell>);
+    impl FakeRow {
+        fn new(cells: &[Option<&str>]) -> Self {
+            Self(cells.iter().map(|cell| cell.map(String::from)).collect())
+        }
+    }
 
     impl Columns for FakeRow {
         fn text(&self, index: usize) -> Result<String> {
-            match &self.0[index] {
-                Cell::Text(text) => Ok(text.clone()),
-                _ => Err(Error::storage(format!("column {index} is not text"))),
-            }
+            self.optional_text(index)?
+                .ok_or_else(|| Error::storage(format!("column {index} is NULL")))
         }
 
         fn optional_text(&self, index: usize) -> Result<Option<String>> {
-            match &self.0[index] {
-                Cell::Null => Ok(None),
-                _ => self.text(index).map(Some),
-            }
+            Ok(self.0[index].clone())
         }
 
         fn int(&self, index: usize) -> Result<i64> {
-            match &self.0[index] {
-                Cell::Int(n) => Ok(*n),
-                _ => Err(Error::storage(format!("column {index} is not an integer"))),
-            }
+            self.text(index)?.parse().map_err(Error::storage)
         }
 
         fn optional_int(&self, index: usize) -> Result<Option<i64>> {
-            match &self.0[index] {
-                Cell::Null => Ok(None),
-                _ => self.int(index).map(Some),
-            }
+            self.0[index].as_ref().map(|_| self.int(index)).transpose()
         }
 
         fn flag(&self, index: usize) -> Result<bool> {
@@ -181,43 +171,38 @@ mod tests {
         }
     }
 
-    fn text(value: &str) -> Cell {
-        Cell::Text(value.into())
-    }
-
-    fn all_access() -> String {
-        access_json(&WorkspaceAccess::all()).expect("encodes")
-    }
-
     fn user_row(role: &str) -> FakeRow {
-        FakeRow(vec![
-            text("u1"),
-            text("alice"),
-            text(role),
-            Cell::Text(all_access()),
-            text("$argon2id$hash"),
-            Cell::Int(0),
-            Cell::Int(1),
-            Cell::Int(2),
-        ])
+        let access = access_json(&WorkspaceAccess::all()).expect("encodes");
+        let cells = [
+            "u1",
+            "alice",
+            role,
+            &access,
+            "$argon2id$hash",
+            "0",
+            "1",
+            "2",
+        ];
+        FakeRow::new(&cells.map(Some))
     }
 
     fn key_row(extra: &str) -> FakeRow {
-        FakeRow(vec![
-            text("k1"),
-            text("deploy"),
-            text(""),
-            text("viewer"),
-            Cell::Text(all_access()),
-            text("dagu_abc"),
-            text("digest"),
-            Cell::Int(1),
-            Cell::Int(2),
-            text("admin"),
-            Cell::Null,
-            Cell::Int(3),
-            Cell::Null,
-            text(extra),
+        let access = access_json(&WorkspaceAccess::all()).expect("encodes");
+        FakeRow::new(&[
+            Some("k1"),
+            Some("deploy"),
+            Some(""),
+            Some("viewer"),
+            Some(&access),
+            Some("dagu_abc"),
+            Some("digest"),
+            Some("1"),
+            Some("2"),
+            Some("admin"),
+            None,
+            Some("3"),
+            None,
+            Some(extra),
         ])
     }
 
@@ -270,16 +255,16 @@ mod tests {
 
     #[test]
     fn an_audit_row_with_an_unreadable_detail_names_the_entry() {
-        let row = FakeRow(vec![
-            Cell::Int(7),
-            Cell::Int(1),
-            text("user.create"),
-            text("admin"),
-            text("bob"),
-            text("127.0.0.1"),
-            text("not json"),
-        ]);
-        let Err(Error::Storage(message)) = audit_event(&row) else {
+        let cells = [
+            "7",
+            "1",
+            "user.create",
+            "admin",
+            "bob",
+            "127.0.0.1",
+            "not json",
+        ];
+        let Err(Error::Storage(message)) = audit_event(&FakeRow::new(&cells.map(Some))) else {
             panic!("an unreadable detail decoded");
         };
         assert!(

@@ -1,4 +1,4 @@
-//! Audit rows and failed sign-ins of the PostgreSQL store: the two append-mostly tables.
+//! Audit rows of the PostgreSQL store.
 
 use postgres::Client;
 use postgres::types::ToSql;
@@ -6,7 +6,6 @@ use postgres::types::ToSql;
 use super::PgResult;
 use crate::error::Result;
 use crate::model::{AuditEvent, AuditQuery};
-use crate::store::LimitScope;
 use crate::store::layout::{self, AUDIT_COLUMNS};
 
 pub fn append(tx: &mut Client, event: &AuditEvent) -> PgResult<()> {
@@ -71,54 +70,4 @@ pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> PgResult<u64> {
          (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)",
         &[&before_ms, &(batch as i64)],
     )?)
-}
-
-pub fn record_failure(
-    tx: &mut Client,
-    keys: &[(LimitScope, &str)],
-    at_ms: i64,
-    forget_before_ms: i64,
-) -> PgResult<()> {
-    for (scope, key) in keys {
-        tx.execute(
-            "INSERT INTO login_failures (scope, key, at) VALUES ($1, $2, $3)",
-            &[&scope_name(*scope), key, &at_ms],
-        )?;
-    }
-    // Keeps the table as small as the longest window, whichever host does the work.
-    tx.execute(
-        "DELETE FROM login_failures WHERE at < $1",
-        &[&forget_before_ms],
-    )?;
-    Ok(())
-}
-
-pub fn recent_failures(
-    client: &mut Client,
-    scope: LimitScope,
-    key: &str,
-    after_ms: i64,
-    max: usize,
-) -> PgResult<Vec<i64>> {
-    let rows = client.query(
-        "SELECT at FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3 \
-         ORDER BY at DESC LIMIT $4",
-        &[&scope_name(scope), &key, &after_ms, &(max as i64)],
-    )?;
-    Ok(rows.iter().rev().map(|row| row.get(0)).collect())
-}
-
-pub fn clear_failures(tx: &mut Client, scope: LimitScope, key: &str) -> PgResult<()> {
-    tx.execute(
-        "DELETE FROM login_failures WHERE scope = $1 AND key = $2",
-        &[&scope_name(scope), &key],
-    )?;
-    Ok(())
-}
-
-fn scope_name(scope: LimitScope) -> &'static str {
-    match scope {
-        LimitScope::Ip => "ip",
-        LimitScope::Account => "account",
-    }
 }

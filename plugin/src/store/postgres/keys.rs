@@ -3,8 +3,8 @@
 use postgres::Client;
 use postgres::error::SqlState;
 
-use super::{PgError, PgResult, count, lock};
-use crate::error::Result;
+use super::{PgError, PgResult, bump_change_counter, count, lock, select_one};
+use crate::error::{Error, Result, msg};
 use crate::model::ApiKeyRecord;
 use crate::store::layout::{self, KEY_COLUMNS};
 use crate::store::rules;
@@ -41,7 +41,21 @@ pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> PgR
     Ok(())
 }
 
-pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> PgResult<()> {
+/// Read-modify-write of one key, which stays locked until the transaction ends, so concurrent
+/// edits apply one after the other.
+pub fn update(
+    tx: &mut Client,
+    id: &str,
+    change: &mut dyn FnMut(&mut ApiKeyRecord) -> Result<()>,
+) -> PgResult<ApiKeyRecord> {
+    let mut key = select_one(
+        tx,
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"),
+        id,
+        layout::api_key,
+    )?
+    .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
+    change(&mut key)?;
     tx.execute(
         "UPDATE api_keys SET name = $2, description = $3, role = $4, workspace_access = $5, \
          updated_at = $6, expires_at = $7, owner_user_id = $8, extra = $9 WHERE id = $1",
@@ -54,28 +68,28 @@ pub fn update(tx: &mut Client, key: &ApiKeyRecord) -> PgResult<()> {
             &key.updated_at_ms,
             &key.expires_at_ms,
             &key.owner_user_id,
-            &layout::extra_json(key)?,
+            &layout::extra_json(&key)?,
         ],
     )
     .map_err(constraint)?;
-    Ok(())
+    bump_change_counter(tx)?;
+    Ok(key)
+}
+
+pub fn delete(tx: &mut Client, id: &str) -> PgResult<()> {
+    match tx.execute("DELETE FROM api_keys WHERE id = $1", &[&id])? {
+        0 => Err(Error::NotFound(msg::API_KEY_NOT_FOUND.into()).into()),
+        _ => bump_change_counter(tx),
+    }
 }
 
 pub fn select(client: &mut Client, column: &str, value: &str) -> PgResult<Option<ApiKeyRecord>> {
-    let row = client.query_opt(
+    select_one(
+        client,
         &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE {column} = $1"),
-        &[&value],
-    )?;
-    Ok(row.as_ref().map(layout::api_key).transpose()?)
-}
-
-/// The key, locked until the transaction ends, so concurrent edits apply one after the other.
-pub fn select_for_update(tx: &mut Client, id: &str) -> PgResult<Option<ApiKeyRecord>> {
-    let row = tx.query_opt(
-        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"),
-        &[&id],
-    )?;
-    Ok(row.as_ref().map(layout::api_key).transpose()?)
+        value,
+        layout::api_key,
+    )
 }
 
 pub fn list(client: &mut Client) -> PgResult<Vec<ApiKeyRecord>> {

@@ -7,32 +7,27 @@
 
 mod audit;
 mod keys;
+mod login_failures;
 mod pool;
 mod schema;
+mod sessions;
+mod users;
 
 use postgres::{Client, Row};
 
-use super::layout::{self, Columns, SESSION_COLUMNS, USER_COLUMNS};
-use super::rules::{self, COUNT_ENABLED_ADMINS};
-use super::{LimitScope, LoginFailureLog, Session, Store, UpdateEffects, UserChange};
+use super::layout::Columns;
+use super::{LimitScope, LoginFailureLog, Session, Store, UserChange};
 use crate::config::PostgresConfig;
-use crate::error::{Error, Result, msg};
+use crate::error::{Error, Result};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
 use pool::{Conn, Pool, connection_lost};
 
 /// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
-pub(crate) mod lock {
-    pub(crate) const MIGRATE: i64 = 0x6461_6775_0000_0001;
-    pub(crate) const USERS: i64 = 0x6461_6775_0000_0002;
-    pub(crate) const API_KEYS: i64 = 0x6461_6775_0000_0003;
+mod lock {
+    pub const MIGRATE: i64 = 0x6461_6775_0000_0001;
+    pub const USERS: i64 = 0x6461_6775_0000_0002;
+    pub const API_KEYS: i64 = 0x6461_6775_0000_0003;
 }
-
-/// The list order and keyset of `list_users`: byte order, as SQLite sorts, whatever the
-/// database's collation. The index `users_in_list_order` has exactly these collations, so the
-/// planner reads it in order instead of sorting the table for every page.
-const USER_ORDER: &str = "username_folded COLLATE \"C\", id COLLATE \"C\"";
-/// Rows per round trip of `for_each_user`: a few hundred KB held at a time.
-const WALK_BATCH: i32 = 1000;
 
 /// Why a unit of work against PostgreSQL stopped, before its caller hears of it.
 pub enum PgError {
@@ -134,27 +129,20 @@ impl Store for PostgresStore {
     }
 
     fn insert_first_user(&self, user: &UserRecord) -> Result<bool> {
-        self.write(|tx| {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
-            if count(tx, "SELECT COUNT(*) FROM users")? > 0 {
-                return Ok(false);
-            }
-            insert(tx, user)?;
-            Ok(true)
-        })
+        self.write(|tx| users::insert_first(tx, user))
     }
 
     fn insert_user(&self, user: &UserRecord) -> Result<()> {
-        self.write(|tx| insert(tx, user))
+        self.write(|tx| users::insert(tx, user))
     }
 
     fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>> {
-        self.read(|client| select_user(client, "id", id))
+        self.read(|client| users::select(client, "id", id))
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         let folded = fold_username(username);
-        self.read(|client| select_user(client, "username_folded", &folded))
+        self.read(|client| users::select(client, "username_folded", &folded))
     }
 
     fn for_each_user(&self, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Result<()> {
@@ -162,7 +150,7 @@ impl Store for PostgresStore {
         let mut retried = false;
         loop {
             let mut conn = self.pool.get()?;
-            let walked = walk_users(&mut conn, &mut |user| {
+            let walked = users::walk(&mut conn, &mut |user| {
                 visited = true;
                 visit(user)
             });
@@ -184,57 +172,11 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<UserRecord>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(|client| {
-            let rows = match after {
-                // Row-value keyset on `users_in_list_order`: a page costs the same at any depth.
-                Some((name, id)) => client.query(
-                    &format!(
-                        "SELECT {USER_COLUMNS} FROM users WHERE ({USER_ORDER}) > ($1, $2) \
-                         ORDER BY {USER_ORDER} LIMIT $3"
-                    ),
-                    &[&name, &id, &limit],
-                )?,
-                None => client.query(
-                    &format!("SELECT {USER_COLUMNS} FROM users ORDER BY {USER_ORDER} LIMIT $1"),
-                    &[&limit],
-                )?,
-            };
-            Ok(rows.iter().map(layout::user).collect::<Result<_>>()?)
-        })
+        self.read(|client| users::page(client, after, limit))
     }
 
     fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
-        self.write(|tx| {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
-            let mut user = select_user(tx, "id", id)?
-                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
-            let was_enabled_admin = user.is_enabled_admin();
-            let effects: UpdateEffects = change(&mut user)?;
-            tx.execute(
-                "UPDATE users SET username = $2, username_folded = $3, role = $4, \
-                 workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8 \
-                 WHERE id = $1",
-                &[
-                    &user.id,
-                    &user.username,
-                    &fold_username(&user.username),
-                    &user.role.as_str(),
-                    &layout::access_json(&user.workspace_access)?,
-                    &user.password_hash,
-                    &user.disabled,
-                    &user.updated_at_ms,
-                ],
-            )
-            .map_err(unique_username)?;
-            if effects.revoke_sessions {
-                tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])?;
-            }
-            rules::keep_an_enabled_admin(was_enabled_admin, user.is_enabled_admin(), || {
-                count(tx, COUNT_ENABLED_ADMINS)
-            })?;
-            bump_change_counter(tx)?;
-            Ok(user)
-        })
+        self.write(|tx| users::update(tx, id, change))
     }
 
     fn delete_user(
@@ -242,54 +184,30 @@ impl Store for PostgresStore {
         id: &str,
         check: &mut dyn FnMut(&UserRecord) -> Result<()>,
     ) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::USERS])?;
-            let user = select_user(tx, "id", id)?
-                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
-            check(&user)?;
-            tx.execute("DELETE FROM users WHERE id = $1", &[&id])?;
-            rules::keep_an_enabled_admin(user.is_enabled_admin(), false, || {
-                count(tx, COUNT_ENABLED_ADMINS)
-            })?;
-            bump_change_counter(tx)?;
-            Ok(())
-        })
+        self.write(|tx| users::delete(tx, id, check))
     }
 
     fn insert_session(&self, session: &Session) -> Result<()> {
-        self.write(|tx| insert_session(tx, session))
+        self.write(|tx| sessions::insert(tx, session))
     }
 
     fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()> {
         self.write(|tx| {
-            insert_session(tx, session)?;
+            sessions::insert(tx, session)?;
             audit::append(tx, event)
         })
     }
 
     fn session(&self, jti: &str) -> Result<Option<Session>> {
-        self.read(|client| {
-            let row = client.query_opt(
-                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE jti = $1"),
-                &[&jti],
-            )?;
-            Ok(row.as_ref().map(layout::session).transpose()?)
-        })
+        self.read(|client| sessions::select(client, jti))
     }
 
     fn delete_session(&self, jti: &str) -> Result<bool> {
-        self.write(|tx| {
-            let removed = tx.execute("DELETE FROM sessions WHERE jti = $1", &[&jti])? > 0;
-            if removed {
-                bump_change_counter(tx)?;
-            }
-            Ok(removed)
-        })
+        self.write(|tx| sessions::delete(tx, jti))
     }
 
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64> {
-        // No bump: every host already refuses an expired session by its expiry time.
-        self.write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now_ms])?))
+        self.write(|tx| sessions::delete_expired(tx, now_ms))
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
@@ -313,23 +231,11 @@ impl Store for PostgresStore {
         id: &str,
         change: &mut dyn FnMut(&mut ApiKeyRecord) -> Result<()>,
     ) -> Result<ApiKeyRecord> {
-        self.write(|tx| {
-            let mut key = keys::select_for_update(tx, id)?
-                .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
-            change(&mut key)?;
-            keys::update(tx, &key)?;
-            bump_change_counter(tx)?;
-            Ok(key)
-        })
+        self.write(|tx| keys::update(tx, id, change))
     }
 
     fn delete_api_key(&self, id: &str) -> Result<()> {
-        self.write(
-            |tx| match tx.execute("DELETE FROM api_keys WHERE id = $1", &[&id])? {
-                0 => Err(Error::NotFound(msg::API_KEY_NOT_FOUND.into()).into()),
-                _ => bump_change_counter(tx),
-            },
-        )
+        self.write(|tx| keys::delete(tx, id))
     }
 
     fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()> {
@@ -352,7 +258,7 @@ impl Store for PostgresStore {
         self.read(|client| {
             let value: i64 = client
                 .query_one("SELECT value FROM change_counter WHERE id = 1", &[])?
-                .get(0);
+                .try_get(0)?;
             Ok(value.max(0) as u64)
         })
     }
@@ -369,7 +275,7 @@ impl LoginFailureLog for PostgresStore {
         at_ms: i64,
         forget_before_ms: i64,
     ) -> Result<()> {
-        self.write(|tx| audit::record_failure(tx, keys, at_ms, forget_before_ms))
+        self.write(|tx| login_failures::record(tx, keys, at_ms, forget_before_ms))
     }
 
     fn recent_login_failures(
@@ -379,17 +285,17 @@ impl LoginFailureLog for PostgresStore {
         after_ms: i64,
         max: usize,
     ) -> Result<Vec<i64>> {
-        self.read(|client| audit::recent_failures(client, scope, key, after_ms, max))
+        self.read(|client| login_failures::recent(client, scope, key, after_ms, max))
     }
 
     fn clear_login_failures(&self, scope: LimitScope, key: &str) -> Result<()> {
-        self.write(|tx| audit::clear_failures(tx, scope, key))
+        self.write(|tx| login_failures::clear(tx, scope, key))
     }
 }
 
 /// Every transaction that changes or removes something a host may have cached calls this, so the
 /// other hosts' next look at `change_counter` sees the change in the same commit as the data.
-pub fn bump_change_counter(tx: &mut Client) -> PgResult<()> {
+fn bump_change_counter(tx: &mut Client) -> PgResult<()> {
     tx.execute(
         "UPDATE change_counter SET value = value + 1 WHERE id = 1",
         &[],
@@ -397,78 +303,20 @@ pub fn bump_change_counter(tx: &mut Client) -> PgResult<()> {
     Ok(())
 }
 
-fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
-    tx.execute(
-        &format!(
-            "INSERT INTO users ({USER_COLUMNS}, username_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ),
-        &[
-            &user.id,
-            &user.username,
-            &user.role.as_str(),
-            &layout::access_json(&user.workspace_access)?,
-            &user.password_hash,
-            &user.disabled,
-            &user.created_at_ms,
-            &user.updated_at_ms,
-            &fold_username(&user.username),
-        ],
-    )
-    .map_err(unique_username)?;
-    Ok(())
+/// The one row `sql` finds for `value`, decoded.
+fn select_one<T>(
+    client: &mut Client,
+    sql: &str,
+    value: &str,
+    decode: impl Fn(&Row) -> Result<T>,
+) -> PgResult<Option<T>> {
+    let row = client.query_opt(sql, &[&value])?;
+    Ok(row.as_ref().map(decode).transpose()?)
 }
 
-/// The whole list through one portal (the wire protocol's cursor) in a read-only transaction,
-/// `WALK_BATCH` rows per round trip. One statement has one snapshot, so the list is consistent
-/// at any isolation level and the server orders the table once. Keyset pages would each be a
-/// statement of their own, consistent only under REPEATABLE READ.
-fn walk_users(
-    conn: &mut Conn<'_>,
-    visit: &mut dyn FnMut(UserRecord) -> Result<()>,
-) -> PgResult<()> {
-    let mut tx = conn.client().build_transaction().read_only(true).start()?;
-    let walked = walk_portal(&mut tx, visit);
-    let ended = match walked {
-        Ok(()) => tx.commit(),
-        Err(_) => tx.rollback(),
-    };
-    match (walked, ended) {
-        (Ok(()), ended) => Ok(ended?),
-        (Err(error), Ok(())) => Err(error),
-        // As in `write`: a connection that may still be in the transaction is not handed on.
-        (Err(error), Err(_)) => {
-            conn.discard();
-            Err(error)
-        }
-    }
-}
-
-fn walk_portal(
-    tx: &mut postgres::Transaction<'_>,
-    visit: &mut dyn FnMut(UserRecord) -> Result<()>,
-) -> PgResult<()> {
-    let portal = tx.bind(
-        &format!("SELECT {USER_COLUMNS} FROM users ORDER BY {USER_ORDER}"),
-        &[],
-    )?;
-    loop {
-        let rows = tx.query_portal(&portal, WALK_BATCH)?;
-        for row in &rows {
-            visit(layout::user(row)?)?;
-        }
-        if rows.len() < WALK_BATCH as usize {
-            return Ok(());
-        }
-    }
-}
-
-fn select_user(client: &mut Client, column: &str, value: &str) -> PgResult<Option<UserRecord>> {
-    let row = client.query_opt(
-        &format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"),
-        &[&value],
-    )?;
-    Ok(row.as_ref().map(layout::user).transpose()?)
+fn count(client: &mut Client, sql: &str) -> PgResult<u64> {
+    let n: i64 = client.query_one(sql, &[])?.try_get(0)?;
+    Ok(n.max(0) as u64)
 }
 
 /// `try_get`, never `get`: a column of an unexpected type is a storage error, not a panic.
@@ -492,31 +340,4 @@ impl Columns for Row {
     fn flag(&self, index: usize) -> Result<bool> {
         self.try_get(index).map_err(Error::storage)
     }
-}
-
-pub fn count(client: &mut Client, sql: &str) -> PgResult<u64> {
-    let n: i64 = client.query_one(sql, &[])?.get(0);
-    Ok(n.max(0) as u64)
-}
-
-fn unique_username(e: postgres::Error) -> PgError {
-    match e.code() {
-        Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
-            PgError::Settled(rules::username_taken())
-        }
-        _ => PgError::Driver(e),
-    }
-}
-
-fn insert_session(tx: &mut Client, session: &Session) -> PgResult<()> {
-    tx.execute(
-        &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4)"),
-        &[
-            &session.jti,
-            &session.user_id,
-            &session.created_at_ms,
-            &session.expires_at_ms,
-        ],
-    )?;
-    Ok(())
 }

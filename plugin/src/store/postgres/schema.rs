@@ -100,7 +100,7 @@ fn migrate_on(client: &mut Client) -> PgResult<()> {
     )?;
     let found: i32 = tx
         .query_one("SELECT version FROM dagu_auth_schema WHERE id = 1", &[])?
-        .get(0);
+        .try_get(0)?;
     if found > CURRENT_VERSION {
         return Err(PgError::Settled(Error::Storage(format!(
             "the database has schema version {found}, newer than this dagu-auth supports \

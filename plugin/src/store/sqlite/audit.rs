@@ -1,7 +1,7 @@
 //! Audit rows of the SQLite store.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, Transaction, params, params_from_iter};
 
 use super::sql_error;
 use crate::error::Result;
@@ -55,7 +55,7 @@ pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Vec<Resul
     values.push(Value::Integer(query.limit as i64));
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", values.len()));
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(values), from_row)?;
+    let rows = stmt.query_map(params_from_iter(values), |row| Ok(layout::audit_event(row)))?;
     rows.collect()
 }
 
@@ -67,8 +67,4 @@ pub fn prune(tx: &Transaction<'_>, before_ms: i64, batch: usize) -> Result<u64> 
         )
         .map_err(sql_error)?;
     Ok(removed as u64)
-}
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AuditEvent>> {
-    Ok(layout::audit_event(row))
 }

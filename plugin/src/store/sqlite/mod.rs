@@ -3,35 +3,31 @@
 //! Every write is a `BEGIN IMMEDIATE` transaction with `synchronous=FULL`: most writes here revoke
 //! access or create accounts, and ~100 us per commit is small next to a password hash.
 
-use std::fs;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use parking_lot::Mutex;
-use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
-    params,
-};
-
 mod audit;
 mod backup;
+mod connection;
 mod keys;
 mod schema;
+mod sessions;
+mod users;
 mod verify;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 pub use backup::schema_version;
 pub use verify::verify_database;
 
-use super::layout::{self, Columns, SESSION_COLUMNS, USER_COLUMNS};
-use super::rules::{self, COUNT_ENABLED_ADMINS};
-use super::{BackupSummary, Session, Store, UpdateEffects, UserChange, VerifyReport};
-use crate::error::{Error, Result, msg};
+use super::layout::Columns;
+use super::{BackupSummary, Session, Store, UserChange, VerifyReport};
+use crate::error::{Error, Result};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
+use connection::{check_integrity, connect, create_private_file, file_id_of};
 
 pub const DATABASE_FILE: &str = "auth.db";
-/// Lock waits end with "busy, retry" rather than hanging a caller.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_IDLE_READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -86,7 +82,7 @@ impl SqliteStore {
     }
 
     /// The writer, for a restore that must replace the file under this store's own connection.
-    pub(super) fn lock_writer(&self) -> parking_lot::MutexGuard<'_, Connection> {
+    fn lock_writer(&self) -> parking_lot::MutexGuard<'_, Connection> {
         self.writer.lock()
     }
 
@@ -123,47 +119,25 @@ impl Store for SqliteStore {
     }
 
     fn insert_first_user(&self, user: &UserRecord) -> Result<bool> {
-        self.write(|tx| {
-            if tx
-                .query_row("SELECT COUNT(*) FROM users", [], count)
-                .map_err(sql_error)?
-                > 0
-            {
-                return Ok(false);
-            }
-            insert(tx, user)?;
-            Ok(true)
-        })
+        self.write(|tx| users::insert_first(tx, user))
     }
 
     fn insert_user(&self, user: &UserRecord) -> Result<()> {
-        self.write(|tx| insert(tx, user))
+        self.write(|tx| users::insert(tx, user))
     }
 
     fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>> {
-        self.read(|conn| select_user(conn, "id", id))?.transpose()
+        self.read(|conn| users::select(conn, "id", id))?.transpose()
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
-        self.read(|conn| select_user(conn, "username_folded", &fold_username(username)))?
+        let folded = fold_username(username);
+        self.read(|conn| users::select(conn, "username_folded", &folded))?
             .transpose()
     }
 
     fn for_each_user(&self, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Result<()> {
-        self.read(|conn| {
-            // One statement is one read transaction: in WAL mode it sees the database as of its
-            // first step until it is reset, however long `visit` takes, and writers carry on.
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM users ORDER BY username_folded, id"
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                if let Err(e) = layout::user(row).and_then(&mut *visit) {
-                    return Ok(Err(e));
-                }
-            }
-            Ok(Ok(()))
-        })?
+        self.read(|conn| users::walk(conn, visit))?
     }
 
     fn list_users_page(
@@ -172,55 +146,11 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<UserRecord>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(|conn| match after {
-            // Row-value keyset on the unique username index: a page costs the same at any depth.
-            Some((name, id)) => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE (username_folded, id) > (?1, ?2)
-                     ORDER BY username_folded, id LIMIT ?3"
-                ))?;
-                collect_users(stmt.query_map(params![name, id, limit], decode_user)?)
-            }
-            None => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {USER_COLUMNS} FROM users ORDER BY username_folded, id LIMIT ?1"
-                ))?;
-                collect_users(stmt.query_map([limit], decode_user)?)
-            }
-        })?
+        self.read(|conn| users::page(conn, after, limit))?
     }
 
     fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
-        self.write(|tx| {
-            let mut user = select_user(tx, "id", id)
-                .map_err(sql_error)?
-                .transpose()?
-                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
-            let was_enabled_admin = user.is_enabled_admin();
-            let effects: UpdateEffects = change(&mut user)?;
-            tx.execute(
-                "UPDATE users SET username = ?2, username_folded = ?3, role = ?4, workspace_access = ?5,
-                 password_hash = ?6, disabled = ?7, updated_at = ?8 WHERE id = ?1",
-                params![
-                    user.id,
-                    user.username,
-                    fold_username(&user.username),
-                    user.role.as_str(),
-                    layout::access_json(&user.workspace_access)?,
-                    user.password_hash,
-                    user.disabled,
-                    user.updated_at_ms,
-                ],
-            )
-            .map_err(unique_username)?;
-            if effects.revoke_sessions {
-                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id]).map_err(sql_error)?;
-            }
-            rules::keep_an_enabled_admin(was_enabled_admin, user.is_enabled_admin(), || {
-                count_enabled_admins(tx)
-            })?;
-            Ok(user)
-        })
+        self.write(|tx| users::update(tx, id, change))
     }
 
     fn delete_user(
@@ -228,58 +158,30 @@ impl Store for SqliteStore {
         id: &str,
         check: &mut dyn FnMut(&UserRecord) -> Result<()>,
     ) -> Result<()> {
-        self.write(|tx| {
-            let user = select_user(tx, "id", id)
-                .map_err(sql_error)?
-                .transpose()?
-                .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
-            check(&user)?;
-            tx.execute("DELETE FROM users WHERE id = ?1", [id])
-                .map_err(sql_error)?;
-            rules::keep_an_enabled_admin(user.is_enabled_admin(), false, || {
-                count_enabled_admins(tx)
-            })
-        })
+        self.write(|tx| users::delete(tx, id, check))
     }
 
     fn insert_session(&self, session: &Session) -> Result<()> {
-        self.write(|tx| insert_session(tx, session))
+        self.write(|tx| sessions::insert(tx, session))
     }
 
     fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()> {
         self.write(|tx| {
-            insert_session(tx, session)?;
+            sessions::insert(tx, session)?;
             audit::append(tx, event)
         })
     }
 
     fn session(&self, jti: &str) -> Result<Option<Session>> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE jti = ?1"
-            ))?
-            .query_row([jti], |row| Ok(layout::session(row)))
-            .optional()
-        })?
-        .transpose()
+        self.read(|conn| sessions::select(conn, jti))?.transpose()
     }
 
     fn delete_session(&self, jti: &str) -> Result<bool> {
-        self.write(|tx| {
-            Ok(tx
-                .execute("DELETE FROM sessions WHERE jti = ?1", [jti])
-                .map_err(sql_error)?
-                > 0)
-        })
+        self.write(|tx| sessions::delete(tx, jti))
     }
 
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64> {
-        self.write(|tx| {
-            let removed = tx
-                .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_ms])
-                .map_err(sql_error)?;
-            Ok(removed as u64)
-        })
+        self.write(|tx| sessions::delete_expired(tx, now_ms))
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
@@ -304,27 +206,11 @@ impl Store for SqliteStore {
         id: &str,
         change: &mut dyn FnMut(&mut ApiKeyRecord) -> Result<()>,
     ) -> Result<ApiKeyRecord> {
-        self.write(|tx| {
-            let mut key = keys::select(tx, "id", id)
-                .map_err(sql_error)?
-                .transpose()?
-                .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
-            change(&mut key)?;
-            keys::update(tx, &key)?;
-            Ok(key)
-        })
+        self.write(|tx| keys::update(tx, id, change))
     }
 
     fn delete_api_key(&self, id: &str) -> Result<()> {
-        self.write(|tx| {
-            match tx
-                .execute("DELETE FROM api_keys WHERE id = ?1", [id])
-                .map_err(sql_error)?
-            {
-                0 => Err(Error::NotFound(msg::API_KEY_NOT_FOUND.into())),
-                _ => Ok(()),
-            }
-        })
+        self.write(|tx| keys::delete(tx, id))
     }
 
     fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()> {
@@ -366,64 +252,6 @@ impl Store for SqliteStore {
     }
 }
 
-fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO users ({USER_COLUMNS}, username_folded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-        params![
-            user.id,
-            user.username,
-            user.role.as_str(),
-            layout::access_json(&user.workspace_access)?,
-            user.password_hash,
-            user.disabled,
-            user.created_at_ms,
-            user.updated_at_ms,
-            fold_username(&user.username),
-        ],
-    )
-    .map_err(unique_username)?;
-    Ok(())
-}
-
-/// Counted in the writing transaction, which `BEGIN IMMEDIATE` makes the only writer, so two
-/// concurrent demotions cannot both pass the last-admin rule.
-fn count_enabled_admins(tx: &Transaction<'_>) -> Result<u64> {
-    tx.query_row(COUNT_ENABLED_ADMINS, [], count)
-        .map_err(sql_error)
-}
-
-fn select_user(
-    conn: &Connection,
-    column: &str,
-    value: &str,
-) -> rusqlite::Result<Option<Result<UserRecord>>> {
-    conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1"
-    ))?
-    .query_row([value], decode_user)
-    .optional()
-}
-
-/// Rows straight into one vector: collecting the row results first would hold every user twice.
-fn collect_users(
-    rows: impl Iterator<Item = rusqlite::Result<Result<UserRecord>>>,
-) -> rusqlite::Result<Result<Vec<UserRecord>>> {
-    let mut users = Vec::new();
-    for row in rows {
-        match row? {
-            Ok(user) => users.push(user),
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    Ok(Ok(users))
-}
-
-/// For rusqlite's row callbacks, whose own error type is only the driver's: the decoding's
-/// verdict travels inside.
-fn decode_user(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
-    Ok(layout::user(row))
-}
-
 impl Columns for Row<'_> {
     fn text(&self, index: usize) -> Result<String> {
         self.get(index).map_err(sql_error)
@@ -446,99 +274,29 @@ impl Columns for Row<'_> {
     }
 }
 
+/// The one row `sql` finds for `value`, decoded: the decoding's verdict travels inside the
+/// driver's result, whose error type is only the driver's.
+fn select_one<T>(
+    conn: &Connection,
+    sql: &str,
+    value: &str,
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> rusqlite::Result<Option<Result<T>>> {
+    conn.prepare_cached(sql)?
+        .query_row([value], |row| Ok(decode(row)))
+        .optional()
+}
+
 /// SQLite integers are signed; counts and versions never go below zero.
-pub(super) fn count(row: &Row<'_>) -> rusqlite::Result<u64> {
+fn count(row: &Row<'_>) -> rusqlite::Result<u64> {
     row.get::<_, i64>(0).map(|n| n.max(0) as u64)
 }
 
-fn unique_username(e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => rules::username_taken(),
-        _ => sql_error(e),
-    }
-}
-
-pub(super) fn sql_error(e: rusqlite::Error) -> Error {
+fn sql_error(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             Error::Unavailable("the user database is busy; retry shortly".into())
         }
         _ => Error::storage(e),
     }
-}
-
-fn file_id_of(meta: &fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-fn create_private_file(path: &Path) -> Result<()> {
-    match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::Storage(format!(
-            "cannot create {}: {e}",
-            path.display()
-        ))),
-    }
-}
-
-fn connect(path: &Path, read_only: bool) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
-    let setup = || -> rusqlite::Result<()> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        if read_only {
-            conn.pragma_update(None, "query_only", "ON")?;
-        }
-        Ok(())
-    };
-    setup().map_err(|e| damaged(path, e))?;
-    Ok(conn)
-}
-
-fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
-    let verdict: String = conn
-        .query_row("PRAGMA quick_check", [], |row| row.get(0))
-        .map_err(|e| damaged(path, e))?;
-    match verdict.as_str() {
-        "ok" => Ok(()),
-        problem => Err(Error::Storage(format!(
-            "the user database {} is damaged ({problem}); restore it from a backup",
-            path.display()
-        ))),
-    }
-}
-
-fn damaged(path: &Path, e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::Storage(format!(
-            "the user database {} is damaged ({e}); restore it from a backup",
-            path.display()
-        )),
-        _ => Error::Storage(format!("cannot use {}: {e}", path.display())),
-    }
-}
-
-fn insert_session(tx: &rusqlite::Transaction<'_>, session: &Session) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
-        params![
-            session.jti,
-            session.user_id,
-            session.created_at_ms,
-            session.expires_at_ms
-        ],
-    )
-    .map_err(sql_error)?;
-    Ok(())
 }
