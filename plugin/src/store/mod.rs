@@ -1,4 +1,7 @@
-//! Persistence behind a trait free of SQLite types, so a second implementation is a new file.
+//! Persistence behind a trait free of any database's types: the `Store` trait and the types it
+//! speaks in live here, with what both implementations share (`layout`: how records lie in rows;
+//! `rules`: what a write must not break; `report`: what backup and verify answer). `sqlite/` is
+//! the embedded default, `postgres/` (cargo feature `postgres`) the store several hosts share.
 
 mod layout;
 #[cfg(feature = "postgres")]
