@@ -56,6 +56,8 @@ pub fn update(
     )?
     .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
     change(&mut key)?;
+    // Only what a change may move: PostgreSQL infers each parameter's type from its use, so an
+    // update cannot share the insert's full list the way SQLite's numbered parameters can.
     tx.execute(
         "UPDATE api_keys SET name = $2, description = $3, role = $4, workspace_access = $5, \
          updated_at = $6, expires_at = $7, owner_user_id = $8, extra = $9 WHERE id = $1",

@@ -33,11 +33,6 @@ pub fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
     )
 }
 
-/// The columns a change may move; the parameter numbers are positions in `USER_COLUMNS`, then
-/// the folded username.
-const UPDATE: &str = "UPDATE users SET username = ?2, username_folded = ?9, role = ?3, \
-     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8 WHERE id = ?1";
-
 pub fn select(
     conn: &Connection,
     column: &str,
@@ -91,6 +86,11 @@ pub fn page(
         }
     }
 }
+
+/// The columns a change may move; the parameter numbers are positions in `USER_COLUMNS`, then
+/// the folded username.
+const UPDATE: &str = "UPDATE users SET username = ?2, username_folded = ?9, role = ?3, \
+     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8 WHERE id = ?1";
 
 pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
     let mut user = existing(tx, id)?;
