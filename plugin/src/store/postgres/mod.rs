@@ -24,9 +24,9 @@ use pool::{Conn, Pool, connection_lost};
 
 /// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
 mod lock {
-    pub const MIGRATE: i64 = 0x6461_6775_0000_0001;
-    pub const USERS: i64 = 0x6461_6775_0000_0002;
-    pub const API_KEYS: i64 = 0x6461_6775_0000_0003;
+    pub(super) const MIGRATE: i64 = 0x6461_6775_0000_0001;
+    pub(super) const USERS: i64 = 0x6461_6775_0000_0002;
+    pub(super) const API_KEYS: i64 = 0x6461_6775_0000_0003;
 }
 
 /// Why a unit of work against PostgreSQL stopped, before its caller hears of it.
