@@ -101,7 +101,7 @@ fn http_create(engine: &Engine, admin: &str, username: &str) -> (u16, serde_json
 fn storage_message(result: Result<Engine, Error>) -> String {
     match result {
         Err(Error::Storage(message) | Error::InvalidConfig(message)) => {
-            // Shown with --nocapture: the text an operator reads (tests/RELIABILITY.md quotes it).
+            // Shown with --nocapture: the text an operator reads (the README's reliability table quotes it).
             eprintln!("open refused: {message}");
             message
         }

@@ -19,7 +19,7 @@ fn user(id: &str, name: &str, role: Role) -> UserRecord {
     }
 }
 
-/// Every store test ends here: integrity plus our invariants (plugin/src/store/verify.rs).
+/// Every store test ends here: integrity plus our invariants (plugin/src/store/sqlite/verify.rs).
 fn assert_sound(store: &SqliteStore) {
     let report = store.verify().expect("verify runs");
     assert!(report.is_ok(), "database unsound: {report}");

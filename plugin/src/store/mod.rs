@@ -1,28 +1,19 @@
-//! Persistence behind a trait free of SQLite types, so a second implementation is a new file.
+//! Persistence behind a trait free of any database's types: the `Store` trait and the types it
+//! speaks in live here, with what both implementations share (`layout`: how records lie in rows;
+//! `rules`: what a write must not break; `report`: what backup and verify answer). `sqlite/` is
+//! the embedded default, `postgres/` (cargo feature `postgres`) the store several hosts share.
 
-mod key_rows;
+mod layout;
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(feature = "postgres")]
-mod postgres_audit;
-#[cfg(feature = "postgres")]
-mod postgres_keys;
-#[cfg(feature = "postgres")]
-mod postgres_pool;
-#[cfg(feature = "postgres")]
-mod postgres_schema;
-mod schema;
+mod report;
+mod rules;
 mod sqlite;
-mod sqlite_audit;
-mod sqlite_backup;
-mod sqlite_keys;
-mod verify;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
-pub use sqlite_backup::{BackupSummary, schema_version};
-pub use verify::{VerifyReport, verify_database};
+pub use report::{BackupSummary, VerifyReport};
+pub use sqlite::{SqliteStore, schema_version, verify_database};
 
 use std::path::Path;
 use std::sync::Arc;

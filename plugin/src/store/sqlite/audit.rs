@@ -1,11 +1,12 @@
 //! Audit rows of the SQLite store.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, Transaction, params, params_from_iter};
 
-use super::sqlite::sql_error;
-use crate::error::{Error, Result};
+use super::sql_error;
+use crate::error::Result;
 use crate::model::{AuditEvent, AuditQuery};
+use crate::store::layout::{self, AUDIT_COLUMNS};
 
 pub fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<()> {
     tx.prepare_cached(
@@ -27,9 +28,7 @@ pub fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<()> {
 
 /// Newest first; the filters and the cursor become bound parameters, never SQL text.
 pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Vec<Result<AuditEvent>>> {
-    let mut sql = String::from(
-        "SELECT id, at, action, actor, target, client_ip, detail FROM audit_events WHERE 1 = 1",
-    );
+    let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE 1 = 1");
     let mut values: Vec<Value> = Vec::new();
     let mut filter = |clause: &str, value: Value| {
         values.push(value);
@@ -56,7 +55,7 @@ pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Vec<Resul
     values.push(Value::Integer(query.limit as i64));
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", values.len()));
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(values), from_row)?;
+    let rows = stmt.query_map(params_from_iter(values), |row| Ok(layout::audit_event(row)))?;
     rows.collect()
 }
 
@@ -68,26 +67,4 @@ pub fn prune(tx: &Transaction<'_>, before_ms: i64, batch: usize) -> Result<u64> 
         )
         .map_err(sql_error)?;
     Ok(removed as u64)
-}
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AuditEvent>> {
-    let id: i64 = row.get(0)?;
-    let detail: String = row.get(6)?;
-    let detail = match serde_json::from_str(&detail) {
-        Ok(detail) => detail,
-        Err(e) => {
-            return Ok(Err(Error::Storage(format!(
-                "audit entry {id} is unreadable: {e}"
-            ))));
-        }
-    };
-    Ok(Ok(AuditEvent {
-        id,
-        at_ms: row.get(1)?,
-        action: row.get(2)?,
-        actor: row.get(3)?,
-        target: row.get(4)?,
-        client_ip: row.get(5)?,
-        detail,
-    }))
 }

@@ -4,8 +4,8 @@
 
 use postgres::Client;
 
-use super::postgres::{Failure, Outcome, lock};
-use super::postgres_pool::Pool;
+use super::pool::Pool;
+use super::{PgError, PgResult, lock};
 use crate::error::{Error, Result};
 
 /// Index i holds the step from version i to i + 1. Columns follow the SQLite schema; times are
@@ -82,13 +82,13 @@ pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;
 
 pub fn migrate(pool: &Pool) -> Result<()> {
     let mut conn = pool.get()?;
-    migrate_on(conn.client()).map_err(|failure| match failure {
-        Failure::Pg(e) => pool.error(&e),
-        Failure::App(e) => e,
+    migrate_on(conn.client()).map_err(|error| match error {
+        PgError::Driver(e) => pool.error(&e),
+        PgError::Settled(e) => e,
     })
 }
 
-fn migrate_on(client: &mut Client) -> Outcome<()> {
+fn migrate_on(client: &mut Client) -> PgResult<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock::MIGRATE])?;
     tx.batch_execute(
@@ -100,9 +100,9 @@ fn migrate_on(client: &mut Client) -> Outcome<()> {
     )?;
     let found: i32 = tx
         .query_one("SELECT version FROM dagu_auth_schema WHERE id = 1", &[])?
-        .get(0);
+        .try_get(0)?;
     if found > CURRENT_VERSION {
-        return Err(Failure::App(Error::Storage(format!(
+        return Err(PgError::Settled(Error::Storage(format!(
             "the database has schema version {found}, newer than this dagu-auth supports \
              ({CURRENT_VERSION}); upgrade dagu-auth on every host or restore an older backup"
         ))));

@@ -11,28 +11,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::SqliteStore;
 use crate::error::{Error, Result};
-use crate::model::{Role, WorkspaceAccess};
-
-/// What a verification found; empty `problems` means the database is sound.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
-    pub problems: Vec<String>,
-}
-
-impl VerifyReport {
-    pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-impl std::fmt::Display for VerifyReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.problems.as_slice() {
-            [] => f.write_str("ok"),
-            problems => f.write_str(&problems.join("; ")),
-        }
-    }
-}
+use crate::store::VerifyReport;
+use crate::store::layout::role_and_access;
+use crate::store::rules::COUNT_ENABLED_ADMINS;
 
 impl SqliteStore {
     /// Verifies this store's file (see [`verify_database`]).
@@ -74,11 +55,7 @@ pub fn verify_database(path: &Path) -> Result<VerifyReport> {
 
 fn check_invariants(conn: &Connection, report: &mut VerifyReport) -> rusqlite::Result<()> {
     let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))?;
-    let admins: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
-        [],
-        |row| row.get(0),
-    )?;
+    let admins: i64 = conn.query_row(COUNT_ENABLED_ADMINS, [], |row| row.get(0))?;
     if users > 0 && admins == 0 {
         report
             .problems
@@ -117,9 +94,7 @@ fn check_invariants(conn: &Connection, report: &mut VerifyReport) -> rusqlite::R
 
 /// A stored role and access must still pass the rules a create or update enforces.
 fn check_access(role: &str, access: &str) -> std::result::Result<(), String> {
-    let role: Role = role.parse()?;
-    let access: WorkspaceAccess =
-        serde_json::from_str(access).map_err(|e| format!("workspace access: {e}"))?;
+    let (role, access) = role_and_access(role, access)?;
     access
         .validate(role)
         .map_err(|e| format!("invalid workspace access: {e}"))

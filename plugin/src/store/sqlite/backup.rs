@@ -18,24 +18,14 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::schema::{self, CURRENT_VERSION};
-use super::sqlite::{SqliteStore, count, sql_error};
-use super::verify::{VerifyReport, verify_database};
+use super::verify::verify_database;
+use super::{SqliteStore, count, sql_error};
 use crate::error::{Error, Result};
+use crate::store::{BackupSummary, VerifyReport};
 
 /// How long a backup step may keep finding the database busy before giving up.
 const BUSY_DEADLINE: Duration = Duration::from_secs(10);
 const BUSY_PAUSE: Duration = Duration::from_millis(20);
-
-/// What a backup or restore copied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupSummary {
-    pub path: PathBuf,
-    pub bytes: u64,
-    pub schema_version: i64,
-    pub users: u64,
-    /// The copy's own verification (for a restore: of the live database afterwards).
-    pub report: VerifyReport,
-}
 
 pub(super) fn backup(store: &SqliteStore, dest: &Path) -> Result<BackupSummary> {
     if dest.exists() {

@@ -1,0 +1,275 @@
+//! How users, sessions, API keys and audit events lie in rows, written once for both stores: the
+//! column lists, the JSON columns and the decoding of a row. A row this version cannot read (a
+//! role or JSON column it does not understand) is a storage error naming the record, never a
+//! panic.
+
+use serde::{Deserialize, Serialize};
+
+use super::Session;
+use crate::error::{Error, Result};
+use crate::model::{ApiKeyRecord, AuditEvent, Role, UserRecord, WorkspaceAccess};
+
+pub const USER_COLUMNS: &str =
+    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
+pub const SESSION_COLUMNS: &str = "jti, user_id, created_at, expires_at";
+pub const KEY_COLUMNS: &str = "id, name, description, role, workspace_access, key_prefix, digest, \
+     created_at, updated_at, created_by, last_used_at, expires_at, owner_user_id, extra";
+pub const AUDIT_COLUMNS: &str = "id, at, action, actor, target, client_ip, detail";
+
+/// One row as its driver hands it over, read by position in one of the column lists above.
+pub trait Columns {
+    fn text(&self, index: usize) -> Result<String>;
+    fn optional_text(&self, index: usize) -> Result<Option<String>>;
+    fn int(&self, index: usize) -> Result<i64>;
+    fn optional_int(&self, index: usize) -> Result<Option<i64>>;
+    fn flag(&self, index: usize) -> Result<bool>;
+}
+
+pub fn user(row: &impl Columns) -> Result<UserRecord> {
+    let id = row.text(0)?;
+    let (role, workspace_access) = role_and_access(&row.text(2)?, &row.text(3)?)
+        .map_err(|problem| unreadable("user", &id, problem))?;
+    Ok(UserRecord {
+        username: row.text(1)?,
+        role,
+        workspace_access,
+        password_hash: row.text(4)?,
+        disabled: row.flag(5)?,
+        created_at_ms: row.int(6)?,
+        updated_at_ms: row.int(7)?,
+        id,
+    })
+}
+
+pub fn session(row: &impl Columns) -> Result<Session> {
+    Ok(Session {
+        jti: row.text(0)?,
+        user_id: row.text(1)?,
+        created_at_ms: row.int(2)?,
+        expires_at_ms: row.int(3)?,
+    })
+}
+
+pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord> {
+    let id = row.text(0)?;
+    let (role, access, extra) = (row.text(3)?, row.text(4)?, row.text(13)?);
+    let parsed = role_and_access(&role, &access).and_then(|grants| {
+        let extra: Extra =
+            serde_json::from_str(&extra).map_err(|e| format!("extra fields: {e}"))?;
+        Ok((grants, extra))
+    });
+    let ((role, workspace_access), extra) =
+        parsed.map_err(|problem| unreadable("API key", &id, problem))?;
+    Ok(ApiKeyRecord {
+        name: row.text(1)?,
+        description: row.text(2)?,
+        role,
+        workspace_access,
+        key_prefix: row.text(5)?,
+        digest: row.text(6)?,
+        created_at_ms: row.int(7)?,
+        updated_at_ms: row.int(8)?,
+        created_by: row.text(9)?,
+        last_used_at_ms: row.optional_int(10)?,
+        expires_at_ms: row.optional_int(11)?,
+        owner_user_id: row.optional_text(12)?,
+        allowed_surfaces: extra.allowed_surfaces,
+        attribution_class: extra.attribution_class,
+        service_account_name: extra.service_account_name,
+        id,
+    })
+}
+
+pub fn audit_event(row: &impl Columns) -> Result<AuditEvent> {
+    let id = row.int(0)?;
+    let detail = serde_json::from_str(&row.text(6)?)
+        .map_err(|e| unreadable("audit entry", &id.to_string(), e))?;
+    Ok(AuditEvent {
+        id,
+        at_ms: row.int(1)?,
+        action: row.text(2)?,
+        actor: row.text(3)?,
+        target: row.text(4)?,
+        client_ip: row.text(5)?,
+        detail,
+    })
+}
+
+/// The role and workspace access columns, which users and API keys store alike.
+pub fn role_and_access(
+    role: &str,
+    access: &str,
+) -> std::result::Result<(Role, WorkspaceAccess), String> {
+    let role = role.parse()?;
+    let access = serde_json::from_str(access).map_err(|e| format!("workspace access: {e}"))?;
+    Ok((role, access))
+}
+
+pub fn access_json(access: &WorkspaceAccess) -> Result<String> {
+    json(access)
+}
+
+/// Dagu's optional API key fields, stored together since nothing queries them.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extra {
+    allowed_surfaces: Vec<String>,
+    attribution_class: String,
+    service_account_name: Option<String>,
+}
+
+pub fn extra_json(key: &ApiKeyRecord) -> Result<String> {
+    json(&Extra {
+        allowed_surfaces: key.allowed_surfaces.clone(),
+        attribution_class: key.attribution_class.clone(),
+        service_account_name: key.service_account_name.clone(),
+    })
+}
+
+fn json(value: &impl Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn unreadable(what: &str, id: &str, problem: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("{what} {id} is unreadable: {problem}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row as a driver would hand it over, without a database: `None` is NULL, and integers
+    /// are written out as text.
+    struct FakeRow(Vec<Option<String>>);
+
+    impl FakeRow {
+        fn new(cells: &[Option<&str>]) -> Self {
+            Self(cells.iter().map(|cell| cell.map(String::from)).collect())
+        }
+    }
+
+    impl Columns for FakeRow {
+        fn text(&self, index: usize) -> Result<String> {
+            self.optional_text(index)?
+                .ok_or_else(|| Error::storage(format!("column {index} is NULL")))
+        }
+
+        fn optional_text(&self, index: usize) -> Result<Option<String>> {
+            Ok(self.0[index].clone())
+        }
+
+        fn int(&self, index: usize) -> Result<i64> {
+            self.text(index)?.parse().map_err(Error::storage)
+        }
+
+        fn optional_int(&self, index: usize) -> Result<Option<i64>> {
+            self.0[index].as_ref().map(|_| self.int(index)).transpose()
+        }
+
+        fn flag(&self, index: usize) -> Result<bool> {
+            self.int(index).map(|n| n != 0)
+        }
+    }
+
+    fn user_row(role: &str) -> FakeRow {
+        let access = access_json(&WorkspaceAccess::all()).expect("encodes");
+        let cells = [
+            "u1",
+            "alice",
+            role,
+            &access,
+            "$argon2id$hash",
+            "0",
+            "1",
+            "2",
+        ];
+        FakeRow::new(&cells.map(Some))
+    }
+
+    fn key_row(extra: &str) -> FakeRow {
+        let access = access_json(&WorkspaceAccess::all()).expect("encodes");
+        FakeRow::new(&[
+            Some("k1"),
+            Some("deploy"),
+            Some(""),
+            Some("viewer"),
+            Some(&access),
+            Some("dagu_abc"),
+            Some("digest"),
+            Some("1"),
+            Some("2"),
+            Some("admin"),
+            None,
+            Some("3"),
+            None,
+            Some(extra),
+        ])
+    }
+
+    #[test]
+    fn a_user_row_decodes_what_was_encoded() {
+        let user = user(&user_row("admin")).expect("decodes");
+        assert_eq!(
+            (
+                user.id.as_str(),
+                user.role,
+                user.disabled,
+                user.updated_at_ms
+            ),
+            ("u1", Role::Admin, false, 2)
+        );
+        assert_eq!(user.workspace_access, WorkspaceAccess::all());
+    }
+
+    #[test]
+    fn a_user_row_with_an_unknown_role_is_a_storage_error_naming_the_user() {
+        let Err(Error::Storage(message)) = user(&user_row("owner")) else {
+            panic!("an unknown role decoded");
+        };
+        assert!(message.starts_with("user u1 is unreadable: "), "{message}");
+    }
+
+    #[test]
+    fn an_api_key_row_keeps_its_extra_fields_and_empty_columns() {
+        let key = api_key(&key_row(
+            r#"{"allowedSurfaces":["api"],"attributionClass":"key","serviceAccountName":null}"#,
+        ))
+        .expect("decodes");
+        assert_eq!(key.allowed_surfaces, ["api"]);
+        assert_eq!(
+            (key.last_used_at_ms, key.expires_at_ms, key.owner_user_id),
+            (None, Some(3), None)
+        );
+    }
+
+    #[test]
+    fn an_api_key_row_with_unreadable_extra_fields_names_the_key() {
+        let Err(Error::Storage(message)) = api_key(&key_row("{")) else {
+            panic!("unreadable extra fields decoded");
+        };
+        assert!(
+            message.starts_with("API key k1 is unreadable: extra fields: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_audit_row_with_an_unreadable_detail_names_the_entry() {
+        let cells = [
+            "7",
+            "1",
+            "user.create",
+            "admin",
+            "bob",
+            "127.0.0.1",
+            "not json",
+        ];
+        let Err(Error::Storage(message)) = audit_event(&FakeRow::new(&cells.map(Some))) else {
+            panic!("an unreadable detail decoded");
+        };
+        assert!(
+            message.starts_with("audit entry 7 is unreadable: "),
+            "{message}"
+        );
+    }
+}
