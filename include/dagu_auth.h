@@ -460,41 +460,43 @@ DaguAuthStatus dagu_auth_user_list(const struct DaguAuth *instance,
  * One user by id: `{"user": User}`. NOT_FOUND when there is none.
  *
  * # Safety
- * Required: `instance`, `token`, `id`, `user_json_out`. The caller frees `*user_json_out` with
+ * Required: `instance`, `token`, `user_id`, `user_json_out`. The caller frees `*user_json_out` with
  * `dagu_auth_string_free`.
  */
 DaguAuthStatus dagu_auth_user_get(const struct DaguAuth *instance,
                                   const char *token,
-                                  const char *id,
+                                  const char *user_id,
                                   char **user_json_out,
                                   char **error_out);
 
 /**
- * Creates a user from `{"username","password","role","workspaceAccess"?}`: `{"user": User}`.
+ * Creates a user: `new_user_json` is `{"username","password","role","workspaceAccess"?}`,
+ * `*user_json_out` `{"user": User}`.
  * INVALID_JSON, BAD_REQUEST, ALREADY_EXISTS, FORBIDDEN (not admin, or no `rbac` licence).
  *
  * # Safety
- * Required: `instance`, `token`, `request_json`, `user_json_out`. The caller frees
+ * Required: `instance`, `token`, `new_user_json`, `user_json_out`. The caller frees
  * `*user_json_out` with `dagu_auth_string_free`.
  */
 DaguAuthStatus dagu_auth_user_create(const struct DaguAuth *instance,
                                      const char *token,
-                                     const char *request_json,
+                                     const char *new_user_json,
                                      char **user_json_out,
                                      char **error_out);
 
 /**
- * Updates a user from `{"username"?,"role"?,"workspaceAccess"?,"isDisabled"?}`: `{"user": User}`.
+ * Updates a user: `changes_json` is `{"username"?,"role"?,"workspaceAccess"?,"isDisabled"?}`,
+ * `*user_json_out` `{"user": User}`.
  * CONFLICT when no enabled admin would remain; FORBIDDEN without the `rbac` licence.
  *
  * # Safety
- * Required: `instance`, `token`, `id`, `request_json`, `user_json_out`. The caller frees
+ * Required: `instance`, `token`, `user_id`, `changes_json`, `user_json_out`. The caller frees
  * `*user_json_out` with `dagu_auth_string_free`.
  */
 DaguAuthStatus dagu_auth_user_update(const struct DaguAuth *instance,
                                      const char *token,
-                                     const char *id,
-                                     const char *request_json,
+                                     const char *user_id,
+                                     const char *changes_json,
                                      char **user_json_out,
                                      char **error_out);
 
@@ -503,22 +505,22 @@ DaguAuthStatus dagu_auth_user_update(const struct DaguAuth *instance,
  * the `rbac` licence.
  *
  * # Safety
- * Required: `instance`, `token`, `id`.
+ * Required: `instance`, `token`, `user_id`.
  */
 DaguAuthStatus dagu_auth_user_delete(const struct DaguAuth *instance,
                                      const char *token,
-                                     const char *id,
+                                     const char *user_id,
                                      char **error_out);
 
 /**
  * Sets a user's password as an admin; the user's sessions end.
  *
  * # Safety
- * Required: `instance`, `token`, `id`, `new_password`.
+ * Required: `instance`, `token`, `user_id`, `new_password`.
  */
 DaguAuthStatus dagu_auth_user_reset_password(const struct DaguAuth *instance,
                                              const char *token,
-                                             const char *id,
+                                             const char *user_id,
                                              const char *new_password,
                                              char **error_out);
 
@@ -552,42 +554,43 @@ DaguAuthStatus dagu_auth_api_key_list(const struct DaguAuth *instance,
  * One API key: `{"apiKey": APIKey}`. NOT_FOUND when there is none.
  *
  * # Safety
- * Required: `instance`, `token`, `id`, `key_json_out`. The caller frees `*key_json_out` with
+ * Required: `instance`, `token`, `key_id`, `key_json_out`. The caller frees `*key_json_out` with
  * `dagu_auth_string_free`.
  */
 DaguAuthStatus dagu_auth_api_key_get(const struct DaguAuth *instance,
                                      const char *token,
-                                     const char *id,
+                                     const char *key_id,
                                      char **key_json_out,
                                      char **error_out);
 
 /**
- * Creates a key from `{"name","role","description"?,"workspaceAccess"?,"expiresAt"?,
- * "ownerUserId"?,...}`: `{"apiKey": APIKey, "key": "dagu_..."}`, the only time the key is shown.
+ * Creates a key: `new_key_json` is `{"name","role","description"?,"workspaceAccess"?,
+ * "expiresAt"?,"ownerUserId"?,...}`, `*created_json_out` `{"apiKey": APIKey, "key": "dagu_..."}`,
+ * the only time the key is shown.
  * ALREADY_EXISTS for a taken name; FORBIDDEN past 2 keys when no licence feature is configured.
  *
  * # Safety
- * Required: `instance`, `token`, `request_json`, `created_json_out`. The caller frees
+ * Required: `instance`, `token`, `new_key_json`, `created_json_out`. The caller frees
  * `*created_json_out` with `dagu_auth_string_free`, and should wipe it first: it holds the key.
  */
 DaguAuthStatus dagu_auth_api_key_create(const struct DaguAuth *instance,
                                         const char *token,
-                                        const char *request_json,
+                                        const char *new_key_json,
                                         char **created_json_out,
                                         char **error_out);
 
 /**
- * Updates a key from `{"name"?,"description"?,"role"?,"workspaceAccess"?,"expiresAt"?,...}`:
- * `{"apiKey": APIKey}`.
+ * Updates a key: `changes_json` is `{"name"?,"description"?,"role"?,"workspaceAccess"?,
+ * "expiresAt"?,...}`, `*key_json_out` `{"apiKey": APIKey}`.
  *
  * # Safety
- * Required: `instance`, `token`, `id`, `request_json`, `key_json_out`. The caller frees
+ * Required: `instance`, `token`, `key_id`, `changes_json`, `key_json_out`. The caller frees
  * `*key_json_out` with `dagu_auth_string_free`.
  */
 DaguAuthStatus dagu_auth_api_key_update(const struct DaguAuth *instance,
                                         const char *token,
-                                        const char *id,
-                                        const char *request_json,
+                                        const char *key_id,
+                                        const char *changes_json,
                                         char **key_json_out,
                                         char **error_out);
 
@@ -595,11 +598,11 @@ DaguAuthStatus dagu_auth_api_key_update(const struct DaguAuth *instance,
  * Deletes a key; it stops working at once.
  *
  * # Safety
- * Required: `instance`, `token`, `id`.
+ * Required: `instance`, `token`, `key_id`.
  */
 DaguAuthStatus dagu_auth_api_key_delete(const struct DaguAuth *instance,
                                         const char *token,
-                                        const char *id,
+                                        const char *key_id,
                                         char **error_out);
 
 /**

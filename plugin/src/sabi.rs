@@ -1,9 +1,9 @@
 //! The Rust ABI: the abi_stable root module (types in `plugin/abi`) over the Engine. abi_stable stays
 //! inside this file, the contract crate and hosts' loaders.
 //!
-//! Each method is one line: [`rust_call`] (the shared panic boundary, errors as `AbiError`), the
-//! arguments, one Engine call, the answer. The instance is the C ABI's [`DaguAuth`], so both ABIs
-//! hand out one type.
+//! Each method is one line: how it answers (`call`, `json`, `status`: the shared panic boundary,
+//! errors as `AbiError`), then one Engine call on its arguments. The instance is the C ABI's
+//! [`DaguAuth`], so both ABIs hand out one type.
 
 use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
@@ -16,11 +16,13 @@ use dagu_auth_abi::{
 };
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::ffi::{
-    CallError, CallResult, DaguAuth, authorize, call_boundary, from_json, http_boundary, json_text,
+    CallError, DaguAuth, authorize, call_boundary, from_json, http_boundary, json_text,
     panic_boundary, query_from_json, to_json,
 };
 use crate::http::{self, Request, Response};
+use crate::service::Engine;
 
 #[export_root_module]
 pub fn root_module() -> DaguAuthModRef {
@@ -46,19 +48,14 @@ fn version() -> RStr<'static> {
 }
 
 #[sabi_extern_fn]
-fn open(config_json: RStr<'_>) -> RResult<InstanceBox, AbiError> {
-    rust_call(|| {
+fn open(config_json: RStr) -> RResult<InstanceBox, AbiError> {
+    let open = || {
         Ok(Instance_TO::from_value(
             DaguAuth::open(&config_json)?,
             TD_Opaque,
         ))
-    })
-}
-
-/// Runs a method behind the shared panic boundary: abi_stable's extern frames abort on a panic,
-/// so none may reach them. Errors cross as `AbiError`.
-fn rust_call<T>(call: impl FnOnce() -> CallResult<T>) -> RResult<T, AbiError> {
-    call_boundary(call).map_err(abi_error).into()
+    };
+    call_boundary(open).map_err(abi_error).into()
 }
 
 fn abi_error(error: CallError) -> AbiError {
@@ -68,23 +65,44 @@ fn abi_error(error: CallError) -> AbiError {
     }
 }
 
-fn json(value: &impl Serialize) -> CallResult<RString> {
-    to_json(value).map(RString::from)
-}
+/// How a method runs: behind the shared panic boundary (abi_stable's extern frames abort on a
+/// panic, so none may reach them), with the Engine, its errors crossing as `AbiError`.
+impl DaguAuth {
+    fn call<T>(&self, call: impl FnOnce(&Engine) -> Result<T>) -> RResult<T, AbiError> {
+        call_boundary(|| Ok(call(&self.engine)?))
+            .map_err(abi_error)
+            .into()
+    }
 
-fn http_request<'a>(request: &'a AbiHttpRequest, headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
-    Request {
-        method: &request.method,
-        path: &request.path,
-        headers,
-        body: &request.body,
-        client_ip: &request.client_ip,
+    /// A method answering the Engine's value as JSON.
+    fn json<T: Serialize>(
+        &self,
+        call: impl FnOnce(&Engine) -> Result<T>,
+    ) -> RResult<RString, AbiError> {
+        self.call(|engine| Ok(to_json(&call(engine)?)?.into()))
+    }
+
+    /// A method answering only success; what the Engine returns is not needed.
+    fn status<T>(&self, call: impl FnOnce(&Engine) -> Result<T>) -> RResult<(), AbiError> {
+        self.call(|engine| call(engine).map(drop))
     }
 }
 
-fn http_headers(request: &AbiHttpRequest) -> Vec<(&str, &str)> {
-    let pairs = request.headers.iter();
-    pairs.map(|Tuple2(k, v)| (k.as_str(), v.as_str())).collect()
+/// `http::handle` for a request in abi_stable's types.
+fn answer_http(engine: &Engine, request: &AbiHttpRequest) -> Response {
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|Tuple2(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let request = Request {
+        method: &request.method,
+        path: &request.path,
+        headers: &headers,
+        body: &request.body,
+        client_ip: &request.client_ip,
+    };
+    http::handle(engine, &request)
 }
 
 fn abi_response(response: Response) -> AbiHttpResponse {
@@ -98,158 +116,86 @@ fn abi_response(response: Response) -> AbiHttpResponse {
 
 impl Instance for DaguAuth {
     fn setup_required(&self) -> RResult<bool, AbiError> {
-        rust_call(|| Ok(self.engine.setup_required()?))
+        self.call(|e| e.setup_required())
     }
 
-    fn setup(&self, username: RStr<'_>, password: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.setup(&username, &password, "")?))
+    fn setup(&self, username: RStr, password: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.setup(&username, &password, ""))
     }
 
-    fn authenticate(
-        &self,
-        username: RStr<'_>,
-        password: RStr<'_>,
-        client_ip: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.login(&username, &password, &client_ip)?))
+    fn authenticate(&self, username: RStr, password: RStr, ip: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.login(&username, &password, &ip))
     }
 
-    fn verify(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.principal(token.as_str())?))
+    fn verify(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.principal(token.as_str()))
     }
 
-    fn authorize(
-        &self,
-        token: RStr<'_>,
-        action: u32,
-        workspace: RStr<'_>,
-    ) -> RResult<u32, AbiError> {
-        rust_call(|| authorize(&self.engine, &token, action, &workspace))
+    fn authorize(&self, token: RStr, action: u32, workspace: RStr) -> RResult<u32, AbiError> {
+        self.call(|e| authorize(e, &token, action, &workspace))
     }
 
-    fn logout(&self, token: RStr<'_>) -> RResult<(), AbiError> {
-        rust_call(|| Ok(self.engine.logout(token.as_str())?))
+    fn logout(&self, token: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.logout(token.as_str()))
     }
 
-    fn user_list(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| Ok(json_text(self.engine.list_users_json(token.as_str())?)?.into()))
+    fn user_list(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.call(|e| Ok(json_text(e.list_users_json(token.as_str())?)?.into()))
     }
 
-    fn user_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.get_user(token.as_str(), &id)?))
+    fn user_get(&self, token: RStr, id: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.get_user(token.as_str(), &id))
     }
 
-    fn user_create(&self, token: RStr<'_>, request: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| {
-            json(
-                &self
-                    .engine
-                    .create_user(token.as_str(), from_json(&request)?)?,
-            )
-        })
+    fn user_create(&self, token: RStr, request: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.create_user(token.as_str(), from_json(&request)?))
     }
 
-    fn user_update(
-        &self,
-        token: RStr<'_>,
-        id: RStr<'_>,
-        request: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        rust_call(|| {
-            json(
-                &self
-                    .engine
-                    .update_user(token.as_str(), &id, from_json(&request)?)?,
-            )
-        })
+    fn user_update(&self, token: RStr, id: RStr, request: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.update_user(token.as_str(), &id, from_json(&request)?))
     }
 
-    fn user_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError> {
-        rust_call(|| Ok(self.engine.delete_user(token.as_str(), &id)?))
+    fn user_delete(&self, token: RStr, id: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.delete_user(token.as_str(), &id))
     }
 
-    fn user_reset_password(
-        &self,
-        token: RStr<'_>,
-        id: RStr<'_>,
-        new: RStr<'_>,
-    ) -> RResult<(), AbiError> {
-        rust_call(|| {
-            Ok(self
-                .engine
-                .reset_password(token.as_str(), &id, &new)
-                .map(drop)?)
-        })
+    fn user_reset_password(&self, token: RStr, id: RStr, new: RStr) -> RResult<(), AbiError> {
+        self.status(|e| e.reset_password(token.as_str(), &id, &new))
     }
 
-    fn change_password(
-        &self,
-        token: RStr<'_>,
-        current: RStr<'_>,
-        new: RStr<'_>,
-    ) -> RResult<(), AbiError> {
-        rust_call(|| {
-            Ok(self
-                .engine
-                .change_password(token.as_str(), &current, &new)
-                .map(drop)?)
-        })
+    fn change_password(&self, token: RStr, current: RStr, new: RStr) -> RResult<(), AbiError> {
+        self.status(|e| e.change_password(token.as_str(), &current, &new))
     }
 
-    fn api_key_list(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.list_api_keys(token.as_str())?))
+    fn api_key_list(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.list_api_keys(token.as_str()))
     }
 
-    fn api_key_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.get_api_key(token.as_str(), &id)?))
+    fn api_key_get(&self, token: RStr, id: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.get_api_key(token.as_str(), &id))
     }
 
-    fn api_key_create(&self, token: RStr<'_>, request: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| {
-            json(
-                &self
-                    .engine
-                    .create_api_key(token.as_str(), from_json(&request)?)?,
-            )
-        })
+    fn api_key_create(&self, token: RStr, request: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.create_api_key(token.as_str(), from_json(&request)?))
     }
 
-    fn api_key_update(
-        &self,
-        token: RStr<'_>,
-        id: RStr<'_>,
-        changes: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        rust_call(|| {
-            json(
-                &self
-                    .engine
-                    .update_api_key(token.as_str(), &id, from_json(&changes)?)?,
-            )
-        })
+    fn api_key_update(&self, token: RStr, id: RStr, changes: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.update_api_key(token.as_str(), &id, from_json(&changes)?))
     }
 
-    fn api_key_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError> {
-        rust_call(|| Ok(self.engine.delete_api_key(token.as_str(), &id)?))
+    fn api_key_delete(&self, token: RStr, id: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.delete_api_key(token.as_str(), &id))
     }
 
-    fn audit_list(&self, token: RStr<'_>, query: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| {
-            json(
-                &self
-                    .engine
-                    .list_audit(token.as_str(), query_from_json(&query)?)?,
-            )
-        })
+    fn audit_list(&self, token: RStr, query: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.list_audit(token.as_str(), query_from_json(&query)?))
     }
 
-    fn operator(&self, command: RStr<'_>) -> RResult<RString, AbiError> {
-        rust_call(|| json(&self.engine.operator(from_json(&command)?)?))
+    fn operator(&self, command: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.operator(from_json(&command)?))
     }
 
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse {
-        abi_response(http_boundary(|| {
-            http::handle(&self.engine, &http_request(request, &http_headers(request)))
-        }))
+        abi_response(http_boundary(|| answer_http(&self.engine, request)))
     }
 }

@@ -32,8 +32,11 @@ pub unsafe fn engine_of<'a>(ptr: *const DaguAuth) -> CallResult<&'a Engine> {
 }
 
 /// The output pointer of an export (each has one, so the message need not name it).
-pub fn out_param<'a, T>(ptr: *mut T) -> CallResult<&'a mut T> {
-    // SAFETY: the caller passes NULL or a valid, writable pointer.
+///
+/// # Safety
+/// `ptr` is NULL or valid and writable.
+pub unsafe fn out_param<'a, T>(ptr: *mut T) -> CallResult<&'a mut T> {
+    // SAFETY: forwarded contract.
     unsafe { ptr.as_mut() }.ok_or_else(|| null_argument("the output pointer"))
 }
 

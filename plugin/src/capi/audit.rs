@@ -6,7 +6,7 @@ use dagu_auth_vocab::DaguAuthStatus;
 
 use super::args::{optional_str, required_str};
 use super::call::c_call_json;
-use crate::ffi::{DaguAuth, query_from_json, to_json};
+use crate::ffi::{DaguAuth, query_from_json};
 
 /// Lists audit events, newest first, as an admin or manager (needs the `audit` licence feature):
 /// `{"events": [...], "nextCursor"?: "..."}`. `query_json` is
@@ -23,12 +23,14 @@ pub unsafe extern "C" fn dagu_auth_audit_list(
     events_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `query_json`, `events_json_out`).
     unsafe {
         c_call_json(instance, events_json_out, error_out, |engine| {
-            let token = required_str(token, "token")?;
-            let query = query_from_json(optional_str(query_json, "query_json")?)?;
-            to_json(&engine.list_audit(token, query)?)
+            let (token, query) = (
+                required_str(token, "token")?,
+                query_from_json(optional_str(query_json, "query_json")?)?,
+            );
+            Ok(engine.list_audit(token, query)?)
         })
     }
 }

@@ -5,21 +5,25 @@
 use std::ffi::c_char;
 
 use dagu_auth_vocab::DaguAuthStatus;
+use serde::Serialize;
 
 use super::args::{engine_of, out_param};
 use super::strings::c_string;
-use crate::ffi::{CallResult, DaguAuth, call_boundary};
+use crate::ffi::{CallResult, DaguAuth, call_boundary, panic_boundary, to_json};
 use crate::service::Engine;
 
 /// Runs `body` behind the panic boundary; a failure's message goes to `*error_out`.
-pub fn c_call(
+///
+/// # Safety
+/// `error_out` is NULL or writable.
+pub unsafe fn c_call(
     error_out: *mut *mut c_char,
     body: impl FnOnce() -> CallResult<()>,
 ) -> DaguAuthStatus {
     match call_boundary(body) {
         Ok(()) => DaguAuthStatus::Ok,
         Err(error) => {
-            // SAFETY: the caller passes NULL or a writable `char **`.
+            // SAFETY: forwarded contract.
             if let Some(slot) = unsafe { error_out.as_mut() } {
                 *slot = c_string(error.message);
             }
@@ -38,31 +42,29 @@ pub unsafe fn c_call_out<T>(
     error_out: *mut *mut c_char,
     call: impl FnOnce(&Engine) -> CallResult<T>,
 ) -> DaguAuthStatus {
-    c_call(error_out, || {
-        let out = out_param(out)?;
-        // SAFETY: forwarded contract.
-        let engine = unsafe { engine_of(instance) }?;
-        *out = call(engine)?;
-        Ok(())
-    })
+    // SAFETY: forwarded contract.
+    unsafe {
+        c_call(error_out, || {
+            let out = out_param(out)?;
+            *out = call(engine_of(instance)?)?;
+            Ok(())
+        })
+    }
 }
 
-/// An export that answers JSON in `*json_out`, a string the caller frees.
+/// An export that answers the Engine's value as JSON in `*json_out`, a string the caller frees.
 ///
 /// # Safety
 /// As [`c_call_out`].
-pub unsafe fn c_call_json<J: Into<Vec<u8>>>(
+pub unsafe fn c_call_json<T: Serialize>(
     instance: *const DaguAuth,
     json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
-    call: impl FnOnce(&Engine) -> CallResult<J>,
+    call: impl FnOnce(&Engine) -> CallResult<T>,
 ) -> DaguAuthStatus {
+    let json = |engine: &Engine| Ok(c_string(to_json(&call(engine)?)?));
     // SAFETY: forwarded contract.
-    unsafe {
-        c_call_out(instance, json_out, error_out, |engine| {
-            call(engine).map(c_string)
-        })
-    }
+    unsafe { c_call_out(instance, json_out, error_out, json) }
 }
 
 /// An export that answers only its status; what the Engine call returns is not needed.
@@ -74,9 +76,19 @@ pub unsafe fn c_call_status<T>(
     error_out: *mut *mut c_char,
     call: impl FnOnce(&Engine) -> CallResult<T>,
 ) -> DaguAuthStatus {
-    c_call(error_out, || {
-        // SAFETY: forwarded contract.
-        let engine = unsafe { engine_of(instance) }?;
-        call(engine).map(drop)
-    })
+    // SAFETY: forwarded contract.
+    unsafe { c_call(error_out, || call(engine_of(instance)?).map(drop)) }
+}
+
+/// A function that takes back what the library handed out: NULL is ignored, and the freeing runs
+/// behind the panic boundary like every other export.
+pub fn c_free<T>(ptr: *mut T, free: impl FnOnce(*mut T)) {
+    panic_boundary(
+        || (),
+        || {
+            if !ptr.is_null() {
+                free(ptr)
+            }
+        },
+    )
 }

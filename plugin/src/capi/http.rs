@@ -5,9 +5,9 @@ use std::ffi::{CString, c_char};
 use dagu_auth_vocab::DaguAuthStatus;
 
 use super::args::{optional_str, required_str, slice};
-use super::call::c_call_out;
+use super::call::{c_call_out, c_free};
 use super::strings::c_text;
-use crate::ffi::{CallError, CallResult, DaguAuth, http_boundary, panic_boundary};
+use crate::ffi::{CallError, CallResult, DaguAuth, http_boundary};
 use crate::http::{self, Request, Response};
 
 /// One header; both strings NUL-terminated.
@@ -125,7 +125,7 @@ pub unsafe extern "C" fn dagu_auth_handle_http(
     request: *const DaguAuthHttpRequest,
     response_out: *mut *mut DaguAuthHttpResponse,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`request`, `response_out`).
     unsafe {
         c_call_out(instance, response_out, std::ptr::null_mut(), |engine| {
             let request = request.as_ref().ok_or_else(|| {
@@ -159,14 +159,8 @@ pub unsafe extern "C" fn dagu_auth_handle_http(
 /// `response` is NULL or from `dagu_auth_handle_http`, freed once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_http_response_free(response: *mut DaguAuthHttpResponse) {
-    panic_boundary(
-        || (),
-        || {
-            if !response.is_null() {
-                // SAFETY: made by `into_c_response` from a boxed `OwnedResponse` whose first
-                // field it is.
-                drop(unsafe { Box::from_raw(response.cast::<OwnedResponse>()) });
-            }
-        },
-    )
+    // SAFETY: made by `into_c_response` from a boxed `OwnedResponse` whose first field it is.
+    c_free(response, |r| {
+        drop(unsafe { Box::from_raw(r.cast::<OwnedResponse>()) })
+    })
 }

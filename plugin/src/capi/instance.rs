@@ -5,7 +5,7 @@ use std::ffi::{CStr, c_char};
 use dagu_auth_vocab::DaguAuthStatus;
 
 use super::args::{out_param, required_str};
-use super::call::c_call;
+use super::call::{c_call, c_free};
 use crate::ffi::{DaguAuth, panic_boundary};
 
 /// The ABI major version this header describes; a library with another major is incompatible.
@@ -54,13 +54,15 @@ pub unsafe extern "C" fn dagu_auth_open(
     instance_out: *mut *mut DaguAuth,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    c_call(error_out, || {
-        let out = out_param(instance_out)?;
-        // SAFETY: the header's conventions.
-        let config_json = unsafe { required_str(config_json, "config_json") }?;
-        *out = Box::into_raw(Box::new(DaguAuth::open(config_json)?));
-        Ok(())
-    })
+    // SAFETY: the contract above (`config_json`, `instance_out`).
+    unsafe {
+        c_call(error_out, || {
+            let out = out_param(instance_out)?;
+            let config_json = required_str(config_json, "config_json")?;
+            *out = Box::into_raw(Box::new(DaguAuth::open(config_json)?));
+            Ok(())
+        })
+    }
 }
 
 /// Closes an instance and frees it. NULL is ignored. No other call may use the instance at the same
@@ -70,15 +72,10 @@ pub unsafe extern "C" fn dagu_auth_open(
 /// `instance` is NULL or from `dagu_auth_open`, closed once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_close(instance: *mut DaguAuth) {
-    panic_boundary(
-        || (),
-        || {
-            if !instance.is_null() {
-                // SAFETY: from `Box::into_raw` in `dagu_auth_open`, and closed once per the contract.
-                drop(unsafe { Box::from_raw(instance) });
-            }
-        },
-    )
+    // SAFETY: from `Box::into_raw` in `dagu_auth_open`, and closed once per the contract.
+    c_free(instance, |instance| {
+        drop(unsafe { Box::from_raw(instance) })
+    })
 }
 
 #[cfg(test)]

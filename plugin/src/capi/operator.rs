@@ -6,7 +6,7 @@ use dagu_auth_vocab::DaguAuthStatus;
 
 use super::args::required_str;
 use super::call::c_call_json;
-use crate::ffi::{DaguAuth, from_json, to_json};
+use crate::ffi::{DaguAuth, from_json};
 
 /// Runs one operator command without a bearer token, for a host's command line: whoever can open
 /// the data folder can already edit the database. `command_json` is one of
@@ -29,11 +29,11 @@ pub unsafe extern "C" fn dagu_auth_operator(
     result_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`command_json`, `result_json_out`).
     unsafe {
         c_call_json(instance, result_json_out, error_out, |engine| {
             let command = from_json(required_str(command_json, "command_json")?)?;
-            to_json(&engine.operator(command)?)
+            Ok(engine.operator(command)?)
         })
     }
 }

@@ -6,7 +6,7 @@ use dagu_auth_vocab::DaguAuthStatus;
 
 use super::args::{optional_str, required_str, str_with_len};
 use super::call::{c_call_json, c_call_out, c_call_status};
-use crate::ffi::{DaguAuth, authorize, to_json};
+use crate::ffi::{DaguAuth, authorize};
 
 /// Whether no user exists yet: then the first admin is created with `dagu_auth_setup`.
 ///
@@ -18,10 +18,10 @@ pub unsafe extern "C" fn dagu_auth_setup_required(
     required_out: *mut bool,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`required_out`).
     unsafe {
-        c_call_out(instance, required_out, error_out, |e| {
-            Ok(e.setup_required()?)
+        c_call_out(instance, required_out, error_out, |engine| {
+            Ok(engine.setup_required()?)
         })
     }
 }
@@ -41,11 +41,14 @@ pub unsafe extern "C" fn dagu_auth_setup(
     login_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`username`, `password`, `login_json_out`).
     unsafe {
         c_call_json(instance, login_json_out, error_out, |engine| {
-            let username = required_str(username, "username")?;
-            to_json(&engine.setup(username, required_str(password, "password")?, "")?)
+            let (username, password) = (
+                required_str(username, "username")?,
+                required_str(password, "password")?,
+            );
+            Ok(engine.setup(username, password, "")?)
         })
     }
 }
@@ -65,7 +68,7 @@ pub unsafe extern "C" fn dagu_auth_authenticate(
     login_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`username`, `password`, `client_ip`, `login_json_out`).
     unsafe {
         c_call_json(instance, login_json_out, error_out, |engine| {
             let (username, password, client_ip) = (
@@ -73,7 +76,7 @@ pub unsafe extern "C" fn dagu_auth_authenticate(
                 required_str(password, "password")?,
                 optional_str(client_ip, "client_ip")?,
             );
-            to_json(&engine.login(username, password, client_ip)?)
+            Ok(engine.login(username, password, client_ip)?)
         })
     }
 }
@@ -91,10 +94,11 @@ pub unsafe extern "C" fn dagu_auth_verify(
     principal_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `principal_json_out`).
     unsafe {
         c_call_json(instance, principal_json_out, error_out, |engine| {
-            to_json(&engine.principal(required_str(token, "token")?)?)
+            let token = required_str(token, "token")?;
+            Ok(engine.principal(token)?)
         })
     }
 }
@@ -126,12 +130,14 @@ pub unsafe extern "C" fn dagu_auth_authorize(
     decision_out: *mut u32,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `workspace`, `decision_out`).
     unsafe {
         c_call_out(instance, decision_out, error_out, |engine| {
-            let token = required_str(token, "token")?;
-            let workspace = optional_str(workspace, "workspace")?;
-            authorize(engine, token, action, workspace)
+            let (token, workspace) = (
+                required_str(token, "token")?,
+                optional_str(workspace, "workspace")?,
+            );
+            Ok(authorize(engine, token, action, workspace)?)
         })
     }
 }
@@ -159,12 +165,12 @@ pub unsafe extern "C" fn dagu_auth_authorize_n(
     decision_out: *mut u32,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `workspace`, `decision_out`).
     unsafe {
         c_call_out(instance, decision_out, error_out, |engine| {
             let token = str_with_len(token, token_len, "token")?;
             let workspace = str_with_len(workspace, workspace_len, "workspace")?;
-            authorize(engine, token, action, workspace)
+            Ok(authorize(engine, token, action, workspace)?)
         })
     }
 }
@@ -179,10 +185,11 @@ pub unsafe extern "C" fn dagu_auth_logout(
     token: *const c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`).
     unsafe {
-        c_call_status(instance, error_out, |e| {
-            Ok(e.logout(required_str(token, "token")?)?)
+        c_call_status(instance, error_out, |engine| {
+            let token = required_str(token, "token")?;
+            Ok(engine.logout(token)?)
         })
     }
 }

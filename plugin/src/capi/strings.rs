@@ -2,7 +2,7 @@
 
 use std::ffi::{CString, c_char};
 
-use crate::ffi::panic_boundary;
+use super::call::c_free;
 
 /// What stands for a NUL byte inside returned text: U+FFFD, the replacement character, which
 /// says "a character was here" without ending the C string early.
@@ -31,15 +31,8 @@ pub fn c_string(text: impl Into<Vec<u8>>) -> *mut c_char {
 /// `text` is NULL or a string from this library, freed once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_string_free(text: *mut c_char) {
-    panic_boundary(
-        || (),
-        || {
-            if !text.is_null() {
-                // SAFETY: every string handed out comes from `c_string`, so from `into_raw`.
-                drop(unsafe { CString::from_raw(text) });
-            }
-        },
-    )
+    // SAFETY: every string handed out comes from `c_string`, so from `CString::into_raw`.
+    c_free(text, |text| drop(unsafe { CString::from_raw(text) }))
 }
 
 #[cfg(test)]

@@ -15,12 +15,15 @@ use super::call::c_call;
 /// `error_out` is NULL or a valid `char **`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_test_panic(error_out: *mut *mut c_char) -> DaguAuthStatus {
-    c_call(error_out, || {
-        // A runtime value, so the compiler cannot see that the panic is unconditional.
-        let forced = std::hint::black_box(true);
-        if forced {
-            panic!("dagu_auth_test_panic: forced panic inside the boundary");
-        }
-        Ok(())
-    })
+    // SAFETY: the contract above.
+    unsafe {
+        c_call(error_out, || {
+            // A runtime value, so the compiler cannot see that the panic is unconditional.
+            let forced = std::hint::black_box(true);
+            if forced {
+                panic!("dagu_auth_test_panic: forced panic inside the boundary");
+            }
+            Ok(())
+        })
+    }
 }

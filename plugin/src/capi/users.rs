@@ -5,8 +5,9 @@ use std::ffi::c_char;
 use dagu_auth_vocab::DaguAuthStatus;
 
 use super::args::required_str;
-use super::call::{c_call_json, c_call_status};
-use crate::ffi::{DaguAuth, from_json, to_json};
+use super::call::{c_call_json, c_call_out, c_call_status};
+use super::strings::c_string;
+use crate::ffi::{DaguAuth, from_json};
 
 /// Lists users as the admin holding `token`: `{"users": [User]}`, sorted by username.
 ///
@@ -20,10 +21,12 @@ pub unsafe extern "C" fn dagu_auth_user_list(
     users_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `users_json_out`).
+    // The Engine writes this JSON itself: at 100,000 users it is too large to build twice.
     unsafe {
-        c_call_json(instance, users_json_out, error_out, |engine| {
-            Ok(engine.list_users_json(required_str(token, "token")?)?)
+        c_call_out(instance, users_json_out, error_out, |engine| {
+            let token = required_str(token, "token")?;
+            Ok(c_string(engine.list_users_json(token)?))
         })
     }
 }
@@ -31,69 +34,80 @@ pub unsafe extern "C" fn dagu_auth_user_list(
 /// One user by id: `{"user": User}`. NOT_FOUND when there is none.
 ///
 /// # Safety
-/// Required: `instance`, `token`, `id`, `user_json_out`. The caller frees `*user_json_out` with
+/// Required: `instance`, `token`, `user_id`, `user_json_out`. The caller frees `*user_json_out` with
 /// `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_user_get(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
+    user_id: *const c_char,
     user_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `user_id`, `user_json_out`).
     unsafe {
         c_call_json(instance, user_json_out, error_out, |engine| {
-            to_json(&engine.get_user(required_str(token, "token")?, required_str(id, "id")?)?)
+            let (token, user_id) = (
+                required_str(token, "token")?,
+                required_str(user_id, "user_id")?,
+            );
+            Ok(engine.get_user(token, user_id)?)
         })
     }
 }
 
-/// Creates a user from `{"username","password","role","workspaceAccess"?}`: `{"user": User}`.
+/// Creates a user: `new_user_json` is `{"username","password","role","workspaceAccess"?}`,
+/// `*user_json_out` `{"user": User}`.
 /// INVALID_JSON, BAD_REQUEST, ALREADY_EXISTS, FORBIDDEN (not admin, or no `rbac` licence).
 ///
 /// # Safety
-/// Required: `instance`, `token`, `request_json`, `user_json_out`. The caller frees
+/// Required: `instance`, `token`, `new_user_json`, `user_json_out`. The caller frees
 /// `*user_json_out` with `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_user_create(
     instance: *const DaguAuth,
     token: *const c_char,
-    request_json: *const c_char,
+    new_user_json: *const c_char,
     user_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `new_user_json`, `user_json_out`).
     unsafe {
         c_call_json(instance, user_json_out, error_out, |engine| {
-            let token = required_str(token, "token")?;
-            let request = from_json(required_str(request_json, "request_json")?)?;
-            to_json(&engine.create_user(token, request)?)
+            let (token, new_user) = (
+                required_str(token, "token")?,
+                from_json(required_str(new_user_json, "new_user_json")?)?,
+            );
+            Ok(engine.create_user(token, new_user)?)
         })
     }
 }
 
-/// Updates a user from `{"username"?,"role"?,"workspaceAccess"?,"isDisabled"?}`: `{"user": User}`.
+/// Updates a user: `changes_json` is `{"username"?,"role"?,"workspaceAccess"?,"isDisabled"?}`,
+/// `*user_json_out` `{"user": User}`.
 /// CONFLICT when no enabled admin would remain; FORBIDDEN without the `rbac` licence.
 ///
 /// # Safety
-/// Required: `instance`, `token`, `id`, `request_json`, `user_json_out`. The caller frees
+/// Required: `instance`, `token`, `user_id`, `changes_json`, `user_json_out`. The caller frees
 /// `*user_json_out` with `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_user_update(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
-    request_json: *const c_char,
+    user_id: *const c_char,
+    changes_json: *const c_char,
     user_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `user_id`, `changes_json`, `user_json_out`).
     unsafe {
         c_call_json(instance, user_json_out, error_out, |engine| {
-            let (token, id) = (required_str(token, "token")?, required_str(id, "id")?);
-            let request = from_json(required_str(request_json, "request_json")?)?;
-            to_json(&engine.update_user(token, id, request)?)
+            let (token, user_id, changes) = (
+                required_str(token, "token")?,
+                required_str(user_id, "user_id")?,
+                from_json(required_str(changes_json, "changes_json")?)?,
+            );
+            Ok(engine.update_user(token, user_id, changes)?)
         })
     }
 }
@@ -102,18 +116,22 @@ pub unsafe extern "C" fn dagu_auth_user_update(
 /// the `rbac` licence.
 ///
 /// # Safety
-/// Required: `instance`, `token`, `id`.
+/// Required: `instance`, `token`, `user_id`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_user_delete(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
+    user_id: *const c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `user_id`).
     unsafe {
         c_call_status(instance, error_out, |engine| {
-            Ok(engine.delete_user(required_str(token, "token")?, required_str(id, "id")?)?)
+            let (token, user_id) = (
+                required_str(token, "token")?,
+                required_str(user_id, "user_id")?,
+            );
+            Ok(engine.delete_user(token, user_id)?)
         })
     }
 }
@@ -121,20 +139,24 @@ pub unsafe extern "C" fn dagu_auth_user_delete(
 /// Sets a user's password as an admin; the user's sessions end.
 ///
 /// # Safety
-/// Required: `instance`, `token`, `id`, `new_password`.
+/// Required: `instance`, `token`, `user_id`, `new_password`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_user_reset_password(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
+    user_id: *const c_char,
     new_password: *const c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `user_id`, `new_password`).
     unsafe {
         c_call_status(instance, error_out, |engine| {
-            let (token, id) = (required_str(token, "token")?, required_str(id, "id")?);
-            Ok(engine.reset_password(token, id, required_str(new_password, "new_password")?)?)
+            let (token, user_id, new_password) = (
+                required_str(token, "token")?,
+                required_str(user_id, "user_id")?,
+                required_str(new_password, "new_password")?,
+            );
+            Ok(engine.reset_password(token, user_id, new_password)?)
         })
     }
 }
@@ -152,16 +174,15 @@ pub unsafe extern "C" fn dagu_auth_change_password(
     new_password: *const c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the header's conventions.
+    // SAFETY: the contract above (`token`, `current_password`, `new_password`).
     unsafe {
         c_call_status(instance, error_out, |engine| {
-            let token = required_str(token, "token")?;
-            let current = required_str(current_password, "current_password")?;
-            Ok(engine.change_password(
-                token,
-                current,
+            let (token, current_password, new_password) = (
+                required_str(token, "token")?,
+                required_str(current_password, "current_password")?,
                 required_str(new_password, "new_password")?,
-            )?)
+            );
+            Ok(engine.change_password(token, current_password, new_password)?)
         })
     }
 }

@@ -55,32 +55,25 @@ mod tests {
 
     #[test]
     fn every_engine_error_has_its_status_and_keeps_its_message() {
-        let text = || "m".to_string();
+        use DaguAuthStatus as S;
+        let m = || "m".to_string();
+        let rate_limited = Error::RateLimited {
+            retry_after_secs: 3,
+        };
         let cases = [
-            (Error::BadRequest(text()), DaguAuthStatus::BadRequest),
-            (Error::InvalidJson(text()), DaguAuthStatus::InvalidJson),
-            (
-                Error::Unauthenticated(text()),
-                DaguAuthStatus::Unauthenticated,
-            ),
-            (Error::Forbidden(text()), DaguAuthStatus::Forbidden),
-            (Error::NotFound(text()), DaguAuthStatus::NotFound),
-            (Error::AlreadyExists(text()), DaguAuthStatus::AlreadyExists),
-            (Error::Conflict(text()), DaguAuthStatus::Conflict),
-            (
-                Error::RateLimited {
-                    retry_after_secs: 3,
-                },
-                DaguAuthStatus::RateLimited,
-            ),
-            (
-                Error::PayloadTooLarge(text()),
-                DaguAuthStatus::PayloadTooLarge,
-            ),
-            (Error::InvalidConfig(text()), DaguAuthStatus::InvalidConfig),
-            (Error::Storage(text()), DaguAuthStatus::Storage),
-            (Error::Unavailable(text()), DaguAuthStatus::Unavailable),
-            (Error::Internal(text()), DaguAuthStatus::Internal),
+            (Error::BadRequest(m()), S::BadRequest),
+            (Error::InvalidJson(m()), S::InvalidJson),
+            (Error::Unauthenticated(m()), S::Unauthenticated),
+            (Error::Forbidden(m()), S::Forbidden),
+            (Error::NotFound(m()), S::NotFound),
+            (Error::AlreadyExists(m()), S::AlreadyExists),
+            (Error::Conflict(m()), S::Conflict),
+            (rate_limited, S::RateLimited),
+            (Error::PayloadTooLarge(m()), S::PayloadTooLarge),
+            (Error::InvalidConfig(m()), S::InvalidConfig),
+            (Error::Storage(m()), S::Storage),
+            (Error::Unavailable(m()), S::Unavailable),
+            (Error::Internal(m()), S::Internal),
         ];
         for (error, status) in cases {
             let message = error.to_string();

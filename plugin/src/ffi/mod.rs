@@ -17,6 +17,7 @@ pub use convert::{authorize, from_json, json_text, query_from_json, to_json};
 pub use panic_boundary::{call_boundary, http_boundary, panic_boundary};
 
 use crate::config::Config;
+use crate::error::Result;
 use crate::service::Engine;
 
 /// An open plugin instance. Opaque to C; shared by any number of threads.
@@ -27,7 +28,7 @@ pub struct DaguAuth {
 impl DaguAuth {
     /// Opens an instance from the configuration JSON, as `dagu_auth_open` and the Rust ABI's
     /// `open` both do.
-    pub fn open(config_json: &str) -> CallResult<Self> {
+    pub fn open(config_json: &str) -> Result<Self> {
         let engine = Engine::open(Config::from_json(config_json)?)?;
         Ok(Self { engine })
     }
