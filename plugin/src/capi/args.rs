@@ -22,13 +22,13 @@ fn invalid_utf8(name: &str) -> CallError {
     )
 }
 
+/// The Engine of `instance`.
+///
 /// # Safety
 /// `ptr` is NULL or a live instance from `dagu_auth_open`.
 pub unsafe fn engine_of<'a>(ptr: *const DaguAuth) -> CallResult<&'a Engine> {
-    // SAFETY: non-NULL pointers come from `dagu_auth_open` and live until `dagu_auth_close`.
-    unsafe { ptr.as_ref() }
-        .map(|instance| &instance.engine)
-        .ok_or_else(|| null_argument("instance"))
+    // SAFETY: forwarded contract; an instance lives from `dagu_auth_open` to `dagu_auth_close`.
+    unsafe { required_ref(ptr, "instance") }.map(|instance| &instance.engine)
 }
 
 /// The output pointer of an export (each has one, so the message need not name it).
@@ -38,6 +38,15 @@ pub unsafe fn engine_of<'a>(ptr: *const DaguAuth) -> CallResult<&'a Engine> {
 pub unsafe fn out_param<'a, T>(ptr: *mut T) -> CallResult<&'a mut T> {
     // SAFETY: forwarded contract.
     unsafe { ptr.as_mut() }.ok_or_else(|| null_argument("the output pointer"))
+}
+
+/// A required argument that points to a struct.
+///
+/// # Safety
+/// `ptr` is NULL or valid for the call.
+pub unsafe fn required_ref<'a, T>(ptr: *const T, name: &str) -> CallResult<&'a T> {
+    // SAFETY: forwarded contract.
+    unsafe { ptr.as_ref() }.ok_or_else(|| null_argument(name))
 }
 
 /// A required string argument.

@@ -4,7 +4,7 @@ use std::ffi::{CString, c_char};
 
 use dagu_auth_vocab::DaguAuthStatus;
 
-use super::args::{optional_str, required_str, slice};
+use super::args::{optional_str, required_ref, required_str, slice};
 use super::call::{c_call_out, c_free};
 use super::strings::c_text;
 use crate::ffi::{CallError, CallResult, DaguAuth, http_boundary};
@@ -87,7 +87,7 @@ fn into_c_response(response: Response) -> *mut DaguAuthHttpResponse {
     Box::into_raw(owned).cast()
 }
 
-/// The headers of `request`, read before anything else of it is used.
+/// The headers of `request`.
 ///
 /// # Safety
 /// `request.headers` is valid for `request.header_count` headers, whose strings are NULL or
@@ -128,9 +128,7 @@ pub unsafe extern "C" fn dagu_auth_handle_http(
     // SAFETY: the contract above (`request`, `response_out`).
     unsafe {
         c_call_out(instance, response_out, std::ptr::null_mut(), |engine| {
-            let request = request.as_ref().ok_or_else(|| {
-                CallError::new(DaguAuthStatus::NullArgument, "request must not be NULL")
-            })?;
+            let request = required_ref(request, "request")?;
             if (request.struct_size as usize) < size_of::<DaguAuthHttpRequest>() {
                 return Err(CallError::new(
                     DaguAuthStatus::UnsupportedVersion,

@@ -21,8 +21,8 @@ pub unsafe extern "C" fn dagu_auth_user_list(
     users_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    // SAFETY: the contract above (`token`, `users_json_out`).
     // The Engine writes this JSON itself: at 100,000 users it is too large to build twice.
+    // SAFETY: the contract above (`token`, `users_json_out`).
     unsafe {
         c_call_out(instance, users_json_out, error_out, |engine| {
             let token = required_str(token, "token")?;

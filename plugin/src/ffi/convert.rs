@@ -1,5 +1,5 @@
 //! The inputs both ABIs read the same way (JSON requests, the action number) and what they answer
-//! (JSON, the decision number). Failures are Engine errors, so they take the one status table.
+//! (JSON, the decision number). Their errors are Engine errors, so they take the one status table.
 
 use dagu_auth_vocab::DaguAuthAction;
 use serde::{Deserialize, Serialize};
