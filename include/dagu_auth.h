@@ -94,7 +94,7 @@ enum DaguAuthStatus
    */
   DAGU_AUTH_STATUS_NOT_FOUND = 7,
   /**
-   * The username or key name is taken (HTTP 409).
+   * The name is taken, e.g. a username or an API key name (HTTP 409).
    */
   DAGU_AUTH_STATUS_ALREADY_EXISTS = 8,
   /**
@@ -106,7 +106,7 @@ enum DaguAuthStatus
    */
   DAGU_AUTH_STATUS_RATE_LIMITED = 10,
   /**
-   * An argument is larger than the library accepts (HTTP 413).
+   * Larger than the library accepts (HTTP 413; a request body over 1 MiB).
    */
   DAGU_AUTH_STATUS_PAYLOAD_TOO_LARGE = 11,
   /**

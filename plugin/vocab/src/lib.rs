@@ -114,13 +114,13 @@ vocabulary! {
         Forbidden = 6 as "FORBIDDEN",
         /// The user or API key does not exist (HTTP 404).
         NotFound = 7 as "NOT_FOUND",
-        /// The username or key name is taken (HTTP 409).
+        /// The name is taken, e.g. a username or an API key name (HTTP 409).
         AlreadyExists = 8 as "ALREADY_EXISTS",
         /// The change would break an invariant, e.g. remove the last enabled admin (HTTP 409).
         Conflict = 9 as "CONFLICT",
         /// Too many failed sign-ins for this account or address; retry later (HTTP 429).
         RateLimited = 10 as "RATE_LIMITED",
-        /// An argument is larger than the library accepts (HTTP 413).
+        /// Larger than the library accepts (HTTP 413; a request body over 1 MiB).
         PayloadTooLarge = 11 as "PAYLOAD_TOO_LARGE",
         /// `dagu_auth_open` was given a configuration it refuses.
         InvalidConfig = 12 as "INVALID_CONFIG",
