@@ -1,7 +1,5 @@
-//! The Engine's one error type. Each boundary maps it once: to a C/Rust ABI status here, to an HTTP
-//! status in `http::response`.
-
-use dagu_auth_abi::DaguAuthStatus;
+//! The Engine's one error type. It knows no door: each maps it once, the ABIs to a status in
+//! `ffi::CallError`, HTTP to a status code and body in `http::response`.
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -26,9 +24,6 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// The path exists but not with this method (HTTP only).
-    #[error("Method not allowed")]
-    MethodNotAllowed,
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     #[error("storage error: {0}")]
@@ -44,16 +39,6 @@ impl Error {
         Self::BadRequest(message.into())
     }
 
-    /// Parses a JSON request body or argument.
-    pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-        serde_json::from_slice(bytes).map_err(|e| Self::InvalidJson(e.to_string()))
-    }
-
-    /// Renders an Engine result for the ABI layers, which hand out JSON strings.
-    pub fn to_json(value: &impl serde::Serialize) -> Result<String> {
-        serde_json::to_string(value).map_err(|e| Self::Internal(e.to_string()))
-    }
-
     pub fn invalid_config(message: impl Into<String>) -> Self {
         Self::InvalidConfig(message.into())
     }
@@ -61,29 +46,10 @@ impl Error {
     pub fn storage(message: impl std::fmt::Display) -> Self {
         Self::Storage(message.to_string())
     }
-
-    pub fn status(&self) -> DaguAuthStatus {
-        match self {
-            Self::BadRequest(_) => DaguAuthStatus::BadRequest,
-            Self::InvalidJson(_) => DaguAuthStatus::InvalidJson,
-            Self::Unauthenticated(_) => DaguAuthStatus::Unauthenticated,
-            Self::Forbidden(_) => DaguAuthStatus::Forbidden,
-            Self::NotFound(_) => DaguAuthStatus::NotFound,
-            Self::AlreadyExists(_) => DaguAuthStatus::AlreadyExists,
-            Self::Conflict(_) => DaguAuthStatus::Conflict,
-            Self::RateLimited { .. } => DaguAuthStatus::RateLimited,
-            Self::PayloadTooLarge(_) => DaguAuthStatus::PayloadTooLarge,
-            Self::MethodNotAllowed => DaguAuthStatus::BadRequest,
-            Self::InvalidConfig(_) => DaguAuthStatus::InvalidConfig,
-            Self::Storage(_) => DaguAuthStatus::Storage,
-            Self::Unavailable(_) => DaguAuthStatus::Unavailable,
-            Self::Internal(_) => DaguAuthStatus::Internal,
-        }
-    }
 }
 
 /// Messages that several operations share, kept in one place so HTTP, C and Rust callers see the same
-/// words (HTTP_API.md).
+/// words.
 pub mod msg {
     pub const AUTH_REQUIRED: &str = "Authentication required";
     pub const INVALID_TOKEN: &str = "Invalid or expired token";

@@ -1,12 +1,14 @@
 //! dagu-auth: Dagu's builtin authentication and user management as a loadable plugin.
 //!
 //! One [`Engine`] holds all behaviour; `capi` (the C ABI), `sabi` (the abi_stable Rust ABI) and
-//! `http` (the Dagu-compatible HTTP API) translate to and from it.
+//! `http` (the Dagu-compatible HTTP API) translate to and from it. What the two ABIs share (the
+//! instance, the panic boundary, the status table) is `ffi`; below it nothing knows a status.
 
 pub mod capi;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod hashpool;
 pub mod http;
 pub mod model;
@@ -23,5 +25,5 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use service::Engine;
 
-/// The plugin's release, as `dagu_auth_version()` reports it.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+/// The plugin's release, as both ABIs report it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,6 @@
 //! Who may do what where (HTTP_API.md, "Roles and workspace access"). Pure functions.
 
-use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+use dagu_auth_vocab::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 
 use crate::model::{Role, WorkspaceAccess};
 

@@ -1,21 +1,27 @@
 //! The Rust ABI: the abi_stable root module (types in `plugin/abi`) over the Engine. abi_stable stays
 //! inside this file, the contract crate and hosts' loaders.
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
+//!
+//! Each method is one line: how it answers (`call`, `json`, `status`: the shared panic boundary,
+//! errors as `AbiError`), then one Engine call on its arguments. The instance is the C ABI's
+//! [`DaguAuth`], so both ABIs hand out one type.
 
 use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_extern_fn;
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString, Tuple2};
+use abi_stable::std_types::{RResult, RStr, RString, Tuple2};
 use dagu_auth_abi::{
-    AbiError, AbiHttpRequest, AbiHttpResponse, DaguAuthAction, DaguAuthMod, DaguAuthModRef,
-    DaguAuthStatus, Instance, Instance_TO, InstanceBox,
+    AbiError, AbiHttpRequest, AbiHttpResponse, DaguAuthMod, DaguAuthModRef, Instance, Instance_TO,
+    InstanceBox,
 };
+use serde::Serialize;
 
-use crate::config::Config;
-use crate::error::Error;
-use crate::http::{self, Request};
+use crate::error::Result;
+use crate::ffi::{
+    CallError, DaguAuth, authorize, call_boundary, from_json, http_boundary, json_text,
+    panic_boundary, query_from_json, to_json,
+};
+use crate::http::{self, Request, Response};
 use crate::service::Engine;
 
 #[export_root_module]
@@ -30,239 +36,166 @@ pub fn root_module() -> DaguAuthModRef {
 
 #[sabi_extern_fn]
 fn abi_version() -> u32 {
-    dagu_auth_abi::abi_version()
+    panic_boundary(|| 0, dagu_auth_abi::abi_version)
 }
 
 #[sabi_extern_fn]
 fn version() -> RStr<'static> {
-    RStr::from_str(env!("CARGO_PKG_VERSION"))
+    panic_boundary(
+        || RStr::from_str("unknown"),
+        || RStr::from_str(crate::VERSION),
+    )
 }
 
 #[sabi_extern_fn]
-fn open(config_json: RStr<'_>) -> RResult<InstanceBox, AbiError> {
-    shielded(|| {
-        let engine = Engine::open(Config::from_json(config_json.as_str())?)?;
-        Ok(Instance_TO::from_value(Plugin { engine }, TD_Opaque))
-    })
+fn open(config_json: RStr) -> RResult<InstanceBox, AbiError> {
+    let open = || {
+        Ok(Instance_TO::from_value(
+            DaguAuth::open(&config_json)?,
+            TD_Opaque,
+        ))
+    };
+    call_boundary(open).map_err(abi_error).into()
 }
 
-/// Runs an Engine call: errors become `AbiError`, and a panic becomes the PANIC status instead of
-/// unwinding into abi_stable's extern frames (which abort).
-fn shielded<T>(call: impl FnOnce() -> Result<T, Error>) -> RResult<T, AbiError> {
-    match catch_unwind(AssertUnwindSafe(call)) {
-        Ok(Ok(value)) => ROk(value),
-        Ok(Err(error)) => RErr(AbiError {
-            status: error.status() as u32,
-            message: error.to_string().into(),
-        }),
-        Err(_) => RErr(AbiError {
-            status: DaguAuthStatus::Panic as u32,
-            message: "internal panic in dagu-auth (the instance is still usable)".into(),
-        }),
+fn abi_error(error: CallError) -> AbiError {
+    AbiError {
+        status: error.status as u32,
+        message: error.message.into(),
     }
 }
 
-fn json(value: &impl serde::Serialize) -> Result<RString, Error> {
-    Error::to_json(value).map(RString::from)
+/// How a method runs: behind the shared panic boundary (abi_stable's extern frames abort on a
+/// panic, so none may reach them), with the Engine, its errors crossing as `AbiError`.
+impl DaguAuth {
+    fn call<T>(&self, call: impl FnOnce(&Engine) -> Result<T>) -> RResult<T, AbiError> {
+        call_boundary(|| Ok(call(&self.engine)?))
+            .map_err(abi_error)
+            .into()
+    }
+
+    /// A method answering the Engine's value as JSON.
+    fn json<T: Serialize>(
+        &self,
+        call: impl FnOnce(&Engine) -> Result<T>,
+    ) -> RResult<RString, AbiError> {
+        self.call(|engine| Ok(to_json(&call(engine)?)?.into()))
+    }
+
+    /// A method answering only success; what the Engine returns is not needed.
+    fn status<T>(&self, call: impl FnOnce(&Engine) -> Result<T>) -> RResult<(), AbiError> {
+        self.call(|engine| call(engine).map(drop))
+    }
 }
 
-/// JSON the Engine wrote already, moved into an `RString` without a copy.
-fn json_text(bytes: Vec<u8>) -> Result<RString, Error> {
-    String::from_utf8(bytes)
-        .map(RString::from)
-        .map_err(|e| Error::Internal(format!("the JSON answer is not UTF-8: {e}")))
+/// `http::handle` for a request in abi_stable's types.
+fn answer_http(engine: &Engine, request: &AbiHttpRequest) -> Response {
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|Tuple2(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let request = Request {
+        method: &request.method,
+        path: &request.path,
+        headers: &headers,
+        body: &request.body,
+        client_ip: &request.client_ip,
+    };
+    http::handle(engine, &request)
 }
 
-struct Plugin {
-    engine: Engine,
+fn abi_response(response: Response) -> AbiHttpResponse {
+    let headers = response.headers.into_iter();
+    AbiHttpResponse {
+        status: response.status,
+        headers: headers.map(|(k, v)| Tuple2(k.into(), v.into())).collect(),
+        body: response.body.into(),
+    }
 }
 
-impl Instance for Plugin {
+impl Instance for DaguAuth {
     fn setup_required(&self) -> RResult<bool, AbiError> {
-        shielded(|| self.engine.setup_required())
+        self.call(|e| e.setup_required())
     }
 
-    fn setup(&self, username: RStr<'_>, password: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.setup(&username, &password, "")?))
+    fn setup(&self, username: RStr, password: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.setup(&username, &password, ""))
     }
 
-    fn authenticate(
-        &self,
-        username: RStr<'_>,
-        password: RStr<'_>,
-        client_ip: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.login(&username, &password, &client_ip)?))
+    fn authenticate(&self, username: RStr, password: RStr, ip: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.login(&username, &password, &ip))
     }
 
-    fn verify(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.principal(token.as_str())?))
+    fn verify(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.principal(token.as_str()))
     }
 
-    fn authorize(
-        &self,
-        token: RStr<'_>,
-        action: u32,
-        workspace: RStr<'_>,
-    ) -> RResult<u32, AbiError> {
-        shielded(|| {
-            let action = DaguAuthAction::from_u32(action)
-                .ok_or_else(|| Error::bad_request(format!("unknown action {action}")))?;
-            Ok(self.engine.authorize(token.as_str(), action, &workspace)? as u32)
-        })
+    fn authorize(&self, token: RStr, action: u32, workspace: RStr) -> RResult<u32, AbiError> {
+        self.call(|e| authorize(e, &token, action, &workspace))
     }
 
-    fn logout(&self, token: RStr<'_>) -> RResult<(), AbiError> {
-        shielded(|| self.engine.logout(token.as_str()))
+    fn logout(&self, token: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.logout(token.as_str()))
     }
 
-    fn user_list(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json_text(self.engine.list_users_json(token.as_str())?))
+    fn user_list(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.call(|e| Ok(json_text(e.list_users_json(token.as_str())?)?.into()))
     }
 
-    fn user_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.get_user(token.as_str(), &id)?))
+    fn user_get(&self, token: RStr, id: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.get_user(token.as_str(), &id))
     }
 
-    fn user_create(&self, token: RStr<'_>, request_json: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| {
-            json(
-                &self
-                    .engine
-                    .create_user(token.as_str(), Error::parse_json(request_json.as_bytes())?)?,
-            )
-        })
+    fn user_create(&self, token: RStr, request: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.create_user(token.as_str(), from_json(&request)?))
     }
 
-    fn user_update(
-        &self,
-        token: RStr<'_>,
-        id: RStr<'_>,
-        request_json: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        shielded(|| {
-            json(&self.engine.update_user(
-                token.as_str(),
-                &id,
-                Error::parse_json(request_json.as_bytes())?,
-            )?)
-        })
+    fn user_update(&self, token: RStr, id: RStr, request: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.update_user(token.as_str(), &id, from_json(&request)?))
     }
 
-    fn user_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError> {
-        shielded(|| self.engine.delete_user(token.as_str(), &id))
+    fn user_delete(&self, token: RStr, id: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.delete_user(token.as_str(), &id))
     }
 
-    fn user_reset_password(
-        &self,
-        token: RStr<'_>,
-        id: RStr<'_>,
-        new_password: RStr<'_>,
-    ) -> RResult<(), AbiError> {
-        shielded(|| {
-            self.engine
-                .reset_password(token.as_str(), &id, &new_password)
-                .map(drop)
-        })
+    fn user_reset_password(&self, token: RStr, id: RStr, new: RStr) -> RResult<(), AbiError> {
+        self.status(|e| e.reset_password(token.as_str(), &id, &new))
     }
 
-    fn change_password(
-        &self,
-        token: RStr<'_>,
-        current: RStr<'_>,
-        new: RStr<'_>,
-    ) -> RResult<(), AbiError> {
-        shielded(|| {
-            self.engine
-                .change_password(token.as_str(), &current, &new)
-                .map(drop)
-        })
+    fn change_password(&self, token: RStr, current: RStr, new: RStr) -> RResult<(), AbiError> {
+        self.status(|e| e.change_password(token.as_str(), &current, &new))
     }
 
-    fn api_key_list(&self, token: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.list_api_keys(token.as_str())?))
+    fn api_key_list(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.list_api_keys(token.as_str()))
     }
 
-    fn api_key_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| json(&self.engine.get_api_key(token.as_str(), &id)?))
+    fn api_key_get(&self, token: RStr, id: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.get_api_key(token.as_str(), &id))
     }
 
-    fn api_key_create(
-        &self,
-        token: RStr<'_>,
-        request_json: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        shielded(|| {
-            json(
-                &self
-                    .engine
-                    .create_api_key(token.as_str(), Error::parse_json(request_json.as_bytes())?)?,
-            )
-        })
+    fn api_key_create(&self, token: RStr, request: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.create_api_key(token.as_str(), from_json(&request)?))
     }
 
-    fn api_key_update(
-        &self,
-        token: RStr<'_>,
-        id: RStr<'_>,
-        request_json: RStr<'_>,
-    ) -> RResult<RString, AbiError> {
-        shielded(|| {
-            json(&self.engine.update_api_key(
-                token.as_str(),
-                &id,
-                Error::parse_json(request_json.as_bytes())?,
-            )?)
-        })
+    fn api_key_update(&self, token: RStr, id: RStr, changes: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.update_api_key(token.as_str(), &id, from_json(&changes)?))
     }
 
-    fn api_key_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError> {
-        shielded(|| self.engine.delete_api_key(token.as_str(), &id))
+    fn api_key_delete(&self, token: RStr, id: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.delete_api_key(token.as_str(), &id))
     }
 
-    fn audit_list(&self, token: RStr<'_>, query_json: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| {
-            let request = match query_json.as_str() {
-                "" => Default::default(),
-                query => Error::parse_json(query.as_bytes())?,
-            };
-            json(&self.engine.list_audit(token.as_str(), request)?)
-        })
+    fn audit_list(&self, token: RStr, query: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.list_audit(token.as_str(), query_from_json(&query)?))
     }
 
-    fn operator(&self, command_json: RStr<'_>) -> RResult<RString, AbiError> {
-        shielded(|| {
-            json(
-                &self
-                    .engine
-                    .operator(Error::parse_json(command_json.as_bytes())?)?,
-            )
-        })
+    fn operator(&self, command: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.operator(from_json(&command)?))
     }
 
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse {
-        let headers: Vec<(&str, &str)> = request
-            .headers
-            .iter()
-            .map(|Tuple2(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let request = Request {
-            method: &request.method,
-            path: &request.path,
-            headers: &headers,
-            body: &request.body,
-            client_ip: &request.client_ip,
-        };
-        let response = catch_unwind(AssertUnwindSafe(|| http::handle(&self.engine, &request)))
-            .unwrap_or_else(|_| http::Response::error(&Error::Internal("panic".into())));
-        AbiHttpResponse {
-            status: response.status,
-            headers: response
-                .headers
-                .into_iter()
-                .map(|(k, v)| Tuple2(k.into(), v.into()))
-                .collect(),
-            body: response.body.into(),
-        }
+        abi_response(http_boundary(|| answer_http(&self.engine, request)))
     }
 }

@@ -112,6 +112,9 @@ pub fn cli_at_terminal(data_dir: &Path, args: &[&str], dialogue: &[(&str, &str)]
     let mut seen = 0;
     for (prompt, answer) in dialogue {
         seen = screen.wait_for(prompt, seen);
+        if prompt.to_ascii_lowercase().contains("password") {
+            wait_until_echo_is_off(child.id());
+        }
         writeln!(keyboard, "{answer}").expect("type an answer");
         keyboard.flush().expect("flush");
     }
@@ -127,6 +130,61 @@ pub fn cli_at_terminal(data_dir: &Path, args: &[&str], dialogue: &[(&str, &str)]
         stdout: screen.text(),
         stderr,
     })
+}
+
+/// A password prompt appears before the prompter turns the terminal's echo off, so typing as soon as
+/// it shows can race the prompter (seen on a loaded machine) and put the password on screen, as no
+/// person typing could. Waits until the pseudo-terminal of the `script` child says `-echo`.
+fn wait_until_echo_is_off(script_pid: u32) {
+    let deadline = Instant::now() + PROMPT_TIMEOUT;
+    while Instant::now() < deadline {
+        if let Some(terminal) = terminal_of_descendant(script_pid) {
+            let settings = Command::new("stty")
+                .arg("-F")
+                .arg(&terminal)
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+                .unwrap_or_default();
+            if settings.split_whitespace().any(|flag| flag == "-echo") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the terminal's echo was not turned off within {PROMPT_TIMEOUT:?}");
+}
+
+/// The pseudo-terminal (`/dev/pts/N`) that a process started under `script` reads from.
+fn terminal_of_descendant(script_pid: u32) -> Option<std::path::PathBuf> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries.flatten().find_map(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        // `pid (comm) state ppid ...`: comm may hold spaces, so read after the last ')'.
+        let ppid: u32 = stat
+            .rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        let stdin = std::fs::read_link(entry.path().join("fd/0")).ok()?;
+        let is_ours = ppid == script_pid || is_child_of(ppid, script_pid);
+        (is_ours && stdin.starts_with("/dev/pts")).then_some(stdin)
+    })
+}
+
+fn is_child_of(pid: u32, parent: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u32>()
+                .ok()
+        })
+        == Some(parent)
 }
 
 /// What the terminal has shown so far, filled by a reader thread.

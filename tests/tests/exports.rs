@@ -25,7 +25,7 @@ fn dynamic_symbols(nm: &Path, lib: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Opens a library for the life of the process (C_ABI.md: the plugin is never unloaded).
+/// Opens a library for the life of the process (include/dagu_auth.h: never unload the library).
 fn load(path: &Path) -> &'static Library {
     // SAFETY: loading the plugin runs no initialisers with preconditions.
     let lib = unsafe { Library::new(path) }

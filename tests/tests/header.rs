@@ -1,4 +1,8 @@
 //! The committed header must be exactly what cbindgen generates from the plugin.
+//!
+//! The enums (statuses, actions, decisions) are declared once, by a table macro in `plugin/vocab`,
+//! and cbindgen cannot see inside a macro; so their C declarations come from that crate's
+//! `C_DECLARATIONS`, placed after the includes, and cbindgen writes everything else.
 
 use std::path::PathBuf;
 
@@ -8,8 +12,9 @@ fn repo_root() -> PathBuf {
 
 fn generate() -> String {
     let plugin = repo_root().join("plugin");
-    let config = cbindgen::Config::from_file(plugin.join("cbindgen.toml"))
+    let mut config = cbindgen::Config::from_file(plugin.join("cbindgen.toml"))
         .expect("plugin/cbindgen.toml parses");
+    config.after_includes = Some(dagu_auth_vocab::C_DECLARATIONS.to_owned());
     let bindings =
         cbindgen::generate_with_config(&plugin, config).expect("cbindgen generates the header");
     let mut out = Vec::new();
@@ -29,4 +34,19 @@ fn header_is_what_cbindgen_generates() {
         committed == generated,
         "include/dagu_auth.h is stale: regenerate it with `DAGU_AUTH_BLESS=1 cargo test -p dagu-auth-tests --test header`"
     );
+}
+
+#[test]
+fn header_declares_every_vocabulary_value_once() {
+    let header = generate();
+    let statuses = dagu_auth_vocab::DaguAuthStatus::ALL
+        .map(|s| format!("STATUS_{} = {},", s.name(), s as u32));
+    let actions = dagu_auth_vocab::DaguAuthAction::ALL
+        .map(|a| format!("ACTION_{} = {},", a.name(), a as u32));
+    let decisions = dagu_auth_vocab::DaguAuthDecision::ALL
+        .map(|d| format!("DECISION_{} = {},", d.name(), d as u32));
+    for entry in statuses.iter().chain(&actions).chain(&decisions) {
+        let line = format!("  DAGU_AUTH_{entry}\n");
+        assert_eq!(header.matches(&line).count(), 1, "{line:?}");
+    }
 }

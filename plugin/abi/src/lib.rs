@@ -2,7 +2,9 @@
 //!
 //! Two faces share these numbers: the C ABI (`include/dagu_auth.h`, generated from the plugin) and the
 //! Rust ABI (the abi_stable root module below). abi_stable is kept inside this crate, the plugin's
-//! `sabi` module and the hosts' loaders, so it can be replaced without touching the Engine.
+//! `sabi` module and the hosts' loaders, so it can be replaced without touching the Engine. The
+//! statuses, actions and decisions are the vocabulary crate's, re-exported here so a host needs
+//! only this crate.
 
 // `#[sabi_trait]` expands to impl blocks inside a const item; newer rustc warns about that pattern.
 #![allow(non_local_definitions)]
@@ -16,6 +18,7 @@ use abi_stable::{
     sabi_types::VersionStrings,
     std_types::{RBox, RResult, RStr, RString, RVec, Tuple2},
 };
+pub use dagu_auth_vocab::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
 
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
@@ -27,139 +30,8 @@ pub const fn abi_version() -> u32 {
     (ABI_VERSION_MAJOR << 16) | ABI_VERSION_MINOR
 }
 
-/// Result of every operation. Values are explicit and only ever appended.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DaguAuthStatus {
-    Ok = 0,
-    /// A required pointer argument was NULL.
-    NullArgument = 1,
-    /// A string argument was not valid UTF-8 (or held an interior NUL where that is impossible).
-    InvalidUtf8 = 2,
-    /// A JSON argument did not parse or had the wrong shape.
-    InvalidJson = 3,
-    /// The request broke a validation rule (HTTP 400).
-    BadRequest = 4,
-    /// The token or credentials were missing, invalid, expired or revoked (HTTP 401).
-    Unauthenticated = 5,
-    /// Authenticated but not allowed, or unlicensed (HTTP 403).
-    Forbidden = 6,
-    NotFound = 7,
-    AlreadyExists = 8,
-    /// The change would break an invariant, e.g. remove the last enabled admin (HTTP 409).
-    Conflict = 9,
-    RateLimited = 10,
-    PayloadTooLarge = 11,
-    /// `open` was given a configuration it refuses.
-    InvalidConfig = 12,
-    /// The database could not be read or written.
-    Storage = 13,
-    Internal = 14,
-    /// A panic was caught at the boundary; the instance is still usable.
-    Panic = 15,
-    /// A versioned argument (`struct_size`, ABI version) is not one this library knows.
-    UnsupportedVersion = 16,
-    /// Overloaded (hashing queue or database busy); retry later (HTTP 503).
-    Unavailable = 17,
-}
-
 /// Every status, in value order.
-pub const ALL_STATUSES: [DaguAuthStatus; 18] = [
-    DaguAuthStatus::Ok,
-    DaguAuthStatus::NullArgument,
-    DaguAuthStatus::InvalidUtf8,
-    DaguAuthStatus::InvalidJson,
-    DaguAuthStatus::BadRequest,
-    DaguAuthStatus::Unauthenticated,
-    DaguAuthStatus::Forbidden,
-    DaguAuthStatus::NotFound,
-    DaguAuthStatus::AlreadyExists,
-    DaguAuthStatus::Conflict,
-    DaguAuthStatus::RateLimited,
-    DaguAuthStatus::PayloadTooLarge,
-    DaguAuthStatus::InvalidConfig,
-    DaguAuthStatus::Storage,
-    DaguAuthStatus::Internal,
-    DaguAuthStatus::Panic,
-    DaguAuthStatus::UnsupportedVersion,
-    DaguAuthStatus::Unavailable,
-];
-
-impl DaguAuthStatus {
-    /// Maps an integer from outside; never transmutes.
-    pub fn from_u32(value: u32) -> Option<Self> {
-        ALL_STATUSES.get(value as usize).copied()
-    }
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Ok => "OK",
-            Self::NullArgument => "NULL_ARGUMENT",
-            Self::InvalidUtf8 => "INVALID_UTF8",
-            Self::InvalidJson => "INVALID_JSON",
-            Self::BadRequest => "BAD_REQUEST",
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::AlreadyExists => "ALREADY_EXISTS",
-            Self::Conflict => "CONFLICT",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Self::InvalidConfig => "INVALID_CONFIG",
-            Self::Storage => "STORAGE",
-            Self::Internal => "INTERNAL",
-            Self::Panic => "PANIC",
-            Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
-            Self::Unavailable => "UNAVAILABLE",
-        }
-    }
-}
-
-/// What a principal wants to do (HTTP_API.md, "Roles and workspace access").
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DaguAuthAction {
-    View = 1,
-    Execute = 2,
-    Write = 3,
-    Audit = 4,
-    Admin = 5,
-}
-
-impl DaguAuthAction {
-    pub fn from_u32(value: u32) -> Option<Self> {
-        match value {
-            1 => Some(Self::View),
-            2 => Some(Self::Execute),
-            3 => Some(Self::Write),
-            4 => Some(Self::Audit),
-            5 => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// The answer of `authorize` for an authenticated principal.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DaguAuthDecision {
-    Allow = 1,
-    /// The workspace is visible to the principal but its role there is too low (HTTP 403).
-    Forbidden = 2,
-    /// The principal has no role in that workspace: hosts answer 404 so it cannot be discovered.
-    NotVisible = 3,
-}
-
-impl DaguAuthDecision {
-    pub fn from_u32(value: u32) -> Option<Self> {
-        match value {
-            1 => Some(Self::Allow),
-            2 => Some(Self::Forbidden),
-            3 => Some(Self::NotVisible),
-            _ => None,
-        }
-    }
-}
+pub const ALL_STATUSES: [DaguAuthStatus; DaguAuthStatus::ALL.len()] = DaguAuthStatus::ALL;
 
 /// An error crossing the Rust ABI: a `DaguAuthStatus` value and a human-readable message.
 #[repr(C)]
@@ -203,7 +75,11 @@ pub struct AbiHttpResponse {
     pub body: RVec<u8>,
 }
 
-/// One open plugin instance. JSON in and out has the shapes of HTTP_API.md.
+/// One open plugin instance. JSON in and out has the shapes of the HTTP API (`plugin/openapi.yaml`),
+/// and every method keeps the rules of its C twin in `include/dagu_auth.h`.
+///
+/// A panic inside the plugin never unwinds into the host: a method answers `Err` with the PANIC
+/// status, and [`Instance::handle_http`] answers HTTP 500, as its C twin does.
 #[sabi_trait]
 pub trait Instance: Send + Sync {
     fn setup_required(&self) -> RResult<bool, AbiError>;
@@ -248,7 +124,10 @@ pub trait Instance: Send + Sync {
         current_password: RStr<'_>,
         new_password: RStr<'_>,
     ) -> RResult<(), AbiError>;
-    /// Answers every endpoint of HTTP_API.md; never fails, errors are HTTP responses.
+    /// Answers every endpoint of `plugin/openapi.yaml`; never fails, errors are HTTP responses.
+    /// A panic inside the plugin answers HTTP 500 with the body
+    /// `{"code":"internal_error","message":"Internal server error"}`, the same answer
+    /// `dagu_auth_handle_http` gives, so a host forwards it unchanged.
     #[sabi(last_prefix_field)]
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse;
 
@@ -341,23 +220,6 @@ impl std::error::Error for LoadError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn status_values_are_their_index_and_round_trip() {
-        for (index, status) in ALL_STATUSES.iter().enumerate() {
-            assert_eq!(*status as u32, index as u32);
-            assert_eq!(DaguAuthStatus::from_u32(index as u32), Some(*status));
-        }
-        assert_eq!(DaguAuthStatus::from_u32(ALL_STATUSES.len() as u32), None);
-    }
-
-    #[test]
-    fn unknown_action_and_decision_values_map_to_none() {
-        assert_eq!(DaguAuthAction::from_u32(0), None);
-        assert_eq!(DaguAuthAction::from_u32(6), None);
-        assert_eq!(DaguAuthDecision::from_u32(0), None);
-        assert_eq!(DaguAuthDecision::from_u32(u32::MAX), None);
-    }
 
     #[test]
     fn abi_version_packs_major_and_minor() {

@@ -17,7 +17,8 @@ struct Instance {
     admin_id: CString,
 }
 
-// SAFETY: an instance may be used from any thread (C_ABI.md); the fuzzer uses one at a time.
+// SAFETY: an instance may be used from any thread (include/dagu_auth.h, "Threads"); the fuzzer
+// uses one at a time.
 unsafe impl Send for Instance {}
 unsafe impl Sync for Instance {}
 

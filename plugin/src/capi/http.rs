@@ -2,9 +2,12 @@
 
 use std::ffi::{CString, c_char};
 
-use dagu_auth_abi::DaguAuthStatus;
+use dagu_auth_vocab::DaguAuthStatus;
 
-use super::boundary::{DaguAuth, Failure, engine_of, guard, optional_str, out_param, required_str};
+use super::args::{optional_str, required_ref, required_str, slice};
+use super::call::{c_call_out, c_free};
+use super::strings::c_text;
+use crate::ffi::{CallError, CallResult, DaguAuth, http_boundary};
 use crate::http::{self, Request, Response};
 
 /// One header; both strings NUL-terminated.
@@ -53,15 +56,12 @@ struct OwnedResponse {
     body: Vec<u8>,
 }
 
-fn into_c_response(response: Response) -> Result<*mut DaguAuthHttpResponse, Failure> {
-    let mut strings = Vec::with_capacity(response.headers.len() * 2);
-    for (name, value) in response.headers {
-        for text in [name, value] {
-            let text = CString::new(text)
-                .map_err(|_| Failure::new(DaguAuthStatus::Internal, "header with a NUL byte"))?;
-            strings.push(text);
-        }
-    }
+fn into_c_response(response: Response) -> *mut DaguAuthHttpResponse {
+    let strings: Vec<CString> = response
+        .headers
+        .into_iter()
+        .flat_map(|(name, value)| [c_text(name), c_text(value)])
+        .collect();
     let headers: Vec<DaguAuthHttpHeader> = strings
         .chunks_exact(2)
         .map(|pair| DaguAuthHttpHeader {
@@ -84,70 +84,71 @@ fn into_c_response(response: Response) -> Result<*mut DaguAuthHttpResponse, Fail
     // Vec and CString buffers do not move when the Box is created, so these pointers stay valid.
     owned.public.headers = owned.headers.as_ptr();
     owned.public.body = owned.body.as_ptr();
-    Ok(Box::into_raw(owned).cast())
+    Box::into_raw(owned).cast()
 }
 
-/// Answers one request of the HTTP API (HTTP_API.md). HTTP errors are responses, not statuses: the
-/// status is OK whenever `*response_out` was written. Statuses: NULL_ARGUMENT, INVALID_UTF8 (method,
-/// path, a header or client_ip), UNSUPPORTED_VERSION (`struct_size`), PANIC.
+/// The headers of `request`.
 ///
 /// # Safety
-/// `request` points to a filled `DaguAuthHttpRequest` whose pointers are valid for the call.
+/// `request.headers` is valid for `request.header_count` headers, whose strings are NULL or
+/// NUL-terminated.
+unsafe fn read_headers<'a>(request: &DaguAuthHttpRequest) -> CallResult<Vec<(&'a str, &'a str)>> {
+    // SAFETY: forwarded contract.
+    let headers = unsafe { slice(request.headers, request.header_count) }?;
+    let read = |header: &DaguAuthHttpHeader| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            Ok((
+                required_str(header.name, "header name")?,
+                required_str(header.value, "header value")?,
+            ))
+        }
+    };
+    headers.iter().map(read).collect()
+}
+
+/// Answers one request of the HTTP API (`plugin/openapi.yaml`). HTTP errors are responses, not
+/// statuses: the status is OK whenever `*response_out` was written. Statuses: NULL_ARGUMENT,
+/// INVALID_UTF8 (method, path, a header or client_ip), UNSUPPORTED_VERSION (`struct_size`).
+///
+/// A panic while answering the request gives OK with an HTTP 500 response whose body is
+/// `{"code":"internal_error","message":"Internal server error"}`, as any internal error does, so
+/// a host forwards every answer unchanged; the Rust ABI's `handle_http` answers the same.
+///
+/// # Safety
+/// Required: `instance`, `request`, `response_out`. `request` points to a filled
+/// `DaguAuthHttpRequest` whose pointers are valid for the call (its fields say which may be NULL).
+/// The caller frees `*response_out` with `dagu_auth_http_response_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_handle_http(
     instance: *const DaguAuth,
     request: *const DaguAuthHttpRequest,
     response_out: *mut *mut DaguAuthHttpResponse,
 ) -> DaguAuthStatus {
-    guard(std::ptr::null_mut(), || {
-        let out = out_param(response_out, "response_out")?;
-        // SAFETY: caller contract.
-        let engine = unsafe { engine_of(instance) }?;
-        // SAFETY: caller contract.
-        let request = unsafe { request.as_ref() }.ok_or_else(|| {
-            Failure::new(DaguAuthStatus::NullArgument, "request must not be NULL")
-        })?;
-        if (request.struct_size as usize) < size_of::<DaguAuthHttpRequest>() {
-            return Err(Failure::new(
-                DaguAuthStatus::UnsupportedVersion,
-                "struct_size is too small",
-            ));
-        }
-        // SAFETY: caller contract: count-many headers, len-many body bytes.
-        let (raw_headers, body) = unsafe {
-            (
-                slice(request.headers, request.header_count)?,
-                slice(request.body, request.body_len)?,
-            )
-        };
-        let mut headers = Vec::with_capacity(raw_headers.len());
-        for header in raw_headers {
-            // SAFETY: caller contract.
-            headers.push(unsafe {
-                (
-                    required_str(header.name, "header name")?,
-                    required_str(header.value, "header value")?,
-                )
-            });
-        }
-        // SAFETY: caller contract.
-        let (method, path, client_ip) = unsafe {
-            (
-                required_str(request.method, "method")?,
-                required_str(request.path, "path")?,
-                optional_str(request.client_ip, "client_ip")?,
-            )
-        };
-        let request = Request {
-            method,
-            path,
-            headers: &headers,
-            body,
-            client_ip,
-        };
-        *out = into_c_response(http::handle(engine, &request))?;
-        Ok(())
-    })
+    // SAFETY: the contract above (`request`, `response_out`).
+    unsafe {
+        c_call_out(instance, response_out, std::ptr::null_mut(), |engine| {
+            let request = required_ref(request, "request")?;
+            if (request.struct_size as usize) < size_of::<DaguAuthHttpRequest>() {
+                return Err(CallError::new(
+                    DaguAuthStatus::UnsupportedVersion,
+                    "struct_size is too small",
+                ));
+            }
+            let body = slice(request.body, request.body_len)?;
+            let headers = read_headers(request)?;
+            let request = Request {
+                method: required_str(request.method, "method")?,
+                path: required_str(request.path, "path")?,
+                headers: &headers,
+                body,
+                client_ip: optional_str(request.client_ip, "client_ip")?,
+            };
+            Ok(into_c_response(http_boundary(|| {
+                http::handle(engine, &request)
+            })))
+        })
+    }
 }
 
 /// Frees a response from `dagu_auth_handle_http`. NULL is ignored.
@@ -156,22 +157,8 @@ pub unsafe extern "C" fn dagu_auth_handle_http(
 /// `response` is NULL or from `dagu_auth_handle_http`, freed once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_http_response_free(response: *mut DaguAuthHttpResponse) {
-    if !response.is_null() {
-        // SAFETY: made by `into_c_response` from a boxed `OwnedResponse` whose first field it is.
-        drop(unsafe { Box::from_raw(response.cast::<OwnedResponse>()) });
-    }
-}
-
-/// # Safety
-/// `ptr` is valid for `len` elements, or `len` is 0.
-unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Failure> {
-    match (ptr.is_null(), len) {
-        (_, 0) => Ok(&[]),
-        (true, _) => Err(Failure::new(
-            DaguAuthStatus::NullArgument,
-            "a pointer with a non-zero length is NULL",
-        )),
-        // SAFETY: forwarded contract.
-        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
-    }
+    // SAFETY: made by `into_c_response` from a boxed `OwnedResponse` whose first field it is.
+    c_free(response, |r| {
+        drop(unsafe { Box::from_raw(r.cast::<OwnedResponse>()) })
+    })
 }

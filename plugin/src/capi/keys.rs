@@ -1,20 +1,19 @@
-//! API keys and the audit trail through the C ABI (ABI 1.1). Same conventions as functions.rs.
+//! API keys, as the admin holding `token` (since ABI 1.1).
 
 use std::ffi::c_char;
 
-use dagu_auth_abi::DaguAuthStatus;
+use dagu_auth_vocab::DaguAuthStatus;
 
-use super::boundary::{
-    DaguAuth, engine_of, guard, optional_str, out_param, required_str, write_json,
-};
-use crate::error::Error;
-use crate::service::AuditRequest;
+use super::args::required_str;
+use super::call::{c_call_json, c_call_status};
+use crate::ffi::{DaguAuth, from_json};
 
-/// Lists API keys as the admin holding `token`: `{"apiKeys": [APIKey]}`. Keys themselves are never
-/// returned, only their `keyPrefix`.
+/// Lists API keys: `{"apiKeys": [APIKey]}`. Keys themselves are never returned, only their
+/// `keyPrefix`.
 ///
 /// # Safety
-/// Pointers follow the conventions at the top of this header.
+/// Required: `instance`, `token`, `keys_json_out`. The caller frees `*keys_json_out` with
+/// `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_api_key_list(
     instance: *const DaguAuth,
@@ -22,155 +21,115 @@ pub unsafe extern "C" fn dagu_auth_api_key_list(
     keys_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    guard(error_out, || {
-        let out = out_param(keys_json_out, "keys_json_out")?;
-        // SAFETY: caller contract.
-        let (engine, token) = unsafe { (engine_of(instance)?, required_str(token, "token")?) };
-        write_json(out, &engine.list_api_keys(token)?)
-    })
+    // SAFETY: the contract above (`token`, `keys_json_out`).
+    unsafe {
+        c_call_json(instance, keys_json_out, error_out, |engine| {
+            let token = required_str(token, "token")?;
+            Ok(engine.list_api_keys(token)?)
+        })
+    }
 }
 
 /// One API key: `{"apiKey": APIKey}`. NOT_FOUND when there is none.
 ///
 /// # Safety
-/// Pointers follow the conventions at the top of this header.
+/// Required: `instance`, `token`, `key_id`, `key_json_out`. The caller frees `*key_json_out` with
+/// `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_api_key_get(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
+    key_id: *const c_char,
     key_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    guard(error_out, || {
-        let out = out_param(key_json_out, "key_json_out")?;
-        // SAFETY: caller contract.
-        let (engine, token, id) = unsafe {
-            (
-                engine_of(instance)?,
+    // SAFETY: the contract above (`token`, `key_id`, `key_json_out`).
+    unsafe {
+        c_call_json(instance, key_json_out, error_out, |engine| {
+            let (token, key_id) = (
                 required_str(token, "token")?,
-                required_str(id, "id")?,
-            )
-        };
-        write_json(out, &engine.get_api_key(token, id)?)
-    })
+                required_str(key_id, "key_id")?,
+            );
+            Ok(engine.get_api_key(token, key_id)?)
+        })
+    }
 }
 
-/// Creates a key from `{"name","role","description"?,"workspaceAccess"?,"expiresAt"?,
-/// "ownerUserId"?,...}`: `{"apiKey": APIKey, "key": "dagu_..."}`, the only time the key is shown.
-/// ALREADY_EXISTS for a taken name; FORBIDDEN past the unlicensed limit of 2 keys.
+/// Creates a key: `new_key_json` is `{"name","role","description"?,"workspaceAccess"?,
+/// "expiresAt"?,"ownerUserId"?,...}`, `*created_json_out` `{"apiKey": APIKey, "key": "dagu_..."}`,
+/// the only time the key is shown.
+/// ALREADY_EXISTS for a taken name; FORBIDDEN past 2 keys when no licence feature is configured.
 ///
 /// # Safety
-/// Pointers follow the conventions at the top of this header.
+/// Required: `instance`, `token`, `new_key_json`, `created_json_out`. The caller frees
+/// `*created_json_out` with `dagu_auth_string_free`, and should wipe it first: it holds the key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_api_key_create(
     instance: *const DaguAuth,
     token: *const c_char,
-    request_json: *const c_char,
+    new_key_json: *const c_char,
     created_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    guard(error_out, || {
-        let out = out_param(created_json_out, "created_json_out")?;
-        // SAFETY: caller contract.
-        let (engine, token, json) = unsafe {
-            (
-                engine_of(instance)?,
+    // SAFETY: the contract above (`token`, `new_key_json`, `created_json_out`).
+    unsafe {
+        c_call_json(instance, created_json_out, error_out, |engine| {
+            let (token, new_key) = (
                 required_str(token, "token")?,
-                required_str(request_json, "request_json")?,
-            )
-        };
-        write_json(
-            out,
-            &engine.create_api_key(token, Error::parse_json(json.as_bytes())?)?,
-        )
-    })
+                from_json(required_str(new_key_json, "new_key_json")?)?,
+            );
+            Ok(engine.create_api_key(token, new_key)?)
+        })
+    }
 }
 
-/// Updates a key from `{"name"?,"description"?,"role"?,"workspaceAccess"?,"expiresAt"?,...}`:
-/// `{"apiKey": APIKey}`.
+/// Updates a key: `changes_json` is `{"name"?,"description"?,"role"?,"workspaceAccess"?,
+/// "expiresAt"?,...}`, `*key_json_out` `{"apiKey": APIKey}`.
 ///
 /// # Safety
-/// Pointers follow the conventions at the top of this header.
+/// Required: `instance`, `token`, `key_id`, `changes_json`, `key_json_out`. The caller frees
+/// `*key_json_out` with `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_api_key_update(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
-    request_json: *const c_char,
+    key_id: *const c_char,
+    changes_json: *const c_char,
     key_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    guard(error_out, || {
-        let out = out_param(key_json_out, "key_json_out")?;
-        // SAFETY: caller contract.
-        let (engine, token, id, json) = unsafe {
-            (
-                engine_of(instance)?,
+    // SAFETY: the contract above (`token`, `key_id`, `changes_json`, `key_json_out`).
+    unsafe {
+        c_call_json(instance, key_json_out, error_out, |engine| {
+            let (token, key_id, changes) = (
                 required_str(token, "token")?,
-                required_str(id, "id")?,
-                required_str(request_json, "request_json")?,
-            )
-        };
-        write_json(
-            out,
-            &engine.update_api_key(token, id, Error::parse_json(json.as_bytes())?)?,
-        )
-    })
+                required_str(key_id, "key_id")?,
+                from_json(required_str(changes_json, "changes_json")?)?,
+            );
+            Ok(engine.update_api_key(token, key_id, changes)?)
+        })
+    }
 }
 
 /// Deletes a key; it stops working at once.
 ///
 /// # Safety
-/// Pointers follow the conventions at the top of this header.
+/// Required: `instance`, `token`, `key_id`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_api_key_delete(
     instance: *const DaguAuth,
     token: *const c_char,
-    id: *const c_char,
+    key_id: *const c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    guard(error_out, || {
-        // SAFETY: caller contract.
-        let (engine, token, id) = unsafe {
-            (
-                engine_of(instance)?,
+    // SAFETY: the contract above (`token`, `key_id`).
+    unsafe {
+        c_call_status(instance, error_out, |engine| {
+            let (token, key_id) = (
                 required_str(token, "token")?,
-                required_str(id, "id")?,
-            )
-        };
-        Ok(engine.delete_api_key(token, id)?)
-    })
-}
-
-/// Lists audit events, newest first, as an admin or manager (needs the `audit` licence feature):
-/// `{"events": [...], "nextCursor"?: "..."}`. `query_json` may be NULL or
-/// `{"from"?,"to"?,"actor"?,"action"?,"target"?,"cursor"?,"limit"?}` (times in RFC 3339).
-///
-/// # Safety
-/// Pointers follow the conventions at the top of this header.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dagu_auth_audit_list(
-    instance: *const DaguAuth,
-    token: *const c_char,
-    query_json: *const c_char,
-    events_json_out: *mut *mut c_char,
-    error_out: *mut *mut c_char,
-) -> DaguAuthStatus {
-    guard(error_out, || {
-        let out = out_param(events_json_out, "events_json_out")?;
-        // SAFETY: caller contract.
-        let (engine, token, query) = unsafe {
-            (
-                engine_of(instance)?,
-                required_str(token, "token")?,
-                optional_str(query_json, "query_json")?,
-            )
-        };
-        let request: AuditRequest = match query {
-            "" => AuditRequest::default(),
-            json => Error::parse_json(json.as_bytes())?,
-        };
-        write_json(out, &engine.list_audit(token, request)?)
-    })
+                required_str(key_id, "key_id")?,
+            );
+            Ok(engine.delete_api_key(token, key_id)?)
+        })
+    }
 }

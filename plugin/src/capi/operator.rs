@@ -1,11 +1,12 @@
-//! Operator commands through the C ABI (ABI 1.2). Same conventions as functions.rs.
+//! Operator commands for a host's command line (since ABI 1.2).
 
 use std::ffi::c_char;
 
-use dagu_auth_abi::DaguAuthStatus;
+use dagu_auth_vocab::DaguAuthStatus;
 
-use super::boundary::{DaguAuth, engine_of, guard, out_param, required_str, write_json};
-use crate::error::Error;
+use super::args::required_str;
+use super::call::c_call_json;
+use crate::ffi::{DaguAuth, from_json};
 
 /// Runs one operator command without a bearer token, for a host's command line: whoever can open
 /// the data folder can already edit the database. `command_json` is one of
@@ -19,7 +20,8 @@ use crate::error::Error;
 /// the audit trail names the actor `operator`. INVALID_JSON for an unknown command.
 ///
 /// # Safety
-/// Pointers follow the conventions at the top of this header.
+/// Required: `instance`, `command_json`, `result_json_out`. The caller frees `*result_json_out`
+/// with `dagu_auth_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dagu_auth_operator(
     instance: *const DaguAuth,
@@ -27,15 +29,11 @@ pub unsafe extern "C" fn dagu_auth_operator(
     result_json_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> DaguAuthStatus {
-    guard(error_out, || {
-        let out = out_param(result_json_out, "result_json_out")?;
-        // SAFETY: caller contract.
-        let (engine, json) = unsafe {
-            (
-                engine_of(instance)?,
-                required_str(command_json, "command_json")?,
-            )
-        };
-        write_json(out, &engine.operator(Error::parse_json(json.as_bytes())?)?)
-    })
+    // SAFETY: the contract above (`command_json`, `result_json_out`).
+    unsafe {
+        c_call_json(instance, result_json_out, error_out, |engine| {
+            let command = from_json(required_str(command_json, "command_json")?)?;
+            Ok(engine.operator(command)?)
+        })
+    }
 }

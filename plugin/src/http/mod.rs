@@ -49,6 +49,15 @@ impl Request<'_> {
     }
 }
 
+/// With the `test-hooks` feature, a request for this path panics inside the handler as a bug would,
+/// so tests can see what each ABI answers then.
+#[cfg(feature = "test-hooks")]
+pub const TEST_PANIC_PATH: &str = "/api/v1/test-hooks/panic";
+
 pub fn handle(engine: &Engine, request: &Request<'_>) -> Response {
+    #[cfg(feature = "test-hooks")]
+    if request.path == TEST_PANIC_PATH {
+        panic!("forced panic inside handle_http ({TEST_PANIC_PATH})");
+    }
     routes::dispatch(engine, request).unwrap_or_else(|error| Response::error(&error))
 }

@@ -34,6 +34,20 @@ impl Response {
         }
     }
 
+    /// The path exists, but not with this method. Only HTTP has methods, so this is no Engine
+    /// error.
+    pub fn method_not_allowed() -> Self {
+        Self::code_and_message(405, "method_not_allowed", "Method not allowed")
+    }
+
+    /// Every error answer's body: `{code, message}`.
+    fn code_and_message(status: u16, code: &str, message: &str) -> Self {
+        Self::json(
+            status,
+            &serde_json::json!({ "code": code, "message": message }),
+        )
+    }
+
     /// The one table from Engine errors to HTTP statuses and `{code, message}` bodies.
     pub fn error(error: &Error) -> Self {
         let (status, code) = match error {
@@ -44,7 +58,6 @@ impl Response {
             Error::AlreadyExists(_) => (409, "already_exists"),
             Error::Conflict(_) => (409, "conflict"),
             Error::PayloadTooLarge(_) => (413, "payload_too_large"),
-            Error::MethodNotAllowed => (405, "method_not_allowed"),
             Error::RateLimited { .. } => (429, "rate_limited"),
             Error::Unavailable(_) => (503, "unavailable"),
             Error::InvalidConfig(_) | Error::Storage(_) | Error::Internal(_) => {
@@ -56,10 +69,7 @@ impl Response {
             500 => "Internal server error".to_string(),
             _ => error.to_string(),
         };
-        let mut response = Self::json(
-            status,
-            &serde_json::json!({ "code": code, "message": message }),
-        );
+        let mut response = Self::code_and_message(status, code, &message);
         match error {
             Error::Unauthenticated(_) => {
                 response.headers.push((
@@ -125,6 +135,16 @@ mod tests {
         let response = Response::error(&Error::Storage("cannot open /secret/path/auth.db".into()));
         assert_eq!(response.status, 500);
         assert!(!String::from_utf8_lossy(&response.body).contains("/secret/path"));
+    }
+
+    #[test]
+    fn a_wrong_method_is_405_with_its_code() {
+        let response = Response::method_not_allowed();
+        assert_eq!(response.status, 405);
+        assert_eq!(
+            body(&response),
+            serde_json::json!({"code": "method_not_allowed", "message": "Method not allowed"})
+        );
     }
 
     #[test]

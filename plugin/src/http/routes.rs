@@ -122,7 +122,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             | ["users" | "api-keys", _]
             | ["users", _, "reset-password"]
             | ["audit" | "openapi.yaml"],
-        ) => Err(Error::MethodNotAllowed),
+        ) => Ok(Response::method_not_allowed()),
         _ => Err(not_found()),
     }
 }
@@ -247,7 +247,7 @@ fn json_body<'a, T: Deserialize<'a>>(request: &Request<'a>) -> Result<T> {
             return Err(Error::bad_request("Content-Type must be application/json"));
         }
     }
-    Error::parse_json(request.body)
+    serde_json::from_slice(request.body).map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
 #[cfg(test)]

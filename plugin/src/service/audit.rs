@@ -1,7 +1,7 @@
 //! The audit trail: recording security events and reading them back (admins and managers, with the
 //! `audit` licence feature).
 
-use dagu_auth_abi::DaguAuthAction as Action;
+use dagu_auth_vocab::DaguAuthAction as Action;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

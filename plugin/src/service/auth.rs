@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+use dagu_auth_vocab::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 use subtle::ConstantTimeEq;
 
 use super::cache::{CachedKey, CachedSession};

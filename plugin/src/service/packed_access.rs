@@ -4,7 +4,7 @@
 //! grant vector and one per grant name compared (perf at 100,000 users: over half of the call).
 //! Packed, the whole decision reads the cache entry and one buffer.
 
-use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+use dagu_auth_vocab::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 
 use crate::model::{Role, UserRecord};
 use crate::policy;
