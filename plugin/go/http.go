@@ -40,8 +40,8 @@ type HTTPResponse struct {
 }
 
 // HandleHTTP answers one request of the plugin's HTTP API. HTTP errors are responses, not Go
-// errors: an error means the request could not be passed at all (ErrInvalidUTF8 for a NUL or
-// invalid UTF-8 in method, path, a header or the client IP; ErrPanic).
+// errors (a panic inside the plugin is a 500 too): an error means the request could not be passed
+// at all (ErrInvalidUTF8 for a NUL or invalid UTF-8 in method, path, a header or the client IP).
 func (in *Instance) HandleHTTP(req HTTPRequest) (*HTTPResponse, error) {
 	handle, err := in.open()
 	if err != nil {
