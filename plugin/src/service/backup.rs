@@ -9,13 +9,13 @@
 
 use std::fs::{self, File, TryLockError};
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::Engine;
-use super::operator::OPERATOR;
+use super::audit::Actor;
+use super::{Engine, folders};
 use crate::config::BackupSchedule;
 use crate::error::{Error, Result};
 use crate::store::{BackupSummary, Store, VerifyReport};
@@ -38,12 +38,12 @@ impl Engine {
                 summary.report
             )));
         }
+        let detail = json!({"users": summary.users});
         self.audit(
             "db_backup",
-            OPERATOR,
+            &Actor::operator(),
             &dest.display().to_string(),
-            "",
-            json!({"users": summary.users}),
+            detail,
         );
         Ok(summary)
     }
@@ -54,12 +54,12 @@ impl Engine {
         let _servers_locked_out = lock_out_servers(&self.config.data_dir.join("auth"))?;
         let summary = self.store.restore_from(source)?;
         self.cache.invalidate();
+        let detail = json!({"users": summary.users, "schemaVersion": summary.schema_version});
         self.audit(
             "db_restore",
-            OPERATOR,
+            &Actor::operator(),
             &source.display().to_string(),
-            "",
-            json!({"users": summary.users, "schemaVersion": summary.schema_version}),
+            detail,
         );
         Ok(summary)
     }
@@ -77,20 +77,6 @@ impl Engine {
             None => Ok(None),
         }
     }
-}
-
-pub(super) fn summary_json(summary: &BackupSummary) -> Value {
-    json!({
-        "path": summary.path.display().to_string(),
-        "bytes": summary.bytes,
-        "schemaVersion": summary.schema_version,
-        "users": summary.users,
-        "verify": report_json(&summary.report),
-    })
-}
-
-pub(super) fn report_json(report: &VerifyReport) -> Value {
-    json!({"ok": report.is_ok(), "problems": report.problems})
 }
 
 /// The exclusive side of the server lock, held for as long as the returned file lives.
@@ -135,11 +121,7 @@ pub(super) fn scheduled_backup(
     now_ms: i64,
 ) -> Result<Option<PathBuf>> {
     let dir = &schedule.dir;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
+    folders::create_private(dir, "the backup folder")?;
     let interval_ms = schedule.interval.as_millis().min(i64::MAX as u128) as i64;
     let existing = scheduled_backups(dir)?;
     if let Some((newest_ms, _)) = existing.last()
