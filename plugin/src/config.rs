@@ -19,10 +19,10 @@ pub(crate) const MAX_TOKEN_TTL: Duration = Duration::from_secs(8760 * 3600);
 /// NIST 800-63B floor; configurable upward only.
 pub(crate) const MIN_PASSWORD_LENGTH: usize = 8;
 pub(crate) const DEFAULT_MAX_PASSWORD_LENGTH: usize = 256;
-/// Below 64 code points passphrases stop fitting (SECURITY.md).
+/// The lowest `maxLength` allowed: below 64 code points long passphrases stop fitting.
 pub(crate) const MIN_MAX_PASSWORD_LENGTH: usize = 64;
 pub(crate) const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
-/// 256 bits (SECURITY.md, "Tokens").
+/// 256 bits, the strength of the HMAC-SHA256 that signs tokens; a shorter secret is the weak link.
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -80,6 +80,8 @@ pub fn decide_with(
 mod tests {
     use super::*;
     use crate::model::fixtures::{ACTIONS, scoped};
+    use Action::{Admin, Audit, Execute, View, Write};
+    use Decision::{Allow, Forbidden, NotVisible};
 
     /// A viewer with developer rights in `ops` and operator rights in `prod`.
     fn ops_and_prod() -> WorkspaceAccess {
@@ -108,11 +110,7 @@ mod tests {
         ];
         for (role, allowed) in expected {
             for (action, allow) in ACTIONS.into_iter().zip(allowed) {
-                let want = if allow {
-                    Decision::Allow
-                } else {
-                    Decision::Forbidden
-                };
+                let want = if allow { Allow } else { Forbidden };
                 assert_eq!(
                     decide(role, &WorkspaceAccess::all(), action, "any"),
                     want,
@@ -124,58 +122,38 @@ mod tests {
 
     #[test]
     fn scoped_user_gets_the_grant_role_in_a_granted_workspace() {
-        assert_scoped_viewer(&[
-            (Action::Write, "ops", Decision::Allow),
-            (Action::Execute, "prod", Decision::Allow),
-            (Action::Write, "prod", Decision::Forbidden),
-        ]);
+        assert_scoped_viewer(&[(Write, "ops", Allow), (Execute, "prod", Allow)]);
+        assert_scoped_viewer(&[(Write, "prod", Forbidden)]);
     }
 
     #[test]
     fn ungranted_workspace_is_not_visible() {
-        assert_scoped_viewer(&[
-            (Action::View, "finance", Decision::NotVisible),
-            (Action::Execute, "finance", Decision::NotVisible),
-            (Action::Write, "finance", Decision::NotVisible),
-        ]);
+        let finance = [View, Execute, Write].map(|action| (action, "finance", NotVisible));
+        assert_scoped_viewer(&finance);
     }
 
     #[test]
     fn grant_matching_is_case_sensitive() {
-        assert_scoped_viewer(&[
-            (Action::View, "OPS", Decision::NotVisible),
-            (Action::View, "Prod", Decision::NotVisible),
-            (Action::View, "ops ", Decision::NotVisible),
-        ]);
+        assert_scoped_viewer(&[(View, "OPS", NotVisible), (View, "Prod", NotVisible)]);
+        assert_scoped_viewer(&[(View, "ops ", NotVisible)]);
     }
 
     #[test]
     fn default_workspace_uses_the_top_level_role() {
-        assert_scoped_viewer(&[
-            (Action::View, "", Decision::Allow),
-            (Action::Execute, "", Decision::Forbidden),
-        ]);
+        assert_scoped_viewer(&[(View, "", Allow), (Execute, "", Forbidden)]);
     }
 
     #[test]
     fn audit_and_admin_ignore_workspace_grants() {
-        assert_scoped_viewer(&[
-            (Action::Audit, "ops", Decision::Forbidden),
-            (Action::Admin, "finance", Decision::Forbidden),
-        ]);
-        assert_eq!(
-            decide(Role::Manager, &WorkspaceAccess::all(), Action::Audit, ""),
-            Decision::Allow
-        );
+        assert_scoped_viewer(&[(Audit, "ops", Forbidden), (Admin, "finance", Forbidden)]);
+        let manager = decide(Role::Manager, &WorkspaceAccess::all(), Audit, "");
+        assert_eq!(manager, Allow);
     }
 
     #[test]
     fn audit_or_admin_in_an_ungranted_workspace_is_forbidden_not_invisible() {
-        assert_scoped_viewer(&[
-            (Action::Audit, "finance", Decision::Forbidden),
-            (Action::Admin, "finance", Decision::Forbidden),
-            (Action::Audit, "OPS", Decision::Forbidden),
-        ]);
+        assert_scoped_viewer(&[(Audit, "finance", Forbidden), (Admin, "finance", Forbidden)]);
+        assert_scoped_viewer(&[(Audit, "OPS", Forbidden)]);
     }
 
     #[test]

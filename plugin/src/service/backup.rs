@@ -1,5 +1,5 @@
-//! Backups an operator can trust: online backup, guarded restore, verification, and the scheduled
-//! backups of the maintenance thread.
+//! Backups an operator can trust: online backup, restore (refused while a server runs),
+//! verification, and the scheduled backups of the maintenance thread.
 //!
 //! Restore must never run under a live server: a server would keep serving principals from its
 //! cache and its open connections would see the database change beneath them. Servers hold a
@@ -38,13 +38,8 @@ impl Engine {
                 summary.report
             )));
         }
-        let detail = json!({"users": summary.users});
-        self.audit(
-            "db_backup",
-            &Actor::operator(),
-            &dest.display().to_string(),
-            detail,
-        );
+        let (target, detail) = (dest.display().to_string(), json!({"users": summary.users}));
+        self.audit("db_backup", &Actor::operator(), &target, detail);
         Ok(summary)
     }
 
@@ -54,13 +49,9 @@ impl Engine {
         let _servers_locked_out = lock_out_servers(&self.config.data_dir.join("auth"))?;
         let summary = self.store.restore_from(source)?;
         self.cache.invalidate();
+        let target = source.display().to_string();
         let detail = json!({"users": summary.users, "schemaVersion": summary.schema_version});
-        self.audit(
-            "db_restore",
-            &Actor::operator(),
-            &source.display().to_string(),
-            detail,
-        );
+        self.audit("db_restore", &Actor::operator(), &target, detail);
         Ok(summary)
     }
 

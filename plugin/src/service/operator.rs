@@ -2,7 +2,7 @@
 //!
 //! Whoever can run these can already open the data folder and edit the database, so skipping the
 //! token does not widen trust. Everything else is the admin path's: the same validation, the
-//! licence gate, the last-enabled-admin guard, token revocation and an audit entry, with
+//! licence gate, the last-enabled-admin rule, token revocation and an audit entry, with
 //! `operator` as the actor.
 
 use serde::Serialize;
