@@ -1,0 +1,42 @@
+//! The records unit tests start from, built one way for every test in the crate.
+
+use dagu_auth_vocab::DaguAuthAction as Action;
+
+use super::{Grant, Role, UserRecord, WorkspaceAccess};
+
+/// Every action, in the order of the role table.
+pub const ACTIONS: [Action; 5] = [
+    Action::View,
+    Action::Execute,
+    Action::Write,
+    Action::Audit,
+    Action::Admin,
+];
+
+/// `alice` (id `u1`) with `role` and `access`, enabled, with a password hash that is not empty.
+pub fn user(role: Role, access: WorkspaceAccess) -> UserRecord {
+    UserRecord {
+        id: "u1".into(),
+        username: "alice".into(),
+        role,
+        workspace_access: access,
+        password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        disabled: false,
+        created_at_ms: 0,
+        updated_at_ms: 1_000,
+    }
+}
+
+/// Access to the named workspaces only, each with its role.
+pub fn scoped(grants: &[(&str, Role)]) -> WorkspaceAccess {
+    WorkspaceAccess {
+        all: false,
+        grants: grants
+            .iter()
+            .map(|(workspace, role)| Grant {
+                workspace: (*workspace).into(),
+                role: *role,
+            })
+            .collect(),
+    }
+}
