@@ -2,7 +2,7 @@
 
 use dagu_auth_vocab::DaguAuthAction as Action;
 
-use super::{Grant, Role, UserRecord, WorkspaceAccess};
+use super::{ApiKeyRecord, Grant, Role, UserRecord, WorkspaceAccess};
 
 /// Every action, in the order of the role table.
 pub const ACTIONS: [Action; 5] = [
@@ -24,6 +24,28 @@ pub fn user(role: Role, access: WorkspaceAccess) -> UserRecord {
         disabled: false,
         created_at_ms: 0,
         updated_at_ms: 1_000,
+    }
+}
+
+/// The key `k1` (digest `digest-k1`) with `role` and `access`, created by `u1`, never used.
+pub fn api_key(role: Role, access: WorkspaceAccess) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: "k1".into(),
+        name: "deploy".into(),
+        description: String::new(),
+        role,
+        workspace_access: access,
+        key_prefix: "dagu_abcdef".into(),
+        digest: "digest-k1".into(),
+        created_at_ms: 0,
+        updated_at_ms: 1_000,
+        created_by: "u1".into(),
+        last_used_at_ms: None,
+        expires_at_ms: None,
+        owner_user_id: None,
+        allowed_surfaces: vec!["rest_api".into()],
+        attribution_class: "service_account".into(),
+        service_account_name: None,
     }
 }
 

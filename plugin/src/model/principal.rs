@@ -32,6 +32,7 @@ impl Principal {
         }
     }
 
+    /// The name shown for the caller: a username, or `apikey:<name>` as Dagu names a key.
     pub fn name(&self) -> String {
         match self {
             Self::User(user) => user.username.clone(),

@@ -152,26 +152,33 @@ impl PrincipalCache {
     }
 
     /// The user `id` from the cache, or else from `load`.
+    #[inline]
     pub fn user_or_load(
         &self,
         id: &str,
         load: impl FnOnce() -> Result<Option<UserRecord>>,
     ) -> Result<Option<Arc<UserRecord>>> {
-        self.read_through(self.user(id), load, |generation, user| {
-            self.put_user(generation, user)
-        })
+        match self.user(id) {
+            Some(user) => Ok(Some(user)),
+            None => self.load_through(load, |generation, user| self.put_user(generation, user)),
+        }
     }
 
     /// The key with `digest` from the cache, or else from `load`.
+    #[inline]
     pub fn key_or_load(
         &self,
         digest: &str,
         load: impl FnOnce() -> Result<Option<ApiKeyRecord>>,
     ) -> Result<Option<Arc<CachedKey>>> {
-        let cached = self.inner.read().keys.get(digest).cloned();
-        self.read_through(cached, load, |generation, key| {
-            self.put_key(generation, key)
-        })
+        match self.key(digest) {
+            Some(key) => Ok(Some(key)),
+            None => self.load_through(load, |generation, key| self.put_key(generation, key)),
+        }
+    }
+
+    fn key(&self, digest: &str) -> Option<Arc<CachedKey>> {
+        self.inner.read().keys.get(digest).cloned()
     }
 
     /// Stores what was loaded at `generation`, unless an invalidation happened since.
@@ -212,17 +219,14 @@ impl PrincipalCache {
         inner.keys.clear();
     }
 
-    /// `cached` when there is one; otherwise `load`, kept by `put` unless an invalidation raced
-    /// the load (the generation is read before it).
-    fn read_through<T, R>(
+    /// What `load` finds, kept by `put` unless an invalidation raced the load (the generation is
+    /// read before it). Out of line: a hit, the hot path, is only the lookup.
+    #[inline(never)]
+    fn load_through<T, R>(
         &self,
-        cached: Option<T>,
         load: impl FnOnce() -> Result<Option<R>>,
         put: impl FnOnce(u64, R) -> T,
     ) -> Result<Option<T>> {
-        if cached.is_some() {
-            return Ok(cached);
-        }
         let generation = self.generation();
         Ok(load()?.map(|loaded| put(generation, loaded)))
     }
@@ -329,5 +333,38 @@ mod tests {
         assert!(cache.with_session(&signature, |_| ()).is_some());
         cache.invalidate();
         assert!(cache.with_session(&signature, |_| ()).is_none() && cache.user("u1").is_none());
+    }
+
+    #[test]
+    fn a_miss_is_loaded_once_and_then_answered_from_the_cache() {
+        let cache = cache();
+        let loads = std::cell::Cell::new(0);
+        let count = || loads.set(loads.get() + 1);
+        for _ in 0..2 {
+            let user = cache.user_or_load("u1", || {
+                count();
+                Ok(Some(user()))
+            });
+            assert!(matches!(user, Ok(Some(_))));
+            let key = cache.key_or_load("digest-k1", || {
+                count();
+                Ok(Some(fixtures::api_key(
+                    Role::Viewer,
+                    WorkspaceAccess::all(),
+                )))
+            });
+            assert!(matches!(key, Ok(Some(_))));
+        }
+        assert_eq!(loads.get(), 2, "one load per principal");
+    }
+
+    #[test]
+    fn an_unknown_principal_is_not_remembered() {
+        let cache = cache();
+        for _ in 0..2 {
+            assert!(matches!(cache.user_or_load("u9", || Ok(None)), Ok(None)));
+            assert!(matches!(cache.key_or_load("nope", || Ok(None)), Ok(None)));
+        }
+        assert!(cache.user("u9").is_none());
     }
 }

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::model::{Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput};
 use crate::store::Store;
 
-/// How every principal signs in, as far as this plugin knows: with its own password or key.
+/// Every principal here authenticates against the plugin itself (a password or a key); Dagu, too,
+/// answers `builtin` for the principal of an API key.
 const AUTH_PROVIDER: &str = "builtin";
 
 #[derive(Debug, Clone, Deserialize)]
