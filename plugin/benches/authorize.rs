@@ -56,7 +56,8 @@ struct CPlugin {
 
 impl CPlugin {
     fn open(library: &Path, config_json: &str) -> Self {
-        // Loaded for the life of the process (PITFALLS.md: never unloaded).
+        // Loaded for the life of the process: a Rust cdylib with thread-local destructors stays
+        // mapped after dlclose on glibc, so no host unloads it.
         let library: &'static RawLibrary =
             Box::leak(Box::new(RawLibrary::load_at(library).expect("dlopen")));
         // SAFETY: the signatures match include/dagu_auth.h.
@@ -530,7 +531,7 @@ fn bench_size(c: &mut Criterion, users: usize) {
         })
     });
     group.finish();
-    // The instances live until exit: a host treats the plugin as loaded for good (PITFALLS.md).
+    // The instances live until exit: a host treats the plugin as loaded for good (see `open`).
     std::mem::forget(rplugin);
 }
 

@@ -88,6 +88,13 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// An RFC 3339 time (any offset, any fraction of a second) in milliseconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +111,14 @@ mod tests {
                 "{before} <= {coarse} <= {after}, give or take 50 ms"
             );
         }
+    }
+
+    #[test]
+    fn rfc3339_round_trips_at_second_precision_and_reads_offsets_and_fractions() {
+        let ms = 1_790_000_000_000;
+        assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms));
+        assert_eq!(parse_rfc3339("2026-09-21T16:13:20.5+02:00"), Some(ms + 500));
+        assert_eq!(parse_rfc3339("2026-09-21"), None);
     }
 
     #[test]

@@ -1,4 +1,18 @@
-//! Who may do what where (HTTP_API.md, "Roles and workspace access"). Pure functions.
+//! Who may do what where. Pure functions; the session cache's packed form of a principal
+//! (`service/cache/packed_access.rs`) decides through [`decide_with`] so both forms share one rule.
+//!
+//! The rules hosts rely on:
+//! - An action needs at least its [`minimum_role`]: view viewer, execute operator, write developer,
+//!   audit manager, admin admin. Roles are ranked admin > manager > developer > operator > viewer.
+//! - In the default workspace (the empty name) the top-level role applies.
+//! - A principal with access to all workspaces has its top-level role in every workspace the host
+//!   names, including names that the workspace-name rules (`validate_workspace_name`) would refuse
+//!   for a grant: "all" means every workspace the host has, and the host owns its naming.
+//! - A principal with scoped access has, in a named workspace, the role of the grant with exactly
+//!   that name; matching is case-sensitive (a grant on `ops` does not reach `OPS`). A workspace
+//!   without a grant is not visible (NOT_VISIBLE: a host answers as if it did not exist).
+//! - AUDIT and ADMIN are installation-wide: they are decided on the top-level role whatever the
+//!   workspace, so in a workspace without a grant they answer FORBIDDEN, never NOT_VISIBLE.
 
 use dagu_auth_vocab::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 
@@ -16,7 +30,8 @@ pub const fn minimum_role(action: Action) -> Role {
 }
 
 /// The role that applies in `workspace` (empty = the default workspace), or `None` when the
-/// workspace is not visible to the principal.
+/// workspace is not visible to the principal. All-workspace access applies to any name; scoped
+/// access only to a grant's exact (case-sensitive) name.
 pub fn effective_role(role: Role, access: &WorkspaceAccess, workspace: &str) -> Option<Role> {
     effective_role_with(role, access.all, |w| access.grant_for(w), workspace)
 }
@@ -33,6 +48,8 @@ fn effective_role_with(
     grant_for(workspace)
 }
 
+/// Whether a principal with top-level `role` and `access` may do `action` in `workspace`, by the
+/// rules at the top of this file.
 pub fn decide(role: Role, access: &WorkspaceAccess, action: Action, workspace: &str) -> Decision {
     decide_with(role, access.all, |w| access.grant_for(w), action, workspace)
 }
@@ -46,7 +63,8 @@ pub fn decide_with(
     action: Action,
     workspace: &str,
 ) -> Decision {
-    // Audit and admin are installation-wide: they always use the top-level role.
+    // Audit and admin are installation-wide: they always use the top-level role, so a workspace
+    // without a grant makes them FORBIDDEN rather than NOT_VISIBLE.
     let applies = match action {
         Action::Audit | Action::Admin => Some(role),
         _ => effective_role_with(role, all, grant_for, workspace),
@@ -61,29 +79,23 @@ pub fn decide_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Grant;
+    use crate::model::fixtures::{ACTIONS, scoped};
+    use Action::{Admin, Audit, Execute, View, Write};
+    use Decision::{Allow, Forbidden, NotVisible};
 
-    const ACTIONS: [Action; 5] = [
-        Action::View,
-        Action::Execute,
-        Action::Write,
-        Action::Audit,
-        Action::Admin,
-    ];
+    /// A viewer with developer rights in `ops` and operator rights in `prod`.
+    fn ops_and_prod() -> WorkspaceAccess {
+        scoped(&[("ops", Role::Developer), ("prod", Role::Operator)])
+    }
 
-    fn scoped() -> WorkspaceAccess {
-        WorkspaceAccess {
-            all: false,
-            grants: vec![
-                Grant {
-                    workspace: "ops".into(),
-                    role: Role::Developer,
-                },
-                Grant {
-                    workspace: "prod".into(),
-                    role: Role::Operator,
-                },
-            ],
+    /// `(action, workspace, expected)` for the scoped viewer of [`ops_and_prod`].
+    fn assert_scoped_viewer(cases: &[(Action, &str, Decision)]) {
+        for (action, workspace, expected) in cases {
+            assert_eq!(
+                decide(Role::Viewer, &ops_and_prod(), *action, workspace),
+                *expected,
+                "{action:?} in {workspace:?}"
+            );
         }
     }
 
@@ -98,11 +110,7 @@ mod tests {
         ];
         for (role, allowed) in expected {
             for (action, allow) in ACTIONS.into_iter().zip(allowed) {
-                let want = if allow {
-                    Decision::Allow
-                } else {
-                    Decision::Forbidden
-                };
+                let want = if allow { Allow } else { Forbidden };
                 assert_eq!(
                     decide(role, &WorkspaceAccess::all(), action, "any"),
                     want,
@@ -114,63 +122,71 @@ mod tests {
 
     #[test]
     fn scoped_user_gets_the_grant_role_in_a_granted_workspace() {
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::Write, "ops"),
-            Decision::Allow
-        );
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::Execute, "prod"),
-            Decision::Allow
-        );
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::Write, "prod"),
-            Decision::Forbidden
-        );
+        assert_scoped_viewer(&[(Write, "ops", Allow), (Execute, "prod", Allow)]);
+        assert_scoped_viewer(&[(Write, "prod", Forbidden)]);
     }
 
     #[test]
     fn ungranted_workspace_is_not_visible() {
-        for action in [Action::View, Action::Execute, Action::Write] {
-            assert_eq!(
-                decide(Role::Viewer, &scoped(), action, "finance"),
-                Decision::NotVisible
-            );
-        }
+        let finance = [View, Execute, Write].map(|action| (action, "finance", NotVisible));
+        assert_scoped_viewer(&finance);
     }
 
     #[test]
-    fn workspace_names_match_exactly() {
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::View, "OPS"),
-            Decision::NotVisible
-        );
+    fn grant_matching_is_case_sensitive() {
+        assert_scoped_viewer(&[(View, "OPS", NotVisible), (View, "Prod", NotVisible)]);
+        assert_scoped_viewer(&[(View, "ops ", NotVisible)]);
     }
 
     #[test]
     fn default_workspace_uses_the_top_level_role() {
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::View, ""),
-            Decision::Allow
-        );
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::Execute, ""),
-            Decision::Forbidden
-        );
+        assert_scoped_viewer(&[(View, "", Allow), (Execute, "", Forbidden)]);
     }
 
     #[test]
     fn audit_and_admin_ignore_workspace_grants() {
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::Audit, "ops"),
-            Decision::Forbidden
-        );
-        assert_eq!(
-            decide(Role::Viewer, &scoped(), Action::Admin, "finance"),
-            Decision::Forbidden
-        );
-        assert_eq!(
-            decide(Role::Manager, &WorkspaceAccess::all(), Action::Audit, ""),
-            Decision::Allow
-        );
+        assert_scoped_viewer(&[(Audit, "ops", Forbidden), (Admin, "finance", Forbidden)]);
+        let manager = decide(Role::Manager, &WorkspaceAccess::all(), Audit, "");
+        assert_eq!(manager, Allow);
+    }
+
+    #[test]
+    fn audit_or_admin_in_an_ungranted_workspace_is_forbidden_not_invisible() {
+        assert_scoped_viewer(&[(Audit, "finance", Forbidden), (Admin, "finance", Forbidden)]);
+        assert_scoped_viewer(&[(Audit, "OPS", Forbidden)]);
+    }
+
+    #[test]
+    fn all_workspace_principals_are_allowed_on_names_no_grant_could_hold() {
+        let names = [
+            "has space",
+            "ü",
+            "a/b",
+            "all",
+            "Default",
+            "GLOBAL",
+            &"x".repeat(65),
+        ];
+        for name in names {
+            assert!(
+                crate::model::validate_workspace_name(name).is_err(),
+                "{name:?} is a valid grant name; pick one that is not"
+            );
+            assert_eq!(
+                decide(
+                    Role::Developer,
+                    &WorkspaceAccess::all(),
+                    Action::Write,
+                    name
+                ),
+                Decision::Allow,
+                "{name:?}"
+            );
+            assert_eq!(
+                decide(Role::Viewer, &WorkspaceAccess::all(), Action::Write, name),
+                Decision::Forbidden,
+                "{name:?}: the top-level role still decides"
+            );
+        }
     }
 }

@@ -46,12 +46,12 @@ impl Default for LoginLimits {
 }
 
 /// Failure times of one key, oldest first, at most `max_failures` of them.
-pub(crate) type Failures = VecDeque<i64>;
+pub(crate) type FailureTimes = VecDeque<i64>;
 
 pub struct LoginLimiter {
     limits: LoginLimits,
-    by_ip: Mutex<HashMap<String, Failures>>,
-    by_account: Mutex<HashMap<String, Failures>>,
+    by_ip: Mutex<HashMap<String, FailureTimes>>,
+    by_account: Mutex<HashMap<String, FailureTimes>>,
 }
 
 impl LoginLimiter {
@@ -101,7 +101,7 @@ impl LoginLimiter {
 
     fn remember(
         &self,
-        table: &Mutex<HashMap<String, Failures>>,
+        table: &Mutex<HashMap<String, FailureTimes>>,
         key: &str,
         limit: WindowLimit,
         now_ms: i64,
@@ -127,7 +127,7 @@ pub(crate) fn retry_after(wait_ms: i64) -> Result<(), u64> {
 }
 
 /// How long until the window has room again.
-pub(crate) fn window_wait(failures: Option<&Failures>, limit: WindowLimit, now_ms: i64) -> i64 {
+pub(crate) fn window_wait(failures: Option<&FailureTimes>, limit: WindowLimit, now_ms: i64) -> i64 {
     let Some(failures) = failures else { return 0 };
     let recent = failures
         .iter()
@@ -141,7 +141,7 @@ pub(crate) fn window_wait(failures: Option<&Failures>, limit: WindowLimit, now_m
 
 /// Over the limit, an account waits `throttle_ms` after its latest failure.
 pub(crate) fn throttle_wait(
-    failures: Option<&Failures>,
+    failures: Option<&FailureTimes>,
     limit: WindowLimit,
     throttle_ms: i64,
     now_ms: i64,
@@ -159,7 +159,7 @@ pub(crate) fn throttle_wait(
 
 /// Drops keys whose failures have all left the window; if none have, the one idle longest.
 fn forget_stalest(
-    table: &mut HashMap<String, Failures>,
+    table: &mut HashMap<String, FailureTimes>,
     limit: WindowLimit,
     now_ms: i64,
     max_keys: usize,
@@ -228,12 +228,17 @@ mod tests {
         assert_eq!(limiter.check("10.0.0.3", "alice", 11_000), Ok(()));
     }
 
+    /// Ten failures from `ip`, each on another account: more than the IP limit allows.
+    fn fail_ten_accounts_from(limiter: &LoginLimiter, ip: &str) {
+        for i in 0..10 {
+            limiter.record_failure(ip, &format!("user{i}"), 0);
+        }
+    }
+
     #[test]
     fn callers_without_an_address_do_not_share_an_ip_limit() {
         let limiter = limiter();
-        for i in 0..10 {
-            limiter.record_failure("", &format!("user{i}"), 0);
-        }
+        fail_ten_accounts_from(&limiter, "");
         assert_eq!(limiter.check("", "fresh", 1), Ok(()));
     }
 
@@ -248,12 +253,13 @@ mod tests {
 
     #[test]
     fn loopback_is_exempt_from_the_ip_limit_only_when_configured() {
+        let unconfigured = limiter();
+        fail_ten_accounts_from(&unconfigured, "127.0.0.1");
+        assert!(unconfigured.check("127.0.0.1", "fresh", 1).is_err());
         let mut limits = limiter().limits;
         limits.exempt_loopback = true;
         let limiter = LoginLimiter::new(limits);
-        for i in 0..10 {
-            limiter.record_failure("127.0.0.1", &format!("user{i}"), 0);
-        }
+        fail_ten_accounts_from(&limiter, "127.0.0.1");
         assert_eq!(limiter.check("127.0.0.1", "fresh", 1), Ok(()));
         assert_eq!(limiter.check("::1", "fresh", 1), Ok(()));
     }

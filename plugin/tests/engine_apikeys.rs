@@ -102,6 +102,41 @@ fn a_key_authenticates_like_a_session_token_with_its_own_role_and_grants() {
     assert_eq!(me["user"]["role"], "viewer");
 }
 
+/// `verify` and `GET /auth/me` answer this User for a key: Dagu's `apikey:` names, and the key's
+/// role, grants and times.
+#[test]
+fn a_key_is_answered_as_a_full_user_built_from_the_key() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "operator"}]});
+    let request = json!({"name": "deploy", "role": "viewer", "workspaceAccess": access});
+    let created = fx
+        .engine
+        .create_api_key(&admin, key_request(request))
+        .expect("create");
+    fx.clock.advance_ms(3_600_000);
+    let patch = serde_json::from_value(json!({"description": "later"})).expect("patch");
+    let key_json = serde_json::to_value(
+        fx.engine
+            .update_api_key(&admin, &created.api_key.id, patch)
+            .expect("update"),
+    )
+    .expect("json");
+    let me =
+        serde_json::to_value(fx.engine.principal(created.key.as_str()).expect("me")).expect("json");
+    let user = &me["user"];
+    assert_eq!(user["id"], format!("apikey:{}", created.api_key.id));
+    assert_eq!(user["username"], "apikey:deploy");
+    assert_eq!(user["role"], "viewer");
+    assert_eq!(user["workspaceAccess"], access);
+    assert_eq!(user["authProvider"], "builtin");
+    assert_eq!(user["createdAt"], "2026-01-01T00:00:00Z");
+    assert_eq!(user["createdAt"], key_json["apiKey"]["createdAt"]);
+    assert_eq!(user["updatedAt"], "2026-01-01T01:00:00Z");
+    assert_eq!(user["updatedAt"], key_json["apiKey"]["updatedAt"]);
+    assert!(user.get("isDisabled").is_none(), "{user}");
+}
+
 #[test]
 fn deleting_or_expiring_a_key_makes_it_fail_at_once() {
     let fx = Fixture::new();

@@ -4,14 +4,8 @@ mod common;
 
 use common::*;
 use dagu_auth::Error;
-use dagu_auth::service::CreateUserRequest;
 use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 use serde_json::json;
-
-fn create(fx: &Fixture, admin: &str, body: serde_json::Value) -> Result<String, Error> {
-    let request: CreateUserRequest = serde_json::from_value(body).expect("request json");
-    fx.engine.create_user(admin, request).map(|user| user.0.id)
-}
 
 fn bad_request_starting(result: Result<impl std::fmt::Debug, Error>, prefix: &str) {
     match result {
@@ -113,8 +107,7 @@ fn usernames_are_unique_case_insensitively() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
     fx.user(&admin, "alice", "viewer");
-    let duplicate = create(
-        &fx,
+    let duplicate = fx.create_user_json(
         &admin,
         json!({"username": "ALICE", "password": USER_PASSWORD, "role": "viewer"}),
     );
@@ -143,12 +136,12 @@ fn renaming_onto_a_taken_username_conflicts() {
 fn omitted_workspace_access_means_all_workspaces() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let id = create(
-        &fx,
-        &admin,
-        json!({"username": "dev", "password": USER_PASSWORD, "role": "developer"}),
-    )
-    .expect("create");
+    let id = fx
+        .create_user_json(
+            &admin,
+            json!({"username": "dev", "password": USER_PASSWORD, "role": "developer"}),
+        )
+        .expect("create");
     let user = serde_json::to_value(fx.engine.get_user(&admin, &id).expect("get")).expect("json");
     assert_eq!(
         user["user"]["workspaceAccess"],
@@ -183,7 +176,7 @@ fn invalid_roles_usernames_and_passwords_are_bad_requests() {
         ),
     ];
     for (body, prefix) in cases {
-        bad_request_starting(create(&fx, &admin, body), prefix);
+        bad_request_starting(fx.create_user_json(&admin, body), prefix);
     }
 }
 
@@ -225,7 +218,10 @@ fn workspace_access_rules_are_enforced_on_create() {
     ];
     for (i, (role, access)) in cases.into_iter().enumerate() {
         let body = json!({"username": format!("u{i}"), "password": USER_PASSWORD, "role": role, "workspaceAccess": access});
-        bad_request_starting(create(&fx, &admin, body), "invalid workspace access: ");
+        bad_request_starting(
+            fx.create_user_json(&admin, body),
+            "invalid workspace access: ",
+        );
     }
 }
 
@@ -235,7 +231,10 @@ fn an_invalid_grant_role_is_a_workspace_access_error() {
     let admin = fx.setup_admin();
     let access = json!({"all": false, "grants": [{"workspace": "ops", "role": "boss"}]});
     let body = json!({"username": "x", "password": USER_PASSWORD, "role": "viewer", "workspaceAccess": access});
-    bad_request_starting(create(&fx, &admin, body), "invalid workspace access: ");
+    bad_request_starting(
+        fx.create_user_json(&admin, body),
+        "invalid workspace access: ",
+    );
 }
 
 #[test]
@@ -247,8 +246,7 @@ fn only_admins_manage_users() {
     assert_eq!(fx.engine.list_users(&manager).err(), forbidden);
     assert_eq!(fx.engine.get_user(&manager, &id).err(), forbidden);
     assert_eq!(
-        create(
-            &fx,
+        fx.create_user_json(
             &manager,
             json!({"username": "x", "password": USER_PASSWORD, "role": "admin"})
         )
@@ -294,8 +292,7 @@ fn writes_need_the_rbac_licence_after_the_admin_check() {
     ));
     let me = fx.engine.principal(&admin).expect("me").id();
     assert_eq!(
-        create(
-            &fx,
+        fx.create_user_json(
             &admin,
             json!({"username": "x", "password": USER_PASSWORD, "role": "viewer"})
         )
@@ -464,4 +461,59 @@ fn authorize_with_a_bad_token_is_unauthenticated() {
         fx.engine.authorize("garbage", Action::View, ""),
         Err(Error::Unauthenticated(_))
     ));
+}
+
+/// A token of each kind (a session of a user, an API key) for a principal with `role` and
+/// `access`: authorize decides them on different paths (packed and plain).
+fn both_tokens(fx: &Fixture, admin: &str, role: &str, access: serde_json::Value) -> [String; 2] {
+    let (_, session) =
+        fx.user_with_access(admin, &format!("{role}-user"), role, Some(access.clone()));
+    let request = json!({"name": format!("{role}-key"), "role": role, "workspaceAccess": access});
+    let request = serde_json::from_value(request).expect("key request");
+    let key = fx.engine.create_api_key(admin, request).expect("key").key;
+    [session, key]
+}
+
+#[test]
+fn all_workspace_principals_are_allowed_on_names_no_grant_could_hold() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let all = json!({"all": true, "grants": []});
+    let long = "x".repeat(65);
+    for token in both_tokens(&fx, &admin, "developer", all) {
+        for name in ["has space", "ü", "a/b", "all", "Default", long.as_str()] {
+            let decision = fx.engine.authorize(&token, Action::Write, name);
+            assert_eq!(decision, Ok(Decision::Allow), "{name:?}");
+        }
+    }
+}
+
+#[test]
+fn grant_matching_is_case_sensitive() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let ops = json!({"all": false, "grants": [{"workspace": "ops", "role": "developer"}]});
+    for token in both_tokens(&fx, &admin, "viewer", ops) {
+        assert_eq!(
+            fx.engine.authorize(&token, Action::Write, "ops"),
+            Ok(Decision::Allow)
+        );
+        for name in ["OPS", "Ops", "ops "] {
+            let decision = fx.engine.authorize(&token, Action::View, name);
+            assert_eq!(decision, Ok(Decision::NotVisible), "{name:?}");
+        }
+    }
+}
+
+#[test]
+fn audit_or_admin_in_an_ungranted_workspace_is_forbidden_not_invisible() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let ops = json!({"all": false, "grants": [{"workspace": "ops", "role": "developer"}]});
+    for token in both_tokens(&fx, &admin, "viewer", ops) {
+        let authorize = |action| fx.engine.authorize(&token, action, "finance");
+        assert_eq!(authorize(Action::View), Ok(Decision::NotVisible));
+        assert_eq!(authorize(Action::Audit), Ok(Decision::Forbidden));
+        assert_eq!(authorize(Action::Admin), Ok(Decision::Forbidden));
+    }
 }

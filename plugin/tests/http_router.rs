@@ -4,48 +4,18 @@ mod common;
 
 use common::*;
 use dagu_auth::http::{self, Request, Response};
-use serde_json::{Value, json};
-
-fn call(
-    fx: &Fixture,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &[u8],
-) -> (u16, Value, Response) {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("Content-Type", "application/json")];
-    if let Some(auth) = &auth {
-        headers.push(("Authorization", auth.as_str()));
-    }
-    let request = Request {
-        method,
-        path,
-        headers: &headers,
-        body,
-        client_ip: "127.0.0.1",
-    };
-    let response = http::handle(&fx.engine, &request);
-    let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    (response.status, json, response)
-}
+use serde_json::json;
 
 #[test]
 fn setup_then_login_then_me_round_trip() {
     let fx = Fixture::new();
-    let (status, body, _) = call(&fx, "GET", "/api/v1/auth/setup", None, b"");
+    let (status, body, _) = fx.http("GET", "/api/v1/auth/setup", None, b"");
     assert_eq!((status, body), (200, json!({"setupRequired": true})));
     let credentials = json!({"username": "root", "password": ADMIN_PASSWORD}).to_string();
-    let (status, login, _) = call(
-        &fx,
-        "POST",
-        "/api/v1/auth/setup",
-        None,
-        credentials.as_bytes(),
-    );
+    let (status, login, _) = fx.http("POST", "/api/v1/auth/setup", None, credentials.as_bytes());
     assert_eq!(status, 200);
     let token = login["token"].as_str().expect("token");
-    let (status, me, _) = call(&fx, "GET", "/api/v1/auth/me", Some(token), b"");
+    let (status, me, _) = fx.http("GET", "/api/v1/auth/me", Some(token), b"");
     assert_eq!((status, &me["user"]["username"]), (200, &json!("root")));
 }
 
@@ -58,7 +28,7 @@ fn unknown_paths_are_json_404s() {
         "/elsewhere",
         "/api/v1/users/a/b/c",
     ] {
-        let (status, body, _) = call(&fx, "GET", path, None, b"");
+        let (status, body, _) = fx.http("GET", path, None, b"");
         assert_eq!(
             (status, &body["code"]),
             (404, &json!("not_found")),
@@ -71,7 +41,7 @@ fn unknown_paths_are_json_404s() {
 fn bodies_over_one_mebibyte_are_413() {
     let fx = Fixture::new();
     let big = vec![b' '; 1024 * 1024 + 1];
-    let (status, body, _) = call(&fx, "POST", "/api/v1/auth/login", None, &big);
+    let (status, body, _) = fx.http("POST", "/api/v1/auth/login", None, &big);
     assert_eq!((status, &body["code"]), (413, &json!("payload_too_large")));
 }
 
@@ -84,7 +54,7 @@ fn malformed_json_and_wrong_types_are_400() {
         b"[]",
         b"",
     ] {
-        let (status, json, _) = call(&fx, "POST", "/api/v1/auth/login", None, body);
+        let (status, json, _) = fx.http("POST", "/api/v1/auth/login", None, body);
         assert_eq!((status, &json["code"]), (400, &json!("bad_request")));
     }
 }
@@ -107,14 +77,14 @@ fn a_non_json_content_type_is_400() {
 #[test]
 fn the_query_string_does_not_change_the_route() {
     let fx = Fixture::new();
-    let (status, _, _) = call(&fx, "GET", "/api/v1/auth/setup?x=1", None, b"");
+    let (status, _, _) = fx.http("GET", "/api/v1/auth/setup?x=1", None, b"");
     assert_eq!(status, 200);
 }
 
 #[test]
 fn a_wrong_method_on_a_known_path_is_an_error_not_a_404() {
     let fx = Fixture::new();
-    let (status, _, _) = call(&fx, "DELETE", "/api/v1/auth/login", None, b"");
+    let (status, _, _) = fx.http("DELETE", "/api/v1/auth/login", None, b"");
     assert_eq!(status, 405);
 }
 
@@ -122,7 +92,7 @@ fn a_wrong_method_on_a_known_path_is_an_error_not_a_404() {
 fn unauthenticated_calls_carry_the_bearer_challenge() {
     let fx = Fixture::new();
     fx.setup_admin();
-    let (status, body, response) = call(&fx, "GET", "/api/v1/users", None, b"");
+    let (status, body, response) = fx.http("GET", "/api/v1/users", None, b"");
     assert_eq!(
         (status, body),
         (
@@ -143,16 +113,11 @@ fn create_answers_201_and_delete_204() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
     let body = json!({"username": "bob", "password": USER_PASSWORD, "role": "viewer"}).to_string();
-    let (status, created, _) = call(&fx, "POST", "/api/v1/users", Some(&admin), body.as_bytes());
+    let (status, created, _) = fx.http("POST", "/api/v1/users", Some(&admin), body.as_bytes());
     assert_eq!(status, 201);
     let id = created["user"]["id"].as_str().expect("id");
-    let (status, _, response) = call(
-        &fx,
-        "DELETE",
-        &format!("/api/v1/users/{id}"),
-        Some(&admin),
-        b"",
-    );
+    let (status, _, response) =
+        fx.http("DELETE", &format!("/api/v1/users/{id}"), Some(&admin), b"");
     assert_eq!((status, response.body.len()), (204, 0));
 }
 
@@ -213,43 +178,45 @@ fn api_keys_round_trip_over_http_and_authenticate_as_bearer() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
     let body = json!({"name": "ci", "role": "developer"}).to_string();
-    let (status, created, _) = call(
-        &fx,
-        "POST",
-        "/api/v1/api-keys",
-        Some(&admin),
-        body.as_bytes(),
-    );
+    let (status, created, _) = fx.http("POST", "/api/v1/api-keys", Some(&admin), body.as_bytes());
     assert_eq!(status, 201);
     let key = created["key"].as_str().expect("key");
     let id = created["apiKey"]["id"].as_str().expect("id");
-    let (status, me, _) = call(&fx, "GET", "/api/v1/auth/me", Some(key), b"");
+    let (status, me, _) = fx.http("GET", "/api/v1/auth/me", Some(key), b"");
     assert_eq!(
         (status, &me["user"]["username"]),
         (200, &json!("apikey:ci"))
     );
-    let (status, listed, _) = call(&fx, "GET", "/api/v1/api-keys", Some(&admin), b"");
+    // A full User, built from the key.
+    assert_eq!(me["user"]["id"], format!("apikey:{id}"));
+    assert_eq!(me["user"]["role"], "developer");
+    assert_eq!(
+        me["user"]["workspaceAccess"],
+        json!({"all": true, "grants": []})
+    );
+    assert_eq!(me["user"]["authProvider"], "builtin");
+    assert_eq!(me["user"]["createdAt"], created["apiKey"]["createdAt"]);
+    assert_eq!(me["user"]["updatedAt"], created["apiKey"]["updatedAt"]);
+    let (status, listed, _) = fx.http("GET", "/api/v1/api-keys", Some(&admin), b"");
     assert_eq!(
         (status, listed["apiKeys"].as_array().map(Vec::len)),
         (200, Some(1))
     );
-    let (status, _, _) = call(
-        &fx,
+    let (status, _, _) = fx.http(
         "PATCH",
         &format!("/api/v1/api-keys/{id}"),
         Some(&admin),
         br#"{"description":"x"}"#,
     );
     assert_eq!(status, 200);
-    let (status, _, _) = call(
-        &fx,
+    let (status, _, _) = fx.http(
         "DELETE",
         &format!("/api/v1/api-keys/{id}"),
         Some(&admin),
         b"",
     );
     assert_eq!(status, 204);
-    let (status, _, _) = call(&fx, "GET", "/api/v1/auth/me", Some(key), b"");
+    let (status, _, _) = fx.http("GET", "/api/v1/auth/me", Some(key), b"");
     assert_eq!(status, 401);
 }
 
@@ -257,8 +224,7 @@ fn api_keys_round_trip_over_http_and_authenticate_as_bearer() {
 fn the_audit_trail_is_served_as_json_and_as_csv() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let (status, page, _) = call(
-        &fx,
+    let (status, page, _) = fx.http(
         "GET",
         "/api/v1/audit?action=setup_admin&limit=5",
         Some(&admin),
@@ -268,7 +234,7 @@ fn the_audit_trail_is_served_as_json_and_as_csv() {
         (status, page["events"][0]["action"].as_str()),
         (200, Some("setup_admin"))
     );
-    let (status, _, response) = call(&fx, "GET", "/api/v1/audit?format=csv", Some(&admin), b"");
+    let (status, _, response) = fx.http("GET", "/api/v1/audit?format=csv", Some(&admin), b"");
     let csv = String::from_utf8(response.body.clone()).expect("utf-8");
     assert_eq!(status, 200);
     assert!(
@@ -276,12 +242,6 @@ fn the_audit_trail_is_served_as_json_and_as_csv() {
             && csv.contains("\"setup_admin\""),
         "{csv}"
     );
-    let (status, _, _) = call(
-        &fx,
-        "GET",
-        "/api/v1/audit?from=yesterday",
-        Some(&admin),
-        b"",
-    );
+    let (status, _, _) = fx.http("GET", "/api/v1/audit?from=yesterday", Some(&admin), b"");
     assert_eq!(status, 400);
 }

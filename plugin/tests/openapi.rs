@@ -1,26 +1,12 @@
 //! The OpenAPI document is served by the router and names every route it answers.
 
-use dagu_auth::http::{Request, handle};
-use dagu_auth::{Config, Engine};
+mod common;
 
-fn get(engine: &Engine, path: &str) -> dagu_auth::http::Response {
-    handle(
-        engine,
-        &Request {
-            method: "GET",
-            path,
-            headers: &[],
-            body: b"",
-            client_ip: "127.0.0.1",
-        },
-    )
-}
+use common::Fixture;
 
 #[test]
 fn the_document_is_served_as_yaml_without_credentials_and_names_every_route() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::open(Config::new(dir.path())).expect("engine");
-    let response = get(&engine, "/api/v1/openapi.yaml");
+    let (_, _, response) = Fixture::new().http("GET", "/api/v1/openapi.yaml", None, b"");
     assert_eq!(response.status, 200);
     assert!(
         response

@@ -19,7 +19,8 @@ fn ok(fx: &Fixture, command: Value) -> Value {
     run(fx, command.clone()).unwrap_or_else(|e| panic!("{command}: {e}"))
 }
 
-fn create(fx: &Fixture, username: &str, role: &str) -> String {
+/// Creates a user through the `users.create` command; answers the new id.
+fn operator_creates(fx: &Fixture, username: &str, role: &str) -> String {
     let created = ok(
         fx,
         json!({"command": "users.create", "username": username, "password": USER_PASSWORD, "role": role}),
@@ -54,16 +55,6 @@ fn audit_actors(fx: &Fixture, admin: &str) -> Vec<(String, String)> {
         .into_iter()
         .map(|e| (e.action, e.actor))
         .collect()
-}
-
-fn stored_hash(fx: &Fixture, id: &str) -> String {
-    let db = rusqlite::Connection::open(fx.dir.path().join("auth/auth.db")).expect("open db");
-    db.query_row(
-        "SELECT password_hash FROM users WHERE id = ?1",
-        [id],
-        |row| row.get(0),
-    )
-    .expect("stored hash")
 }
 
 #[test]
@@ -113,7 +104,7 @@ fn create_applies_the_api_validation() {
     assert!(
         matches!(scoped_developer, Err(Error::BadRequest(m)) if m.starts_with("invalid workspace access: "))
     );
-    create(&fx, "bob", "viewer");
+    operator_creates(&fx, "bob", "viewer");
     let duplicate = run(
         &fx,
         json!({"command": "users.create", "username": "BOB", "password": USER_PASSWORD, "role": "viewer"}),
@@ -128,7 +119,7 @@ fn create_applies_the_api_validation() {
 fn list_shows_every_user_without_hashes() {
     let fx = Fixture::new();
     fx.setup_admin();
-    create(&fx, "bob", "viewer");
+    operator_creates(&fx, "bob", "viewer");
     let answer = ok(&fx, json!({"command": "users.list"}));
     let names: Vec<&str> = answer["users"]
         .as_array()
@@ -144,7 +135,7 @@ fn list_shows_every_user_without_hashes() {
 fn users_are_named_by_username_or_id() {
     let fx = Fixture::new();
     fx.setup_admin();
-    let id = create(&fx, "bob", "viewer");
+    let id = operator_creates(&fx, "bob", "viewer");
     let by_name = ok(
         &fx,
         json!({"command": "users.set_disabled", "user": "Bob", "disabled": true}),
@@ -222,7 +213,7 @@ fn the_last_enabled_admin_cannot_be_disabled_or_deleted() {
 fn the_operator_may_delete_an_admin_while_another_remains() {
     let fx = Fixture::new();
     fx.setup_admin();
-    create(&fx, "second", "admin");
+    operator_creates(&fx, "second", "admin");
     ok(&fx, json!({"command": "users.delete", "user": "admin"}));
     let users = ok(&fx, json!({"command": "users.list"}));
     assert_eq!(users["users"].as_array().expect("users").len(), 1);
@@ -253,7 +244,7 @@ fn operator_changes_are_audited_with_the_operator_as_actor() {
         &fx,
         json!({"command": "setup", "username": "admin", "password": ADMIN_PASSWORD}),
     );
-    create(&fx, "bob", "viewer");
+    operator_creates(&fx, "bob", "viewer");
     ok(&fx, json!({"command": "users.delete", "user": "bob"}));
     let admin = fx
         .engine
@@ -308,14 +299,14 @@ fn an_imported_bcrypt_password_signs_in_and_is_rehashed_to_argon2id() {
     let fx = Fixture::new();
     fx.setup_admin();
     import(&fx, vec![dagu_user("id-dave", "dave", "dave-pass-1")]);
-    assert!(stored_hash(&fx, "id-dave").starts_with("$2b$"));
+    assert!(fx.stored_hash("id-dave").starts_with("$2b$"));
     fx.engine
         .login("dave", "wrong-pass-1", "")
         .expect_err("wrong password");
     fx.engine
         .login("dave", "dave-pass-1", "")
         .expect("bcrypt verifies");
-    assert!(stored_hash(&fx, "id-dave").starts_with("$argon2id$"));
+    assert!(fx.stored_hash("id-dave").starts_with("$argon2id$"));
     // The argon2id hash now answers the same password.
     fx.engine
         .login("dave", "dave-pass-1", "")

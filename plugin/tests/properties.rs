@@ -1,5 +1,5 @@
 //! Property tests: workspace-access validation and the effective role per workspace, against a
-//! reference model written here from HTTP_API.md in the plainest terms (role ranks as numbers,
+//! reference model written here from the rules in the plainest terms (role ranks as numbers,
 //! names checked character by character), independent of the code under test.
 
 use dagu_auth::model::{Grant, GrantInput, Role, WorkspaceAccess, WorkspaceAccessInput};
@@ -29,7 +29,9 @@ fn model_name_ok(name: &str) -> bool {
         && !reserved
 }
 
-/// HTTP_API.md, "Validation of WorkspaceAccess", with grant roles as text.
+/// Validation of a WorkspaceAccess, with grant roles as text: `all` admits no grants; otherwise
+/// the top-level role is viewer and there is at least one grant, each on a valid workspace name
+/// that no other grant repeats (case-insensitively), with a known role other than admin.
 fn model_valid(all: bool, grants: &[(String, String)], role: &str) -> bool {
     if all {
         return grants.is_empty();
@@ -49,7 +51,8 @@ fn model_valid(all: bool, grants: &[(String, String)], role: &str) -> bool {
     role == "viewer" && !grants.is_empty()
 }
 
-/// HTTP_API.md, "Effective role in workspace W".
+/// The effective role in workspace W: the top-level role in the default workspace (empty name) or
+/// with access to all workspaces, else the role of the grant named exactly W, else none.
 fn model_effective(
     role: &str,
     all: bool,

@@ -1,6 +1,7 @@
-//! One test per line of SECURITY.md under "Passwords", "Sign-in", "Tokens" and "Authorization",
-//! named after the line. Each fails when its protection is removed. Other files test the same
-//! machinery in more detail (engine_*.rs, http_router.rs, sign_in_timing.rs).
+//! One test per security requirement of the plugin (passwords, sign-in, tokens, authorization and
+//! the files it keeps; the README's "Security model" summarises them), each named after its
+//! requirement. Each fails when its protection is removed. Other files test the same machinery in
+//! more detail (engine_*.rs, http_router.rs, sign_in_timing.rs).
 
 mod common;
 
@@ -16,22 +17,11 @@ use dagu_auth_abi::DaguAuthAction as Action;
 use rusqlite::Connection;
 use serde_json::json;
 
-fn stored_hash(fx: &Fixture, username: &str) -> String {
-    let conn = Connection::open(fx.dir.path().join("auth/auth.db")).expect("open db");
-    conn.query_row(
-        "SELECT password_hash FROM users WHERE username = ?1",
-        [username],
-        |row| row.get(0),
-    )
-    .expect("user row")
-}
-
 fn create(fx: &Fixture, admin: &str, username: &str, password: &str) -> Result<String, Error> {
-    let request = serde_json::from_value(
+    fx.create_user_json(
+        admin,
         json!({"username": username, "password": password, "role": "viewer"}),
     )
-    .expect("request");
-    fx.engine.create_user(admin, request).map(|user| user.0.id)
 }
 
 // Passwords
@@ -40,9 +30,9 @@ fn create(fx: &Fixture, admin: &str, username: &str, password: &str) -> Result<S
 fn passwords_use_argon2id_with_owasp_defaults_as_salted_phc_strings() {
     let fx = Fixture::with(|c| c.argon2 = Argon2Params::default());
     let admin = fx.setup_admin();
-    create(&fx, &admin, "one", USER_PASSWORD).expect("create one");
-    create(&fx, &admin, "two", USER_PASSWORD).expect("create two");
-    let (one, two) = (stored_hash(&fx, "one"), stored_hash(&fx, "two"));
+    let one = create(&fx, &admin, "one", USER_PASSWORD).expect("create one");
+    let two = create(&fx, &admin, "two", USER_PASSWORD).expect("create two");
+    let (one, two) = (fx.stored_hash(&one), fx.stored_hash(&two));
     assert!(one.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{one}");
     assert_ne!(one, two, "the same password hashes differently: salted");
 }
@@ -286,6 +276,22 @@ fn a_generated_token_secret_has_256_bits_and_mode_0600() {
         std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
         0o600
     );
+}
+
+#[test]
+fn a_missing_data_folder_is_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let parent = root.path().join("missing");
+    let data = parent.join("data");
+    let _engine = dagu_auth::Engine::open(config(&data)).expect("opens on a missing folder");
+    for folder in [&parent, &data, &data.join("auth")] {
+        let mode = std::fs::metadata(folder)
+            .expect("created")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", folder.display());
+    }
 }
 
 #[test]

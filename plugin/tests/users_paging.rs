@@ -4,22 +4,11 @@
 mod common;
 
 use common::*;
-use dagu_auth::http::{self, Request};
 use serde_json::Value;
 
 fn get(fx: &Fixture, path: &str, token: &str) -> (u16, Value) {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    let request = Request {
-        method: "GET",
-        path,
-        headers: &headers,
-        body: b"",
-        client_ip: "127.0.0.1",
-    };
-    let response = http::handle(&fx.engine, &request);
-    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    (response.status, body)
+    let (status, body, _) = fx.http("GET", path, Some(token), b"");
+    (status, body)
 }
 
 fn names(body: &Value) -> Vec<String> {

@@ -291,8 +291,8 @@ pub fn cases(principals: &[Principal], picks: &[usize], seed: u64) -> Vec<Case> 
         .collect()
 }
 
-/// The built plugin library: `DAGU_AUTH_SO`, else the release build's, else the `deps/` copy
-/// that `cargo bench` leaves (PITFALLS.md).
+/// The built plugin library: `DAGU_AUTH_SO`, else the release build's, else the copy `cargo bench`
+/// leaves in `target/release/deps/` (it does not put the cdylib in `target/release/`).
 pub fn plugin_library() -> PathBuf {
     if let Some(path) = std::env::var_os("DAGU_AUTH_SO") {
         return PathBuf::from(path);

@@ -1,7 +1,4 @@
-use serde::Serialize;
-
 use super::{Role, WorkspaceAccess};
-use crate::clock::rfc3339;
 
 /// The visible start of every key, so scanners and people recognise it.
 pub const KEY_PREFIX: &str = "dagu_";
@@ -30,53 +27,9 @@ pub struct ApiKeyRecord {
 }
 
 impl ApiKeyRecord {
-    pub fn view(&self) -> ApiKeyView<'_> {
-        ApiKeyView {
-            id: &self.id,
-            name: &self.name,
-            description: &self.description,
-            role: self.role,
-            workspace_access: &self.workspace_access,
-            key_prefix: &self.key_prefix,
-            created_at: rfc3339(self.created_at_ms),
-            updated_at: rfc3339(self.updated_at_ms),
-            created_by: &self.created_by,
-            last_used_at: self.last_used_at_ms.map(rfc3339),
-            expires_at: self.expires_at_ms.map(rfc3339),
-            owner_user_id: self.owner_user_id.as_deref(),
-            allowed_surfaces: &self.allowed_surfaces,
-            attribution_class: &self.attribution_class,
-            service_account_name: self.service_account_name.as_deref(),
-        }
-    }
-
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expires_at_ms.is_some_and(|at| at <= now_ms)
     }
-}
-
-/// The APIKey object of HTTP_API.md.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyView<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub description: &'a str,
-    pub role: Role,
-    pub workspace_access: &'a WorkspaceAccess,
-    pub key_prefix: &'a str,
-    pub created_at: String,
-    pub updated_at: String,
-    pub created_by: &'a str,
-    pub last_used_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_user_id: Option<&'a str>,
-    pub allowed_surfaces: &'a [String],
-    pub attribution_class: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account_name: Option<&'a str>,
 }
 
 /// A fresh key: `dagu_` and the Base58 form of 32 random bytes.
@@ -97,7 +50,7 @@ pub fn looks_like_api_key(token: &str) -> bool {
 const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
 
-pub fn validate_name(raw: &str) -> Result<String, String> {
+pub fn validate_key_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     match name.chars().count() {
         0 => Err("name is required".into()),
@@ -109,7 +62,7 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
     }
 }
 
-pub fn validate_description(raw: &str) -> Result<String, String> {
+pub fn validate_key_description(raw: &str) -> Result<String, String> {
     match raw.chars().count() {
         n if n > MAX_DESCRIPTION_CHARS => Err(format!(
             "description must be at most {MAX_DESCRIPTION_CHARS} characters"
@@ -133,8 +86,8 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_required() {
-        assert_eq!(validate_name("  ci "), Ok("ci".into()));
-        assert!(validate_name(" ").is_err());
-        assert!(validate_name(&"n".repeat(101)).is_err());
+        assert_eq!(validate_key_name("  ci "), Ok("ci".into()));
+        assert!(validate_key_name(" ").is_err());
+        assert!(validate_key_name(&"n".repeat(101)).is_err());
     }
 }

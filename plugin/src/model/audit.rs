@@ -1,7 +1,3 @@
-use serde::Serialize;
-
-use crate::clock::rfc3339;
-
 /// One entry of the append-only audit trail. `detail` never holds a password, token or key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -14,32 +10,6 @@ pub struct AuditEvent {
     pub target: String,
     pub client_ip: String,
     pub detail: serde_json::Value,
-}
-
-impl Serialize for AuditEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            id: i64,
-            timestamp: String,
-            action: &'a str,
-            actor: &'a str,
-            target: &'a str,
-            client_ip: &'a str,
-            detail: &'a serde_json::Value,
-        }
-        Body {
-            id: self.id,
-            timestamp: rfc3339(self.at_ms),
-            action: &self.action,
-            actor: &self.actor,
-            target: &self.target,
-            client_ip: &self.client_ip,
-            detail: &self.detail,
-        }
-        .serialize(serializer)
-    }
 }
 
 /// Filters for listing the trail, newest first. `before_id` is the keyset cursor.

@@ -2,19 +2,21 @@
 
 mod apikey;
 mod audit;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod principal;
 mod role;
 mod user;
 mod workspace;
 
 pub use apikey::{
-    ApiKeyRecord, ApiKeyView, display_prefix, generate_key, looks_like_api_key,
-    validate_description as validate_key_description, validate_name as validate_key_name,
+    ApiKeyRecord, display_prefix, generate_key, looks_like_api_key, validate_key_description,
+    validate_key_name,
 };
 pub use audit::{AuditEvent, AuditQuery};
 pub use principal::Principal;
 pub use role::Role;
-pub use user::{UserRecord, UserView, fold_username, validate_username};
+pub use user::{UserRecord, fold_username, validate_username};
 pub use workspace::{
     Grant, GrantInput, WorkspaceAccess, WorkspaceAccessInput, validate_workspace_name,
 };

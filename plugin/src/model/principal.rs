@@ -1,7 +1,5 @@
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use super::{ApiKeyRecord, Role, UserRecord, WorkspaceAccess};
 
 /// Who a bearer credential belongs to: a signed-in user or an API key.
@@ -34,6 +32,7 @@ impl Principal {
         }
     }
 
+    /// The name shown for the caller: a username, or `apikey:<name>` as Dagu names a key.
     pub fn name(&self) -> String {
         match self {
             Self::User(user) => user.username.clone(),
@@ -46,39 +45,5 @@ impl Principal {
             Self::User(user) => Some(user),
             Self::ApiKey(_) => None,
         }
-    }
-}
-
-/// `{"user": ...}` as `/auth/me` answers: the full User for people, a minimal one for keys.
-impl Serialize for Principal {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct KeyUser<'a> {
-            id: String,
-            username: String,
-            role: Role,
-            workspace_access: &'a WorkspaceAccess,
-        }
-        #[derive(Serialize)]
-        #[serde(untagged)]
-        enum Inner<'a> {
-            User(super::UserView<'a>),
-            Key(KeyUser<'a>),
-        }
-        #[derive(Serialize)]
-        struct Body<'a> {
-            user: Inner<'a>,
-        }
-        let user = match self {
-            Self::User(user) => Inner::User(user.view()),
-            Self::ApiKey(key) => Inner::Key(KeyUser {
-                id: self.id(),
-                username: self.name(),
-                role: key.role,
-                workspace_access: &key.workspace_access,
-            }),
-        };
-        Body { user }.serialize(serializer)
     }
 }

@@ -11,7 +11,7 @@ pub struct Grant {
     pub role: Role,
 }
 
-/// Which workspaces a principal may see, and with which role in each (HTTP_API.md).
+/// Which workspaces a principal may see, and with which role in each (the rules are in `policy.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceAccess {
@@ -166,19 +166,7 @@ pub fn validate_workspace_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scoped(grants: &[(&str, Role)]) -> WorkspaceAccess {
-        WorkspaceAccess {
-            all: false,
-            grants: grants
-                .iter()
-                .map(|(w, r)| Grant {
-                    workspace: w.to_string(),
-                    role: *r,
-                })
-                .collect(),
-        }
-    }
+    use crate::model::fixtures::scoped;
 
     #[test]
     fn all_access_is_valid_for_every_role() {
@@ -211,12 +199,8 @@ mod tests {
     #[test]
     fn duplicate_workspaces_are_refused_case_insensitively() {
         let access = scoped(&[("ops", Role::Developer), ("OPS", Role::Viewer)]);
-        assert!(
-            access
-                .validate(Role::Viewer)
-                .unwrap_err()
-                .contains("duplicate")
-        );
+        let refusal = access.validate(Role::Viewer).expect_err("duplicate");
+        assert!(refusal.contains("duplicate"), "{refusal}");
     }
 
     #[test]
@@ -237,12 +221,8 @@ mod tests {
                 role: "superuser".into(),
             }],
         };
-        assert!(
-            input
-                .resolve(Role::Viewer)
-                .unwrap_err()
-                .contains("invalid role")
-        );
+        let refusal = input.resolve(Role::Viewer).expect_err("unknown role");
+        assert!(refusal.contains("invalid role"), "{refusal}");
     }
 
     #[test]

@@ -1,13 +1,18 @@
-//! API keys for automation, managed by admins (Dagu's shapes, HTTP_API.md).
+//! API keys for automation, managed by admins, in Dagu's shapes.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::audit::Actor;
+use super::users::{parse_role, resolve_access};
+use super::wire::{
+    ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
+};
 use super::{Credentials, Engine};
-use crate::error::{Error, Result};
+use crate::clock::parse_rfc3339;
+use crate::error::{Error, Result, msg};
 use crate::model::{
-    ApiKeyRecord, ApiKeyView, Role, WorkspaceAccess, WorkspaceAccessInput, display_prefix,
-    generate_key, validate_key_description, validate_key_name,
+    ApiKeyRecord, Role, WorkspaceAccess, WorkspaceAccessInput, display_prefix, generate_key,
+    validate_key_description, validate_key_name,
 };
 
 /// Without an active licence (no licence features at all) an installation keeps at most this many.
@@ -15,105 +20,33 @@ const COMMUNITY_KEY_LIMIT: u64 = 2;
 const DEFAULT_SURFACE: &str = "rest_api";
 const DEFAULT_ATTRIBUTION: &str = "service_account";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateApiKeyRequest {
-    pub name: String,
-    pub description: Option<String>,
-    pub role: String,
-    pub workspace_access: Option<WorkspaceAccessInput>,
-    pub allowed_surfaces: Option<Vec<String>>,
-    pub attribution_class: Option<String>,
-    pub owner_user_id: Option<String>,
-    pub service_account_name: Option<String>,
-    pub expires_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateApiKeyRequest {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub role: Option<String>,
-    pub workspace_access: Option<WorkspaceAccessInput>,
-    pub allowed_surfaces: Option<Vec<String>>,
-    pub attribution_class: Option<String>,
-    pub service_account_name: Option<String>,
-    pub expires_at: Option<String>,
-}
-
-/// `{"apiKey": APIKey, "key": "dagu_..."}`: the only time the key itself is shown.
-#[derive(Debug, Clone)]
-pub struct ApiKeyCreated {
-    pub api_key: ApiKeyRecord,
-    pub key: String,
-}
-
-impl Serialize for ApiKeyCreated {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            api_key: ApiKeyView<'a>,
-            key: &'a str,
-        }
-        Body {
-            api_key: self.api_key.view(),
-            key: &self.key,
-        }
-        .serialize(serializer)
-    }
-}
-
-/// `{"apiKey": APIKey}`.
-#[derive(Debug, Clone)]
-pub struct ApiKeyEnvelope(pub ApiKeyRecord);
-
-impl Serialize for ApiKeyEnvelope {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        json!({ "apiKey": self.0.view() }).serialize(serializer)
-    }
-}
-
-/// `{"apiKeys": [APIKey]}`.
-#[derive(Debug, Clone)]
-pub struct ApiKeysEnvelope(pub Vec<ApiKeyRecord>);
-
-impl Serialize for ApiKeysEnvelope {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        let keys: Vec<ApiKeyView<'_>> = self.0.iter().map(ApiKeyRecord::view).collect();
-        json!({ "apiKeys": keys }).serialize(serializer)
-    }
-}
-
 fn role_and_access(
     role: &str,
     access: Option<WorkspaceAccessInput>,
 ) -> Result<(Role, WorkspaceAccess)> {
-    let role: Role = role.parse().map_err(Error::BadRequest)?;
-    Ok((role, super::users::resolve_access(access, role)?))
+    let role = parse_role(role)?;
+    Ok((role, resolve_access(access, role)?))
+}
+
+/// A field's rule applied to it when the field is given.
+fn validated(
+    field: Option<&str>,
+    rule: impl Fn(&str) -> std::result::Result<String, String>,
+) -> Result<Option<String>> {
+    field.map(rule).transpose().map_err(Error::BadRequest)
 }
 
 impl Engine {
-    fn expiry(&self, text: &str) -> Result<i64> {
-        let at = chrono::DateTime::parse_from_rfc3339(text)
-            .map_err(|_| {
-                Error::bad_request(
-                    "expiresAt must be an RFC 3339 time such as 2027-01-31T00:00:00Z",
-                )
-            })?
-            .timestamp_millis();
+    /// `expiresAt`, when given: a time in the future.
+    fn expiry(&self, text: Option<&str>) -> Result<Option<i64>> {
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let at = parse_rfc3339(text).ok_or_else(|| {
+            Error::bad_request("expiresAt must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+        })?;
         match at > self.now_ms() {
-            true => Ok(at),
+            true => Ok(Some(at)),
             false => Err(Error::bad_request("expiresAt must be in the future")),
         }
     }
@@ -132,7 +65,7 @@ impl Engine {
         let key = self
             .store
             .api_key_by_id(id)?
-            .ok_or_else(|| Error::NotFound(crate::error::msg::API_KEY_NOT_FOUND.into()))?;
+            .ok_or_else(|| Error::NotFound(msg::API_KEY_NOT_FOUND.into()))?;
         Ok(ApiKeyEnvelope(key))
     }
 
@@ -147,11 +80,7 @@ impl Engine {
         let description = validate_key_description(request.description.as_deref().unwrap_or(""))
             .map_err(Error::BadRequest)?;
         let (role, workspace_access) = role_and_access(&request.role, request.workspace_access)?;
-        let expires_at_ms = request
-            .expires_at
-            .as_deref()
-            .map(|t| self.expiry(t))
-            .transpose()?;
+        let expires_at_ms = self.expiry(request.expires_at.as_deref())?;
         if let Some(owner) = &request.owner_user_id
             && self.store.user_by_id(owner)?.is_none()
         {
@@ -190,14 +119,9 @@ impl Engine {
             .then_some(COMMUNITY_KEY_LIMIT);
         self.store.insert_api_key(&record, limit)?;
         self.cache.invalidate();
+        let actor = Actor::new(creator.id(), caller.client_ip);
         let detail = json!({"name": record.name, "role": record.role});
-        self.audit(
-            "api_key_create",
-            &creator.id(),
-            &record.id,
-            caller.client_ip,
-            detail,
-        );
+        self.audit("api_key_create", &actor, &record.id, detail);
         Ok(ApiKeyCreated {
             api_key: record,
             key,
@@ -212,23 +136,9 @@ impl Engine {
     ) -> Result<ApiKeyEnvelope> {
         let caller = caller.into();
         let editor = self.admin(caller)?;
-        let name = request
-            .name
-            .as_deref()
-            .map(validate_key_name)
-            .transpose()
-            .map_err(Error::BadRequest)?;
-        let description = request
-            .description
-            .as_deref()
-            .map(validate_key_description)
-            .transpose()
-            .map_err(Error::BadRequest)?;
-        let expires_at_ms = request
-            .expires_at
-            .as_deref()
-            .map(|t| self.expiry(t))
-            .transpose()?;
+        let name = validated(request.name.as_deref(), validate_key_name)?;
+        let description = validated(request.description.as_deref(), validate_key_description)?;
+        let expires_at_ms = self.expiry(request.expires_at.as_deref())?;
         let now = self.now_ms();
         let updated = self.store.update_api_key(id, &mut |key| {
             let role = request.role.as_deref().unwrap_or(key.role.as_str());
@@ -258,23 +168,18 @@ impl Engine {
             Ok(())
         })?;
         self.cache.invalidate();
+        let actor = Actor::new(editor.id(), caller.client_ip);
         let detail = json!({"name": updated.name, "role": updated.role});
-        self.audit("api_key_update", &editor.id(), id, caller.client_ip, detail);
+        self.audit("api_key_update", &actor, id, detail);
         Ok(ApiKeyEnvelope(updated))
     }
 
     pub fn delete_api_key<'a>(&self, caller: impl Into<Credentials<'a>>, id: &str) -> Result<()> {
         let caller = caller.into();
-        let admin = self.admin(caller)?;
+        let actor = Actor::new(self.admin(caller)?.id(), caller.client_ip);
         self.store.delete_api_key(id)?;
         self.cache.invalidate();
-        self.audit(
-            "api_key_delete",
-            &admin.id(),
-            id,
-            caller.client_ip,
-            json!({}),
-        );
+        self.audit("api_key_delete", &actor, id, json!({}));
         Ok(())
     }
 }

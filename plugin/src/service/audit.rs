@@ -2,114 +2,68 @@
 //! `audit` licence feature).
 
 use dagu_auth_vocab::DaguAuthAction as Action;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::wire::{AuditPage, AuditRequest};
 use super::{Credentials, Engine};
-use crate::clock::rfc3339;
+use crate::clock::parse_rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, AuditQuery};
 
 pub const AUDIT_FEATURE: &str = "audit";
+/// The actor recorded in the audit trail for every operator command.
+pub const OPERATOR: &str = "operator";
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 1000;
 
-/// Filters as callers send them: times in RFC 3339, the cursor from a previous page.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AuditRequest {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
-    pub cursor: Option<String>,
-    pub limit: Option<usize>,
+/// Who an audit entry names as having acted, and the address they called from. The id is a user
+/// id, `apikey:<id>`, `operator` for the command line, or the account name of a sign-in attempt.
+#[derive(Debug, Clone)]
+pub(super) struct Actor<'a> {
+    pub id: String,
+    pub client_ip: &'a str,
 }
 
-/// `{"events": [...], "nextCursor": "..."}`, newest first.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditPage {
-    pub events: Vec<AuditEvent>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-impl AuditPage {
-    /// The same page as CSV, for spreadsheets; the cursor travels in a header instead.
-    pub fn to_csv(&self) -> String {
-        let mut out = String::from("id,timestamp,action,actor,target,clientIp,detail\n");
-        for event in &self.events {
-            let fields = [
-                event.id.to_string(),
-                rfc3339(event.at_ms),
-                event.action.clone(),
-                event.actor.clone(),
-                event.target.clone(),
-                event.client_ip.clone(),
-                event.detail.to_string(),
-            ];
-            let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+impl<'a> Actor<'a> {
+    pub fn new(id: impl Into<String>, client_ip: &'a str) -> Self {
+        Self {
+            id: id.into(),
+            client_ip,
         }
-        out
     }
-}
 
-/// Quotes a field and defuses spreadsheet formulas (a cell starting `=`, `+`, `-` or `@`).
-fn csv_field(value: &str) -> String {
-    let defused = match value.starts_with(['=', '+', '-', '@']) {
-        true => format!("'{value}"),
-        false => value.to_string(),
-    };
-    format!("\"{}\"", defused.replace('"', "\"\""))
-}
-
-fn parse_time(text: &str, name: &str) -> Result<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            Error::bad_request(format!(
-                "{name} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"
-            ))
-        })
+    /// Whoever runs operator commands at a host's command line: `operator`, with no address.
+    pub fn operator() -> Self {
+        Self::new(OPERATOR, "")
+    }
 }
 
 impl Engine {
     /// Appends one entry. The change it describes has already happened, so a failed write is
     /// reported on stderr rather than failing the caller's request.
-    pub(super) fn audit(
-        &self,
-        action: &str,
-        actor: &str,
-        target: &str,
-        client_ip: &str,
-        detail: Value,
-    ) {
-        let event = self.audit_event(action, actor, target, client_ip, detail);
+    pub(super) fn audit(&self, action: &str, actor: &Actor<'_>, target: &str, detail: Value) {
+        let event = self.audit_event(action, actor, target, detail);
         if let Err(error) = self.store.append_audit(&event) {
             let line = serde_json::json!({"log": "dagu-auth.audit-lost", "event": event, "error": error.to_string()});
             eprintln!("{line}");
         }
     }
 
+    /// An entry for the store to write together with the change it describes.
     pub(super) fn audit_event(
         &self,
         action: &str,
-        actor: &str,
+        actor: &Actor<'_>,
         target: &str,
-        client_ip: &str,
         detail: Value,
     ) -> AuditEvent {
         AuditEvent {
             id: 0,
             at_ms: self.now_ms(),
             action: action.into(),
-            actor: actor.into(),
+            actor: actor.id.clone(),
             target: target.into(),
-            client_ip: client_ip.into(),
+            client_ip: actor.client_ip.into(),
             detail,
         }
     }
@@ -140,16 +94,8 @@ impl Engine {
             None => None,
         };
         let query = AuditQuery {
-            from_ms: request
-                .from
-                .as_deref()
-                .map(|t| parse_time(t, "from"))
-                .transpose()?,
-            to_ms: request
-                .to
-                .as_deref()
-                .map(|t| parse_time(t, "to"))
-                .transpose()?,
+            from_ms: filter_time(request.from.as_deref(), "from")?,
+            to_ms: filter_time(request.to.as_deref(), "to")?,
             actor: request.actor,
             action: request.action,
             target: request.target,
@@ -171,14 +117,14 @@ impl Engine {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_fields_and_defuses_formulas() {
-        assert_eq!(csv_field("plain"), "\"plain\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
-    }
+/// The filter `name` in milliseconds, if given.
+fn filter_time(text: Option<&str>, name: &str) -> Result<Option<i64>> {
+    text.map(|text| {
+        parse_rfc3339(text).ok_or_else(|| {
+            Error::bad_request(format!(
+                "{name} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"
+            ))
+        })
+    })
+    .transpose()
 }

@@ -6,12 +6,41 @@ use std::sync::Arc;
 use dagu_auth_vocab::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 use subtle::ConstantTimeEq;
 
+use super::Engine;
 use super::cache::{CachedKey, CachedSession};
-use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
-use crate::model::{Principal, UserRecord, looks_like_api_key};
+use crate::model::{ApiKeyRecord, Principal, UserRecord, looks_like_api_key};
 use crate::policy;
 use crate::token::Verified;
+
+/// The bearer credential of a call and where it came from (for the audit trail).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    pub token: &'a str,
+    pub client_ip: &'a str,
+}
+
+impl<'a> Credentials<'a> {
+    pub fn new(token: &'a str, client_ip: &'a str) -> Self {
+        Self { token, client_ip }
+    }
+}
+
+/// A bare token: callers of the ABIs have no client address to give.
+impl<'a> From<&'a str> for Credentials<'a> {
+    fn from(token: &'a str) -> Self {
+        Self {
+            token,
+            client_ip: "",
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Credentials<'a> {
+    fn from(token: &'a String) -> Self {
+        Self::from(token.as_str())
+    }
+}
 
 fn invalid_token() -> Error {
     Error::Unauthenticated(msg::INVALID_TOKEN.into())
@@ -53,11 +82,12 @@ impl Engine {
     /// The time for expiry checks, once other processes' writes have been looked for.
     fn now_noticing_writers(&self) -> i64 {
         let now_ms = self.clock.now_ms_coarse();
-        self.notice_other_writers(now_ms);
+        self.cache.notice_other_writers(now_ms, self.store.as_ref());
         now_ms
     }
 
-    /// The caller, allowed `action` installation-wide (HTTP_API.md's check order: 401, then 403).
+    /// The caller, allowed `action` installation-wide: an unknown caller is 401 before a known
+    /// one without the role is 403.
     pub(super) fn caller_allowed<'a>(
         &self,
         caller: impl Into<Credentials<'a>>,
@@ -76,7 +106,7 @@ impl Engine {
 
     /// `read` on a signed-in user's session (signature, expiry, a live session row, an enabled
     /// user). A cached session is read under the cache's read lock, so a hot call is one HMAC, one
-    /// clock read and one lookup (BENCHMARKS.md).
+    /// clock read and one lookup (BENCHMARKS.md has the figures).
     fn with_session<R>(
         &self,
         token: &str,
@@ -117,21 +147,20 @@ impl Engine {
     }
 
     /// An API key: known digest, not expired, and an owner (if any) who is still enabled.
-    fn key_principal(&self, token: &str, now_ms: i64) -> Result<Arc<crate::model::ApiKeyRecord>> {
-        let invalid = invalid_token;
+    fn key_principal(&self, token: &str, now_ms: i64) -> Result<Arc<ApiKeyRecord>> {
         let digest = self.key_digest.digest(token);
-        let cached = self.cached_key(&digest)?.ok_or_else(invalid)?;
+        let cached = self.cached_key(&digest)?.ok_or_else(invalid_token)?;
         // The lookup was by a keyed digest; the final comparison is constant-time all the same.
         if !bool::from(cached.record.digest.as_bytes().ct_eq(digest.as_bytes())) {
-            return Err(invalid());
+            return Err(invalid_token());
         }
         if cached.record.is_expired(now_ms) {
-            return Err(invalid());
+            return Err(invalid_token());
         }
         if let Some(owner) = &cached.record.owner_user_id {
             let enabled = self.cached_user(owner)?.is_some_and(|user| !user.disabled);
             if !enabled {
-                return Err(invalid());
+                return Err(invalid_token());
             }
         }
         if cached.due_for_touch(now_ms) {
@@ -141,24 +170,11 @@ impl Engine {
     }
 
     pub(super) fn cached_user(&self, id: &str) -> Result<Option<Arc<UserRecord>>> {
-        if let Some(user) = self.cache.user(id) {
-            return Ok(Some(user));
-        }
-        let generation = self.cache.generation();
-        Ok(self
-            .store
-            .user_by_id(id)?
-            .map(|user| self.cache.put_user(generation, user)))
+        self.cache.user_or_load(id, || self.store.user_by_id(id))
     }
 
     fn cached_key(&self, digest: &str) -> Result<Option<Arc<CachedKey>>> {
-        if let Some(key) = self.cache.key(digest) {
-            return Ok(Some(key));
-        }
-        let generation = self.cache.generation();
-        Ok(self
-            .store
-            .api_key_by_digest(digest)?
-            .map(|key| self.cache.put_key(generation, key)))
+        self.cache
+            .key_or_load(digest, || self.store.api_key_by_digest(digest))
     }
 }

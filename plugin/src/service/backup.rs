@@ -1,5 +1,5 @@
-//! Backups an operator can trust: online backup, guarded restore, verification, and the scheduled
-//! backups of the maintenance thread.
+//! Backups an operator can trust: online backup, restore (refused while a server runs),
+//! verification, and the scheduled backups of the maintenance thread.
 //!
 //! Restore must never run under a live server: a server would keep serving principals from its
 //! cache and its open connections would see the database change beneath them. Servers hold a
@@ -9,13 +9,13 @@
 
 use std::fs::{self, File, TryLockError};
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::Engine;
-use super::operator::OPERATOR;
+use super::audit::Actor;
+use super::{Engine, folders};
 use crate::config::BackupSchedule;
 use crate::error::{Error, Result};
 use crate::store::{BackupSummary, Store, VerifyReport};
@@ -38,13 +38,8 @@ impl Engine {
                 summary.report
             )));
         }
-        self.audit(
-            "db_backup",
-            OPERATOR,
-            &dest.display().to_string(),
-            "",
-            json!({"users": summary.users}),
-        );
+        let (target, detail) = (dest.display().to_string(), json!({"users": summary.users}));
+        self.audit("db_backup", &Actor::operator(), &target, detail);
         Ok(summary)
     }
 
@@ -54,13 +49,9 @@ impl Engine {
         let _servers_locked_out = lock_out_servers(&self.config.data_dir.join("auth"))?;
         let summary = self.store.restore_from(source)?;
         self.cache.invalidate();
-        self.audit(
-            "db_restore",
-            OPERATOR,
-            &source.display().to_string(),
-            "",
-            json!({"users": summary.users, "schemaVersion": summary.schema_version}),
-        );
+        let target = source.display().to_string();
+        let detail = json!({"users": summary.users, "schemaVersion": summary.schema_version});
+        self.audit("db_restore", &Actor::operator(), &target, detail);
         Ok(summary)
     }
 
@@ -77,20 +68,6 @@ impl Engine {
             None => Ok(None),
         }
     }
-}
-
-pub(super) fn summary_json(summary: &BackupSummary) -> Value {
-    json!({
-        "path": summary.path.display().to_string(),
-        "bytes": summary.bytes,
-        "schemaVersion": summary.schema_version,
-        "users": summary.users,
-        "verify": report_json(&summary.report),
-    })
-}
-
-pub(super) fn report_json(report: &VerifyReport) -> Value {
-    json!({"ok": report.is_ok(), "problems": report.problems})
 }
 
 /// The exclusive side of the server lock, held for as long as the returned file lives.
@@ -135,11 +112,7 @@ pub(super) fn scheduled_backup(
     now_ms: i64,
 ) -> Result<Option<PathBuf>> {
     let dir = &schedule.dir;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
+    folders::create_private(dir, "the backup folder")?;
     let interval_ms = schedule.interval.as_millis().min(i64::MAX as u128) as i64;
     let existing = scheduled_backups(dir)?;
     if let Some((newest_ms, _)) = existing.last()

@@ -2,105 +2,23 @@
 //!
 //! Whoever can run these can already open the data folder and edit the database, so skipping the
 //! token does not widen trust. Everything else is the admin path's: the same validation, the
-//! licence gate, the last-enabled-admin guard, token revocation and an audit entry, with
+//! licence gate, the last-enabled-admin rule, token revocation and an audit entry, with
 //! `operator` as the actor.
 
-use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::backup::{report_json, summary_json};
-use super::users::{Actor, RBAC_FEATURE, resolve_access};
-use super::{Engine, UserEnvelope, UsersEnvelope};
-use crate::error::{Error, Result, msg};
-use crate::model::{Role, UserRecord, WorkspaceAccessInput, validate_username};
-use crate::password;
-use crate::service::{CreateUserRequest, UpdateUserRequest};
-
-/// The actor recorded in the audit trail for every operator command.
-pub const OPERATOR: &str = "operator";
-
-/// One command, as JSON: `{"command": "users.create", ...}`. Users are named by id or username.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "command", deny_unknown_fields)]
-pub enum OperatorCommand {
-    /// The first admin, only while no user exists; no session is started.
-    #[serde(rename = "setup")]
-    Setup { username: String, password: String },
-    #[serde(rename = "users.list")]
-    ListUsers,
-    #[serde(rename = "users.create")]
-    CreateUser {
-        username: String,
-        password: String,
-        role: String,
-        #[serde(default, rename = "workspaceAccess")]
-        workspace_access: Option<WorkspaceAccessInput>,
-    },
-    #[serde(rename = "users.reset_password")]
-    ResetPassword {
-        user: String,
-        #[serde(rename = "newPassword")]
-        new_password: String,
-    },
-    #[serde(rename = "users.set_disabled")]
-    SetDisabled { user: String, disabled: bool },
-    #[serde(rename = "users.delete")]
-    DeleteUser { user: String },
-    /// Accounts from Dagu's file store (`users/*.json`), one JSON object each.
-    #[serde(rename = "import_dagu_users")]
-    ImportDaguUsers { users: Vec<Value> },
-    /// An online backup into the new file `path`.
-    #[serde(rename = "db.backup")]
-    Backup { path: PathBuf },
-    /// Refused while a server holds the data folder (see `backup.rs`).
-    #[serde(rename = "db.restore")]
-    Restore { path: PathBuf },
-    /// Answers the report; problems are not an error, so the caller decides the exit status.
-    #[serde(rename = "db.verify")]
-    Verify,
-}
-
-/// A user as Dagu's file store writes it (`UserForStorage`).
-#[derive(Debug, Deserialize)]
-struct DaguUser {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password_hash: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    created_at: Option<String>,
-    #[serde(default)]
-    updated_at: Option<String>,
-    #[serde(default)]
-    auth_provider: String,
-    #[serde(default)]
-    is_disabled: bool,
-    /// Absent in files written before workspaces existed: all workspaces, as in Dagu.
-    #[serde(default)]
-    workspace_access: Option<WorkspaceAccessInput>,
-}
-
-/// What happened to one imported entry, in the order given.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportOutcome {
-    pub status: &'static str,
-    pub id: String,
-    pub username: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-const OPERATOR_ACTOR: Actor<'static> = Actor {
-    id: OPERATOR,
-    client_ip: "",
+use super::Engine;
+use super::audit::Actor;
+use super::users::{parse_role, resolve_access};
+use super::wire::{
+    BackupAnswer, CreateUserRequest, DaguUser, DeletedUser, ImportAnswer, ImportOutcome,
+    OperatorCommand, UpdateUserRequest, UserEnvelope, UsersEnvelope, VerifyAnswer,
 };
+use crate::clock::parse_rfc3339;
+use crate::error::{Error, Result, msg};
+use crate::model::{UserRecord, validate_username};
+use crate::password;
 
 fn to_value(value: &impl Serialize) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
@@ -111,7 +29,8 @@ impl Engine {
     pub fn operator(&self, command: OperatorCommand) -> Result<Value> {
         match command {
             OperatorCommand::Setup { username, password } => {
-                let user = self.create_first_admin(&username, &password, Some(OPERATOR), "")?;
+                let user =
+                    self.create_first_admin(&username, &password, Some(Actor::operator()), "")?;
                 to_value(&UserEnvelope(user))
             }
             OperatorCommand::ListUsers => to_value(&UsersEnvelope(self.store.list_users()?)),
@@ -128,11 +47,11 @@ impl Engine {
                     role,
                     workspace_access,
                 };
-                to_value(&self.create_user_as(OPERATOR_ACTOR, request)?)
+                to_value(&self.create_user_as(&Actor::operator(), request)?)
             }
             OperatorCommand::ResetPassword { user, new_password } => {
                 let id = self.find_user(&user)?.id;
-                to_value(&self.reset_password_as(OPERATOR_ACTOR, &id, &new_password)?)
+                to_value(&self.reset_password_as(&Actor::operator(), &id, &new_password)?)
             }
             OperatorCommand::SetDisabled { user, disabled } => {
                 self.require_rbac()?;
@@ -141,33 +60,29 @@ impl Engine {
                     is_disabled: Some(disabled),
                     ..Default::default()
                 };
-                to_value(&self.update_user_as(OPERATOR_ACTOR, &id, request)?)
+                to_value(&self.update_user_as(&Actor::operator(), &id, request)?)
             }
             OperatorCommand::DeleteUser { user } => {
                 self.require_rbac()?;
                 let found = self.find_user(&user)?;
-                self.delete_user_as(OPERATOR_ACTOR, &found.id)?;
-                Ok(json!({"message": "User deleted", "id": found.id, "username": found.username}))
+                self.delete_user_as(&Actor::operator(), &found.id)?;
+                to_value(&DeletedUser::of(&found))
             }
             OperatorCommand::ImportDaguUsers { users } => {
                 self.require_rbac()?;
-                let outcomes = users
+                let results = users
                     .into_iter()
                     .map(|raw| self.import_one(raw))
                     .collect::<Result<Vec<_>>>()?;
-                Ok(json!({ "results": outcomes }))
+                to_value(&ImportAnswer { results })
             }
-            OperatorCommand::Backup { path } => Ok(summary_json(&self.backup_to(&path)?)),
-            OperatorCommand::Restore { path } => Ok(summary_json(&self.restore_from(&path)?)),
-            OperatorCommand::Verify => Ok(report_json(&self.verify_store()?)),
-        }
-    }
-
-    /// The licence gate of the API's user writes, without its admin check.
-    fn require_rbac(&self) -> Result<()> {
-        match self.config.has_feature(RBAC_FEATURE) {
-            true => Ok(()),
-            false => Err(Error::Forbidden(msg::LICENSE_REQUIRED.into())),
+            OperatorCommand::Backup { path } => {
+                to_value(&BackupAnswer::of(&self.backup_to(&path)?))
+            }
+            OperatorCommand::Restore { path } => {
+                to_value(&BackupAnswer::of(&self.restore_from(&path)?))
+            }
+            OperatorCommand::Verify => to_value(&VerifyAnswer::of(&self.verify_store()?)),
         }
     }
 
@@ -200,13 +115,8 @@ impl Engine {
             .and_then(|user| self.insert_dagu_user(user));
         match result {
             Ok(user) => {
-                self.audit(
-                    "user_import",
-                    OPERATOR,
-                    &user.id,
-                    "",
-                    json!({"username": user.username, "role": user.role, "isDisabled": user.disabled}),
-                );
+                let detail = json!({"username": user.username, "role": user.role, "isDisabled": user.disabled});
+                self.audit("user_import", &Actor::operator(), &user.id, detail);
             }
             Err(error @ (Error::Storage(_) | Error::Unavailable(_) | Error::Internal(_))) => {
                 return Err(error);
@@ -236,13 +146,19 @@ impl Engine {
             return Err(Error::bad_request("no bcrypt password_hash"));
         }
         let username = validate_username(&dagu.username).map_err(Error::BadRequest)?;
-        let role: Role = dagu.role.parse().map_err(Error::BadRequest)?;
+        let role = parse_role(&dagu.role)?;
         let access = resolve_access(dagu.workspace_access, role)?;
         if self.store.user_by_id(id)?.is_some() {
             return Err(Error::AlreadyExists("already imported (same id)".into()));
         }
         let now = self.now_ms();
-        let created_at_ms = parse_time(dagu.created_at.as_deref()).unwrap_or(now);
+        // Dagu writes Go's RFC 3339 with nanoseconds; an unreadable time falls back rather than
+        // refuse an otherwise good account.
+        let created_at_ms = dagu
+            .created_at
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .unwrap_or(now);
         let user = UserRecord {
             id: id.to_string(),
             username,
@@ -251,18 +167,14 @@ impl Engine {
             password_hash: dagu.password_hash,
             disabled: dagu.is_disabled,
             created_at_ms,
-            updated_at_ms: parse_time(dagu.updated_at.as_deref()).unwrap_or(created_at_ms),
+            updated_at_ms: dagu
+                .updated_at
+                .as_deref()
+                .and_then(parse_rfc3339)
+                .unwrap_or(created_at_ms),
         };
         self.store.insert_user(&user)?;
         self.cache.invalidate();
         Ok(user)
     }
-}
-
-/// Dagu writes Go's RFC 3339 with nanoseconds; an unreadable time falls back rather than refuse
-/// an otherwise good account.
-fn parse_time(text: Option<&str>) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text?)
-        .ok()
-        .map(|t| t.timestamp_millis())
 }

@@ -1,14 +1,14 @@
-//! First-admin setup, sign-in, sign-out and token checks.
+//! Sessions: signing in (with the sign-in limits), signing out, and changing one's own password,
+//! which ends every session of the account.
 
-use serde::Serialize;
 use serde_json::json;
 
-use super::{Credentials, Engine, MessageBody, expires_at};
+use super::audit::Actor;
+use super::wire::{LoginResponse, MessageBody};
+use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
-use crate::model::AuditEvent;
 use crate::model::{
-    Principal, Role, UserRecord, UserView, WorkspaceAccess, fold_username, looks_like_api_key,
-    validate_username,
+    AuditEvent, Principal, UserRecord, fold_username, looks_like_api_key, validate_username,
 };
 use crate::password;
 use crate::store::{Session, UpdateEffects};
@@ -19,77 +19,7 @@ const MAX_AUDITED_NAME_CHARS: usize = 64;
 /// A sign-in password this long in bytes cannot be valid under any rule set; it is not hashed.
 const MAX_SIGN_IN_PASSWORD_BYTES: usize = 4 * 1024;
 
-#[derive(Debug, Clone)]
-pub struct LoginResponse {
-    pub token: String,
-    pub expires_at_ms: i64,
-    pub user: UserRecord,
-}
-
-impl Serialize for LoginResponse {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            token: &'a str,
-            expires_at: String,
-            user: UserView<'a>,
-        }
-        Body {
-            token: &self.token,
-            expires_at: expires_at(self.expires_at_ms),
-            user: self.user.view(),
-        }
-        .serialize(serializer)
-    }
-}
-
 impl Engine {
-    pub fn setup_required(&self) -> Result<bool> {
-        Ok(self.store.user_count()? == 0)
-    }
-
-    /// Creates the first admin and signs them in. Only while no user exists; of concurrent calls
-    /// exactly one wins (the store checks and inserts in one transaction).
-    pub fn setup(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
-        let user = self.create_first_admin(username, password, None, client_ip)?;
-        self.start_session(user, None)
-    }
-
-    /// The rules of setup without a session; `actor` is recorded instead of the new admin when an
-    /// operator ran it.
-    pub(super) fn create_first_admin(
-        &self,
-        username: &str,
-        password: &str,
-        actor: Option<&str>,
-        client_ip: &str,
-    ) -> Result<UserRecord> {
-        let done = || Error::Forbidden(msg::SETUP_DONE.into());
-        // Checked before the password so a finished installation reveals nothing else.
-        if !self.setup_required()? {
-            return Err(done());
-        }
-        let username = validate_username(username).map_err(Error::BadRequest)?;
-        let normalized = password::check_rules(&self.config.password, password, &username)?;
-        let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
-        if !self.store.insert_first_user(&user)? {
-            return Err(done());
-        }
-        self.cache.invalidate();
-        self.audit(
-            "setup_admin",
-            actor.unwrap_or(&user.id),
-            &user.id,
-            client_ip,
-            json!({"username": user.username}),
-        );
-        Ok(user)
-    }
-
     /// Signs in. Unknown user, wrong password and disabled account answer the same error after the
     /// same work: one password hash. Failures count against the client IP and the account.
     pub fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
@@ -106,15 +36,12 @@ impl Engine {
                 false,
             ),
         };
+        // Attempts are recorded under the account they aim at, whoever makes them.
+        let attempt = Actor::new(&account, client_ip);
         let now_ms = self.now_ms();
         if let Err(retry_after_secs) = self.sign_in_wait(client_ip, &account, now_ms)? {
-            self.audit(
-                "rate_limited",
-                &account,
-                &account,
-                client_ip,
-                json!({"retryAfterSecs": retry_after_secs}),
-            );
+            let detail = json!({"retryAfterSecs": retry_after_secs});
+            self.audit("rate_limited", &attempt, &account, detail);
             return Err(Error::RateLimited { retry_after_secs });
         }
         let user = match possible {
@@ -145,18 +72,14 @@ impl Engine {
                 if legacy {
                     self.upgrade_legacy_hash(&user.id, password);
                 }
-                let event = self.audit_event("login", &user.id, &user.id, client_ip, json!({}));
+                let actor = Actor::new(&user.id, client_ip);
+                let event = self.audit_event("login", &actor, &user.id, json!({}));
                 self.start_session(user, Some(&event))
             }
             _ => {
                 self.sign_in_failed(client_ip, &account, now_ms)?;
-                self.audit(
-                    "login_failed",
-                    &account,
-                    &account,
-                    client_ip,
-                    json!({"reason": refusal}),
-                );
+                let detail = json!({"reason": refusal});
+                self.audit("login_failed", &attempt, &account, detail);
                 Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into()))
             }
         }
@@ -185,7 +108,7 @@ impl Engine {
     }
 
     /// Signs `user` in; `event`, if any, is recorded in the same transaction as the session.
-    fn start_session(
+    pub(super) fn start_session(
         &self,
         mut user: UserRecord,
         event: Option<&AuditEvent>,
@@ -242,7 +165,8 @@ impl Engine {
             .map_err(|_| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
         self.store.delete_session(&claims.jti)?;
         self.cache.invalidate();
-        self.audit("logout", &user.id, &user.id, caller.client_ip, json!({}));
+        let actor = Actor::new(&user.id, caller.client_ip);
+        self.audit("logout", &actor, &user.id, json!({}));
         Ok(())
     }
 
@@ -270,23 +194,9 @@ impl Engine {
                 "Current password is incorrect".into(),
             ));
         }
-        let hash = self.hashing.hash(&normalized)?;
-        let now = self.now_ms();
-        self.store.update_user(&user.id, &mut |record| {
-            record.password_hash.clone_from(&hash);
-            record.updated_at_ms = now;
-            Ok(UpdateEffects {
-                revoke_sessions: true,
-            })
-        })?;
-        self.cache.invalidate();
-        self.audit(
-            "password_change",
-            &user.id,
-            &user.id,
-            caller.client_ip,
-            json!({}),
-        );
+        self.set_password(&user.id, &normalized)?;
+        let actor = Actor::new(&user.id, caller.client_ip);
+        self.audit("password_change", &actor, &user.id, json!({}));
         Ok(MessageBody {
             message: "Password changed successfully",
         })

@@ -5,7 +5,7 @@
 
 use super::Engine;
 use crate::error::Result;
-use crate::ratelimit::{Failures, WindowLimit, retry_after, throttle_wait, window_wait};
+use crate::ratelimit::{FailureTimes, WindowLimit, retry_after, throttle_wait, window_wait};
 use crate::store::{LimitScope, LoginFailureLog};
 
 impl Engine {
@@ -78,7 +78,7 @@ fn recent(
     key: &str,
     limit: WindowLimit,
     now_ms: i64,
-) -> Result<Failures> {
+) -> Result<FailureTimes> {
     let after_ms = now_ms.saturating_sub(limit.window_ms);
     let times =
         log.recent_login_failures(scope, key, after_ms, limit.max_failures.max(1) as usize)?;

@@ -1,38 +1,25 @@
-//! User management by an admin, with HTTP_API.md's rules.
+//! User management by an admin (and by an operator at the command line, through the `_as`
+//! functions with the same rules).
 
-use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
 
-use serde::ser::{Error as _, SerializeSeq};
-use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
 
-use super::{Credentials, Engine, MessageBody, UserEnvelope, UsersEnvelope};
+use super::audit::Actor;
+use super::wire::{
+    CreateUserRequest, MessageBody, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
+    write_user_list,
+};
+use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
-use crate::model::{Principal, Role, WorkspaceAccess, WorkspaceAccessInput, validate_username};
+use crate::model::{
+    Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput, fold_username, validate_username,
+};
 use crate::password;
-use crate::store::{Store, UpdateEffects};
+use crate::store::UpdateEffects;
 
 /// The licence feature that unlocks user management writes.
 pub const RBAC_FEATURE: &str = "rbac";
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateUserRequest {
-    pub username: String,
-    pub password: String,
-    pub role: String,
-    pub workspace_access: Option<WorkspaceAccessInput>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateUserRequest {
-    pub username: Option<String>,
-    pub role: Option<String>,
-    pub workspace_access: Option<WorkspaceAccessInput>,
-    pub is_disabled: Option<bool>,
-}
 
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
@@ -45,76 +32,10 @@ const MAX_USER_JSON_BYTES_ESTIMATE: usize = 4096;
 /// `{"users":[]}` and the NUL the C ABI appends, so a right guess never reallocates.
 const ENVELOPE_BYTES: usize = 16;
 
-/// The `users` array of the full list, serialised from the store one user at a time.
-struct StreamedUsers<'a> {
-    store: &'a dyn Store,
-    /// A store failure, kept whole: through the serializer it could only travel as a message.
-    failure: RefCell<Option<Error>>,
-    written: Cell<usize>,
-}
-
-impl Serialize for StreamedUsers<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        let mut serialized = Ok(());
-        let walked = self.store.for_each_user(&mut |user| {
-            serialized = seq.serialize_element(&user.view());
-            self.written.set(self.written.get() + 1);
-            match serialized {
-                Ok(()) => Ok(()),
-                // Stops the walk; the serializer's own error is the one returned below.
-                Err(_) => Err(Error::Internal("the user list did not serialise".into())),
-            }
-        });
-        serialized?;
-        if let Err(e) = walked {
-            let message = e.to_string();
-            self.failure.replace(Some(e));
-            return Err(S::Error::custom(message));
-        }
-        seq.end()
-    }
-}
-
-/// `{"users": [User], "nextCursor"?: "..."}`.
-#[derive(Debug, Clone)]
-pub struct UsersPage {
-    pub users: Vec<crate::model::UserRecord>,
-    pub next_cursor: Option<String>,
-}
-
-impl serde::Serialize for UsersPage {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            users: Vec<crate::model::UserView<'a>>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            next_cursor: Option<&'a str>,
-        }
-        Body {
-            users: self
-                .users
-                .iter()
-                .map(crate::model::UserRecord::view)
-                .collect(),
-            next_cursor: self.next_cursor.as_deref(),
-        }
-        .serialize(serializer)
-    }
-}
-
 /// Opaque to clients: base64url of `folded username \n id` (neither can hold a newline).
-fn encode_cursor(user: &crate::model::UserRecord) -> String {
+fn encode_cursor(user: &UserRecord) -> String {
     use base64::Engine as _;
-    let key = format!(
-        "{}\n{}",
-        crate::model::fold_username(&user.username),
-        user.id
-    );
+    let key = format!("{}\n{}", fold_username(&user.username), user.id);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }
 
@@ -129,7 +50,7 @@ fn decode_cursor(cursor: &str) -> Result<(String, String)> {
     Ok((name.to_string(), id.to_string()))
 }
 
-fn parse_role(text: &str) -> Result<Role> {
+pub(super) fn parse_role(text: &str) -> Result<Role> {
     text.parse().map_err(Error::BadRequest)
 }
 
@@ -144,13 +65,6 @@ pub(super) fn resolve_access(
         .map_err(|e| Error::BadRequest(format!("invalid workspace access: {e}")))
 }
 
-/// Who makes a change, for the audit trail: an admin's id, or `operator` for the command line.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Actor<'a> {
-    pub id: &'a str,
-    pub client_ip: &'a str,
-}
-
 /// The audit action for a user update: Dagu's `user_update`, or a dedicated one for the two changes
 /// operators search for most.
 fn update_action(request: &UpdateUserRequest) -> &'static str {
@@ -162,13 +76,63 @@ fn update_action(request: &UpdateUserRequest) -> &'static str {
 }
 
 impl Engine {
-    /// Admin, then licence: the check order of HTTP_API.md for user writes.
-    fn licensed_admin(&self, caller: Credentials<'_>) -> Result<Principal> {
-        let principal = self.admin(caller)?;
-        if !self.config.has_feature(RBAC_FEATURE) {
-            return Err(Error::Forbidden(msg::LICENSE_REQUIRED.into()));
+    /// The admin behind `caller`, as the actor of a change.
+    fn admin_actor<'a>(&self, caller: Credentials<'a>) -> Result<Actor<'a>> {
+        let admin = self.admin(caller)?;
+        Ok(Actor::new(admin.id(), caller.client_ip))
+    }
+
+    /// The admin behind `caller`, for a user write: admin first, then the licence, so a caller
+    /// who is not an admin learns nothing about the licence.
+    fn licensed_admin_actor<'a>(&self, caller: Credentials<'a>) -> Result<Actor<'a>> {
+        let actor = self.admin_actor(caller)?;
+        self.require_rbac()?;
+        Ok(actor)
+    }
+
+    /// The licence gate of user writes, for the API and the operator alike.
+    pub(super) fn require_rbac(&self) -> Result<()> {
+        match self.config.has_feature(RBAC_FEATURE) {
+            true => Ok(()),
+            false => Err(Error::Forbidden(msg::LICENSE_REQUIRED.into())),
         }
-        Ok(principal)
+    }
+
+    /// A new, enabled user whose password (already checked against the rules) is hashed here.
+    pub(super) fn new_user(
+        &self,
+        username: String,
+        role: Role,
+        access: WorkspaceAccess,
+        normalized_password: &str,
+    ) -> Result<UserRecord> {
+        let now = self.now_ms();
+        Ok(UserRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            role,
+            workspace_access: access,
+            password_hash: self.hashing.hash(normalized_password)?,
+            disabled: false,
+            created_at_ms: now,
+            updated_at_ms: now,
+        })
+    }
+
+    /// Stores a new password (already checked against the rules) and ends all of the user's
+    /// sessions.
+    pub(super) fn set_password(&self, id: &str, normalized_password: &str) -> Result<()> {
+        let hash = self.hashing.hash(normalized_password)?;
+        let now = self.now_ms();
+        self.store.update_user(id, &mut |user| {
+            user.password_hash.clone_from(&hash);
+            user.updated_at_ms = now;
+            Ok(UpdateEffects {
+                revoke_sessions: true,
+            })
+        })?;
+        self.cache.invalidate();
+        Ok(())
     }
 
     /// Every user as records. Answers to callers go through `list_users_json`, which never holds
@@ -199,23 +163,8 @@ impl Engine {
         let mut json = Vec::new();
         // An estimate too large to allocate is only an estimate: the buffer then grows as needed.
         let _ = json.try_reserve_exact(estimate);
-
-        #[derive(Serialize)]
-        struct Body<'a> {
-            users: &'a StreamedUsers<'a>,
-        }
-        let streamed = StreamedUsers {
-            store: self.store.as_ref(),
-            failure: RefCell::new(None),
-            written: Cell::new(0),
-        };
-        let serialized =
-            Body { users: &streamed }.serialize(&mut serde_json::Serializer::new(&mut json));
-        if let Some(e) = streamed.failure.take() {
-            return Err(e);
-        }
-        serialized.map_err(|e| Error::Internal(e.to_string()))?;
-        if let Some(average) = json.len().checked_div(streamed.written.get()) {
+        let written = write_user_list(self.store.as_ref(), &mut json)?;
+        if let Some(average) = json.len().checked_div(written) {
             self.user_json_bytes
                 .store(average.max(1), Ordering::Relaxed);
         }
@@ -266,18 +215,13 @@ impl Engine {
         caller: impl Into<Credentials<'a>>,
         request: CreateUserRequest,
     ) -> Result<UserEnvelope> {
-        let caller = caller.into();
-        let admin = self.licensed_admin(caller)?.id();
-        let actor = Actor {
-            id: &admin,
-            client_ip: caller.client_ip,
-        };
-        self.create_user_as(actor, request)
+        let actor = self.licensed_admin_actor(caller.into())?;
+        self.create_user_as(&actor, request)
     }
 
     pub(super) fn create_user_as(
         &self,
-        actor: Actor<'_>,
+        actor: &Actor<'_>,
         request: CreateUserRequest,
     ) -> Result<UserEnvelope> {
         let username = validate_username(&request.username).map_err(Error::BadRequest)?;
@@ -293,7 +237,7 @@ impl Engine {
         self.store.insert_user(&user)?;
         self.cache.invalidate();
         let detail = json!({"username": user.username, "role": user.role, "workspaceAccess": user.workspace_access});
-        self.audit("user_create", actor.id, &user.id, actor.client_ip, detail);
+        self.audit("user_create", actor, &user.id, detail);
         Ok(UserEnvelope(user))
     }
 
@@ -303,22 +247,16 @@ impl Engine {
         id: &str,
         request: UpdateUserRequest,
     ) -> Result<UserEnvelope> {
-        let caller = caller.into();
-        let admin = self.licensed_admin(caller)?;
-        if admin.id() == id && request.is_disabled == Some(true) {
+        let actor = self.licensed_admin_actor(caller.into())?;
+        if actor.id == id && request.is_disabled == Some(true) {
             return Err(Error::Forbidden("Cannot disable your own account".into()));
         }
-        let admin = admin.id();
-        let actor = Actor {
-            id: &admin,
-            client_ip: caller.client_ip,
-        };
-        self.update_user_as(actor, id, request)
+        self.update_user_as(&actor, id, request)
     }
 
     pub(super) fn update_user_as(
         &self,
-        actor: Actor<'_>,
+        actor: &Actor<'_>,
         id: &str,
         request: UpdateUserRequest,
     ) -> Result<UserEnvelope> {
@@ -356,44 +294,26 @@ impl Engine {
             "workspaceAccess": updated.workspace_access,
             "isDisabled": updated.disabled,
         });
-        self.audit(
-            update_action(&request),
-            actor.id,
-            id,
-            actor.client_ip,
-            detail,
-        );
+        self.audit(update_action(&request), actor, id, detail);
         Ok(UserEnvelope(updated))
     }
 
     pub fn delete_user<'a>(&self, caller: impl Into<Credentials<'a>>, id: &str) -> Result<()> {
-        let caller = caller.into();
-        let admin = self.licensed_admin(caller)?;
-        if admin.id() == id {
+        let actor = self.licensed_admin_actor(caller.into())?;
+        if actor.id == id {
             return Err(Error::Forbidden("Cannot delete your own account".into()));
         }
-        let admin = admin.id();
-        let actor = Actor {
-            id: &admin,
-            client_ip: caller.client_ip,
-        };
-        self.delete_user_as(actor, id)
+        self.delete_user_as(&actor, id)
     }
 
-    pub(super) fn delete_user_as(&self, actor: Actor<'_>, id: &str) -> Result<()> {
+    pub(super) fn delete_user_as(&self, actor: &Actor<'_>, id: &str) -> Result<()> {
         let mut username = String::new();
         self.store.delete_user(id, &mut |user| {
             username.clone_from(&user.username);
             Ok(())
         })?;
         self.cache.invalidate();
-        self.audit(
-            "user_delete",
-            actor.id,
-            id,
-            actor.client_ip,
-            json!({"username": username}),
-        );
+        self.audit("user_delete", actor, id, json!({"username": username}));
         Ok(())
     }
 
@@ -404,18 +324,13 @@ impl Engine {
         id: &str,
         new_password: &str,
     ) -> Result<MessageBody> {
-        let caller = caller.into();
-        let admin = self.admin(caller)?.id();
-        let actor = Actor {
-            id: &admin,
-            client_ip: caller.client_ip,
-        };
-        self.reset_password_as(actor, id, new_password)
+        let actor = self.admin_actor(caller.into())?;
+        self.reset_password_as(&actor, id, new_password)
     }
 
     pub(super) fn reset_password_as(
         &self,
-        actor: Actor<'_>,
+        actor: &Actor<'_>,
         id: &str,
         new_password: &str,
     ) -> Result<MessageBody> {
@@ -425,23 +340,9 @@ impl Engine {
             .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
         let normalized =
             password::check_rules(&self.config.password, new_password, &target.username)?;
-        let hash = self.hashing.hash(&normalized)?;
-        let now = self.now_ms();
-        self.store.update_user(id, &mut |user| {
-            user.password_hash.clone_from(&hash);
-            user.updated_at_ms = now;
-            Ok(UpdateEffects {
-                revoke_sessions: true,
-            })
-        })?;
-        self.cache.invalidate();
-        self.audit(
-            "password_reset",
-            actor.id,
-            id,
-            actor.client_ip,
-            json!({"username": target.username}),
-        );
+        self.set_password(id, &normalized)?;
+        let detail = json!({"username": target.username});
+        self.audit("password_reset", actor, id, detail);
         Ok(MessageBody {
             message: "Password reset successfully",
         })

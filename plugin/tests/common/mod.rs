@@ -1,4 +1,5 @@
-//! Helpers shared by the Engine tests: cheap hashing, a controllable clock, a signed-in admin.
+//! The one fixture module of the plugin's integration tests: cheap hashing, a controllable clock,
+//! a signed-in admin, requests through the HTTP router, and records for the store tests.
 
 #![allow(dead_code)]
 
@@ -7,13 +8,18 @@ use std::sync::Arc;
 
 use dagu_auth::clock::ManualClock;
 use dagu_auth::config::Argon2Params;
+use dagu_auth::http::{self, Request, Response};
+use dagu_auth::model::{Role, UserRecord, WorkspaceAccess};
 use dagu_auth::service::{CreateUserRequest, UpdateUserRequest};
-use dagu_auth::{Config, Engine};
+use dagu_auth::{Config, Engine, Error};
+use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const USER_PASSWORD: &str = "user-password-1";
 /// 2026-01-01T00:00:00Z.
 pub const START_MS: i64 = 1_767_225_600_000;
+/// A well-formed argon2id PHC string, for records written straight to a store.
+pub const PASSWORD_HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA";
 
 pub fn config(dir: &Path) -> Config {
     let mut config = Config::new(dir);
@@ -91,6 +97,65 @@ impl Fixture {
             .expect("login")
             .token;
         (id, token)
+    }
+
+    /// Creates a user from a request body as a caller would send it; answers the new id.
+    pub fn create_user_json(&self, admin: &str, body: Value) -> Result<String, Error> {
+        let request: CreateUserRequest = serde_json::from_value(body).expect("request json");
+        self.engine
+            .create_user(admin, request)
+            .map(|user| user.0.id)
+    }
+
+    /// The password hash the store keeps for the user `id`, read behind the Engine's back.
+    pub fn stored_hash(&self, id: &str) -> String {
+        let db = rusqlite::Connection::open(self.dir.path().join("auth/auth.db")).expect("open db");
+        db.query_row(
+            "SELECT password_hash FROM users WHERE id = ?1",
+            [id],
+            |row| row.get(0),
+        )
+        .expect("stored hash")
+    }
+
+    /// One request through the HTTP router from 127.0.0.1, with a JSON content type and `token`
+    /// as the bearer: the status, the body as JSON (null when it is not JSON) and the response.
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+    ) -> (u16, Value, Response) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(auth) = &auth {
+            headers.push(("Authorization", auth.as_str()));
+        }
+        let request = Request {
+            method,
+            path,
+            headers: &headers,
+            body,
+            client_ip: "127.0.0.1",
+        };
+        let response = http::handle(&self.engine, &request);
+        let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        (response.status, json, response)
+    }
+}
+
+/// A user record as a store keeps it, for tests that write to a store directly.
+pub fn user_record(id: &str, name: &str, role: Role) -> UserRecord {
+    UserRecord {
+        id: id.into(),
+        username: name.into(),
+        role,
+        workspace_access: WorkspaceAccess::all(),
+        password_hash: PASSWORD_HASH.into(),
+        disabled: false,
+        created_at_ms: 1,
+        updated_at_ms: 1,
     }
 }
 

@@ -1,18 +1,25 @@
-//! The in-memory principal cache that keeps SQLite off the `authorize` hot path.
+//! The in-memory principal cache that keeps the store off the `authorize` hot path.
 //!
 //! Every write in this process calls `invalidate`; writes by other processes are noticed through
-//! the store's change counter (see `Engine::notice_other_writers`). A generation number stops a
-//! reader that loaded before an invalidation from putting stale data back afterwards.
+//! the store's change counter ([`freshness`]). A generation number stops a reader that loaded
+//! before an invalidation from putting stale data back afterwards.
+
+mod freshness;
+mod packed_access;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 
-use super::packed_access::PackedAccess;
+pub use freshness::Freshness;
+use packed_access::PackedAccess;
+
+use crate::error::Result;
 use crate::model::{ApiKeyRecord, UserRecord};
+use crate::store::Store;
 use crate::token::{self, Claims, Signature};
 
 /// `lastUsedAt` is written at most this often per key.
@@ -104,12 +111,28 @@ struct Inner {
     keys: HashMap<Box<str>, Arc<CachedKey>>,
 }
 
-#[derive(Default)]
 pub struct PrincipalCache {
     inner: RwLock<Inner>,
+    freshness: Freshness,
 }
 
 impl PrincipalCache {
+    pub fn new(freshness: Freshness) -> Self {
+        Self {
+            inner: RwLock::default(),
+            freshness,
+        }
+    }
+
+    /// Forgets everything when another process has written since the last look; see
+    /// [`Freshness`] for how rarely the store is asked.
+    #[inline]
+    pub fn notice_other_writers(&self, now_ms: i64, store: &dyn Store) {
+        if self.freshness.stale(now_ms, || store.change_counter()) {
+            self.invalidate();
+        }
+    }
+
     pub fn generation(&self) -> u64 {
         self.inner.read().generation
     }
@@ -128,53 +151,64 @@ impl PrincipalCache {
         self.inner.read().users.get(id).cloned()
     }
 
-    pub fn key(&self, digest: &str) -> Option<Arc<CachedKey>> {
-        self.inner.read().keys.get(digest).cloned()
+    /// The user `id` from the cache, or else from `load`.
+    #[inline]
+    pub fn user_or_load(
+        &self,
+        id: &str,
+        load: impl FnOnce() -> Result<Option<UserRecord>>,
+    ) -> Result<Option<Arc<UserRecord>>> {
+        match self.user(id) {
+            Some(user) => Ok(Some(user)),
+            None => self.load_through(load, |generation, user| self.put_user(generation, user)),
+        }
     }
 
-    pub fn put_key(&self, generation: u64, record: ApiKeyRecord) -> Arc<CachedKey> {
-        let last_touch_ms = AtomicI64::new(record.last_used_at_ms.unwrap_or(i64::MIN / 2));
-        let key = Arc::new(CachedKey {
-            record: Arc::new(record),
-            last_touch_ms,
-        });
-        let mut inner = self.inner.write();
-        if inner.generation == generation {
-            if inner.keys.len() >= MAX_ENTRIES {
-                inner.keys.clear();
-            }
-            inner
-                .keys
-                .insert(key.record.digest.as_str().into(), Arc::clone(&key));
+    /// The key with `digest` from the cache, or else from `load`.
+    #[inline]
+    pub fn key_or_load(
+        &self,
+        digest: &str,
+        load: impl FnOnce() -> Result<Option<ApiKeyRecord>>,
+    ) -> Result<Option<Arc<CachedKey>>> {
+        match self.key(digest) {
+            Some(key) => Ok(Some(key)),
+            None => self.load_through(load, |generation, key| self.put_key(generation, key)),
         }
-        key
+    }
+
+    fn key(&self, digest: &str) -> Option<Arc<CachedKey>> {
+        self.inner.read().keys.get(digest).cloned()
     }
 
     /// Stores what was loaded at `generation`, unless an invalidation happened since.
     pub fn put_session(&self, generation: u64, signature: Signature, session: CachedSession) {
-        let mut inner = self.inner.write();
-        if inner.generation == generation {
-            if inner.sessions.len() >= MAX_ENTRIES {
-                inner.sessions.clear();
-            }
-            inner.sessions.insert(signature, session);
-        }
+        self.put_if_current(generation, |inner| {
+            insert_bounded(&mut inner.sessions, signature, session);
+        });
     }
 
     /// The record is kept without its password hash: the hot path never needs it.
     pub fn put_user(&self, generation: u64, mut user: UserRecord) -> Arc<UserRecord> {
         user.password_hash.clear();
         let user = Arc::new(user);
-        let mut inner = self.inner.write();
-        if inner.generation == generation {
-            if inner.users.len() >= MAX_ENTRIES {
-                inner.users.clear();
-            }
-            inner
-                .users
-                .insert(user.id.as_str().into(), Arc::clone(&user));
-        }
+        self.put_if_current(generation, |inner| {
+            insert_bounded(&mut inner.users, user.id.as_str().into(), Arc::clone(&user));
+        });
         user
+    }
+
+    fn put_key(&self, generation: u64, record: ApiKeyRecord) -> Arc<CachedKey> {
+        let last_touch_ms = AtomicI64::new(record.last_used_at_ms.unwrap_or(i64::MIN / 2));
+        let key = Arc::new(CachedKey {
+            record: Arc::new(record),
+            last_touch_ms,
+        });
+        self.put_if_current(generation, |inner| {
+            let digest = key.record.digest.as_str().into();
+            insert_bounded(&mut inner.keys, digest, Arc::clone(&key));
+        });
+        key
     }
 
     pub fn invalidate(&self) {
@@ -184,24 +218,46 @@ impl PrincipalCache {
         inner.users.clear();
         inner.keys.clear();
     }
+
+    /// What `load` finds, kept by `put` unless an invalidation raced the load (the generation is
+    /// read before it). Out of line: a hit, the hot path, is only the lookup.
+    #[inline(never)]
+    fn load_through<T, R>(
+        &self,
+        load: impl FnOnce() -> Result<Option<R>>,
+        put: impl FnOnce(u64, R) -> T,
+    ) -> Result<Option<T>> {
+        let generation = self.generation();
+        Ok(load()?.map(|loaded| put(generation, loaded)))
+    }
+
+    fn put_if_current(&self, generation: u64, insert: impl FnOnce(&mut Inner)) {
+        let mut inner = self.inner.write();
+        if inner.generation == generation {
+            insert(&mut inner);
+        }
+    }
+}
+
+/// Past [`MAX_ENTRIES`] a table starts over rather than grow without bound.
+fn insert_bounded<K: Eq + Hash, V, S: BuildHasher>(table: &mut HashMap<K, V, S>, key: K, value: V) {
+    if table.len() >= MAX_ENTRIES {
+        table.clear();
+    }
+    table.insert(key, value);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Role, WorkspaceAccess};
+    use crate::model::{Role, WorkspaceAccess, fixtures};
 
     fn user() -> UserRecord {
-        UserRecord {
-            id: "u1".into(),
-            username: "alice".into(),
-            role: Role::Viewer,
-            workspace_access: WorkspaceAccess::all(),
-            password_hash: "$argon2id$hash".into(),
-            disabled: false,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        }
+        fixtures::user(Role::Viewer, WorkspaceAccess::all())
+    }
+
+    fn cache() -> PrincipalCache {
+        PrincipalCache::new(Freshness::new(0, 0, std::time::Duration::ZERO))
     }
 
     fn session(user: Arc<UserRecord>, expires_at_ms: i64) -> CachedSession {
@@ -219,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_cached_session_is_valid_only_inside_every_time_bound() {
-        let cache = PrincipalCache::default();
+        let cache = cache();
         let user = cache.put_user(cache.generation(), user());
         let entry = session(Arc::clone(&user), 1_500_000);
         assert!(entry.valid_at(1_200_000));
@@ -236,7 +292,6 @@ mod tests {
 
     #[test]
     fn signatures_hash_by_their_leading_bytes_and_other_input_is_folded() {
-        use std::hash::BuildHasher;
         let build = BuildHasherDefault::<SignatureHasher>::default();
         let mut one = [0u8; 32];
         one[0] = 1;
@@ -249,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_load_that_raced_an_invalidation_is_not_cached() {
-        let cache = PrincipalCache::default();
+        let cache = cache();
         let before = cache.generation();
         cache.invalidate();
         cache.put_user(before, user());
@@ -260,7 +315,7 @@ mod tests {
 
     #[test]
     fn cached_users_carry_no_password_hash() {
-        let cache = PrincipalCache::default();
+        let cache = cache();
         cache.put_user(cache.generation(), user());
         assert_eq!(
             cache.user("u1").map(|u| u.password_hash.clone()),
@@ -270,7 +325,7 @@ mod tests {
 
     #[test]
     fn invalidate_forgets_sessions_and_users() {
-        let cache = PrincipalCache::default();
+        let cache = cache();
         let generation = cache.generation();
         let signature = Signature([7; 32]);
         let user = cache.put_user(generation, user());
@@ -278,5 +333,38 @@ mod tests {
         assert!(cache.with_session(&signature, |_| ()).is_some());
         cache.invalidate();
         assert!(cache.with_session(&signature, |_| ()).is_none() && cache.user("u1").is_none());
+    }
+
+    #[test]
+    fn a_miss_is_loaded_once_and_then_answered_from_the_cache() {
+        let cache = cache();
+        let loads = std::cell::Cell::new(0);
+        let count = || loads.set(loads.get() + 1);
+        for _ in 0..2 {
+            let user = cache.user_or_load("u1", || {
+                count();
+                Ok(Some(user()))
+            });
+            assert!(matches!(user, Ok(Some(_))));
+            let key = cache.key_or_load("digest-k1", || {
+                count();
+                Ok(Some(fixtures::api_key(
+                    Role::Viewer,
+                    WorkspaceAccess::all(),
+                )))
+            });
+            assert!(matches!(key, Ok(Some(_))));
+        }
+        assert_eq!(loads.get(), 2, "one load per principal");
+    }
+
+    #[test]
+    fn an_unknown_principal_is_not_remembered() {
+        let cache = cache();
+        for _ in 0..2 {
+            assert!(matches!(cache.user_or_load("u9", || Ok(None)), Ok(None)));
+            assert!(matches!(cache.key_or_load("nope", || Ok(None)), Ok(None)));
+        }
+        assert!(cache.user("u9").is_none());
     }
 }

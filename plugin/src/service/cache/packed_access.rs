@@ -80,36 +80,12 @@ fn role_from_u8(value: u8) -> Option<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Grant, WorkspaceAccess};
+    use crate::model::fixtures::{self, ACTIONS};
 
-    const ACTIONS: [Action; 5] = [
-        Action::View,
-        Action::Execute,
-        Action::Write,
-        Action::Audit,
-        Action::Admin,
-    ];
-
-    fn user(role: Role, all: bool, grants: &[(&str, Role)]) -> UserRecord {
-        UserRecord {
-            id: "u1".into(),
-            username: "alice".into(),
-            role,
-            workspace_access: WorkspaceAccess {
-                all,
-                grants: grants
-                    .iter()
-                    .map(|(workspace, role)| Grant {
-                        workspace: (*workspace).into(),
-                        role: *role,
-                    })
-                    .collect(),
-            },
-            password_hash: String::new(),
-            disabled: false,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        }
+    fn user_with(role: Role, all: bool, grants: &[(&str, Role)]) -> UserRecord {
+        let mut access = fixtures::scoped(grants);
+        access.all = all;
+        fixtures::user(role, access)
     }
 
     /// Every role, action and workspace (granted, a prefix or extension of a grant, unknown,
@@ -133,7 +109,7 @@ mod tests {
         for role in Role::ALL {
             for all in [false, true] {
                 for grants in grant_sets {
-                    let record = user(role, all, grants);
+                    let record = user_with(role, all, grants);
                     let packed = PackedAccess::of(&record);
                     for action in ACTIONS {
                         for workspace in workspaces {
@@ -159,7 +135,7 @@ mod tests {
 
     #[test]
     fn the_disabled_flag_is_carried() {
-        let mut record = user(Role::Viewer, true, &[]);
+        let mut record = user_with(Role::Viewer, true, &[]);
         assert!(!PackedAccess::of(&record).disabled());
         record.disabled = true;
         assert!(PackedAccess::of(&record).disabled());

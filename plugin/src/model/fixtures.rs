@@ -1,0 +1,64 @@
+//! The records unit tests start from, built one way for every test in the crate.
+
+use dagu_auth_vocab::DaguAuthAction as Action;
+
+use super::{ApiKeyRecord, Grant, Role, UserRecord, WorkspaceAccess};
+
+/// Every action, in the order of the role table.
+pub const ACTIONS: [Action; 5] = [
+    Action::View,
+    Action::Execute,
+    Action::Write,
+    Action::Audit,
+    Action::Admin,
+];
+
+/// `alice` (id `u1`) with `role` and `access`, enabled, with a password hash that is not empty.
+pub fn user(role: Role, access: WorkspaceAccess) -> UserRecord {
+    UserRecord {
+        id: "u1".into(),
+        username: "alice".into(),
+        role,
+        workspace_access: access,
+        password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        disabled: false,
+        created_at_ms: 0,
+        updated_at_ms: 1_000,
+    }
+}
+
+/// The key `k1` (digest `digest-k1`) with `role` and `access`, created by `u1`, never used.
+pub fn api_key(role: Role, access: WorkspaceAccess) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: "k1".into(),
+        name: "deploy".into(),
+        description: String::new(),
+        role,
+        workspace_access: access,
+        key_prefix: "dagu_abcdef".into(),
+        digest: "digest-k1".into(),
+        created_at_ms: 0,
+        updated_at_ms: 1_000,
+        created_by: "u1".into(),
+        last_used_at_ms: None,
+        expires_at_ms: None,
+        owner_user_id: None,
+        allowed_surfaces: vec!["rest_api".into()],
+        attribution_class: "service_account".into(),
+        service_account_name: None,
+    }
+}
+
+/// Access to the named workspaces only, each with its role.
+pub fn scoped(grants: &[(&str, Role)]) -> WorkspaceAccess {
+    WorkspaceAccess {
+        all: false,
+        grants: grants
+            .iter()
+            .map(|(workspace, role)| Grant {
+                workspace: (*workspace).into(),
+                role: *role,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,69 @@
+//! The first admin: through setup (the API and the operator command) or from the configuration.
+
+use serde_json::json;
+
+use super::Engine;
+use super::audit::Actor;
+use super::wire::LoginResponse;
+use crate::error::{Error, Result, msg};
+use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
+use crate::password;
+
+impl Engine {
+    pub fn setup_required(&self) -> Result<bool> {
+        Ok(self.store.user_count()? == 0)
+    }
+
+    /// Creates the first admin and signs them in. Only while no user exists; of concurrent calls
+    /// exactly one wins (the store checks and inserts in one transaction).
+    pub fn setup(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
+        let user = self.create_first_admin(username, password, None, client_ip)?;
+        self.start_session(user, None)
+    }
+
+    /// The rules of setup without a session; `operator` is recorded instead of the new admin when
+    /// an operator ran it.
+    pub(super) fn create_first_admin(
+        &self,
+        username: &str,
+        password: &str,
+        operator: Option<Actor<'_>>,
+        client_ip: &str,
+    ) -> Result<UserRecord> {
+        let done = || Error::Forbidden(msg::SETUP_DONE.into());
+        // Checked before the password so a finished installation reveals nothing else.
+        if !self.setup_required()? {
+            return Err(done());
+        }
+        let username = validate_username(username).map_err(Error::BadRequest)?;
+        let normalized = password::check_rules(&self.config.password, password, &username)?;
+        let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
+        if !self.store.insert_first_user(&user)? {
+            return Err(done());
+        }
+        self.cache.invalidate();
+        let actor = operator.unwrap_or_else(|| Actor::new(&user.id, client_ip));
+        let detail = json!({"username": user.username});
+        self.audit("setup_admin", &actor, &user.id, detail);
+        Ok(user)
+    }
+
+    /// The admin named in the configuration, created only when no user exists yet.
+    pub(super) fn create_initial_admin(&self) -> Result<()> {
+        let Some(initial) = &self.config.initial_admin else {
+            return Ok(());
+        };
+        if self.store.user_count()? > 0 {
+            return Ok(());
+        }
+        let rejected = |e: Error| Error::invalid_config(format!("initial admin: {e}"));
+        let username =
+            validate_username(&initial.username).map_err(|e| rejected(Error::BadRequest(e)))?;
+        let normalized = password::check_rules(&self.config.password, &initial.password, &username)
+            .map_err(rejected)?;
+        let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
+        self.store.insert_first_user(&user)?;
+        self.cache.invalidate();
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! Users: the User object, user management requests and the user lists.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::clock::rfc3339;
+use crate::error::{Error, Result};
+use crate::model::{Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput};
+use crate::store::Store;
+
+/// Every principal here authenticates against the plugin itself (a password or a key); Dagu, too,
+/// answers `builtin` for the principal of an API key.
+const AUTH_PROVIDER: &str = "builtin";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub password: String,
+    pub role: String,
+    pub workspace_access: Option<WorkspaceAccessInput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateUserRequest {
+    pub username: Option<String>,
+    pub role: Option<String>,
+    pub workspace_access: Option<WorkspaceAccessInput>,
+    pub is_disabled: Option<bool>,
+}
+
+/// The User object: never a hash, `isDisabled` only when true.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UserView<'a> {
+    id: Cow<'a, str>,
+    username: Cow<'a, str>,
+    role: Role,
+    workspace_access: &'a WorkspaceAccess,
+    auth_provider: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_disabled: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> UserView<'a> {
+    pub(super) fn of(user: &'a UserRecord) -> Self {
+        Self {
+            id: Cow::Borrowed(&user.id),
+            username: Cow::Borrowed(&user.username),
+            role: user.role,
+            workspace_access: &user.workspace_access,
+            auth_provider: AUTH_PROVIDER,
+            is_disabled: user.disabled,
+            created_at: rfc3339(user.created_at_ms),
+            updated_at: rfc3339(user.updated_at_ms),
+        }
+    }
+
+    /// A full User for an API key too, named as Dagu names a key's principal (`apikey:<id>`,
+    /// `apikey:<name>`), with the key's role, grants and times. A key that authenticates is never
+    /// disabled.
+    pub(super) fn of_principal(principal: &'a Principal) -> Self {
+        match principal {
+            Principal::User(user) => Self::of(user),
+            Principal::ApiKey(key) => Self {
+                id: Cow::Owned(principal.id()),
+                username: Cow::Owned(principal.name()),
+                role: key.role,
+                workspace_access: &key.workspace_access,
+                auth_provider: AUTH_PROVIDER,
+                is_disabled: false,
+                created_at: rfc3339(key.created_at_ms),
+                updated_at: rfc3339(key.updated_at_ms),
+            },
+        }
+    }
+}
+
+/// `{"user": User}`.
+#[derive(Serialize)]
+struct UserBody<'a> {
+    user: UserView<'a>,
+}
+
+/// `{"users": [User], "nextCursor"?: "..."}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsersBody<'a> {
+    users: Vec<UserView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<&'a str>,
+}
+
+impl<'a> UsersBody<'a> {
+    fn of(users: &'a [UserRecord], next_cursor: Option<&'a str>) -> Self {
+        Self {
+            users: users.iter().map(UserView::of).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// `{"user": User}`: user get, create and update.
+#[derive(Debug, Clone)]
+pub struct UserEnvelope(pub UserRecord);
+
+serialize_as!(UserEnvelope, |envelope| UserBody {
+    user: UserView::of(&envelope.0)
+});
+
+// `{"user": User}` for `/auth/me` and `verify`: the signed-in user, or the User of an API key.
+serialize_as!(Principal, |principal| UserBody {
+    user: UserView::of_principal(principal)
+});
+
+/// `{"users": [User]}`.
+#[derive(Debug, Clone)]
+pub struct UsersEnvelope(pub Vec<UserRecord>);
+
+serialize_as!(UsersEnvelope, |envelope| UsersBody::of(&envelope.0, None));
+
+/// `{"users": [User], "nextCursor"?: "..."}`.
+#[derive(Debug, Clone)]
+pub struct UsersPage {
+    pub users: Vec<UserRecord>,
+    pub next_cursor: Option<String>,
+}
+
+serialize_as!(UsersPage, |page| UsersBody::of(
+    &page.users,
+    page.next_cursor.as_deref()
+));
+
+/// Writes `{"users": [User]}` for every user into `json`, one user at a time as the store yields
+/// them, byte for byte what serialising a [`UsersEnvelope`] of them gives. Answers how many users
+/// were written.
+pub(in crate::service) fn write_user_list(store: &dyn Store, json: &mut Vec<u8>) -> Result<usize> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        users: &'a StreamedUsers<'a>,
+    }
+    let streamed = StreamedUsers {
+        store,
+        failure: RefCell::new(None),
+        written: Cell::new(0),
+    };
+    let serialized = Body { users: &streamed }.serialize(&mut serde_json::Serializer::new(json));
+    if let Some(e) = streamed.failure.take() {
+        return Err(e);
+    }
+    serialized.map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(streamed.written.get())
+}
+
+/// The `users` array of the full list, serialised from the store one user at a time.
+struct StreamedUsers<'a> {
+    store: &'a dyn Store,
+    /// A store failure, kept whole: through the serializer it could only travel as a message.
+    failure: RefCell<Option<Error>>,
+    written: Cell<usize>,
+}
+
+impl Serialize for StreamedUsers<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut serialized = Ok(());
+        let walked = self.store.for_each_user(&mut |user| {
+            serialized = seq.serialize_element(&UserView::of(&user));
+            self.written.set(self.written.get() + 1);
+            match serialized {
+                Ok(()) => Ok(()),
+                // Stops the walk; the serializer's own error is the one returned below.
+                Err(_) => Err(Error::Internal("the user list did not serialise".into())),
+            }
+        });
+        serialized?;
+        if let Err(e) = walked {
+            let message = e.to_string();
+            self.failure.replace(Some(e));
+            return Err(S::Error::custom(message));
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures;
+
+    fn user_json(disabled: bool) -> serde_json::Value {
+        let mut user = fixtures::user(Role::Developer, WorkspaceAccess::all());
+        user.disabled = disabled;
+        serde_json::to_value(UserEnvelope(user)).expect("serializes")["user"].clone()
+    }
+
+    #[test]
+    fn user_json_never_contains_the_hash_and_hides_is_disabled_when_false() {
+        let json = user_json(false);
+        let text = json.to_string();
+        assert!(!text.contains("argon2") && !text.contains("password"));
+        assert!(json.get("isDisabled").is_none());
+        assert_eq!(json["authProvider"], "builtin");
+        assert_eq!(json["createdAt"], "1970-01-01T00:00:00Z");
+        assert_eq!(
+            json["workspaceAccess"],
+            serde_json::json!({"all": true, "grants": []})
+        );
+    }
+
+    #[test]
+    fn disabled_users_show_is_disabled() {
+        assert_eq!(user_json(true)["isDisabled"], true);
+    }
+}
