@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::artifacts::ensure_built;
+use crate::artifacts::{Artifacts, ensure_built};
 use crate::http::Client;
 
 /// How long `host-demo` may take to answer its health check.
@@ -18,13 +18,16 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a host that was asked to stop may take before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Which of the plugin's two ABIs the host loads it through.
+/// Which of the plugin's two ABIs the host loads it through, and so which host runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abi {
-    /// The abi_stable root module.
+    /// The abi_stable root module, in host-demo.
     Rust,
-    /// The `extern "C"` functions.
+    /// The `extern "C"` functions, in host-demo.
     C,
+    /// The `extern "C"` functions through package daguauth (`plugin/go`), in the Go host
+    /// (`plugin/go/cmd/dagu-auth-host`), which reads host-demo's environment.
+    Go,
 }
 
 impl Abi {
@@ -32,7 +35,22 @@ impl Abi {
     pub fn env_value(self) -> &'static str {
         match self {
             Abi::Rust => "rust",
-            Abi::C => "c",
+            Abi::C | Abi::Go => "c",
+        }
+    }
+
+    /// The host program and its arguments.
+    fn program(self, artifacts: &Artifacts) -> Command {
+        match self {
+            Abi::Rust | Abi::C => Command::new(&artifacts.host_demo),
+            Abi::Go => {
+                let host = crate::go::go_host().expect("the Go host needs `go` (golang-go)");
+                let mut command = Command::new(host);
+                command
+                    .arg("-web")
+                    .arg(crate::workspace_root().join("host-demo/static"));
+                command
+            }
         }
     }
 }
@@ -243,7 +261,7 @@ impl HostDemo {
         let stderr_path = work.path().join("stderr.log");
         let port = free_port();
 
-        let mut command = Command::new(&artifacts.host_demo);
+        let mut command = options.abi.program(artifacts);
         command.current_dir(work.path());
         // Nothing from the caller's environment may change what is tested.
         for (name, _) in std::env::vars_os() {

@@ -2,7 +2,9 @@
 //!
 //! - [`artifacts`]: the workspace, its target dir and profile; builds `host-demo` and
 //!   `libdagu_auth.so` once per test process ([`ensure_built`]).
-//! - [`host`]: runs a `host-demo` per test with the plugin loaded through either ABI.
+//! - [`host`]: runs a `host-demo` per test with the plugin loaded through either ABI, or the Go
+//!   host.
+//! - [`go`]: the `go` tool offline, and the Go programs it builds.
 //! - [`http`]: a client that returns every status as an answer.
 //! - [`api`]: helpers and contract checks for the plugin's HTTP API (`plugin/openapi.yaml`).
 //! - [`cli`]: runs host-demo's operator commands, at a pipe or at a terminal.
@@ -12,6 +14,7 @@
 pub mod api;
 pub mod artifacts;
 pub mod cli;
+pub mod go;
 pub mod host;
 pub mod http;
 pub mod native;

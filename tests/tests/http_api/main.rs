@@ -1,6 +1,8 @@
 //! The plugin's HTTP API (`plugin/openapi.yaml`, README "Deliberate differences from Dagu"),
-//! driven through a real `host-demo` with the plugin loaded through each ABI. One rule per test;
-//! every body runs once per ABI (`both_abis!`), so one test binary covers both faces.
+//! driven through a real `host-demo` with the plugin loaded through each ABI, and through the Go
+//! host (`plugin/go/cmd/dagu-auth-host`, the C ABI through package daguauth). One rule per test;
+//! every body runs once per host and ABI (`both_abis!`), so one test binary covers both faces and
+//! the Go binding.
 //!
 //! One module per topic, named for the endpoints or the rule it covers; `fixtures` starts the
 //! hosts. API keys and the audit log have suites of their own (plugin/tests); an admin API key is
@@ -8,7 +10,8 @@
 //! disabled by somebody else).
 
 /// `both_abis!(name)` turns `fn name(abi: Abi)` into the tests `name::rust_abi` and
-/// `name::c_abi`. Defined before the modules, so each of them can use it.
+/// `name::c_abi` (host-demo) and `name::go_host` (the Go host; it skips, saying why, without
+/// `go`). Defined before the modules, so each of them can use it.
 macro_rules! both_abis {
     ($(#[$meta:meta])* $name:ident) => {
         mod $name {
@@ -24,6 +27,14 @@ macro_rules! both_abis {
             $(#[$meta])*
             fn c_abi() {
                 super::$name(Abi::C)
+            }
+
+            #[test]
+            $(#[$meta])*
+            fn go_host() {
+                if ::dagu_auth_tests::go::go_host().is_some() {
+                    super::$name(Abi::Go)
+                }
             }
         }
     };

@@ -1,0 +1,3 @@
+module github.com/dagu-auth/dagu-auth/plugin/go
+
+go 1.19

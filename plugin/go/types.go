@@ -1,0 +1,176 @@
+package daguauth
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The JSON shapes of plugin/openapi.yaml, as the calls answer and take them.
+
+// Role is a user's or API key's role, from most to least powerful: admin, manager, developer,
+// operator, viewer.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin     Role = "admin"
+	RoleManager   Role = "manager"
+	RoleDeveloper Role = "developer"
+	RoleOperator  Role = "operator"
+	RoleViewer    Role = "viewer"
+)
+
+// Grant is a role in one named workspace.
+type Grant struct {
+	Workspace string `json:"workspace"`
+	Role      Role   `json:"role"`
+}
+
+// WorkspaceAccess is {"all": true}, or grants for a top-level viewer. The default workspace
+// always uses the top-level role.
+type WorkspaceAccess struct {
+	All    bool    `json:"all"`
+	Grants []Grant `json:"grants,omitempty"`
+}
+
+// AllWorkspaces is the access of a user who works everywhere with the top-level role.
+func AllWorkspaces() *WorkspaceAccess { return &WorkspaceAccess{All: true} }
+
+// User is an account. Verify also answers it for an API key, as {ID: "apikey:<id>", Username:
+// "apikey:<name>", Role, WorkspaceAccess}, without the other fields.
+type User struct {
+	ID              string          `json:"id"`
+	Username        string          `json:"username"`
+	Role            Role            `json:"role"`
+	WorkspaceAccess WorkspaceAccess `json:"workspaceAccess"`
+	AuthProvider    string          `json:"authProvider,omitempty"`
+	IsDisabled      bool            `json:"isDisabled,omitempty"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	UpdatedAt       time.Time       `json:"updatedAt"`
+}
+
+// LoginResponse is the answer of Setup and Authenticate: a session token and whose it is.
+type LoginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	User      User      `json:"user"`
+}
+
+// NewUser is a user to create. WorkspaceAccess nil is all workspaces.
+type NewUser struct {
+	Username        string           `json:"username"`
+	Password        string           `json:"password"`
+	Role            Role             `json:"role"`
+	WorkspaceAccess *WorkspaceAccess `json:"workspaceAccess,omitempty"`
+}
+
+// UserUpdate changes the fields that are not nil.
+type UserUpdate struct {
+	Username        *string          `json:"username,omitempty"`
+	Role            *Role            `json:"role,omitempty"`
+	WorkspaceAccess *WorkspaceAccess `json:"workspaceAccess,omitempty"`
+	IsDisabled      *bool            `json:"isDisabled,omitempty"`
+}
+
+// APIKey is an API key as listed; the key itself is shown only once, by CreateAPIKey.
+type APIKey struct {
+	ID              string          `json:"id"`
+	Name            string          `json:"name"`
+	Description     string          `json:"description"`
+	Role            Role            `json:"role"`
+	WorkspaceAccess WorkspaceAccess `json:"workspaceAccess"`
+	// KeyPrefix is the key's first characters ("dagu_..."), to recognise it by.
+	KeyPrefix          string     `json:"keyPrefix"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
+	CreatedBy          string     `json:"createdBy"`
+	LastUsedAt         *time.Time `json:"lastUsedAt"`
+	ExpiresAt          *time.Time `json:"expiresAt,omitempty"`
+	OwnerUserID        string     `json:"ownerUserId,omitempty"`
+	AllowedSurfaces    []string   `json:"allowedSurfaces"`
+	AttributionClass   string     `json:"attributionClass"`
+	ServiceAccountName string     `json:"serviceAccountName,omitempty"`
+}
+
+// NewAPIKey is an API key to create. WorkspaceAccess nil is all workspaces.
+type NewAPIKey struct {
+	Name               string           `json:"name"`
+	Role               Role             `json:"role"`
+	Description        string           `json:"description,omitempty"`
+	WorkspaceAccess    *WorkspaceAccess `json:"workspaceAccess,omitempty"`
+	AllowedSurfaces    []string         `json:"allowedSurfaces,omitempty"`
+	AttributionClass   string           `json:"attributionClass,omitempty"`
+	OwnerUserID        string           `json:"ownerUserId,omitempty"`
+	ServiceAccountName string           `json:"serviceAccountName,omitempty"`
+	ExpiresAt          *time.Time       `json:"expiresAt,omitempty"`
+}
+
+// CreatedAPIKey is a new key: Key is the secret, shown this once.
+type CreatedAPIKey struct {
+	APIKey APIKey `json:"apiKey"`
+	Key    string `json:"key"`
+}
+
+// APIKeyUpdate changes the fields that are not nil.
+type APIKeyUpdate struct {
+	Name               *string          `json:"name,omitempty"`
+	Description        *string          `json:"description,omitempty"`
+	Role               *Role            `json:"role,omitempty"`
+	WorkspaceAccess    *WorkspaceAccess `json:"workspaceAccess,omitempty"`
+	AllowedSurfaces    *[]string        `json:"allowedSurfaces,omitempty"`
+	AttributionClass   *string          `json:"attributionClass,omitempty"`
+	ServiceAccountName *string          `json:"serviceAccountName,omitempty"`
+	ExpiresAt          *time.Time       `json:"expiresAt,omitempty"`
+}
+
+// AuditEvent is one entry of the audit trail. Detail never holds a password, token or key.
+type AuditEvent struct {
+	// ID increases with every event.
+	ID        int64     `json:"id"`
+	Timestamp time.Time `json:"timestamp"`
+	// Action is what happened, e.g. "login_failed", "user_create".
+	Action string `json:"action"`
+	// Actor is a user id, "apikey:<id>", "operator", or a username for sign-in attempts.
+	Actor    string          `json:"actor"`
+	Target   string          `json:"target"`
+	ClientIP string          `json:"clientIp"`
+	Detail   json.RawMessage `json:"detail"`
+}
+
+// AuditPage is one page of events, newest first; NextCursor is empty on the last page.
+type AuditPage struct {
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+// AuditQuery filters the audit trail; zero fields do not filter. Limit 0 is the plugin's page size
+// (50).
+type AuditQuery struct {
+	From, To time.Time
+	Actor    string
+	Action   string
+	Target   string
+	// Cursor is the NextCursor of the previous page.
+	Cursor string
+	Limit  int
+}
+
+// MarshalJSON is the query as dagu_auth_audit_list takes it (times in RFC 3339).
+func (q AuditQuery) MarshalJSON() ([]byte, error) {
+	wire := struct {
+		From   string `json:"from,omitempty"`
+		To     string `json:"to,omitempty"`
+		Actor  string `json:"actor,omitempty"`
+		Action string `json:"action,omitempty"`
+		Target string `json:"target,omitempty"`
+		Cursor string `json:"cursor,omitempty"`
+		Limit  int    `json:"limit,omitempty"`
+	}{Actor: q.Actor, Action: q.Action, Target: q.Target, Cursor: q.Cursor, Limit: q.Limit}
+	if !q.From.IsZero() {
+		wire.From = q.From.Format(time.RFC3339Nano)
+	}
+	if !q.To.IsZero() {
+		wire.To = q.To.Format(time.RFC3339Nano)
+	}
+	return json.Marshal(wire)
+}
