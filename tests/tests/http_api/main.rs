@@ -42,6 +42,7 @@ mod responses;
 mod revocation;
 mod sessions;
 mod setup;
+mod unknown_fields;
 mod users_create;
 mod users_delete;
 mod users_read;
