@@ -224,11 +224,12 @@ impl Engine {
         actor: &Actor<'_>,
         request: CreateUserRequest,
     ) -> Result<UserEnvelope> {
-        let username = validate_username(&request.username).map_err(Error::BadRequest)?;
+        // Dagu's order: role, access, password, username.
         let role = parse_role(&request.role)?;
         let access = resolve_access(request.workspace_access, role)?;
         let normalized =
-            password::check_rules(&self.config.password, &request.password, &username)?;
+            password::check_rules(&self.config.password, &request.password, &request.username)?;
+        let username = validate_username(&request.username).map_err(Error::BadRequest)?;
         // Saves a hash on the common mistake; the insert still enforces uniqueness under races.
         if self.store.user_by_username(&username)?.is_some() {
             return Err(Error::AlreadyExists(msg::USERNAME_TAKEN.into()));
