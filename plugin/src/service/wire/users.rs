@@ -145,6 +145,20 @@ serialize_as!(UsersEnvelope, |envelope| UsersBody::of(
     None
 ));
 
+/// The operator's `users.list`: only `{"users": [User]}`, since the SSO hints of the API's list
+/// are for Dagu's UI.
+#[derive(Debug, Clone)]
+pub struct OperatorUsers(pub Vec<UserRecord>);
+
+#[derive(Serialize)]
+struct OperatorUsersBody<'a> {
+    users: Vec<UserView<'a>>,
+}
+
+serialize_as!(OperatorUsers, |list| OperatorUsersBody {
+    users: user_views(&list.0)
+});
+
 /// A page of the list: `UsersListResponse` with `nextCursor` when more follow.
 #[derive(Debug, Clone)]
 pub struct UsersPage {
@@ -234,5 +248,49 @@ mod tests {
     #[test]
     fn disabled_users_show_is_disabled() {
         assert_eq!(user_json(true)["isDisabled"], true);
+    }
+
+    #[test]
+    fn the_api_lists_carry_dagus_sso_fields_and_the_operator_list_only_users() {
+        let users = vec![fixtures::user(Role::Viewer, WorkspaceAccess::all())];
+        let sso_fields = serde_json::json!({
+            "oidcWorkspaceAccessSyncEnabled": false,
+            "managedRoleProviders": [],
+            "managedWorkspaceAccessProviders": [],
+        });
+        let whole = serde_json::to_value(UsersEnvelope(users.clone())).expect("serialises");
+        let page = serde_json::to_value(UsersPage {
+            users: users.clone(),
+            next_cursor: Some("c".into()),
+        })
+        .expect("serialises");
+        for (list, extra) in [(whole, None), (page, Some("nextCursor"))] {
+            let mut keys: Vec<&str> = list
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            let mut expected = vec![
+                "managedRoleProviders",
+                "managedWorkspaceAccessProviders",
+                "oidcWorkspaceAccessSyncEnabled",
+                "users",
+            ];
+            expected.extend(extra);
+            expected.sort_unstable();
+            assert_eq!(keys, expected);
+            for (field, value) in sso_fields.as_object().expect("object") {
+                assert_eq!(&list[field], value, "{field}");
+            }
+        }
+        let operator = serde_json::to_value(OperatorUsers(users)).expect("serialises");
+        assert_eq!(
+            operator
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect::<Vec<_>>()),
+            Some(vec!["users"])
+        );
     }
 }
