@@ -445,7 +445,9 @@ DaguAuthStatus dagu_auth_logout(const struct DaguAuth *instance,
                                 char **error_out);
 
 /**
- * Lists users as the admin holding `token`: `{"users": [User]}`, sorted by username.
+ * Lists users as the admin holding `token`, sorted by username: the `UsersListResponse` of
+ * `GET /users`, `{"users": [User], "oidcWorkspaceAccessSyncEnabled": false,
+ * "managedRoleProviders": [], "managedWorkspaceAccessProviders": []}`.
  *
  * # Safety
  * Required: `instance`, `token`, `users_json_out`. The caller frees `*users_json_out` with
@@ -647,8 +649,8 @@ DaguAuthStatus dagu_auth_operator(const struct DaguAuth *instance,
  * INVALID_UTF8 (method, path, a header or client_ip), UNSUPPORTED_VERSION (`struct_size`).
  *
  * A panic while answering the request gives OK with an HTTP 500 response whose body is
- * `{"code":"internal_error","message":"Internal server error"}`, as any internal error does, so
- * a host forwards every answer unchanged; the Rust ABI's `handle_http` answers the same.
+ * `{"code":"internal_error","message":"An unexpected error occurred"}`, as any internal error
+ * does, so a host forwards every answer unchanged; the Rust ABI's `handle_http` answers the same.
  *
  * # Safety
  * Required: `instance`, `request`, `response_out`. `request` points to a filled

@@ -61,7 +61,7 @@ pub fn internal() -> Response {
     error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal_error",
-        "Internal error",
+        "An unexpected error occurred",
     )
 }
 

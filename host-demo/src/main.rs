@@ -5,6 +5,7 @@ mod api_error;
 mod cli;
 mod config;
 mod dags;
+mod health;
 mod plugin;
 mod request_log;
 mod server;

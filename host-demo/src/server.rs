@@ -9,19 +9,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{any, get};
-use axum::{Json, Router};
 use http_body_util::LengthLimitError;
-use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::api_error;
 use crate::dags::{self, Catalogue};
+use crate::health;
 use crate::plugin::{HttpRequest, HttpResponse, LoadedPlugin};
 
 /// The plugin's own body limit (1 MiB). One byte more is read and passed on so the plugin can
@@ -49,7 +49,8 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new().route("/api/v1/health", get(health));
+    let started = Instant::now();
+    let mut router = Router::new().route("/api/v1/health", get(move || health::answer(started)));
     for path in PLUGIN_ROUTES {
         router = router.route(path, any(forward));
     }
@@ -72,10 +73,6 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-async fn health() -> Response {
-    Json(json!({"status": "healthy"})).into_response()
 }
 
 async fn unknown_route() -> Response {
@@ -223,12 +220,22 @@ mod tests {
     use super::*;
     use crate::testing::{call, call_raw, mode_builtin, mode_none};
     use axum::http::Method;
+    use serde_json::json;
 
     #[tokio::test]
-    async fn health_is_open() {
-        let (status, body) = call(&mode_none(), Method::GET, "/api/v1/health", None, None).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, json!({"status": "healthy"}));
+    async fn health_is_open_and_answers_dagus_health_response() {
+        for mode in [mode_none(), mode_builtin()] {
+            let (status, body) = call(&mode, Method::GET, "/api/v1/health", None, None).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(body["status"], "healthy");
+            assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+            assert!(body["uptime"].is_u64(), "{body}");
+            let timestamp = body["timestamp"].as_str().unwrap_or_default();
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(timestamp).is_ok() && !timestamp.contains('.'),
+                "{body}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -51,6 +51,9 @@ impl Error {
 /// Messages that several operations share, kept in one place so HTTP, C and Rust callers see the same
 /// words.
 pub mod msg {
+    /// Every HTTP 500: storage and internal details name files and queries, so they go only to C
+    /// and Rust callers.
+    pub const UNEXPECTED_ERROR: &str = "An unexpected error occurred";
     pub const AUTH_REQUIRED: &str = "Authentication required";
     pub const INVALID_TOKEN: &str = "Invalid or expired token";
     pub const INVALID_CREDENTIALS: &str = "Invalid username or password";
@@ -59,6 +62,7 @@ pub mod msg {
     pub const SETUP_DONE: &str = "Setup has already been completed";
     pub const USER_NOT_FOUND: &str = "User not found";
     pub const API_KEY_NOT_FOUND: &str = "API key not found";
+    pub const API_KEY_NAME_TAKEN: &str = "API key with this name already exists";
     pub const USERNAME_TAKEN: &str = "Username already exists";
     pub const LAST_ADMIN: &str = "Cannot remove, disable or demote the last enabled admin";
 }

@@ -200,6 +200,25 @@ fn password_change_needs_the_current_password() {
 }
 
 #[test]
+fn password_change_checks_the_current_password_before_the_new_ones_rules() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    assert_eq!(
+        fx.engine
+            .change_password(&admin, "not-my-password", "short")
+            .err(),
+        Some(Error::Unauthenticated(
+            "Current password is incorrect".into()
+        ))
+    );
+    assert!(matches!(
+        fx.engine.change_password(&admin, ADMIN_PASSWORD, "short"),
+        Err(Error::BadRequest(_))
+    ));
+    assert!(fx.engine.principal(&admin).is_ok());
+}
+
+#[test]
 fn reset_disable_and_delete_revoke_the_users_tokens_at_once() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();

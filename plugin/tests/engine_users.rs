@@ -181,6 +181,43 @@ fn invalid_roles_usernames_and_passwords_are_bad_requests() {
 }
 
 #[test]
+fn create_checks_role_access_password_then_username_as_dagu_does() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let no_grants = json!({"all": false, "grants": []});
+    let cases = [
+        (
+            json!({"username": " ", "password": "short", "role": "root", "workspaceAccess": no_grants}),
+            "invalid role",
+        ),
+        (
+            json!({"username": " ", "password": "short", "role": "developer", "workspaceAccess": no_grants}),
+            "invalid workspace access: ",
+        ),
+        (
+            json!({"username": " ", "password": "short", "role": "developer"}),
+            "password must be at least 8",
+        ),
+    ];
+    for (body, prefix) in cases {
+        bad_request_starting(fx.create_user_json(&admin, body), prefix);
+    }
+}
+
+#[test]
+fn setup_checks_the_password_before_the_username_as_dagu_does() {
+    let fx = Fixture::new();
+    assert!(matches!(
+        fx.engine.setup(" ", "short", ""),
+        Err(Error::BadRequest(message)) if message.starts_with("password must be at least 8")
+    ));
+    assert!(matches!(
+        fx.engine.setup(" ", "long enough password", ""),
+        Err(Error::BadRequest(message)) if message == "username is required"
+    ));
+}
+
+#[test]
 fn workspace_access_rules_are_enforced_on_create() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();

@@ -541,7 +541,9 @@ fn api_key_names_are_unique(b: &Backend) {
     let clash = b.store.insert_api_key(&key("k2", "ci", None), None);
     assert_eq!(
         clash,
-        Err(Error::AlreadyExists("API key name already exists".into()))
+        Err(Error::AlreadyExists(
+            "API key with this name already exists".into()
+        ))
     );
 }
 
@@ -623,7 +625,9 @@ fn a_key_rename_to_a_taken_name_is_refused(b: &Backend) {
     });
     assert_eq!(
         renamed.map(|k| k.name),
-        Err(Error::AlreadyExists("API key name already exists".into()))
+        Err(Error::AlreadyExists(
+            "API key with this name already exists".into()
+        ))
     );
 }
 

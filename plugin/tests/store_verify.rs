@@ -75,7 +75,7 @@ fn a_stored_grant_that_breaks_the_access_rules_is_reported() {
     );
     let text = problems(&store);
     assert!(
-        text.contains("user b") && text.contains("cannot grant admin"),
+        text.contains("user b") && text.contains("admin cannot be scoped to a workspace"),
         "{text}"
     );
 }

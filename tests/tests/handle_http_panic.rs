@@ -27,7 +27,7 @@ fn config(dir: &std::path::Path) -> String {
 }
 
 fn generic_500() -> Value {
-    json!({"code": "internal_error", "message": "Internal server error"})
+    json!({"code": "internal_error", "message": "An unexpected error occurred"})
 }
 
 #[repr(C)]

@@ -798,6 +798,45 @@ fn both_abis_in_one_process_give_the_same_answers() {
     same("logout again", c, rust, |f, s| f.logout(fresh.of(s)));
 }
 
+/// `user_list` answers Dagu's `UsersListResponse` (no provider manages roles or access without
+/// SSO), and `user_create` ignores unknown fields at every level, through each ABI alike.
+#[test]
+fn user_lists_and_unknown_fields_follow_dagu_through_both_abis() {
+    let faces = open_both();
+    let (c, rust) = (&faces.c, &faces.rust);
+    let setup = both("setup", c, rust, |f, _| {
+        f.setup("admin", "admin password 1")
+    });
+    let admin = Pair::from_answers(setup, "/token");
+    let with_unknown_fields = r#"{"username":"bob","password":"bob password 1","role":"viewer",
+        "email":"bob@example.com","workspaceAccess":{"all":false,"syncedFrom":"oidc",
+        "grants":[{"workspace":"ops","role":"developer","inherited":{"from":"team"}}]}}"#;
+    let created = both("user_create with unknown fields", c, rust, |f, s| {
+        f.user_create(admin.of(s), with_unknown_fields)
+    });
+    let lists = both("user_list", c, rust, |f, s| f.user_list(admin.of(s)));
+    for (user, list) in [(created.0, lists.0), (created.1, lists.1)] {
+        let user: Value = serde_json::from_str(&user.expect("created")).expect("JSON");
+        assert_eq!(
+            user["user"]["workspaceAccess"],
+            serde_json::json!({"all": false, "grants": [{"workspace": "ops", "role": "developer"}]})
+        );
+        let list: Value = serde_json::from_str(&list.expect("listed")).expect("JSON");
+        assert_eq!(list["users"].as_array().map(Vec::len), Some(2), "{list}");
+        assert_eq!(
+            list["managedRoleProviders"],
+            serde_json::json!([]),
+            "{list}"
+        );
+        assert_eq!(
+            list["managedWorkspaceAccessProviders"],
+            serde_json::json!([]),
+            "{list}"
+        );
+        assert_eq!(list["oidcWorkspaceAccessSyncEnabled"], false, "{list}");
+    }
+}
+
 /// The edge cases of `authorize` the README states ("Authorization edge cases"), through both ABIs.
 #[test]
 fn authorize_edge_cases_give_the_documented_decisions_through_both_abis() {

@@ -102,6 +102,7 @@ pub trait Instance: Send + Sync {
         workspace: RStr<'_>,
     ) -> RResult<u32, AbiError>;
     fn logout(&self, token: RStr<'_>) -> RResult<(), AbiError>;
+    /// The `UsersListResponse` of `GET /users`, as `dagu_auth_user_list` answers it.
     fn user_list(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
     fn user_get(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError>;
     fn user_create(&self, token: RStr<'_>, request_json: RStr<'_>) -> RResult<RString, AbiError>;
@@ -126,7 +127,7 @@ pub trait Instance: Send + Sync {
     ) -> RResult<(), AbiError>;
     /// Answers every endpoint of `plugin/openapi.yaml`; never fails, errors are HTTP responses.
     /// A panic inside the plugin answers HTTP 500 with the body
-    /// `{"code":"internal_error","message":"Internal server error"}`, the same answer
+    /// `{"code":"internal_error","message":"An unexpected error occurred"}`, the same answer
     /// `dagu_auth_handle_http` gives, so a host forwards it unchanged.
     #[sabi(last_prefix_field)]
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse;

@@ -112,8 +112,8 @@ unsafe fn read_headers<'a>(request: &DaguAuthHttpRequest) -> CallResult<Vec<(&'a
 /// INVALID_UTF8 (method, path, a header or client_ip), UNSUPPORTED_VERSION (`struct_size`).
 ///
 /// A panic while answering the request gives OK with an HTTP 500 response whose body is
-/// `{"code":"internal_error","message":"Internal server error"}`, as any internal error does, so
-/// a host forwards every answer unchanged; the Rust ABI's `handle_http` answers the same.
+/// `{"code":"internal_error","message":"An unexpected error occurred"}`, as any internal error
+/// does, so a host forwards every answer unchanged; the Rust ABI's `handle_http` answers the same.
 ///
 /// # Safety
 /// Required: `instance`, `request`, `response_out`. `request` points to a filled

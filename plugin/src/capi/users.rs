@@ -9,7 +9,9 @@ use super::call::{c_call_json, c_call_out, c_call_status};
 use super::strings::c_string;
 use crate::ffi::{DaguAuth, from_json};
 
-/// Lists users as the admin holding `token`: `{"users": [User]}`, sorted by username.
+/// Lists users as the admin holding `token`, sorted by username: the `UsersListResponse` of
+/// `GET /users`, `{"users": [User], "oidcWorkspaceAccessSyncEnabled": false,
+/// "managedRoleProviders": [], "managedWorkspaceAccessProviders": []}`.
 ///
 /// # Safety
 /// Required: `instance`, `token`, `users_json_out`. The caller frees `*users_json_out` with

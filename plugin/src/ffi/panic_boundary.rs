@@ -28,8 +28,8 @@ pub fn call_boundary<T>(body: impl FnOnce() -> CallResult<T>) -> CallResult<T> {
 }
 
 /// `handle_http` through either ABI: a panic becomes the HTTP 500 every other internal error
-/// gives, `{"code":"internal_error","message":"Internal server error"}`. The call itself still
-/// succeeds, because a host forwards the answer as it is and must never special-case it.
+/// gives, `{"code":"internal_error","message":"An unexpected error occurred"}`. The call itself
+/// still succeeds, because a host forwards the answer as it is and must never special-case it.
 pub fn http_boundary(body: impl FnOnce() -> Response) -> Response {
     panic_boundary(
         || Response::error(&Error::Internal(PANIC_MESSAGE.into())),
@@ -65,7 +65,9 @@ mod tests {
         assert_eq!(response.status, 500);
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&response.body).ok(),
-            Some(serde_json::json!({"code": "internal_error", "message": "Internal server error"}))
+            Some(
+                serde_json::json!({"code": "internal_error", "message": "An unexpected error occurred"})
+            )
         );
     }
 }

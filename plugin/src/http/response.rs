@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, msg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -64,9 +64,8 @@ impl Response {
                 (500, "internal_error")
             }
         };
-        // Storage and internal details name files and queries: they stay out of responses.
         let message = match status {
-            500 => "Internal server error".to_string(),
+            500 => msg::UNEXPECTED_ERROR.to_string(),
             _ => error.to_string(),
         };
         let mut response = Self::code_and_message(status, code, &message);
@@ -135,6 +134,21 @@ mod tests {
         let response = Response::error(&Error::Storage("cannot open /secret/path/auth.db".into()));
         assert_eq!(response.status, 500);
         assert!(!String::from_utf8_lossy(&response.body).contains("/secret/path"));
+    }
+
+    #[test]
+    fn every_500_says_what_dagu_says() {
+        for error in [
+            Error::Storage("disk I/O error".into()),
+            Error::Internal("x".into()),
+            Error::InvalidConfig("x".into()),
+        ] {
+            assert_eq!(
+                body(&Response::error(&error)),
+                serde_json::json!({"code": "internal_error", "message": "An unexpected error occurred"}),
+                "{error:?}"
+            );
+        }
     }
 
     #[test]

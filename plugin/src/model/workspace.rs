@@ -27,9 +27,10 @@ impl Default for WorkspaceAccess {
 }
 
 /// Workspace access as callers send it: grant roles are still text, so an unknown role is reported
-/// as a workspace-access problem rather than as malformed JSON.
+/// as a workspace-access problem rather than as malformed JSON. Unknown fields are ignored, here
+/// and in each grant, as Dagu's decoder ignores them: a client that sends one more field must not
+/// break.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WorkspaceAccessInput {
     pub all: bool,
     #[serde(default)]
@@ -37,7 +38,6 @@ pub struct WorkspaceAccessInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GrantInput {
     pub workspace: String,
     pub role: String,
@@ -105,31 +105,28 @@ impl WorkspaceAccess {
     }
 
     /// Checks this access for a principal whose top-level role is `role`. The error text is the
-    /// part after `invalid workspace access: `.
+    /// part after `invalid workspace access: `, in Dagu's words for the rules Dagu has too.
     pub fn validate(&self, role: Role) -> Result<(), String> {
         if self.all {
             return match self.grants.is_empty() {
                 true => Ok(()),
-                false => Err("grants must be empty when all workspaces are allowed".into()),
+                false => Err("all-workspaces access cannot include workspace grants".into()),
             };
         }
         if role != Role::Viewer {
-            return Err("scoped workspace access requires the top-level role viewer".into());
+            return Err("scoped workspace access requires global role viewer".into());
         }
         if self.grants.is_empty() {
-            return Err("scoped workspace access needs at least one grant".into());
+            return Err("scoped workspace access requires at least one workspace grant".into());
         }
         let mut seen = HashSet::with_capacity(self.grants.len());
         for grant in &self.grants {
             validate_workspace_name(&grant.workspace)?;
             if !seen.insert(grant.workspace.to_ascii_lowercase()) {
-                return Err(format!("duplicate workspace {:?}", grant.workspace));
+                return Err(format!("duplicate workspace grant {:?}", grant.workspace));
             }
             if grant.role == Role::Admin {
-                return Err(format!(
-                    "workspace {:?} cannot grant admin",
-                    grant.workspace
-                ));
+                return Err("admin cannot be scoped to a workspace".into());
             }
         }
         Ok(())
@@ -139,7 +136,7 @@ impl WorkspaceAccess {
 /// 1-64 characters of `[A-Za-z0-9_-]`, not a reserved name.
 pub fn validate_workspace_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
-        return Err("workspace name must not be empty".into());
+        return Err("workspace name is required".into());
     }
     if name.len() > MAX_WORKSPACE_NAME {
         return Err(format!(
@@ -179,7 +176,10 @@ mod tests {
     fn all_access_with_grants_is_refused() {
         let mut access = scoped(&[("ops", Role::Developer)]);
         access.all = true;
-        assert!(access.validate(Role::Viewer).is_err());
+        assert_eq!(
+            access.validate(Role::Viewer),
+            Err("all-workspaces access cannot include workspace grants".into())
+        );
     }
 
     #[test]
@@ -187,29 +187,66 @@ mod tests {
         let access = scoped(&[("ops", Role::Developer)]);
         assert_eq!(access.validate(Role::Viewer), Ok(()));
         for role in [Role::Admin, Role::Manager, Role::Developer, Role::Operator] {
-            assert!(access.validate(role).is_err(), "{role}");
+            assert_eq!(
+                access.validate(role),
+                Err("scoped workspace access requires global role viewer".into()),
+                "{role}"
+            );
         }
     }
 
     #[test]
     fn scoped_access_needs_a_grant() {
-        assert!(scoped(&[]).validate(Role::Viewer).is_err());
+        assert_eq!(
+            scoped(&[]).validate(Role::Viewer),
+            Err("scoped workspace access requires at least one workspace grant".into())
+        );
     }
 
     #[test]
     fn duplicate_workspaces_are_refused_case_insensitively() {
         let access = scoped(&[("ops", Role::Developer), ("OPS", Role::Viewer)]);
-        let refusal = access.validate(Role::Viewer).expect_err("duplicate");
-        assert!(refusal.contains("duplicate"), "{refusal}");
+        assert_eq!(
+            access.validate(Role::Viewer),
+            Err(r#"duplicate workspace grant "OPS""#.into())
+        );
     }
 
     #[test]
     fn admin_grant_is_refused() {
-        assert!(
-            scoped(&[("ops", Role::Admin)])
-                .validate(Role::Viewer)
-                .is_err()
+        assert_eq!(
+            scoped(&[("ops", Role::Admin)]).validate(Role::Viewer),
+            Err("admin cannot be scoped to a workspace".into())
         );
+    }
+
+    #[test]
+    fn unknown_fields_in_access_and_grants_are_ignored() {
+        let input: WorkspaceAccessInput = serde_json::from_value(serde_json::json!({
+            "all": false,
+            "grants": [{"workspace": "ops", "role": "developer", "note": {"any": [1]}}],
+            "syncedBy": "oidc",
+        }))
+        .expect("unknown fields are ignored");
+        assert_eq!(
+            input.resolve(Role::Viewer),
+            Ok(scoped(&[("ops", Role::Developer)]))
+        );
+    }
+
+    #[test]
+    fn wrong_types_in_access_are_still_refused() {
+        for wrong in [
+            serde_json::json!({"all": "yes"}),
+            serde_json::json!({"all": false, "grants": {"workspace": "ops"}}),
+            serde_json::json!({"all": false, "grants": [{"workspace": 1, "role": "viewer"}]}),
+            serde_json::json!({"grants": []}),
+        ] {
+            assert!(
+                serde_json::from_value::<WorkspaceAccessInput>(wrong.clone()).is_err(),
+                "{wrong}"
+            );
+        }
     }
 
     #[test]
@@ -227,6 +264,10 @@ mod tests {
 
     #[test]
     fn workspace_names_follow_the_rules() {
+        assert_eq!(
+            validate_workspace_name(""),
+            Err("workspace name is required".into())
+        );
         for good in ["ops", "prod-1", "A_b", &"x".repeat(64)] {
             assert_eq!(validate_workspace_name(good), Ok(()), "{good}");
         }

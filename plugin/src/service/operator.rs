@@ -13,7 +13,7 @@ use super::audit::Actor;
 use super::users::{parse_role, resolve_access};
 use super::wire::{
     BackupAnswer, CreateUserRequest, DaguUser, DeletedUser, ImportAnswer, ImportOutcome,
-    OperatorCommand, UpdateUserRequest, UserEnvelope, UsersEnvelope, VerifyAnswer,
+    OperatorCommand, OperatorUsers, UpdateUserRequest, UserEnvelope, VerifyAnswer,
 };
 use crate::clock::parse_rfc3339;
 use crate::error::{Error, Result, msg};
@@ -33,7 +33,7 @@ impl Engine {
                     self.create_first_admin(&username, &password, Some(Actor::operator()), "")?;
                 to_value(&UserEnvelope(user))
             }
-            OperatorCommand::ListUsers => to_value(&UsersEnvelope(self.store.list_users()?)),
+            OperatorCommand::ListUsers => to_value(&OperatorUsers(self.store.list_users()?)),
             OperatorCommand::CreateUser {
                 username,
                 password,

@@ -170,7 +170,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Changes the caller's own password; all of their sessions end, this one included.
+    /// Changes the caller's own password; all of their sessions end, this one included. The
+    /// current password is checked before the new one's rules, as in Dagu.
     pub fn change_password<'a>(
         &self,
         caller: impl Into<Credentials<'a>>,
@@ -181,7 +182,6 @@ impl Engine {
         let Principal::User(user) = self.principal(caller)? else {
             return Err(Error::bad_request("API keys have no password to change"));
         };
-        let normalized = password::check_rules(&self.config.password, new, &user.username)?;
         let stored = self
             .store
             .user_by_id(&user.id)?
@@ -194,6 +194,7 @@ impl Engine {
                 "Current password is incorrect".into(),
             ));
         }
+        let normalized = password::check_rules(&self.config.password, new, &user.username)?;
         self.set_password(&user.id, &normalized)?;
         let actor = Actor::new(&user.id, caller.client_ip);
         self.audit("password_change", &actor, &user.id, json!({}));

@@ -35,8 +35,9 @@ impl Engine {
         if !self.setup_required()? {
             return Err(done());
         }
+        // The password before the username, as Dagu checks them.
+        let normalized = password::check_rules(&self.config.password, password, username)?;
         let username = validate_username(username).map_err(Error::BadRequest)?;
-        let normalized = password::check_rules(&self.config.password, password, &username)?;
         let user = self.new_user(username, Role::Admin, WorkspaceAccess::all(), &normalized)?;
         if !self.store.insert_first_user(&user)? {
             return Err(done());

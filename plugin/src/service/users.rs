@@ -29,8 +29,9 @@ const MAX_PAGE: usize = 1000;
 pub(super) const USER_JSON_BYTES_GUESS: usize = 320;
 /// The most bytes per user the up-front reservation assumes (a user with ~50 grants).
 const MAX_USER_JSON_BYTES_ESTIMATE: usize = 4096;
-/// `{"users":[]}` and the NUL the C ABI appends, so a right guess never reallocates.
-const ENVELOPE_BYTES: usize = 16;
+/// The list's envelope without users (`{"users":[],"oidcWorkspaceAccessSyncEnabled":false,...}`,
+/// 114 bytes) and the NUL the C ABI appends, so a right guess never reallocates.
+const ENVELOPE_BYTES: usize = 115;
 
 /// Opaque to clients: base64url of `folded username \n id` (neither can hold a newline).
 fn encode_cursor(user: &UserRecord) -> String {
@@ -142,7 +143,7 @@ impl Engine {
         Ok(UsersEnvelope(self.store.list_users()?))
     }
 
-    /// The full list as the JSON document `{"users": [User]}`, byte for byte what serialising
+    /// The full list as the JSON document `UsersListResponse`, byte for byte what serialising
     /// `list_users` gives, written as the store yields each user: at 100,000 users the records
     /// and their views would take more memory than the 28 MiB document itself. The buffer is
     /// reserved up front from the user count and the size per user of the previous list, so it
@@ -224,11 +225,12 @@ impl Engine {
         actor: &Actor<'_>,
         request: CreateUserRequest,
     ) -> Result<UserEnvelope> {
-        let username = validate_username(&request.username).map_err(Error::BadRequest)?;
+        // Dagu's order: role, access, password, username.
         let role = parse_role(&request.role)?;
         let access = resolve_access(request.workspace_access, role)?;
         let normalized =
-            password::check_rules(&self.config.password, &request.password, &username)?;
+            password::check_rules(&self.config.password, &request.password, &request.username)?;
+        let username = validate_username(&request.username).map_err(Error::BadRequest)?;
         // Saves a hash on the common mistake; the insert still enforces uniqueness under races.
         if self.store.user_by_username(&username)?.is_some() {
             return Err(Error::AlreadyExists(msg::USERNAME_TAKEN.into()));
@@ -346,5 +348,16 @@ impl Engine {
         Ok(MessageBody {
             message: "Password reset successfully",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reservation_holds_the_envelope_of_an_empty_list_and_its_nul() {
+        let empty = serde_json::to_vec(&UsersEnvelope(Vec::new())).expect("serialises");
+        assert_eq!(empty.len() + 1, ENVELOPE_BYTES);
     }
 }

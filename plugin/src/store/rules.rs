@@ -36,8 +36,8 @@ pub fn room_for_a_key<E: From<Error>>(
 ) -> std::result::Result<(), E> {
     match max_keys {
         Some(max) if count_keys()? >= max => Err(Error::Forbidden(format!(
-            "Community edition supports up to {max} API keys. Upgrade to Dagu Pro for unlimited \
-             API keys."
+            "Community edition supports up to {max} API keys. Delete an existing key or configure a \
+             license to create more."
         ))
         .into()),
         _ => Ok(()),
@@ -52,7 +52,7 @@ pub fn username_taken() -> Error {
 /// An API key insert or rename that clashed with a unique column (the name; a digest clash is
 /// too unlikely to answer apart).
 pub fn key_name_taken() -> Error {
-    Error::AlreadyExists("API key name already exists".into())
+    Error::AlreadyExists(msg::API_KEY_NAME_TAKEN.into())
 }
 
 /// An API key whose owner is no user: the caller's mistake, not the store's.
@@ -99,7 +99,8 @@ mod tests {
         assert_eq!(room_for_a_key(Some(2), counted(1)), Ok(()));
         assert!(matches!(
             room_for_a_key(Some(2), counted(2)),
-            Err(Error::Forbidden(message)) if message.contains("up to 2 API keys")
+            Err(Error::Forbidden(message)) if message == "Community edition supports up to 2 API \
+                keys. Delete an existing key or configure a license to create more."
         ));
     }
 

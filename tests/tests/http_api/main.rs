@@ -53,6 +53,7 @@ mod responses;
 mod revocation;
 mod sessions;
 mod setup;
+mod unknown_fields;
 mod users_create;
 mod users_delete;
 mod users_read;

@@ -23,6 +23,33 @@ fn users_are_listed_sorted_case_insensitively(abi: Abi) {
 
 both_abis!(users_are_listed_sorted_case_insensitively);
 
+/// Dagu's UI reads which sign-in providers manage roles and workspace access from every list;
+/// without SSO none does. The whole list and a page answer the same fields.
+fn users_lists_say_that_no_provider_manages_roles_or_access(abi: Abi) {
+    let (host, token) = start_with_admin(abi);
+    create_user(&host, &token, "bob", "viewer", None);
+    for path in [
+        "/api/v1/users",
+        "/api/v1/users?limit=1",
+        "/api/v1/users?limit=1000",
+    ] {
+        let response = host.get(path, Some(&token));
+        response.expect_status(200);
+        let list = response.json();
+        assert_eq!(list["managedRoleProviders"], json!([]), "{path}");
+        assert_eq!(list["managedWorkspaceAccessProviders"], json!([]), "{path}");
+        assert_eq!(list["oidcWorkspaceAccessSyncEnabled"], false, "{path}");
+        assert!(
+            list["users"]
+                .as_array()
+                .is_some_and(|users| !users.is_empty()),
+            "{path}"
+        );
+    }
+}
+
+both_abis!(users_lists_say_that_no_provider_manages_roles_or_access);
+
 fn users_list_requires_authentication(abi: Abi) {
     let (host, _) = start_with_admin(abi);
     assert_authentication_required(&host.get("/api/v1/users", None));

@@ -37,6 +37,7 @@ pub use audit::{AuditPage, AuditRequest};
 pub(super) use operator::{BackupAnswer, DaguUser, DeletedUser, ImportAnswer, VerifyAnswer};
 pub use operator::{ImportOutcome, OperatorCommand};
 pub use session::LoginResponse;
+pub(super) use users::OperatorUsers;
 pub(super) use users::write_user_list;
 pub use users::{CreateUserRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage};
 

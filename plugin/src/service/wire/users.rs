@@ -88,22 +88,40 @@ struct UserBody<'a> {
     user: UserView<'a>,
 }
 
-/// `{"users": [User], "nextCursor"?: "..."}`.
+/// Sign-in providers that overwrite a user's role, or workspace access, at each sign-in (Dagu's
+/// `UserAuthProvider` values). Only `builtin` exists here, and it overwrites nothing.
+const MANAGED_ROLE_PROVIDERS: [&str; 0] = [];
+const MANAGED_WORKSPACE_ACCESS_PROVIDERS: [&str; 0] = [];
+
+/// Dagu's `UsersListResponse`: `{"users": [User], "oidcWorkspaceAccessSyncEnabled": false,
+/// "managedRoleProviders": [], "managedWorkspaceAccessProviders": [], "nextCursor"?: "..."}`.
+/// Every list answer, whole, paged or streamed, is this one body, so their shapes cannot drift.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UsersBody<'a> {
-    users: Vec<UserView<'a>>,
+struct UsersBody<'a, U> {
+    users: U,
+    /// True when OIDC sign-ins overwrite workspace access, which is never without OIDC.
+    oidc_workspace_access_sync_enabled: bool,
+    managed_role_providers: &'a [&'a str],
+    managed_workspace_access_providers: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<&'a str>,
 }
 
-impl<'a> UsersBody<'a> {
-    fn of(users: &'a [UserRecord], next_cursor: Option<&'a str>) -> Self {
+impl<'a, U> UsersBody<'a, U> {
+    fn of(users: U, next_cursor: Option<&'a str>) -> Self {
         Self {
-            users: users.iter().map(UserView::of).collect(),
+            users,
+            oidc_workspace_access_sync_enabled: false,
+            managed_role_providers: &MANAGED_ROLE_PROVIDERS,
+            managed_workspace_access_providers: &MANAGED_WORKSPACE_ACCESS_PROVIDERS,
             next_cursor,
         }
     }
+}
+
+fn user_views(users: &[UserRecord]) -> Vec<UserView<'_>> {
+    users.iter().map(UserView::of).collect()
 }
 
 /// `{"user": User}`: user get, create and update.
@@ -119,13 +137,30 @@ serialize_as!(Principal, |principal| UserBody {
     user: UserView::of_principal(principal)
 });
 
-/// `{"users": [User]}`.
+/// The whole list, `UsersListResponse` without `nextCursor`.
 #[derive(Debug, Clone)]
 pub struct UsersEnvelope(pub Vec<UserRecord>);
 
-serialize_as!(UsersEnvelope, |envelope| UsersBody::of(&envelope.0, None));
+serialize_as!(UsersEnvelope, |envelope| UsersBody::of(
+    user_views(&envelope.0),
+    None
+));
 
-/// `{"users": [User], "nextCursor"?: "..."}`.
+/// The operator's `users.list`: only `{"users": [User]}`, since the SSO hints of the API's list
+/// are for Dagu's UI.
+#[derive(Debug, Clone)]
+pub struct OperatorUsers(pub Vec<UserRecord>);
+
+#[derive(Serialize)]
+struct OperatorUsersBody<'a> {
+    users: Vec<UserView<'a>>,
+}
+
+serialize_as!(OperatorUsers, |list| OperatorUsersBody {
+    users: user_views(&list.0)
+});
+
+/// A page of the list: `UsersListResponse` with `nextCursor` when more follow.
 #[derive(Debug, Clone)]
 pub struct UsersPage {
     pub users: Vec<UserRecord>,
@@ -133,24 +168,21 @@ pub struct UsersPage {
 }
 
 serialize_as!(UsersPage, |page| UsersBody::of(
-    &page.users,
+    user_views(&page.users),
     page.next_cursor.as_deref()
 ));
 
-/// Writes `{"users": [User]}` for every user into `json`, one user at a time as the store yields
+/// Writes the whole list for every user into `json`, one user at a time as the store yields
 /// them, byte for byte what serialising a [`UsersEnvelope`] of them gives. Answers how many users
 /// were written.
 pub(in crate::service) fn write_user_list(store: &dyn Store, json: &mut Vec<u8>) -> Result<usize> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        users: &'a StreamedUsers<'a>,
-    }
     let streamed = StreamedUsers {
         store,
         failure: RefCell::new(None),
         written: Cell::new(0),
     };
-    let serialized = Body { users: &streamed }.serialize(&mut serde_json::Serializer::new(json));
+    let serialized =
+        UsersBody::of(&streamed, None).serialize(&mut serde_json::Serializer::new(json));
     if let Some(e) = streamed.failure.take() {
         return Err(e);
     }
@@ -217,5 +249,49 @@ mod tests {
     #[test]
     fn disabled_users_show_is_disabled() {
         assert_eq!(user_json(true)["isDisabled"], true);
+    }
+
+    #[test]
+    fn the_api_lists_carry_dagus_sso_fields_and_the_operator_list_only_users() {
+        let users = vec![fixtures::user(Role::Viewer, WorkspaceAccess::all())];
+        let sso_fields = serde_json::json!({
+            "oidcWorkspaceAccessSyncEnabled": false,
+            "managedRoleProviders": [],
+            "managedWorkspaceAccessProviders": [],
+        });
+        let whole = serde_json::to_value(UsersEnvelope(users.clone())).expect("serialises");
+        let page = serde_json::to_value(UsersPage {
+            users: users.clone(),
+            next_cursor: Some("c".into()),
+        })
+        .expect("serialises");
+        for (list, extra) in [(whole, None), (page, Some("nextCursor"))] {
+            let mut keys: Vec<&str> = list
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            let mut expected = vec![
+                "managedRoleProviders",
+                "managedWorkspaceAccessProviders",
+                "oidcWorkspaceAccessSyncEnabled",
+                "users",
+            ];
+            expected.extend(extra);
+            expected.sort_unstable();
+            assert_eq!(keys, expected);
+            for (field, value) in sso_fields.as_object().expect("object") {
+                assert_eq!(&list[field], value, "{field}");
+            }
+        }
+        let operator = serde_json::to_value(OperatorUsers(users)).expect("serialises");
+        assert_eq!(
+            operator
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect::<Vec<_>>()),
+            Some(vec!["users"])
+        );
     }
 }
