@@ -248,7 +248,9 @@ typedef struct DaguAuthHttpRequest {
    */
   const char *path;
   /**
-   * `header_count` headers; may be NULL when `header_count` is 0.
+   * `header_count` headers: every header line the client sent, `Host` included, a repeated one
+   * (`X-Forwarded-For`) as one entry per line; the origin check and the forwarded-for walk
+   * read them all. May be NULL when `header_count` is 0.
    */
   const struct DaguAuthHttpHeader *headers;
   size_t header_count;

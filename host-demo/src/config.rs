@@ -75,6 +75,12 @@ pub struct Config {
     pub store: Option<String>,
     /// `auth.builtin.postgres` in camelCase, its `url` overridden by `DAGU_AUTH_POSTGRES_URL`.
     pub postgres: Map<String, Value>,
+    /// `auth.allowed_origins` / `DAGU_AUTH_ALLOWED_ORIGINS`: origins besides the server's own whose
+    /// pages may change state (the plugin checks and normalizes them).
+    pub allowed_origins: Vec<String>,
+    /// Never from a file: generated at start when the server listens beyond loopback (see
+    /// `setup_code`), so only someone who can read the log can create the first admin.
+    pub setup_code: Option<String>,
 }
 
 // Secrets must never reach a log line, even through `{:?}`.
@@ -97,6 +103,8 @@ impl fmt::Debug for Config {
             .field("plugin_tuning", &self.plugin_tuning)
             .field("store", &self.store)
             .field("postgres", &redacted(&self.postgres))
+            .field("allowed_origins", &self.allowed_origins)
+            .field("setup_code", &self.setup_code.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -210,6 +218,12 @@ impl Config {
         if !self.postgres.is_empty() {
             object.insert("postgres".into(), Value::Object(self.postgres.clone()));
         }
+        if !self.allowed_origins.is_empty() {
+            object.insert("allowedOrigins".into(), json!(self.allowed_origins));
+        }
+        if let Some(code) = &self.setup_code {
+            object.insert("setupCode".into(), json!(code));
+        }
         serde_json::to_string(&Value::Object(object))
             .map_err(|e| ConfigError(format!("cannot encode the plugin configuration: {e}")))
     }
@@ -239,6 +253,8 @@ struct FilePaths {
 struct FileAuth {
     mode: Option<String>,
     builtin: FileBuiltin,
+    #[serde(alias = "allowedOrigins")]
+    allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,6 +348,17 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         }
     };
 
+    let allowed_origins = match env_value(env, "DAGU_AUTH_ALLOWED_ORIGINS") {
+        Some(list) => split_list(list.split(',')),
+        None => split_list(
+            file.auth
+                .allowed_origins
+                .iter()
+                .flatten()
+                .map(String::as_str),
+        ),
+    };
+
     let builtin = file.auth.builtin;
     let abi = match pick(env, "DAGU_AUTH_BUILTIN_ABI", builtin.abi).as_deref() {
         None | Some("rust") => Abi::Rust,
@@ -372,9 +399,9 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
     };
 
     let license_features = match env.get("DAGU_LICENSE_FEATURES") {
-        Some(list) => split_features(list.split(',')),
+        Some(list) => split_list(list.split(',')),
         None => match file.license.features {
-            Some(list) => split_features(list.iter().map(String::as_str)),
+            Some(list) => split_list(list.iter().map(String::as_str)),
             None => DEFAULT_LICENSE_FEATURES
                 .iter()
                 .map(|f| (*f).to_owned())
@@ -398,12 +425,11 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         }
     }
     if let Some(proxies) = env_value(env, "DAGU_AUTH_TRUSTED_PROXIES") {
-        let proxies: Vec<&str> = proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        set_login_limit(&mut plugin_tuning, "trustedProxies", json!(proxies));
+        set_login_limit(
+            &mut plugin_tuning,
+            "trustedProxies",
+            json!(split_list(proxies.split(','))),
+        );
     }
     if let Some(exempt) = env_value(env, "DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK") {
         let exempt = match exempt {
@@ -447,6 +473,8 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         plugin_tuning,
         store,
         postgres,
+        allowed_origins,
+        setup_code: None,
     })
 }
 
@@ -504,14 +532,15 @@ fn camel_case(key: &str) -> String {
     out
 }
 
-fn split_features<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut features: Vec<String> = Vec::new();
+/// The items of a list setting, trimmed, without blanks and repeats.
+fn split_list<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut list: Vec<String> = Vec::new();
     for item in items.map(str::trim).filter(|f| !f.is_empty()) {
-        if !features.iter().any(|f| f == item) {
-            features.push(item.to_owned());
+        if !list.iter().any(|f| f == item) {
+            list.push(item.to_owned());
         }
     }
-    features
+    list
 }
 
 #[cfg(test)]
@@ -607,6 +636,34 @@ mod tests {
             !format!("{config:?}").contains("secret@"),
             "the URL's password stays out of logs"
         );
+    }
+
+    #[test]
+    fn allowed_origins_come_from_the_file_or_the_environment() {
+        let yaml = "auth:\n  allowed_origins: [https://dagu.example.com]\n";
+        let json = open_json(&config(yaml, &[]));
+        assert_eq!(
+            json["allowedOrigins"],
+            serde_json::json!(["https://dagu.example.com"])
+        );
+        let env = [(
+            "DAGU_AUTH_ALLOWED_ORIGINS",
+            "https://a.example, http://b.example:8080",
+        )];
+        let json = open_json(&config(yaml, &env));
+        assert_eq!(
+            json["allowedOrigins"],
+            serde_json::json!(["https://a.example", "http://b.example:8080"])
+        );
+        assert!(open_json(&config("", &[])).get("allowedOrigins").is_none());
+    }
+
+    #[test]
+    fn a_setup_code_reaches_the_plugin_but_no_log_line() {
+        let mut config = config("", &[]);
+        config.setup_code = Some("0123456789abcdef0123".into());
+        assert_eq!(open_json(&config)["setupCode"], "0123456789abcdef0123");
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod api_error;
 mod cli;
 mod config;
 mod dags;
+mod exposure;
 mod health;
 mod plugin;
 mod request_log;
@@ -22,6 +23,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{AuthMode, Config};
 use crate::dags::Catalogue;
+use crate::exposure::AllowedHosts;
 use crate::plugin::LoadedPlugin;
 use crate::server::AppState;
 
@@ -31,6 +33,7 @@ Environment (overrides the config file; blank counts as unset):
   DAGU_AUTH_MODE [builtin|none]  DAGU_AUTH_BUILTIN_ABI [rust|c]  DAGU_AUTH_PLUGIN [searched]
   DAGU_AUTH_TOKEN_SECRET  DAGU_AUTH_TOKEN_TTL [24h]
   DAGU_AUTH_BUILTIN_INITIAL_ADMIN_USERNAME  DAGU_AUTH_BUILTIN_INITIAL_ADMIN_PASSWORD
+  DAGU_AUTH_ALLOWED_ORIGINS [comma list of https://host[:port]]
   DAGU_LICENSE_FEATURES [rbac,audit; set but empty = unlicensed]";
 
 #[derive(Debug, Parser)]
@@ -53,6 +56,9 @@ enum Command {
     Operator(cli::OperatorCommand),
 }
 
+/// The log line that shows a fresh exposed install's setup code starts with this.
+const SETUP_CODE_LINE: &str = "setup code: ";
+
 /// Exit statuses: configuration problems are told apart from run-time failures for scripts.
 const EXIT_FAILURE: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
@@ -66,13 +72,24 @@ fn main() -> ExitCode {
 }
 
 fn serve(config_file: Option<&Path>) -> ExitCode {
-    let config = match load_config(config_file) {
+    let mut config = match load_config(config_file) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("host-demo: {message}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // Generated before the plugin opens (it takes the code in its configuration); the plugin asks
+    // for it only while no user exists, and it is printed only then.
+    if config.auth_mode == AuthMode::Builtin && !exposure::listens_on_loopback(&config.host) {
+        match exposure::new_setup_code() {
+            Ok(code) => config.setup_code = Some(code),
+            Err(e) => {
+                eprintln!("host-demo: cannot generate a setup code: {e}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+    }
 
     // Held until serve returns: `db restore` refuses while any server holds it.
     let _server_lock = match config.auth_mode {
@@ -115,6 +132,8 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
     let state = AppState {
         plugin,
         dags: Arc::new(Catalogue::demo()),
+        allowed_hosts: AllowedHosts::for_listener(&config.host, &config.allowed_origins)
+            .map(Arc::new),
     };
     match runtime.block_on(run(&config, state)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,9 +170,17 @@ fn open_plugin(config: &Config) -> Result<LoadedPlugin, String> {
         config.data_dir.display()
     );
     match plugin.setup_required() {
-        Ok(true) => eprintln!(
-            "host-demo: no user exists yet: create the first admin with POST /api/v1/auth/setup"
-        ),
+        Ok(true) => {
+            eprintln!(
+                "host-demo: no user exists yet: create the first admin with POST /api/v1/auth/setup"
+            );
+            if let Some(code) = &config.setup_code {
+                eprintln!(
+                    "host-demo: {SETUP_CODE_LINE}{code} (the server listens beyond loopback; \
+                     the /setup page asks for it, the API takes it as \"setupCode\")"
+                );
+            }
+        }
         Ok(false) => {}
         Err(e) => return Err(format!("the plugin cannot read its user store: {e}")),
     }

@@ -1,8 +1,9 @@
 //! The HTTP side: routes, forwarding to the plugin, request logging, graceful shutdown.
 //!
 //! Auth and user-management endpoints are the plugin's: the host passes them through unchanged
-//! (method, path with query, every header, body bytes, peer IP) and sends back exactly what the
-//! plugin answers. The host only adds what a socket owner must: a body size cap and the logs.
+//! (method, path with query, every header line, body bytes, peer IP) and sends back exactly what
+//! the plugin answers. The host only adds what a socket owner must: a body size cap, the logs, and
+//! on loopback the refusal of host names it does not answer to (`exposure`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 
 use crate::api_error;
 use crate::dags::{self, Catalogue};
+use crate::exposure::AllowedHosts;
 use crate::health;
 use crate::plugin::{HttpRequest, HttpResponse, LoadedPlugin};
 
@@ -46,6 +48,8 @@ pub struct AppState {
     /// `None` when `auth.mode` is `none`.
     pub plugin: Option<Arc<LoadedPlugin>>,
     pub dags: Arc<Catalogue>,
+    /// `None` when the server listens beyond loopback and answers to any name.
+    pub allowed_hosts: Option<Arc<AllowedHosts>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -59,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -97,6 +102,31 @@ fn peer(request: &Request) -> Option<std::net::IpAddr> {
 
 fn client_ip(request: &Request) -> String {
     peer(request).map(|ip| ip.to_string()).unwrap_or_default()
+}
+
+/// On loopback, a request for a name the server does not answer to is a DNS-rebinding page's: it
+/// is refused before anything runs, pages and `GET`s included (a rebinding page can read those).
+async fn check_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(allowed) = &state.allowed_hosts else {
+        return next.run(request).await;
+    };
+    let answered = match request.headers().get(header::HOST) {
+        Some(host) => host.to_str().is_ok_and(|host| allowed.allows(host)),
+        // Browsers always send Host; without it, a name in the request line is checked instead.
+        None => request
+            .uri()
+            .authority()
+            .is_none_or(|authority| allowed.allows(authority.as_str())),
+    };
+    if answered {
+        return next.run(request).await;
+    }
+    api_error::error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "Host not allowed: this server listens on loopback and answers only to loopback names, \
+         its listen host and the hosts of auth.allowed_origins",
+    )
 }
 
 /// One line per request. Never headers or bodies: they carry tokens and passwords.
@@ -308,6 +338,59 @@ mod tests {
         let (status, answer) = call_raw(&app, Method::POST, "/api/v1/auth/login", None, body).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(answer["code"], "payload_too_large");
+    }
+
+    /// A server on loopback, as `main` builds it.
+    fn on_loopback(allowed_origins: &[String]) -> Router {
+        router(AppState {
+            plugin: None,
+            dags: Arc::new(Catalogue::demo()),
+            allowed_hosts: AllowedHosts::for_listener("127.0.0.1", allowed_origins).map(Arc::new),
+        })
+    }
+
+    async fn status_for_host(app: &Router, host: &str) -> StatusCode {
+        use tower::ServiceExt;
+        let request = Request::builder()
+            .uri("/api/v1/health")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .expect("valid request");
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        response.status()
+    }
+
+    #[tokio::test]
+    async fn on_loopback_a_rebound_host_name_is_refused() {
+        let app = on_loopback(&["https://dagu.example.com".into()]);
+        for host in [
+            "evil.example:8080",
+            "127.0.0.1.nip.example",
+            "dagu.example.org",
+        ] {
+            assert_eq!(
+                status_for_host(&app, host).await,
+                StatusCode::FORBIDDEN,
+                "{host}"
+            );
+        }
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "dagu.example.com",
+        ] {
+            assert_eq!(status_for_host(&app, host).await, StatusCode::OK, "{host}");
+        }
+    }
+
+    #[tokio::test]
+    async fn beyond_loopback_any_host_name_is_answered() {
+        let app = mode_none();
+        assert_eq!(
+            status_for_host(&app, "evil.example:8080").await,
+            StatusCode::OK
+        );
     }
 
     #[test]

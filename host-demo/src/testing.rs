@@ -86,6 +86,7 @@ pub fn mode_none() -> Router {
     router(AppState {
         plugin: None,
         dags: Arc::new(Catalogue::demo()),
+        allowed_hosts: None,
     })
 }
 
@@ -94,6 +95,7 @@ pub fn mode_builtin() -> Router {
     router(AppState {
         plugin: Some(Arc::new(plugin)),
         dags: Arc::new(Catalogue::demo()),
+        allowed_hosts: None,
     })
 }
 

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -18,6 +18,10 @@ use crate::server::AppState;
 /// a page cannot run, and the page cannot be overlaid for clickjacking.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The pages use no device or sensor: a script that gets in anyway cannot reach them either.
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
+                                  magnetometer=(), microphone=(), payment=(), usb=()";
 
 const SHELL: &str = include_str!("../static/shell.html");
 const APP_JS: &str = include_str!("../static/app.js");
@@ -95,6 +99,17 @@ async fn page(State(state): State<AppState>, page: Page) -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CACHE_CONTROL, "no-store"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
+        // A page this one opens (or that opened it) from another site gets no handle on it.
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        // For browsers that predate the CSP's frame-ancestors.
+        (header::X_FRAME_OPTIONS, "DENY"),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
@@ -141,6 +156,21 @@ mod tests {
                     .to_str()
                     .is_ok_and(|csp| csp.contains("script-src 'self'"))
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_refuse_framing_openers_and_device_access() {
+        for path in ["/", "/setup", "/login", "/users", "/account"] {
+            let answer = response(&mode_builtin(), Method::GET, path, None, vec![]).await;
+            let headers = answer.headers();
+            assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
+            assert_eq!(
+                headers["cross-origin-opener-policy"], "same-origin",
+                "{path}"
+            );
+            assert_eq!(headers["permissions-policy"], PERMISSIONS_POLICY, "{path}");
+            assert!(PERMISSIONS_POLICY.contains("camera=()"));
         }
     }
 

@@ -38,9 +38,16 @@ const session = {
   },
 };
 
-// Only same-site paths are followed after sign-in, never another origin.
+// Only this origin's pages are followed after sign-in. The value is parsed the way the browser
+// will follow it, because a prefix test cannot see what the parser does: it drops tabs and newlines
+// and reads a backslash as a slash, so `/<TAB>/evil.example` and `/\evil.example` both mean
+// `//evil.example`. The parsed URL is what is followed, so what was checked is what is visited.
 function safeNext(value) {
-  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/login') ? value : null;
+  if (!value) return null;
+  let url;
+  try { url = new URL(value, location.origin); } catch (e) { return null; }
+  if (url.origin !== location.origin || url.pathname.startsWith('/login')) return null;
+  return url.href;
 }
 
 function toLogin(reason) {
@@ -114,9 +121,9 @@ function roleOptions(select, roles, selected) {
   select.replaceChildren(...roles.map((r) => el('option', { value: r, text: ROLE_NAMES[r], selected: r === selected })));
 }
 
-async function setupRequired() {
-  const answer = await api('GET', '/auth/setup', undefined, { signedIn: false });
-  return Boolean(answer && answer.setupRequired);
+// {setupRequired, setupCodeRequired}: an exposed fresh install also asks for the code in its log.
+async function setupStatus() {
+  return (await api('GET', '/auth/setup', undefined, { signedIn: false })) || {};
 }
 
 // Every signed-in page: who am I, and the navigation for my role.
@@ -151,10 +158,13 @@ pages.home = async () => {
 };
 
 pages.setup = async () => {
-  if (!(await setupRequired())) {
+  const status = await setupStatus();
+  if (!status.setupRequired) {
     location.replace('/login');
     return;
   }
+  const codeRequired = Boolean(status.setupCodeRequired);
+  $('#setup-code-field').hidden = !codeRequired;
   const form = $('#setup-form');
   $('#setup-username').focus();
   handleForm(form, $('#setup-error'), async () => {
@@ -162,7 +172,9 @@ pages.setup = async () => {
     const password = $('#setup-password').value;
     if (!username) throw new ApiError(400, 'Enter a username.');
     if (password !== $('#setup-confirm').value) throw new ApiError(400, 'The passwords do not match.');
-    const login = await api('POST', '/auth/setup', { username, password }, { signedIn: false });
+    const body = { username, password };
+    if (codeRequired) body.setupCode = $('#setup-code').value.trim();
+    const login = await api('POST', '/auth/setup', body, { signedIn: false });
     session.token = login.token;
     location.assign('/users');
   });
@@ -347,14 +359,15 @@ pages.users = async () => {
         $('#edit-title').textContent = `Edit ${user.username}`;
         editAccess.set(user);
         open(editDialog, user, '#edit-role');
-      }),
-      action('reset', 'Reset password', () => {
-        $('#reset-form').reset();
-        $('#reset-title').textContent = `Reset password for ${user.username}`;
-        open(resetDialog, user, '#reset-password');
       }));
+    // One's own password is changed on the account page, with the current one.
     if (!me_) {
       actions.append(
+        action('reset', 'Reset password', () => {
+          $('#reset-form').reset();
+          $('#reset-title').textContent = `Reset password for ${user.username}`;
+          open(resetDialog, user, '#reset-password');
+        }),
         action(user.isDisabled ? 'enable' : 'disable', user.isDisabled ? 'Enable' : 'Disable', async () => {
           try {
             await api('PATCH', `/users/${encodeURIComponent(user.id)}`, { isDisabled: !user.isDisabled });

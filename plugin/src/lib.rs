@@ -13,6 +13,7 @@ pub mod hashpool;
 pub mod http;
 pub mod model;
 pub mod netaddr;
+pub mod origin;
 pub mod password;
 pub mod policy;
 pub mod ratelimit;

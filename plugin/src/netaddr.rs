@@ -5,17 +5,25 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-pub fn client_ip(peer: &str, forwarded_for: Option<&str>, trusted: &[IpNet]) -> String {
+/// `forwarded_for` holds every `X-Forwarded-For` line in the order received. Several lines of one
+/// header are one comma-separated list (RFC 7230, 3.2.2): a proxy that adds a line of its own
+/// (HAProxy's `option forwardfor`) puts the hop it saw in the last line, after the client's own.
+pub fn client_ip(peer: &str, forwarded_for: &[&str], trusted: &[IpNet]) -> String {
     let is_trusted = |text: &str| {
         text.trim()
             .parse::<IpAddr>()
             .is_ok_and(|ip| trusted.iter().any(|net| net.contains(&ip)))
     };
-    let Some(chain) = forwarded_for.filter(|_| is_trusted(peer)) else {
+    if forwarded_for.is_empty() || !is_trusted(peer) {
         return peer.to_string();
-    };
+    }
     // Right to left: every hop appended by a trusted proxy is skipped; the first other one is the client.
-    for hop in chain.rsplit(',').map(str::trim) {
+    let hops = forwarded_for
+        .iter()
+        .rev()
+        .flat_map(|line| line.rsplit(','))
+        .map(str::trim);
+    for hop in hops {
         if hop.parse::<IpAddr>().is_err() {
             break;
         }
@@ -40,7 +48,7 @@ mod tests {
     #[test]
     fn forwarded_for_from_an_untrusted_peer_is_ignored() {
         assert_eq!(
-            client_ip("203.0.113.9", Some("1.2.3.4"), &proxies()),
+            client_ip("203.0.113.9", &["1.2.3.4"], &proxies()),
             "203.0.113.9"
         );
     }
@@ -48,7 +56,7 @@ mod tests {
     #[test]
     fn forwarded_for_from_a_trusted_proxy_names_the_client() {
         assert_eq!(
-            client_ip("127.0.0.1", Some("198.51.100.7"), &proxies()),
+            client_ip("127.0.0.1", &["198.51.100.7"], &proxies()),
             "198.51.100.7"
         );
     }
@@ -56,22 +64,29 @@ mod tests {
     #[test]
     fn a_spoofed_leftmost_hop_is_not_believed() {
         let chain = "6.6.6.6, 198.51.100.7, 10.1.1.1";
-        assert_eq!(
-            client_ip("127.0.0.1", Some(chain), &proxies()),
-            "198.51.100.7"
-        );
+        assert_eq!(client_ip("127.0.0.1", &[chain], &proxies()), "198.51.100.7");
+    }
+
+    #[test]
+    fn forwarded_for_lines_are_one_list_walked_from_the_right() {
+        // The client wrote the first line itself; the proxy added the second with what it saw.
+        let lines = ["6.6.6.6", "198.51.100.7, 10.1.1.1"];
+        assert_eq!(client_ip("127.0.0.1", &lines, &proxies()), "198.51.100.7");
+        // A line per hop: the last line is the nearest hop.
+        let lines = ["6.6.6.6", "198.51.100.7", "10.1.1.1"];
+        assert_eq!(client_ip("127.0.0.1", &lines, &proxies()), "198.51.100.7");
     }
 
     #[test]
     fn garbage_in_the_chain_stops_the_walk_at_the_proxy() {
         assert_eq!(
-            client_ip("10.0.0.5", Some("not-an-ip"), &proxies()),
+            client_ip("10.0.0.5", &["not-an-ip"], &proxies()),
             "10.0.0.5"
         );
     }
 
     #[test]
     fn without_proxies_the_peer_is_the_client() {
-        assert_eq!(client_ip("127.0.0.1", Some("1.2.3.4"), &[]), "127.0.0.1");
+        assert_eq!(client_ip("127.0.0.1", &["1.2.3.4"], &[]), "127.0.0.1");
     }
 }

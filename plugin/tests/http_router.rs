@@ -60,7 +60,7 @@ fn malformed_json_and_wrong_types_are_400() {
 }
 
 #[test]
-fn a_non_json_content_type_is_400() {
+fn a_non_json_content_type_is_415() {
     let fx = Fixture::new();
     let headers = [("content-type", "text/plain")];
     let request = Request {
@@ -71,7 +71,12 @@ fn a_non_json_content_type_is_400() {
         client_ip: "",
     };
     let response = http::handle(&fx.engine, &request);
-    assert_eq!(response.status, 400);
+    assert_eq!(response.status, 415);
+    let body: serde_json::Value = serde_json::from_slice(&response.body).expect("json");
+    assert_eq!(
+        body,
+        json!({"code": "bad_request", "message": "Content-Type must be application/json"})
+    );
 }
 
 #[test]
@@ -123,7 +128,10 @@ fn create_answers_201_and_delete_204() {
 
 fn login_from(fx: &Fixture, peer: &str, forwarded_for: &str) -> Response {
     let body = json!({"username": "admin", "password": "wrong-password"}).to_string();
-    let headers = [("X-Forwarded-For", forwarded_for)];
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Forwarded-For", forwarded_for),
+    ];
     let request = Request {
         method: "POST",
         path: "/api/v1/auth/login",

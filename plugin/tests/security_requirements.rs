@@ -1,5 +1,6 @@
-//! One test per security requirement of the plugin (passwords, sign-in, tokens, authorization and
-//! the files it keeps; the README's "Security model" summarises them), each named after its
+//! One test per security requirement of the plugin (passwords, sign-in, tokens, cross-site requests,
+//! authorization and the files it keeps; the README's "Security model" summarises them), each named
+//! after its
 //! requirement. Each fails when its protection is removed. Other files test the same machinery in
 //! more detail (engine_*.rs, http_router.rs, sign_in_timing.rs).
 
@@ -13,6 +14,8 @@ use common::*;
 use dagu_auth::Error;
 use dagu_auth::config::Argon2Params;
 use dagu_auth::hashpool::HashingLimits;
+use dagu_auth::http::{JSON_ONLY, ORIGIN_NOT_ALLOWED, Response};
+use dagu_auth::service::SETUP_CODE_REQUIRED;
 use dagu_auth_abi::DaguAuthAction as Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -244,6 +247,44 @@ fn the_per_account_limit_throttles_and_never_locks_the_owner_out_for_long() {
     );
 }
 
+#[test]
+fn several_forwarded_for_lines_are_one_list_walked_from_the_right() {
+    let fx = Fixture::with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        c.login_limits.per_account.max_failures = 100;
+    });
+    let admin = fx.setup_admin();
+    let body = json!({"username": "admin", "password": "wrong-password"}).to_string();
+    // A proxy that adds a line per hop (HAProxy's `option forwardfor`): the client writes the
+    // first line itself, a new address every time; the proxy's line says who really called.
+    let statuses: Vec<u16> = (0..21)
+        .map(|i| {
+            let spoofed = format!("198.51.100.{i}");
+            let headers = [
+                ("Content-Type", "application/json"),
+                ("X-Forwarded-For", spoofed.as_str()),
+                ("X-Forwarded-For", "203.0.113.77"),
+            ];
+            fx.http_raw("POST", "/api/v1/auth/login", &headers, body.as_bytes())
+                .status
+        })
+        .collect();
+    assert_eq!(statuses[..20], [401; 20]);
+    assert_eq!(statuses[20], 429, "the client's own address is limited");
+    let (_, page, _) = fx.http(
+        "GET",
+        "/api/v1/audit?action=login_failed",
+        Some(&admin),
+        b"",
+    );
+    let events = page["events"].as_array().expect("events");
+    assert!(!events.is_empty());
+    assert!(
+        events.iter().all(|e| e["clientIp"] == "203.0.113.77"),
+        "{events:?}"
+    );
+}
+
 // Tokens
 
 #[test]
@@ -360,6 +401,191 @@ fn api_keys_are_stored_as_a_digest_never_the_key() {
     assert_eq!(found, 0);
 }
 
+// Cross-site and browser
+
+fn json_of(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null)
+}
+
+fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn state_changing_endpoints_take_json_only() {
+    let fx = Fixture::new();
+    let credentials = json!({"username": "evil", "password": ADMIN_PASSWORD}).to_string();
+    // What a cross-site form or no-cors fetch can send: no type, or one of the "simple" ones.
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("text/plain; charset=utf-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/json-seq"),
+    ] {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|value| ("Content-Type", value))
+            .into_iter()
+            .collect();
+        for path in ["/api/v1/auth/setup", "/api/v1/auth/login"] {
+            for body in [credentials.as_bytes(), b""] {
+                let response = fx.http_raw("POST", path, &headers, body);
+                assert_eq!(
+                    (response.status, json_of(&response)),
+                    (415, json!({"code": "bad_request", "message": JSON_ONLY})),
+                    "{path} with {content_type:?}"
+                );
+            }
+        }
+    }
+    assert!(fx.engine.setup_required().expect("status"), "nobody made");
+    let headers = [("Content-Type", "Application/JSON; charset=utf-8")];
+    let response = fx.http_raw(
+        "POST",
+        "/api/v1/auth/setup",
+        &headers,
+        credentials.as_bytes(),
+    );
+    assert_eq!(response.status, 200, "a parameter is fine");
+}
+
+#[test]
+fn a_present_origin_must_be_the_hosts_own_or_one_configured() {
+    let fx = Fixture::with(|c| c.allowed_origins = vec!["https://dagu.example.com".into()]);
+    let credentials = json!({"username": "evil", "password": ADMIN_PASSWORD}).to_string();
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Host", "127.0.0.1:8080"),
+            ("Origin", origin),
+        ];
+        let response = fx.http_raw(
+            "POST",
+            "/api/v1/auth/setup",
+            &headers,
+            credentials.as_bytes(),
+        );
+        assert_eq!(
+            (response.status, json_of(&response)),
+            (
+                403,
+                json!({"code": "forbidden", "message": ORIGIN_NOT_ALLOWED})
+            ),
+            "{origin}"
+        );
+    }
+    assert!(fx.engine.setup_required().expect("status"), "nobody made");
+    for origin in ["http://127.0.0.1:8080", "https://dagu.example.com"] {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Host", "127.0.0.1:8080"),
+            ("Origin", origin),
+        ];
+        let response = fx.http_raw(
+            "POST",
+            "/api/v1/auth/login",
+            &headers,
+            credentials.as_bytes(),
+        );
+        assert_eq!(response.status, 401, "{origin} reaches sign-in");
+    }
+}
+
+#[test]
+fn setup_honours_a_configured_one_time_setup_code() {
+    const CODE: &str = "5f1c0e7a9b2d4c3e8f6a0b1c2d3e4f50";
+    let fx = Fixture::with(|c| c.setup_code = Some(CODE.into()));
+    let (status, body, _) = fx.http("GET", "/api/v1/auth/setup", None, b"");
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"setupRequired": true, "setupCodeRequired": true})
+        )
+    );
+    let setup = |code: Option<&str>| {
+        let mut body = json!({"username": "admin", "password": ADMIN_PASSWORD});
+        if let Some(code) = code {
+            body["setupCode"] = code.into();
+        }
+        fx.http(
+            "POST",
+            "/api/v1/auth/setup",
+            None,
+            body.to_string().as_bytes(),
+        )
+    };
+    for code in [None, Some(""), Some("5f1c0e7a9b2d4c3e8f6a0b1c2d3e4f51")] {
+        let (status, body, _) = setup(code);
+        assert_eq!(
+            (status, body),
+            (
+                403,
+                json!({"code": "forbidden", "message": SETUP_CODE_REQUIRED})
+            ),
+            "{code:?}"
+        );
+    }
+    assert_eq!(setup(Some(CODE)).0, 200);
+    let (_, body, _) = fx.http("GET", "/api/v1/auth/setup", None, b"");
+    assert_eq!(body, json!({"setupRequired": false}));
+    let (status, body, _) = setup(Some(CODE));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (403, Some("Setup has already been completed")),
+        "the code is good for one admin only"
+    );
+}
+
+#[test]
+fn api_answers_are_never_sniffed_and_never_stored() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let key_body = json!({"name": "ci", "role": "viewer"}).to_string();
+    let sign_in = json!({"username": "admin", "password": ADMIN_PASSWORD}).to_string();
+    let answers = [
+        fx.http("GET", "/api/v1/auth/setup", None, b"").2,
+        fx.http("POST", "/api/v1/auth/login", None, sign_in.as_bytes())
+            .2,
+        fx.http(
+            "POST",
+            "/api/v1/api-keys",
+            Some(&admin),
+            key_body.as_bytes(),
+        )
+        .2,
+        fx.http("GET", "/api/v1/auth/me", Some(&admin), b"").2,
+        fx.http("GET", "/api/v1/users", Some(&admin), b"").2,
+        fx.http("GET", "/api/v1/api-keys", Some(&admin), b"").2,
+        fx.http("GET", "/api/v1/audit?format=csv", Some(&admin), b"")
+            .2,
+        fx.http("GET", "/api/v1/openapi.yaml", None, b"").2,
+        fx.http("GET", "/api/v1/users", None, b"").2,
+        fx.http("GET", "/api/v1/nowhere", None, b"").2,
+        fx.http("POST", "/api/v1/auth/logout", Some(&admin), b"").2,
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 201, 200, 200, 200, 200, 200, 401, 404, 204]
+    );
+    for answer in &answers {
+        assert_eq!(
+            (
+                header(answer, "x-content-type-options"),
+                header(answer, "cache-control")
+            ),
+            (Some("nosniff"), Some("no-store")),
+            "{answer:?}"
+        );
+    }
+}
+
 // Authorization
 
 #[test]
@@ -436,4 +662,72 @@ fn the_last_enabled_admin_cannot_be_removed_disabled_or_demoted() {
         .engine
         .update_user(&admin, &me, patch(json!({"role": "manager"})));
     assert!(matches!(demote, Err(Error::Conflict(_))), "{demote:?}");
+}
+
+#[test]
+fn authentication_comes_before_the_body_is_read() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let (id, viewer) = fx.user(&admin, "viewer", "viewer");
+    let user = format!("/api/v1/users/{id}");
+    let reset = format!("{user}/reset-password");
+    let routes = [
+        ("POST", "/api/v1/users", true),
+        ("PATCH", user.as_str(), true),
+        ("POST", reset.as_str(), true),
+        ("POST", "/api/v1/api-keys", true),
+        ("PATCH", "/api/v1/api-keys/some-key", true),
+        ("POST", "/api/v1/auth/change-password", false),
+    ];
+    let bodies: [(Option<&str>, &[u8]); 4] = [
+        (Some("application/json"), b"{}"),
+        (Some("application/json"), b"{not json"),
+        (Some("text/plain"), b"{}"),
+        (None, b""),
+    ];
+    for (method, path, admin_only) in routes {
+        for (content_type, body) in bodies {
+            for token in [None, Some("not-a-token"), Some(viewer.as_str())] {
+                let bearer = token.map(|t| format!("Bearer {t}"));
+                let headers: Vec<(&str, &str)> = [
+                    content_type.map(|v| ("Content-Type", v)),
+                    bearer.as_deref().map(|v| ("Authorization", v)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let response = fx.http_raw(method, path, &headers, body);
+                let expected = match token {
+                    None | Some("not-a-token") => 401,
+                    Some(_) if admin_only => 403,
+                    // A signed-in caller may send this body: now it is read, and judged.
+                    Some(_) if content_type.is_none() || content_type == Some("text/plain") => 415,
+                    Some(_) => 400,
+                };
+                assert_eq!(
+                    response.status,
+                    expected,
+                    "{method} {path} {content_type:?} {token:?}: {}",
+                    String::from_utf8_lossy(&response.body)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_admin_changes_their_own_password_only_with_the_current_one() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let me = fx.engine.principal(&admin).expect("me").id();
+    assert_eq!(
+        fx.engine
+            .reset_password(&admin, &me, "taken-over-now")
+            .map(drop)
+            .err(),
+        Some(Error::Forbidden(
+            "Use change-password to change your own password".into()
+        ))
+    );
+    assert!(fx.engine.login("admin", ADMIN_PASSWORD, "").is_ok());
 }

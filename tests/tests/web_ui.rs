@@ -7,6 +7,8 @@
 mod webdriver;
 
 use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use dagu_auth_tests::api::*;
 use dagu_auth_tests::native::tool_or_skip;
@@ -180,4 +182,101 @@ fn an_expired_session_returns_to_login_and_then_to_the_same_page() {
     sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
     browser.wait_for_path("/account");
     browser.wait_for_text("#account-username", ADMIN_USERNAME);
+}
+
+/// Waits until the tab has left `/login`; answers where it went.
+fn url_after_login(browser: &Browser, base: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = browser.current_url();
+        if !url.starts_with(&format!("{base}/login")) {
+            return url;
+        }
+        assert!(Instant::now() < deadline, "still at {url}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sign_in_redirects_only_to_the_same_origin() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let host = HostDemo::start(HostOptions::new(Abi::Rust));
+    setup_admin(&host);
+    let base = host.base_url().to_string();
+    // As they appear in the link: the browser's parser drops the tab (%09) and reads a backslash
+    // (%5C) as a slash, so each of these once meant "another origin".
+    for next in [
+        "/%5Cevil.example/x",
+        "/%09/evil.example/x",
+        "/%5C/evil.example",
+        "/%5C%5Cevil.example",
+        "//evil.example/x",
+        "%2F%2Fevil.example",
+        "https://evil.example/x",
+        "javascript:alert(1)",
+        "/.//evil.example",
+    ] {
+        browser.goto(&format!("{base}/login?next={next}"));
+        sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+        let landed = url_after_login(&browser, &base);
+        assert!(
+            landed.starts_with(&format!("{base}/")),
+            "next={next} left the origin for {landed}"
+        );
+    }
+    browser.goto(&format!("{base}/login?next=%2Faccount%3Ftab%3D1"));
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    browser.wait_for_path("/account?tab=1");
+}
+
+#[test]
+fn an_exposed_fresh_install_asks_for_the_setup_code_in_the_browser() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let host = HostDemo::start(HostOptions::new(Abi::C).env("DAGU_HOST", "0.0.0.0"));
+    let output = host.output();
+    let code = output
+        .lines()
+        .find_map(|line| line.strip_prefix("host-demo: setup code: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no setup code in the log:\n{output}"))
+        .to_string();
+    let base = host.base_url().to_string();
+    browser.goto(&format!("{base}/setup"));
+    browser.wait_for("#setup-code");
+    browser.fill("#setup-username", ADMIN_USERNAME);
+    browser.fill("#setup-password", ADMIN_PASSWORD);
+    browser.fill("#setup-confirm", ADMIN_PASSWORD);
+    browser.click("#setup-submit");
+    browser.wait_for_text("#setup-error", "setup code");
+    browser.screenshot(&screenshots(), "13-setup-code-required");
+    browser.fill("#setup-code", &code);
+    browser.click("#setup-submit");
+    browser.wait_for_path("/users");
+    browser.wait_for("tr[data-username=admin]");
+}
+
+#[test]
+fn a_loopback_install_shows_no_setup_code_field() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let host = HostDemo::start(HostOptions::new(Abi::Rust));
+    browser.goto(&format!("{}/setup", host.base_url()));
+    // The page shows or hides the field once GET /auth/setup has answered, then focuses the
+    // username: only then is what it shows its decision.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.script("return document.activeElement && document.activeElement.id;")
+        != "setup-username"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the setup page did not get ready"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!browser.is_shown("#setup-code"));
 }

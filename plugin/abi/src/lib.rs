@@ -62,6 +62,8 @@ impl std::error::Error for AbiError {}
 pub struct AbiHttpRequest {
     pub method: RString,
     pub path: RString,
+    /// Every header line the client sent, `Host` included, a repeated one (`X-Forwarded-For`) as
+    /// one entry per line: the origin check and the forwarded-for walk read them all.
     pub headers: RVec<Tuple2<RString, RString>>,
     pub body: RVec<u8>,
     pub client_ip: RString,

@@ -26,7 +26,9 @@ pub struct DaguAuthHttpRequest {
     pub method: *const c_char,
     /// The path with its query string, e.g. "/api/v1/users?limit=50". Not NULL.
     pub path: *const c_char,
-    /// `header_count` headers; may be NULL when `header_count` is 0.
+    /// `header_count` headers: every header line the client sent, `Host` included, a repeated one
+    /// (`X-Forwarded-For`) as one entry per line; the origin check and the forwarded-for walk
+    /// read them all. May be NULL when `header_count` is 0.
     pub headers: *const DaguAuthHttpHeader,
     pub header_count: usize,
     /// `body_len` bytes, any content; may be NULL when `body_len` is 0.

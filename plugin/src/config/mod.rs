@@ -27,6 +27,9 @@ pub(crate) const MIN_MAX_PASSWORD_LENGTH: usize = 64;
 pub(crate) const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 /// 256 bits, the strength of the HMAC-SHA256 that signs tokens; a shorter secret is the weak link.
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
+/// Setup codes are not rate limited, so they must be too long to guess: 16 characters even from
+/// an alphabet of 16 is 64 bits.
+pub(crate) const MIN_SETUP_CODE_CHARS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Argon2Params {
@@ -148,6 +151,13 @@ pub struct Config {
     pub store: StoreConfig,
     /// `None`: no scheduled backups (the default).
     pub backup: Option<BackupSchedule>,
+    /// Origins besides the host's own (`https://dagu.example.com`) whose pages may send
+    /// state-changing requests; each is `scheme://host[:port]` as `origin::normalize` writes it.
+    pub allowed_origins: Vec<String>,
+    /// While no user exists, `POST /auth/setup` over HTTP must carry this code. A host that listens
+    /// beyond loopback generates one and prints it in its log, so whoever reaches the port first
+    /// cannot make themselves admin.
+    pub setup_code: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -166,6 +176,8 @@ impl std::fmt::Debug for Config {
             .field("audit_retention_days", &self.audit_retention_days)
             .field("store", &self.store)
             .field("backup", &self.backup)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("setup_code", &self.setup_code.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -187,6 +199,8 @@ impl Config {
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             store: StoreConfig::Sqlite,
             backup: None,
+            allowed_origins: Vec::new(),
+            setup_code: None,
         }
     }
 
@@ -204,8 +218,10 @@ mod tests {
     #[test]
     fn debug_output_hides_secrets() {
         let json = r#"{"dataDir":"/x","tokenSecret":"0123456789abcdef0123456789abcdef",
-            "initialAdmin":{"username":"root","password":"hunter2hunter2"}}"#;
+            "initialAdmin":{"username":"root","password":"hunter2hunter2"},
+            "setupCode":"setup-code-setup-code"}"#;
         let shown = format!("{:?}", Config::from_json(json).expect("valid"));
         assert!(!shown.contains("0123456789abcdef") && !shown.contains("hunter2"));
+        assert!(!shown.contains("setup-code"));
     }
 }

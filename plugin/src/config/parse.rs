@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::{
     Argon2Params, Config, DEFAULT_AUDIT_RETENTION_DAYS, InitialAdmin, MAX_POSTGRES_CONNECTIONS,
     MAX_TOKEN_TTL, MIN_MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, MIN_SECRET_BYTES,
-    NO_POSTGRES_SUPPORT, PasswordRules, PostgresConfig, StoreConfig, backup, parse_go_duration,
+    MIN_SETUP_CODE_CHARS, NO_POSTGRES_SUPPORT, PasswordRules, PostgresConfig, StoreConfig, backup,
+    parse_go_duration,
 };
 use crate::error::{Error, Result};
 use crate::hashpool::HashingLimits;
@@ -36,6 +37,9 @@ struct RawConfig {
     store: Option<String>,
     postgres: Option<RawPostgres>,
     backup: Option<backup::RawBackup>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    setup_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -150,6 +154,19 @@ impl Config {
             .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
         config.store = store_config(raw.store.as_deref(), raw.postgres)?;
         config.backup = backup::backup_schedule(raw.backup)?;
+        config.allowed_origins = raw
+            .allowed_origins
+            .iter()
+            .map(|text| parse_origin(text))
+            .collect::<Result<_>>()?;
+        config.setup_code = match raw.setup_code.filter(|code| !code.is_empty()) {
+            Some(code) if code.chars().count() < MIN_SETUP_CODE_CHARS => {
+                return Err(Error::invalid_config(format!(
+                    "setupCode must be at least {MIN_SETUP_CODE_CHARS} characters"
+                )));
+            }
+            code => code,
+        };
         if config.store != StoreConfig::Sqlite && config.token_secret.is_none() {
             // A secret generated per data folder would make every host reject the others' tokens.
             return Err(Error::invalid_config(
@@ -292,6 +309,15 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet> {
         })
 }
 
+/// `scheme://host[:port]`, as a browser sends it in `Origin`.
+fn parse_origin(text: &str) -> Result<String> {
+    crate::origin::normalize(text).ok_or_else(|| {
+        Error::invalid_config(format!(
+            "allowed origin {text:?} is not an origin like https://dagu.example.com"
+        ))
+    })
+}
+
 fn hashing_limits(raw: RawHashing) -> Result<HashingLimits> {
     let defaults = HashingLimits::default();
     let limits = HashingLimits {
@@ -404,6 +430,34 @@ mod tests {
         assert_eq!(config.trusted_proxies.len(), 2);
         let bad = r#"{"dataDir":"/x","loginLimits":{"trustedProxies":["nowhere"]}}"#;
         assert!(Config::from_json(bad).is_err());
+    }
+
+    #[test]
+    fn allowed_origins_are_normalized_and_anything_else_is_refused() {
+        let json = r#"{"dataDir":"/x","allowedOrigins":["HTTPS://Dagu.Example.com:443/"]}"#;
+        let config = Config::from_json(json).expect("valid");
+        assert_eq!(config.allowed_origins, ["https://dagu.example.com"]);
+        for bad in ["null", "dagu.example.com", "https://dagu.example.com/ui"] {
+            let json = format!(r#"{{"dataDir":"/x","allowedOrigins":["{bad}"]}}"#);
+            let err = Config::from_json(&json).err();
+            assert!(
+                matches!(&err, Some(Error::InvalidConfig(m)) if m.contains("allowed origin")),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_setup_code_must_be_too_long_to_guess() {
+        let short = r#"{"dataDir":"/x","setupCode":"123456"}"#;
+        assert!(
+            matches!(Config::from_json(short), Err(Error::InvalidConfig(m)) if m.contains("setupCode"))
+        );
+        let long = r#"{"dataDir":"/x","setupCode":"0123456789abcdef"}"#;
+        let config = Config::from_json(long).expect("valid");
+        assert_eq!(config.setup_code.as_deref(), Some("0123456789abcdef"));
+        let empty = r#"{"dataDir":"/x","setupCode":""}"#;
+        assert_eq!(Config::from_json(empty).expect("valid").setup_code, None);
     }
 
     const SECRET: &str = r#""tokenSecret":"0123456789abcdef0123456789abcdef""#;

@@ -32,7 +32,7 @@ pub fn call_boundary<T>(body: impl FnOnce() -> CallResult<T>) -> CallResult<T> {
 /// still succeeds, because a host forwards the answer as it is and must never special-case it.
 pub fn http_boundary(body: impl FnOnce() -> Response) -> Response {
     panic_boundary(
-        || Response::error(&Error::Internal(PANIC_MESSAGE.into())),
+        || crate::http::with_api_headers(Response::error(&Error::Internal(PANIC_MESSAGE.into()))),
         body,
     )
 }

@@ -1,10 +1,13 @@
 //! The Dagu-compatible HTTP API as a pure function: (method, path, headers, body, client IP) to
 //! (status, headers, body). No sockets: the host owns those.
 
+mod checks;
+mod error_log;
 mod response;
 mod routes;
 
-pub use response::Response;
+pub use checks::{JSON_ONLY, ORIGIN_NOT_ALLOWED};
+pub use response::{Response, UNAVAILABLE};
 
 use crate::service::Engine;
 
@@ -21,19 +24,26 @@ pub struct Request<'a> {
     pub client_ip: &'a str,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_lines(name).next()
+    }
+
+    /// Every line of header `name`, in the order received.
+    pub fn header_lines<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.headers
             .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| *value)
     }
 
-    /// The client's address, through `X-Forwarded-For` only when the peer is a trusted proxy.
+    /// The client's address, through `X-Forwarded-For` (all its lines) only when the peer is a
+    /// trusted proxy.
     pub fn real_client_ip(&self, engine: &Engine) -> String {
+        let forwarded_for: Vec<&str> = self.header_lines("x-forwarded-for").collect();
         crate::netaddr::client_ip(
             self.client_ip,
-            self.header("x-forwarded-for"),
+            &forwarded_for,
             &engine.config().trusted_proxies,
         )
     }
@@ -59,5 +69,18 @@ pub fn handle(engine: &Engine, request: &Request<'_>) -> Response {
     if request.path == TEST_PANIC_PATH {
         panic!("forced panic inside handle_http ({TEST_PANIC_PATH})");
     }
-    routes::dispatch(engine, request).unwrap_or_else(|error| Response::error(&error))
+    let answer = checks::origin(request, &engine.config().allowed_origins)
+        .and_then(|()| routes::dispatch(engine, request));
+    with_api_headers(answer.unwrap_or_else(|refused| refused))
+}
+
+/// Headers on every answer of the API. Several answers carry a token, an API key or user data, so
+/// none may be kept by a browser or a shared cache; and no answer may be sniffed into another
+/// type (a JSON error echoing input rendered as HTML).
+pub fn with_api_headers(mut response: Response) -> Response {
+    response.headers.extend([
+        ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
+        ("Cache-Control".to_string(), "no-store".to_string()),
+    ]);
+    response
 }

@@ -2,6 +2,10 @@ use serde::Serialize;
 
 use crate::error::{Error, msg};
 
+/// Every 503's message over HTTP, whatever the cause (a full hashing queue, a busy or unreachable
+/// database).
+pub const UNAVAILABLE: &str = "The service is temporarily unavailable; try again later";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
@@ -64,10 +68,16 @@ impl Response {
                 (500, "internal_error")
             }
         };
+        // Storage and internal details name files and queries, outage details the database's
+        // address and the OS error: they stay out of responses, and go to the log instead.
         let message = match status {
             500 => msg::UNEXPECTED_ERROR.to_string(),
+            503 => UNAVAILABLE.to_string(),
             _ => error.to_string(),
         };
+        if matches!(status, 500 | 503) {
+            super::error_log::hidden_detail(status, error);
+        }
         let mut response = Self::code_and_message(status, code, &message);
         match error {
             Error::Unauthenticated(_) => {
@@ -85,6 +95,13 @@ impl Response {
             _ => {}
         }
         response
+    }
+}
+
+/// An Engine error as the answer a route sends instead of its own, so routes can use `?`.
+impl From<Error> for Response {
+    fn from(error: Error) -> Self {
+        Self::error(&error)
     }
 }
 
@@ -158,6 +175,20 @@ mod tests {
         assert_eq!(
             body(&response),
             serde_json::json!({"code": "method_not_allowed", "message": "Method not allowed"})
+        );
+    }
+
+    #[test]
+    fn outage_details_are_not_leaked() {
+        let detail = "the user database (PostgreSQL at 10.1.2.3:5432) is unreachable: \
+                      Connection refused (os error 111); retry shortly";
+        let response = Response::error(&Error::Unavailable(detail.into()));
+        assert_eq!(
+            (response.status, body(&response)),
+            (
+                503,
+                serde_json::json!({"code": "unavailable", "message": UNAVAILABLE})
+            )
         );
     }
 

@@ -1,8 +1,10 @@
 //! Path and method dispatch. Each route extracts its inputs, calls one Engine operation and renders
-//! the result; every rule lives in the Engine.
+//! the result; every rule lives in the Engine. A route that reads a body gets it through
+//! `checks::json_body`, which authenticates the caller first.
 
 use serde::Deserialize;
 
+use super::checks::{self, Sender};
 use super::{MAX_BODY_BYTES, Request, Response};
 use crate::error::{Error, Result};
 use crate::service::{AuditRequest, Credentials, Engine};
@@ -11,10 +13,22 @@ const PREFIX: &str = "/api/v1/";
 /// The OpenAPI 3 document of these routes, served at `GET /api/v1/openapi.yaml`.
 const OPENAPI: &str = include_str!("../../openapi.yaml");
 
+/// The answer, or the refusal sent instead; `?` turns an Engine error into its refusal.
+type Answer = std::result::Result<Response, Response>;
+
 #[derive(Deserialize)]
 struct SignIn {
     username: String,
     password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Setup {
+    username: String,
+    password: String,
+    /// Not in Dagu's API: the code a host prints in its log when setup over the network needs one.
+    setup_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -30,80 +44,93 @@ struct ResetPassword {
     new_password: String,
 }
 
-pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
+pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
     if request.body.len() > MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge("Request body exceeds 1 MiB".into()));
+        return Err(Error::PayloadTooLarge("Request body exceeds 1 MiB".into()).into());
     }
     let (path, query) = request.path.split_once('?').unwrap_or((request.path, ""));
     let Some(rest) = path.strip_prefix(PREFIX) else {
-        return Err(not_found());
+        return Err(not_found().into());
     };
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let client_ip = request.real_client_ip(engine);
     let caller = Credentials::new(request.bearer_token(), &client_ip);
     let method = request.method.to_ascii_uppercase();
     match (method.as_str(), segments.as_slice()) {
-        ("GET", ["auth", "setup"]) => Ok(Response::json(
-            200,
-            &serde_json::json!({ "setupRequired": engine.setup_required()? }),
-        )),
+        ("GET", ["auth", "setup"]) => {
+            let mut status = serde_json::json!({ "setupRequired": engine.setup_required()? });
+            if engine.setup_code_required()? {
+                status["setupCodeRequired"] = true.into();
+            }
+            Ok(Response::json(200, &status))
+        }
         ("POST", ["auth", "setup"]) => {
-            let body: SignIn = json_body(request)?;
+            let body: Setup = checks::json_body(engine, caller, Sender::Anyone, request)?;
+            engine.check_setup_code(body.setup_code.as_deref())?;
             Ok(Response::json(
                 200,
                 &engine.setup(&body.username, &body.password, &client_ip)?,
             ))
         }
         ("POST", ["auth", "login"]) => {
-            let body: SignIn = json_body(request)?;
+            let body: SignIn = checks::json_body(engine, caller, Sender::Anyone, request)?;
             Ok(Response::json(
                 200,
                 &engine.login(&body.username, &body.password, &client_ip)?,
             ))
         }
-        ("POST", ["auth", "logout"]) => engine.logout(caller).map(|()| Response::no_content()),
+        ("POST", ["auth", "logout"]) => {
+            engine.logout(caller)?;
+            Ok(Response::no_content())
+        }
         ("GET", ["auth", "me"]) => Ok(Response::json(200, &engine.principal(caller)?)),
         ("POST", ["auth", "change-password"]) => {
-            let body: ChangePassword = json_body(request)?;
+            let body: ChangePassword =
+                checks::json_body(engine, caller, Sender::SignedIn, request)?;
             Ok(Response::json(
                 200,
                 &engine.change_password(caller, &body.current_password, &body.new_password)?,
             ))
         }
-        ("GET", ["users"]) => users(engine, caller, query),
-        ("POST", ["users"]) => Ok(Response::json(
-            201,
-            &engine.create_user(caller, json_body(request)?)?,
-        )),
+        ("GET", ["users"]) => Ok(users(engine, caller, query)?),
+        ("POST", ["users"]) => {
+            let body = checks::json_body(engine, caller, Sender::Admin, request)?;
+            Ok(Response::json(201, &engine.create_user(caller, body)?))
+        }
         ("GET", ["users", id]) => Ok(Response::json(200, &engine.get_user(caller, id)?)),
-        ("PATCH", ["users", id]) => Ok(Response::json(
-            200,
-            &engine.update_user(caller, id, json_body(request)?)?,
-        )),
-        ("DELETE", ["users", id]) => engine
-            .delete_user(caller, id)
-            .map(|()| Response::no_content()),
+        ("PATCH", ["users", id]) => {
+            let body = checks::json_body(engine, caller, Sender::Admin, request)?;
+            Ok(Response::json(200, &engine.update_user(caller, id, body)?))
+        }
+        ("DELETE", ["users", id]) => {
+            engine.delete_user(caller, id)?;
+            Ok(Response::no_content())
+        }
         ("POST", ["users", id, "reset-password"]) => {
-            let body: ResetPassword = json_body(request)?;
+            let body: ResetPassword = checks::json_body(engine, caller, Sender::Admin, request)?;
             Ok(Response::json(
                 200,
                 &engine.reset_password(caller, id, &body.new_password)?,
             ))
         }
         ("GET", ["api-keys"]) => Ok(Response::json(200, &engine.list_api_keys(caller)?)),
-        ("POST", ["api-keys"]) => Ok(Response::json(
-            201,
-            &engine.create_api_key(caller, json_body(request)?)?,
-        )),
+        ("POST", ["api-keys"]) => {
+            let body = checks::json_body(engine, caller, Sender::Admin, request)?;
+            Ok(Response::json(201, &engine.create_api_key(caller, body)?))
+        }
         ("GET", ["api-keys", id]) => Ok(Response::json(200, &engine.get_api_key(caller, id)?)),
-        ("PATCH", ["api-keys", id]) => Ok(Response::json(
-            200,
-            &engine.update_api_key(caller, id, json_body(request)?)?,
-        )),
-        ("DELETE", ["api-keys", id]) => engine
-            .delete_api_key(caller, id)
-            .map(|()| Response::no_content()),
-        ("GET", ["audit"]) => audit(engine, caller, query),
+        ("PATCH", ["api-keys", id]) => {
+            let body = checks::json_body(engine, caller, Sender::Admin, request)?;
+            Ok(Response::json(
+                200,
+                &engine.update_api_key(caller, id, body)?,
+            ))
+        }
+        ("DELETE", ["api-keys", id]) => {
+            engine.delete_api_key(caller, id)?;
+            Ok(Response::no_content())
+        }
+        ("GET", ["audit"]) => Ok(audit(engine, caller, query)?),
         ("GET", ["openapi.yaml"]) => Ok(Response {
             status: 200,
             headers: vec![("Content-Type".into(), "application/yaml".into())],
@@ -123,7 +150,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Result<Response> {
             | ["users", _, "reset-password"]
             | ["audit" | "openapi.yaml"],
         ) => Ok(Response::method_not_allowed()),
-        _ => Err(not_found()),
+        _ => Err(not_found().into()),
     }
 }
 
@@ -238,16 +265,6 @@ fn percent_decode(text: &str) -> String {
 
 fn not_found() -> Error {
     Error::NotFound("Not found".into())
-}
-
-fn json_body<'a, T: Deserialize<'a>>(request: &Request<'a>) -> Result<T> {
-    if let Some(content_type) = request.header("content-type") {
-        let media_type = content_type.split(';').next().unwrap_or("").trim();
-        if !media_type.eq_ignore_ascii_case("application/json") {
-            return Err(Error::bad_request("Content-Type must be application/json"));
-        }
-    }
-    serde_json::from_slice(request.body).map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ impl Engine {
 
     /// The caller, allowed `action` installation-wide: an unknown caller is 401 before a known
     /// one without the role is 403.
-    pub(super) fn caller_allowed<'a>(
+    pub(crate) fn caller_allowed<'a>(
         &self,
         caller: impl Into<Credentials<'a>>,
         action: Action,

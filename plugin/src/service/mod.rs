@@ -21,6 +21,7 @@ use std::sync::atomic::AtomicUsize;
 pub use audit::OPERATOR;
 pub use auth::Credentials;
 pub use backup::{SERVER_LOCK_FILE, scheduled_name};
+pub use setup::SETUP_CODE_REQUIRED;
 pub use wire::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, AuditPage, AuditRequest, CreateApiKeyRequest,
     CreateUserRequest, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,

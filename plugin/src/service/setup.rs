@@ -1,6 +1,7 @@
 //! The first admin: through setup (the API and the operator command) or from the configuration.
 
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use super::Engine;
 use super::audit::Actor;
@@ -9,9 +10,37 @@ use crate::error::{Error, Result, msg};
 use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
 use crate::password;
 
+/// The answer to a missing or wrong setup code; the code itself is in the host's log.
+pub const SETUP_CODE_REQUIRED: &str =
+    "A setup code is required; the server printed it in its log when it started";
+
 impl Engine {
     pub fn setup_required(&self) -> Result<bool> {
         Ok(self.store.user_count()? == 0)
+    }
+
+    /// Whether `POST /auth/setup` must carry the configured setup code: only while no user exists.
+    pub fn setup_code_required(&self) -> Result<bool> {
+        Ok(self.config.setup_code.is_some() && self.setup_required()?)
+    }
+
+    /// Refuses a setup over HTTP that does not carry the configured setup code. The ABIs' own
+    /// `setup` calls are the host's, made in its own process, and need none.
+    pub fn check_setup_code(&self, offered: Option<&str>) -> Result<()> {
+        let Some(expected) = &self.config.setup_code else {
+            return Ok(());
+        };
+        // Once a user exists the code means nothing; setup answers "already completed" as always.
+        if !self.setup_required()? {
+            return Ok(());
+        }
+        let matches = offered
+            .map(str::trim)
+            .is_some_and(|code| bool::from(code.as_bytes().ct_eq(expected.as_bytes())));
+        match matches {
+            true => Ok(()),
+            false => Err(Error::Forbidden(SETUP_CODE_REQUIRED.into())),
+        }
     }
 
     /// Creates the first admin and signs them in. Only while no user exists; of concurrent calls

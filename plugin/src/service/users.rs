@@ -319,7 +319,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Sets a new password for another user (or oneself) and ends all of that user's sessions.
+    /// Sets a new password for another user and ends all of that user's sessions. Not one's own:
+    /// that needs the current password (change-password), so a stolen admin session cannot lock
+    /// the admin out (ASVS 5.0, 7.5.1: re-authenticate before changing what signs one in).
     pub fn reset_password<'a>(
         &self,
         caller: impl Into<Credentials<'a>>,
@@ -327,6 +329,11 @@ impl Engine {
         new_password: &str,
     ) -> Result<MessageBody> {
         let actor = self.admin_actor(caller.into())?;
+        if actor.id == id {
+            return Err(Error::Forbidden(
+                "Use change-password to change your own password".into(),
+            ));
+        }
         self.reset_password_as(&actor, id, new_password)
     }
 

@@ -118,6 +118,24 @@ impl Fixture {
         .expect("stored hash")
     }
 
+    /// One request through the HTTP router from 127.0.0.1 with exactly these headers.
+    pub fn http_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let request = Request {
+            method,
+            path,
+            headers,
+            body,
+            client_ip: "127.0.0.1",
+        };
+        http::handle(&self.engine, &request)
+    }
+
     /// One request through the HTTP router from 127.0.0.1, with a JSON content type and `token`
     /// as the bearer: the status, the body as JSON (null when it is not JSON) and the response.
     pub fn http(

@@ -110,7 +110,7 @@ fn wrong_field_types_are_a_bad_request(abi: Abi) {
 
 both_abis!(wrong_field_types_are_a_bad_request);
 
-fn wrong_content_type_is_a_bad_request(abi: Abi) {
+fn wrong_content_type_is_415(abi: Abi) {
     let (host, _) = start_with_admin(abi);
     let body = serde_json::to_vec(&json!({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}))
         .unwrap();
@@ -120,10 +120,15 @@ fn wrong_content_type_is_a_bad_request(abi: Abi) {
         &[("Content-Type", "text/plain")],
         Some(&body),
     );
-    assert_error_shape(&response, 400, "bad_request");
+    assert_error(
+        &response,
+        415,
+        "bad_request",
+        "Content-Type must be application/json",
+    );
 }
 
-both_abis!(wrong_content_type_is_a_bad_request);
+both_abis!(wrong_content_type_is_415);
 
 fn unknown_auth_path_is_a_json_not_found(abi: Abi) {
     let (host, token) = start_with_admin(abi);

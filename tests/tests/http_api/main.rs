@@ -43,6 +43,7 @@ macro_rules! both_abis {
 mod fixtures;
 
 mod auth_mode_none;
+mod cross_site;
 mod demo_dags;
 mod errors;
 mod last_admin;

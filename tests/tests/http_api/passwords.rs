@@ -127,3 +127,18 @@ fn reset_password_of_unknown_user_is_not_found(abi: Abi) {
 }
 
 both_abis!(reset_password_of_unknown_user_is_not_found);
+
+fn an_admin_cannot_reset_their_own_password_without_the_current_one(abi: Abi) {
+    let (host, token) = start_with_admin(abi);
+    let me = id_of(&me(&host, &token));
+    assert_error(
+        &reset_password(&host, &token, &me, OTHER_PASSWORD),
+        403,
+        "forbidden",
+        "Use change-password to change your own password",
+    );
+    assert_eq!(me_status(&host, &token), 200, "the session stays valid");
+    login_token(&host, ADMIN_USERNAME, ADMIN_PASSWORD);
+}
+
+both_abis!(an_admin_cannot_reset_their_own_password_without_the_current_one);
