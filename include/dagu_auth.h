@@ -218,7 +218,7 @@ typedef uint32_t DaguAuthDecision;
 /**
  * The ABI minor version this header describes; libraries with a higher minor only add things.
  */
-#define DAGU_AUTH_ABI_VERSION_MINOR 3
+#define DAGU_AUTH_ABI_VERSION_MINOR 4
 
 /**
  * An open plugin instance. Opaque to C; shared by any number of threads.
@@ -610,19 +610,52 @@ DaguAuthStatus dagu_auth_api_key_delete(const struct DaguAuth *instance,
                                         char **error_out);
 
 /**
- * Lists audit events, newest first, as an admin or manager (needs the `audit` licence feature):
- * `{"events": [...], "nextCursor"?: "..."}`. `query_json` is
- * `{"from"?,"to"?,"actor"?,"action"?,"target"?,"cursor"?,"limit"?}` (times in RFC 3339).
+ * Lists audit entries, newest first, as an admin or manager (needs the `audit` licence feature):
+ * Dagu's `{"entries": [AuditEntry], "total": n}`, plus `"nextCursor"` when more entries follow.
+ * `query_json` takes the names of `GET /audit`: the exact-match filters `category`, `action`,
+ * `source`, `surface`, `result`, `correlationId`, `resourceType`, `resourceId`, `workspace`,
+ * `credentialId`, `credentialType`, `mcpTool`, `ipAddress`, `userId` (strings); `startTime` and
+ * `endTime` (RFC 3339 or `YYYY-MM-DD`, inclusive; BAD_REQUEST otherwise); `limit` (default 50,
+ * at most 500) and `offset` (integers); `cursor`. Other names are ignored; a value of the wrong
+ * type is INVALID_JSON. Since ABI 1.4 this is Dagu's shape; 1.1-1.3 answered
+ * `{"events", "nextCursor"}`.
  *
  * # Safety
- * Required: `instance`, `token`, `events_json_out`. `query_json` may be NULL or "" (the newest
- * page). The caller frees `*events_json_out` with `dagu_auth_string_free`.
+ * Required: `instance`, `token`, `entries_json_out`. `query_json` may be NULL or "" (the newest
+ * page). The caller frees `*entries_json_out` with `dagu_auth_string_free`.
  */
 DaguAuthStatus dagu_auth_audit_list(const struct DaguAuth *instance,
                                     const char *token,
                                     const char *query_json,
-                                    char **events_json_out,
+                                    char **entries_json_out,
                                     char **error_out);
+
+/**
+ * Appends an event of the host (a DAG started, a definition changed) to the audit trail, so an
+ * admin reads one trail (since ABI 1.4). `token` is the credential that caused the event, a
+ * session token or an API key: the entry names its user and credential. NULL or "" means the
+ * host itself, recorded as the user `system`.
+ *
+ * `entry_json` is `{"category", "action", "resourceType"?, "resourceId"?, "workspace"?,
+ * "details"? (a JSON object), "ipAddress"?, "surface"? ("rest_api", the default, or "mcp"),
+ * "result"? ("succeeded", the default, "failed", "denied", "received" or "started"),
+ * "correlationId"?, "mcpTool"?}`; other fields are ignored. The plugin adds the id, the time, the
+ * user, the credential and the source. Category and action are 1-64 characters of `a-z`, `0-9`,
+ * `_` and `.`; the categories `user` and `api_key` are the plugin's own. Never put a password or
+ * token in `details`: admins and managers read them.
+ *
+ * UNAUTHENTICATED for a token that is not a valid one; INVALID_JSON for text that is not a JSON
+ * object of this shape (a missing category or action included); BAD_REQUEST for an empty or
+ * malformed category or action, a reserved category, an unknown surface or result, details that
+ * are not an object, or an entry over 64 KiB; STORAGE when it could not be written.
+ *
+ * # Safety
+ * Required: `instance`, `entry_json`. `token` may be NULL.
+ */
+DaguAuthStatus dagu_auth_audit_append(const struct DaguAuth *instance,
+                                      const char *token,
+                                      const char *entry_json,
+                                      char **error_out);
 
 /**
  * Runs one operator command without a bearer token, for a host's command line: whoever can open

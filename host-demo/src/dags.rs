@@ -4,6 +4,11 @@
 //! A workspace the caller cannot see answers 404, never 403, so its DAGs cannot be discovered by
 //! probing names; an unknown DAG still checks the token first, so an anonymous caller gets 401
 //! everywhere rather than learning which names exist.
+//!
+//! A start and an update are recorded in the plugin's audit trail (`dagu_auth_audit_append`), as
+//! Dagu records them (category `dag`, actions `dag_execute` and `dag_update`), attributed to the
+//! caller's token (and `X-Request-Id`, when sent, as the correlation id), so an admin reads who
+//! started or changed what beside the sign-ins.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -18,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::api_error;
 use crate::plugin::{DaguAuthAction, DaguAuthDecision};
-use crate::server::{AppState, BodyError, read_at_most};
+use crate::server::{AppState, BodyError, client_ip, read_at_most};
 
 /// DAG definitions are small; this bounds what one PUT can make the host hold.
 pub const SPEC_BODY_LIMIT: usize = 1024 * 1024;
@@ -211,17 +216,21 @@ async fn start(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
+    let ip = client_ip(&request);
     let (parts, body) = request.into_parts();
     // Read (and ignore) whatever body came, before answering: see `update`.
     if let Err(BodyError::TooLarge) = read_at_most(body, SPEC_BODY_LIMIT).await {
         return api_error::payload_too_large(SPEC_BODY_LIMIT);
     }
     match authorize_request(&state, &parts.headers, &name, DaguAuthAction::Execute).await {
-        Ok(dag) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"name": dag.name, "started": true})),
-        )
-            .into_response(),
+        Ok(dag) => {
+            audit(&state, &parts.headers, ip, "dag_execute", &dag).await;
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({"name": dag.name, "started": true})),
+            )
+                .into_response()
+        }
         Err(response) => response,
     }
 }
@@ -231,6 +240,7 @@ async fn update(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
+    let ip = client_ip(&request);
     let (parts, body) = request.into_parts();
     // The body is read (bounded) before answering: a refusal sent before the client's body (or
     // the end of an empty chunked one) has arrived makes hyper close the connection, and a client
@@ -254,8 +264,47 @@ async fn update(
         Err(e) => return api_error::bad_request(&format!("invalid JSON: {e}")),
     };
     match state.dags.set_spec(&name, spec) {
-        Some(dag) => Json(dag).into_response(),
+        Some(dag) => {
+            audit(&state, &parts.headers, ip, "dag_update", &dag).await;
+            Json(dag).into_response()
+        }
         None => dag_not_found(),
+    }
+}
+
+/// The caller's `X-Request-Id`, which ties the entry to the caller's own logs, when it is a
+/// plausible one (1-128 visible ASCII characters).
+fn request_id(headers: &HeaderMap) -> Option<&str> {
+    let id = headers.get("x-request-id")?.to_str().ok()?.trim();
+    let plausible = (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic());
+    plausible.then_some(id)
+}
+
+/// Records `action` on `dag` in the plugin's audit trail as the bearer of the request. The DAG
+/// was started or changed already, so a failed write is logged rather than answered; the answer
+/// waits for the write, so the entry is there when the caller next reads the trail.
+async fn audit(state: &AppState, headers: &HeaderMap, ip: String, action: &str, dag: &Dag) {
+    let (Some(plugin), Some(token)) = (&state.plugin, bearer_token(headers)) else {
+        return;
+    };
+    let entry = json!({
+        "category": "dag",
+        "action": action,
+        "resourceType": "dag",
+        "resourceId": dag.name,
+        "workspace": dag.workspace,
+        "details": {"dag_name": dag.name},
+        "ipAddress": ip,
+        "correlationId": request_id(headers),
+    })
+    .to_string();
+    let token = token.to_owned();
+    let written = plugin
+        .call(move |plugin| plugin.audit_append(&token, &entry))
+        .await;
+    if let Err(e) = written {
+        let line = json!({"log": "host-demo.audit-lost", "action": action, "dag": dag.name, "error": e.to_string()});
+        eprintln!("{line}");
     }
 }
 
@@ -385,6 +434,55 @@ mod tests {
         assert_eq!(
             body,
             json!({"name": "demo-prod", "workspace": "prod", "spec": spec})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_start_and_an_update_are_appended_to_the_audit_trail_as_the_caller() {
+        let (app, appended) = crate::testing::mode_builtin_recording();
+        let start = "/api/v1/dags/demo-prod/start";
+        call(&app, Method::POST, start, Some("admin"), None).await;
+        let spec = json!({"steps": []});
+        call(
+            &app,
+            Method::PUT,
+            "/api/v1/dags/demo-default",
+            Some("admin"),
+            Some(&spec),
+        )
+        .await;
+        // Refused requests record nothing.
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/dags/demo-ops/start",
+            Some("ops-viewer"),
+            None,
+        )
+        .await;
+        call(&app, Method::POST, start, Some("bogus"), None).await;
+        let appended = appended.lock().expect("entries").clone();
+        let expected = |action: &str, dag: &str, workspace: Value| {
+            (
+                "admin".to_string(),
+                json!({
+                    "category": "dag",
+                    "action": action,
+                    "resourceType": "dag",
+                    "resourceId": dag,
+                    "workspace": workspace,
+                    "details": {"dag_name": dag},
+                    "ipAddress": "",
+                    "correlationId": null,
+                }),
+            )
+        };
+        assert_eq!(
+            appended,
+            [
+                expected("dag_execute", "demo-prod", json!("prod")),
+                expected("dag_update", "demo-default", Value::Null),
+            ]
         );
     }
 

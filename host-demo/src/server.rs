@@ -100,7 +100,7 @@ fn peer(request: &Request) -> Option<std::net::IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip().to_canonical())
 }
 
-fn client_ip(request: &Request) -> String {
+pub(crate) fn client_ip(request: &Request) -> String {
     peer(request).map(|ip| ip.to_string()).unwrap_or_default()
 }
 

@@ -1,7 +1,7 @@
 //! Test helpers: a fake plugin with fixed rules and one-request drivers for the router, so the
 //! server's behaviour is tested without a built `libdagu_auth.so`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Body;
@@ -18,9 +18,16 @@ use crate::plugin::{
 };
 use crate::server::{AppState, router};
 
+/// The audit entries a host appended, as (token, entry).
+pub type Appended = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// Tokens: `admin` may do anything anywhere; `ops-viewer` is a viewer scoped to `ops` (and the
-/// default workspace, per the role rules); anything else is unauthenticated.
-pub struct FakeBackend;
+/// default workspace, per the role rules); anything else is unauthenticated. Audit entries the
+/// host appends are kept as (token, entry) in `appended`.
+#[derive(Default)]
+pub struct FakeBackend {
+    pub appended: Appended,
+}
 
 impl Backend for FakeBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
@@ -80,6 +87,20 @@ impl Backend for FakeBackend {
     fn operator(&self, command_json: &str) -> Result<String, PluginError> {
         Ok(json!({"echo": command_json}).to_string())
     }
+
+    fn audit_append(&self, token: &str, entry_json: &str) -> Result<(), PluginError> {
+        if !matches!(token, "admin" | "ops-viewer") {
+            return Err(PluginError::new(
+                DaguAuthStatus::Unauthenticated,
+                "Invalid or expired token",
+            ));
+        }
+        let entry = serde_json::from_str(entry_json)
+            .map_err(|e| PluginError::new(DaguAuthStatus::InvalidJson, e.to_string()))?;
+        let mut appended = self.appended.lock().unwrap_or_else(PoisonError::into_inner);
+        appended.push((token.to_owned(), entry));
+        Ok(())
+    }
 }
 
 pub fn mode_none() -> Router {
@@ -91,12 +112,20 @@ pub fn mode_none() -> Router {
 }
 
 pub fn mode_builtin() -> Router {
-    let plugin = LoadedPlugin::from_backend(Box::new(FakeBackend), Abi::Rust);
-    router(AppState {
+    mode_builtin_recording().0
+}
+
+/// [`mode_builtin`], and the audit entries the host appends through it.
+pub fn mode_builtin_recording() -> (Router, Appended) {
+    let backend = FakeBackend::default();
+    let appended = Arc::clone(&backend.appended);
+    let plugin = LoadedPlugin::from_backend(Box::new(backend), Abi::Rust);
+    let app = router(AppState {
         plugin: Some(Arc::new(plugin)),
         dags: Arc::new(Catalogue::demo()),
         allowed_hosts: None,
-    })
+    });
+    (app, appended)
 }
 
 pub async fn response(

@@ -195,6 +195,10 @@ impl Instance for DaguAuth {
         self.json(|e| e.operator(from_json(&command)?))
     }
 
+    fn audit_append(&self, token: RStr, entry: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.append_audit(&token, &entry))
+    }
+
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse {
         abi_response(http_boundary(|| answer_http(&self.engine, request)))
     }

@@ -234,22 +234,69 @@ fn the_audit_trail_is_served_as_json_and_as_csv() {
     let admin = fx.setup_admin();
     let (status, page, _) = fx.http(
         "GET",
-        "/api/v1/audit?action=setup_admin&limit=5",
+        "/api/v1/audit?action=setup_admin&limit=5&remoteNode=local",
         Some(&admin),
         b"",
     );
     assert_eq!(
-        (status, page["events"][0]["action"].as_str()),
-        (200, Some("setup_admin"))
+        (
+            status,
+            page["entries"][0]["action"].as_str(),
+            &page["total"]
+        ),
+        (200, Some("setup_admin"), &json!(1))
     );
     let (status, _, response) = fx.http("GET", "/api/v1/audit?format=csv", Some(&admin), b"");
     let csv = String::from_utf8(response.body.clone()).expect("utf-8");
     assert_eq!(status, 200);
     assert!(
-        csv.starts_with("id,timestamp,action,actor,target,clientIp,detail\n")
-            && csv.contains("\"setup_admin\""),
+        csv.starts_with(
+            "id,timestamp,category,action,userId,username,source,surface,result,correlationId,\
+             resourceType,resourceId,workspace,credentialId,credentialType,mcpTool,details,\
+             ipAddress\n"
+        ) && csv.contains("\"setup_admin\""),
         "{csv}"
     );
-    let (status, _, _) = fx.http("GET", "/api/v1/audit?from=yesterday", Some(&admin), b"");
-    assert_eq!(status, 400);
+    let header = |name: &str| {
+        response
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("x-total-count").as_deref(), Some("1"));
+}
+
+#[test]
+fn audit_parameters_that_do_not_parse_are_400_after_the_credential_is_checked() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let cases = [
+        (
+            "startTime=yesterday",
+            "Invalid format for parameter startTime: error parsing 'yesterday' as RFC3339 or \
+             2006-01-02 time",
+        ),
+        (
+            "limit=ten",
+            "Invalid format for parameter limit: error binding string parameter: \
+             strconv.ParseInt: parsing \"ten\": invalid syntax",
+        ),
+        (
+            "offset=1.5",
+            "Invalid format for parameter offset: error binding string parameter: \
+             strconv.ParseInt: parsing \"1.5\": invalid syntax",
+        ),
+    ];
+    for (query, message) in cases {
+        let path = format!("/api/v1/audit?{query}");
+        let (status, body, _) = fx.http("GET", &path, Some(&admin), b"");
+        assert_eq!(
+            (status, body),
+            (400, json!({"code": "bad_request", "message": message})),
+            "{query}"
+        );
+        let (status, _, _) = fx.http("GET", &path, None, b"");
+        assert_eq!(status, 401, "{query} without a credential");
+    }
 }

@@ -45,15 +45,16 @@ fn import(fx: &Fixture, users: Vec<Value>) -> Vec<Value> {
     answer["results"].as_array().expect("results").clone()
 }
 
-fn audit_actors(fx: &Fixture, admin: &str) -> Vec<(String, String)> {
+/// (action, username, source) of every entry.
+fn audit_actors(fx: &Fixture, admin: &str) -> Vec<(String, String, String)> {
     let request = AuditRequest {
-        limit: Some(1000),
+        limit: Some(500),
         ..Default::default()
     };
     let page = fx.engine.list_audit(admin, request).expect("audit");
-    page.events
+    page.entries
         .into_iter()
-        .map(|e| (e.action, e.actor))
+        .map(|e| (e.action, e.username, e.source))
         .collect()
 }
 
@@ -253,8 +254,13 @@ fn operator_changes_are_audited_with_the_operator_as_actor() {
         .token;
     let actors = audit_actors(&fx, &admin);
     for action in ["setup_admin", "user_create", "user_delete"] {
+        let by_operator = (
+            action.to_string(),
+            "operator".to_string(),
+            "cli".to_string(),
+        );
         assert!(
-            actors.contains(&(action.to_string(), "operator".to_string())),
+            actors.contains(&by_operator),
             "{action} by operator in {actors:?}"
         );
     }

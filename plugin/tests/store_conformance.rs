@@ -12,7 +12,8 @@ use std::thread;
 use dagu_auth::Error;
 use dagu_auth::error::msg;
 use dagu_auth::model::{
-    ApiKeyRecord, AuditEvent, AuditQuery, Role, UserRecord, WorkspaceAccess, fold_username,
+    ApiKeyRecord, AuditEntry, AuditField, AuditQuery, Role, UserRecord, WorkspaceAccess,
+    fold_username,
 };
 use dagu_auth::store::{Session, SqliteStore, Store, UpdateEffects};
 
@@ -87,7 +88,7 @@ conformance!(
     an_error_from_the_visitor_ends_the_walk_and_is_returned,
     pages_follow_the_keyset_in_list_order,
     expired_sessions_are_swept_and_live_ones_kept,
-    a_session_and_its_audit_event_are_written_together_or_not_at_all,
+    a_session_and_its_audit_entry_are_written_together_or_not_at_all,
     api_key_names_are_unique,
     the_key_limit_refuses_one_more_key,
     concurrent_key_creation_from_two_stores_respects_the_limit,
@@ -96,8 +97,12 @@ conformance!(
     a_key_rename_to_a_taken_name_is_refused,
     touching_a_key_keeps_its_latest_use,
     deleting_a_missing_key_is_not_found,
+    an_audit_entry_reads_back_with_every_field,
     audit_pages_run_newest_first_without_overlap,
+    audit_entries_of_one_millisecond_run_in_insertion_order,
     audit_filters_narrow_the_page,
+    every_audit_filter_matches_exactly_its_field,
+    the_audit_total_counts_every_match_before_offset_and_limit,
     audit_pruning_removes_at_most_a_batch_of_old_entries,
     the_change_counter_moves_when_another_store_revokes,
 );
@@ -147,16 +152,32 @@ fn session(jti: &str, user_id: &str, expires_at_ms: i64) -> Session {
     }
 }
 
-fn event(at_ms: i64, action: &str, actor: &str) -> AuditEvent {
-    AuditEvent {
-        id: 0,
+fn event(at_ms: i64, action: &str, user_id: &str) -> AuditEntry {
+    AuditEntry {
+        id: format!("id-{at_ms}-{action}-{user_id}"),
         at_ms,
+        category: "user".into(),
         action: action.into(),
-        actor: actor.into(),
-        target: "t".into(),
-        client_ip: "10.0.0.1".into(),
-        detail: serde_json::json!({"n": at_ms}),
+        user_id: user_id.into(),
+        username: format!("name-{user_id}"),
+        source: "rest".into(),
+        surface: "rest_api".into(),
+        result: "succeeded".into(),
+        resource_type: "user".into(),
+        resource_id: "t".into(),
+        credential_type: "jwt".into(),
+        details: format!(r#"{{"n":{at_ms}}}"#),
+        ip_address: "10.0.0.1".into(),
+        ..AuditEntry::default()
     }
+}
+
+fn all_entries(store: &dyn Store) -> Vec<AuditEntry> {
+    let query = AuditQuery {
+        limit: 1000,
+        ..AuditQuery::default()
+    };
+    store.list_audit(&query).expect("audit").entries
 }
 
 /// An admin "a" exists.
@@ -487,27 +508,20 @@ fn pages_follow_the_keyset_in_list_order(b: &Backend) {
     assert_same_names(&paged, &expected);
 }
 
-fn a_session_and_its_audit_event_are_written_together_or_not_at_all(b: &Backend) {
+fn a_session_and_its_audit_entry_are_written_together_or_not_at_all(b: &Backend) {
     with_admin(b.store.as_ref());
     let login = event(5, "login", "a");
     b.store
         .insert_session_audited(&session("j1", "a", i64::MAX), &login)
         .expect("first");
-    // The same session id again fails, and must take its audit event down with it.
+    // The same session id again fails, and must take its audit entry down with it.
     assert!(
         b.store
             .insert_session_audited(&session("j1", "a", i64::MAX), &event(6, "login", "a"))
             .is_err()
     );
     assert!(b.store.session("j1").expect("read").is_some());
-    let events = b
-        .store
-        .list_audit(&AuditQuery {
-            limit: 10,
-            ..AuditQuery::default()
-        })
-        .expect("audit");
-    let logins: Vec<i64> = events
+    let logins: Vec<i64> = all_entries(b.store.as_ref())
         .iter()
         .filter(|e| e.action == "login")
         .map(|e| e.at_ms)
@@ -655,6 +669,32 @@ fn deleting_a_missing_key_is_not_found(b: &Backend) {
     );
 }
 
+fn an_audit_entry_reads_back_with_every_field(b: &Backend) {
+    let mut entry = event(7, "dag_execute", "u1");
+    let fields = [
+        &mut entry.correlation_id,
+        &mut entry.workspace,
+        &mut entry.credential_id,
+        &mut entry.mcp_tool,
+    ];
+    for (field, value) in fields.into_iter().zip(["c1", "ops", "k1", "run_dag"]) {
+        *field = value.into();
+    }
+    b.store.append_audit(&entry).expect("append");
+    let found = all_entries(b.store.as_ref());
+    let [stored] = found.as_slice() else {
+        panic!("one entry: {found:?}")
+    };
+    assert!(stored.seq > 0, "the store numbers entries");
+    assert_eq!(
+        stored,
+        &AuditEntry {
+            seq: stored.seq,
+            ..entry
+        }
+    );
+}
+
 fn audit_pages_run_newest_first_without_overlap(b: &Backend) {
     for at in 1..=5 {
         b.store
@@ -668,42 +708,144 @@ fn audit_pages_run_newest_first_without_overlap(b: &Backend) {
     let mut seen = Vec::new();
     loop {
         let page = b.store.list_audit(&query).expect("page");
-        let Some(last) = page.last() else { break };
-        query.before_id = Some(last.id);
-        seen.extend(page.iter().map(|e| e.at_ms));
+        assert_eq!(page.total, 5, "the total ignores the cursor");
+        let Some(last) = page.entries.last() else {
+            break;
+        };
+        query.before = Some((last.at_ms, last.seq));
+        seen.extend(page.entries.iter().map(|e| e.at_ms));
     }
     assert_eq!(seen, [5, 4, 3, 2, 1]);
 }
 
-fn audit_filters_narrow_the_page(b: &Backend) {
-    b.store
-        .append_audit(&event(10, "login", "a"))
-        .expect("append");
-    b.store
-        .append_audit(&event(20, "login", "b"))
-        .expect("append");
-    b.store
-        .append_audit(&event(30, "logout", "a"))
-        .expect("append");
-    b.store
-        .append_audit(&event(40, "login", "a"))
-        .expect("append");
-    let query = AuditQuery {
-        actor: Some("a".into()),
-        action: Some("login".into()),
-        from_ms: Some(10),
-        to_ms: Some(40),
-        limit: 10,
+fn audit_entries_of_one_millisecond_run_in_insertion_order(b: &Backend) {
+    for action in ["first", "second", "third"] {
+        b.store
+            .append_audit(&event(9, action, "a"))
+            .expect("append");
+    }
+    let mut query = AuditQuery {
+        limit: 1,
         ..AuditQuery::default()
     };
-    let found: Vec<i64> = b
-        .store
-        .list_audit(&query)
-        .expect("list")
-        .into_iter()
-        .map(|e| e.at_ms)
-        .collect();
-    assert_eq!(found, [10]);
+    let mut seen = Vec::new();
+    while let Some(last) = b.store.list_audit(&query).expect("page").entries.pop() {
+        query.before = Some((last.at_ms, last.seq));
+        seen.push(last.action);
+    }
+    assert_eq!(seen, ["third", "second", "first"]);
+}
+
+fn audit_filters_narrow_the_page(b: &Backend) {
+    for (at, action, user) in [
+        (10, "login", "a"),
+        (20, "login", "b"),
+        (30, "logout", "a"),
+        (40, "login", "a"),
+        (50, "login", "a"),
+    ] {
+        b.store
+            .append_audit(&event(at, action, user))
+            .expect("append");
+    }
+    let found = |start_ms, end_ms| -> Vec<i64> {
+        let query = AuditQuery {
+            filters: vec![
+                (AuditField::UserId, "a".into()),
+                (AuditField::Action, "login".into()),
+            ],
+            start_ms,
+            end_ms,
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        let listing = b.store.list_audit(&query).expect("list");
+        assert_eq!(listing.total, listing.entries.len() as u64);
+        listing.entries.iter().map(|e| e.at_ms).collect()
+    };
+    // Both bounds are inclusive.
+    assert_eq!(found(Some(10), Some(40)), [40, 10]);
+    assert_eq!(found(Some(11), Some(39)), Vec::<i64>::new());
+    assert_eq!(found(None, Some(10)), [10]);
+    assert_eq!(found(Some(41), None), [50]);
+}
+
+/// One entry per field with a value of its own there: filtering on a field finds exactly it, and
+/// a value no entry has finds nothing.
+fn every_audit_filter_matches_exactly_its_field(b: &Backend) {
+    let mut entries = Vec::new();
+    for (n, field) in AuditField::ALL.iter().copied().enumerate() {
+        let mut entry = event(n as i64 + 1, "login", "plain");
+        let value = match field {
+            AuditField::Category => &mut entry.category,
+            AuditField::Action => &mut entry.action,
+            AuditField::Source => &mut entry.source,
+            AuditField::Surface => &mut entry.surface,
+            AuditField::Result => &mut entry.result,
+            AuditField::CorrelationId => &mut entry.correlation_id,
+            AuditField::ResourceType => &mut entry.resource_type,
+            AuditField::ResourceId => &mut entry.resource_id,
+            AuditField::Workspace => &mut entry.workspace,
+            AuditField::CredentialId => &mut entry.credential_id,
+            AuditField::CredentialType => &mut entry.credential_type,
+            AuditField::McpTool => &mut entry.mcp_tool,
+            AuditField::IpAddress => &mut entry.ip_address,
+            AuditField::UserId => &mut entry.user_id,
+        };
+        *value = format!("only-{}", field.param());
+        b.store.append_audit(&entry).expect("append");
+        entries.push(entry);
+    }
+    for (field, entry) in AuditField::ALL.iter().copied().zip(&entries) {
+        let query = |value: &str| AuditQuery {
+            filters: vec![(field, value.to_string())],
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        let wanted = format!("only-{}", field.param());
+        let listing = b.store.list_audit(&query(&wanted)).expect("list");
+        let ids: Vec<&str> = listing.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(
+            (ids, listing.total),
+            (vec![entry.id.as_str()], 1),
+            "{field:?}"
+        );
+        let none = b.store.list_audit(&query("no-such-value")).expect("list");
+        assert_eq!(none.total, 0, "{field:?}");
+    }
+    // Filters combine: each must hold.
+    let both = AuditQuery {
+        filters: vec![
+            (AuditField::UserId, "plain".into()),
+            (AuditField::Result, "only-result".into()),
+        ],
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    assert_eq!(b.store.list_audit(&both).expect("list").total, 1);
+}
+
+fn the_audit_total_counts_every_match_before_offset_and_limit(b: &Backend) {
+    for at in 1..=7 {
+        let user = if at % 2 == 0 { "even" } else { "odd" };
+        b.store
+            .append_audit(&event(at, "login", user))
+            .expect("append");
+    }
+    let page = |offset, limit| {
+        let query = AuditQuery {
+            filters: vec![(AuditField::UserId, "odd".into())],
+            offset,
+            limit,
+            ..AuditQuery::default()
+        };
+        let listing = b.store.list_audit(&query).expect("list");
+        let times: Vec<i64> = listing.entries.iter().map(|e| e.at_ms).collect();
+        (times, listing.total)
+    };
+    assert_eq!(page(0, 2), (vec![7, 5], 4));
+    assert_eq!(page(2, 2), (vec![3, 1], 4));
+    assert_eq!(page(4, 2), (vec![], 4));
 }
 
 fn audit_pruning_removes_at_most_a_batch_of_old_entries(b: &Backend) {
@@ -714,14 +856,8 @@ fn audit_pruning_removes_at_most_a_batch_of_old_entries(b: &Backend) {
     }
     assert_eq!(b.store.prune_audit(5, 3), Ok(3));
     assert_eq!(b.store.prune_audit(5, 3), Ok(1));
-    let left: Vec<i64> = b
-        .store
-        .list_audit(&AuditQuery {
-            limit: 10,
-            ..AuditQuery::default()
-        })
-        .expect("list")
-        .into_iter()
+    let left: Vec<i64> = all_entries(b.store.as_ref())
+        .iter()
         .map(|e| e.at_ms)
         .collect();
     assert_eq!(left, [5]);
@@ -833,10 +969,17 @@ mod postgres_only {
     #[test]
     fn a_version_1_database_gains_the_list_order_index_and_keeps_its_users() {
         let Some(schema) = pg::schema() else { return };
-        let store = open(&schema.url).expect("create the schema");
-        crate::with_admin(&store);
-        drop(store);
-        schema.execute("DROP INDEX users_in_list_order; UPDATE dagu_auth_schema SET version = 1");
+        // Built as version 1 was (later steps add tables, so a newer schema cannot be rewound).
+        let steps = include_str!("fixtures/schema_v2_postgres.sql");
+        let (version_1, _) = steps.split_once("-- step 1 -> 2").expect("two steps");
+        schema.execute(version_1);
+        schema.execute(
+            "CREATE TABLE dagu_auth_schema (id INTEGER PRIMARY KEY CHECK (id = 1), \
+             version INTEGER NOT NULL); INSERT INTO dagu_auth_schema VALUES (1, 1); \
+             INSERT INTO users (id, username, username_folded, role, workspace_access, \
+             password_hash, created_at, updated_at) \
+             VALUES ('a', 'admin', 'admin', 'admin', '{\"all\":true,\"grants\":[]}', 'x', 1, 1);",
+        );
         let store = open(&schema.url).expect("migrate from version 1");
         assert_eq!(store.user_count(), Ok(1));
         let mut client = postgres::Client::connect(&schema.url, postgres::NoTls).expect("connect");

@@ -868,32 +868,90 @@ static void audit(DaguAuth *a, const char *admin, const char *scoped)
            &err);
     STATUS(dagu_auth_audit_list(a, "", NULL, &out, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
     STATUS(dagu_auth_audit_list(a, scoped, NULL, &out, &err), DAGU_AUTH_STATUS_FORBIDDEN, &err);
-    const char *malformed[] = {"{", "[]", "{\"limit\":\"ten\"}", "{\"actor\":5}",
-                               "{\"noSuchField\":1}"};
+    const char *malformed[] = {"{", "[]", "{\"limit\":\"ten\"}", "{\"userId\":5}",
+                               "{\"startTime\":5}"};
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
         STATUS(dagu_auth_audit_list(a, admin, malformed[i], &out, &err),
                DAGU_AUTH_STATUS_INVALID_JSON, &err);
     }
-    STATUS(dagu_auth_audit_list(a, admin, "{\"from\":\"yesterday\"}", &out, &err),
+    STATUS(dagu_auth_audit_list(a, admin, "{\"startTime\":\"yesterday\"}", &out, &err),
            DAGU_AUTH_STATUS_BAD_REQUEST, &err);
     STATUS(dagu_auth_audit_list(a, admin, "{\"cursor\":\"not a cursor\"}", &out, &err),
            DAGU_AUTH_STATUS_BAD_REQUEST, &err);
-    char *huge = big_string("{\"actor\":\"", huge_size, 'a', "\"}");
+    char *huge = big_string("{\"userId\":\"", huge_size, 'a', "\"}");
     STATUS(dagu_auth_audit_list(a, admin, huge, &out, &err), OK, &err);
-    CHECK(strcmp(out, "{\"events\":[]}") == 0);
+    CHECK(strcmp(out, "{\"entries\":[],\"total\":0}") == 0);
     dagu_auth_string_free(out);
     out = NULL;
     free(huge);
 
     STATUS(dagu_auth_audit_list(a, admin, NULL, &out, &err), OK, &err);
-    CHECK(strncmp(out, "{\"events\":[{", 12) == 0);
+    CHECK(strncmp(out, "{\"entries\":[{", 13) == 0);
     dagu_auth_string_free(out);
     out = NULL;
     STATUS(dagu_auth_audit_list(a, admin, "", &out, &err), OK, &err);
     dagu_auth_string_free(out);
     out = NULL;
+    /* Unknown names are ignored, as Dagu ignores unknown query parameters. */
+    STATUS(dagu_auth_audit_list(a, admin, "{\"noSuchField\":1}", &out, &err), OK, &err);
+    dagu_auth_string_free(out);
+    out = NULL;
     STATUS(dagu_auth_audit_list(a, admin, "{\"limit\":1}", &out, &err), OK, &err);
     CONTAINS(out, "\"nextCursor\":\"");
+    dagu_auth_string_free(out);
+    out = NULL;
+
+    /* The host's own events (ABI 1.4). */
+    const char *started = "{\"category\":\"dag\",\"action\":\"dag_execute\",\"resourceType\":\"dag\","
+                          "\"resourceId\":\"from-c\",\"details\":{\"dag_name\":\"from-c\"}}";
+    STATUS(dagu_auth_audit_append(NULL, admin, started, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_audit_append(a, admin, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_audit_append(a, INVALID_UTF8, started, &err), DAGU_AUTH_STATUS_INVALID_UTF8,
+           &err);
+    STATUS(dagu_auth_audit_append(a, admin, INVALID_UTF8, &err), DAGU_AUTH_STATUS_INVALID_UTF8,
+           &err);
+    STATUS(dagu_auth_audit_append(a, "not a token", started, &err),
+           DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    const char *not_entries[] = {"", "{", "[]", "{\"category\":\"dag\"}",
+                                 "{\"category\":\"dag\",\"action\":1}"};
+    for (size_t i = 0; i < sizeof not_entries / sizeof not_entries[0]; i++) {
+        STATUS(dagu_auth_audit_append(a, admin, not_entries[i], &err),
+               DAGU_AUTH_STATUS_INVALID_JSON, &err);
+    }
+    const char *bad_entries[] = {
+        "{\"category\":\"\",\"action\":\"x\"}",
+        "{\"category\":\"DAG\",\"action\":\"x\"}",
+        "{\"category\":\"user\",\"action\":\"login\"}",
+        "{\"category\":\"api_key\",\"action\":\"api_key_delete\"}",
+        "{\"category\":\"dag\",\"action\":\"x\",\"surface\":\"ftp\"}",
+        "{\"category\":\"dag\",\"action\":\"x\",\"result\":\"maybe\"}",
+        "{\"category\":\"dag\",\"action\":\"x\",\"details\":[1]}",
+    };
+    for (size_t i = 0; i < sizeof bad_entries / sizeof bad_entries[0]; i++) {
+        STATUS(dagu_auth_audit_append(a, admin, bad_entries[i], &err),
+               DAGU_AUTH_STATUS_BAD_REQUEST, &err);
+    }
+    huge = big_string("{\"category\":\"dag\",\"action\":\"x\",\"resourceId\":\"", huge_size, 'r',
+                      "\"}");
+    STATUS(dagu_auth_audit_append(a, admin, huge, &err), DAGU_AUTH_STATUS_BAD_REQUEST, &err);
+    free(huge);
+    err = SENTINEL;
+    STATUS(dagu_auth_audit_append(a, admin, started, &err), OK, NULL);
+    CHECK(err == SENTINEL);
+    err = NULL;
+    STATUS(dagu_auth_audit_append(a, NULL, "{\"category\":\"system\",\"action\":\"host_start\"}",
+                                  &err),
+           OK, &err);
+    STATUS(dagu_auth_audit_list(a, admin, "{\"resourceId\":\"from-c\"}", &out, &err), OK, &err);
+    CONTAINS(out, "\"total\":1");
+    CONTAINS(out, "\"username\":\"admin\"");
+    CONTAINS(out, "\"credentialType\":\"jwt\"");
+    CONTAINS(out, "\"details\":\"{\\\"dag_name\\\":\\\"from-c\\\"}\"");
+    dagu_auth_string_free(out);
+    out = NULL;
+    STATUS(dagu_auth_audit_list(a, admin, "{\"action\":\"host_start\"}", &out, &err), OK, &err);
+    CONTAINS(out, "\"username\":\"system\"");
     dagu_auth_string_free(out);
 }
 

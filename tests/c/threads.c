@@ -171,7 +171,7 @@ static void http_loop(void)
             char *events = NULL;
             STATUS(dagu_auth_audit_list(shared, admin_token, "{\"limit\":5}", &events, &err), OK,
                    &err);
-            CONTAINS(events, "\"events\":[");
+            CONTAINS(events, "\"entries\":[");
             dagu_auth_string_free(events);
         }
     }

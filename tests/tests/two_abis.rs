@@ -15,7 +15,7 @@ use dagu_auth_abi::{
 };
 use dagu_auth_tests::native::plugin;
 use libloading::Library;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 /// A failed call: status and message.
@@ -40,6 +40,7 @@ trait Face {
     fn api_key_create(&self, token: &str, json: &str) -> Answer;
     fn api_key_list(&self, token: &str) -> Answer;
     fn audit_list(&self, token: &str, query: &str) -> Answer;
+    fn audit_append(&self, token: &str, entry: &str) -> Result<(), CallError>;
     fn operator(&self, json: &str) -> Answer;
     /// (status, header names, body)
     fn http(&self, method: &str, path: &str, token: &str, body: &str)
@@ -277,6 +278,9 @@ impl Face for CFace {
     fn audit_list(&self, token: &str, query: &str) -> Answer {
         self.text2("dagu_auth_audit_list", token, query)
     }
+    fn audit_append(&self, token: &str, entry: &str) -> Result<(), CallError> {
+        self.unit2("dagu_auth_audit_append", token, entry)
+    }
     fn operator(&self, json: &str) -> Answer {
         self.text1("dagu_auth_operator", json)
     }
@@ -420,6 +424,9 @@ impl Face for RustFace {
     fn audit_list(&self, token: &str, query: &str) -> Answer {
         text(self.0.audit_list(token.into(), query.into()))
     }
+    fn audit_append(&self, token: &str, entry: &str) -> Result<(), CallError> {
+        answer(self.0.audit_append(token.into(), entry.into()))
+    }
     fn operator(&self, json: &str) -> Answer {
         text(self.0.operator(json.into()))
     }
@@ -475,6 +482,9 @@ fn normalize(text: &str) -> Value {
                             | "time"
                             | "timestamp"
                             | "nextCursor"
+                            | "resourceId"
+                            | "credentialId"
+                            | "details"
                             | "actorId"
                             | "targetId"
                             | "target"
@@ -756,6 +766,59 @@ fn both_abis_in_one_process_give_the_same_answers() {
     same("audit_list bad", c, rust, |f, s| {
         f.audit_list(token.of(s), r#"{"limit":"x"}"#)
     });
+    same("audit_list bad time", c, rust, |f, s| {
+        f.audit_list(token.of(s), r#"{"startTime":"x"}"#)
+    });
+    let dag_start = r#"{"category":"dag","action":"dag_execute","resourceType":"dag","resourceId":"nightly","workspace":"ops","details":{"dag_name":"nightly"}}"#;
+    same("audit_append", c, rust, |f, s| {
+        f.audit_append(token.of(s), dag_start)
+    });
+    same("audit_append as the host", c, rust, |f, _| {
+        f.audit_append(
+            "",
+            r#"{"category":"system","action":"host_start","surface":"mcp"}"#,
+        )
+    });
+    same("audit_append reserved", c, rust, |f, s| {
+        f.audit_append(token.of(s), r#"{"category":"user","action":"login"}"#)
+    });
+    same("audit_append malformed", c, rust, |f, s| {
+        f.audit_append(token.of(s), r#"{"category":"dag"}"#)
+    });
+    same("audit_append bad token", c, rust, |f, _| {
+        f.audit_append("junk", dag_start)
+    });
+    for filter in [
+        "category",
+        "action",
+        "source",
+        "surface",
+        "result",
+        "correlationId",
+        "resourceType",
+        "resourceId",
+        "workspace",
+        "credentialId",
+        "credentialType",
+        "mcpTool",
+        "ipAddress",
+        "userId",
+    ] {
+        for value in [
+            "dag",
+            "dag_execute",
+            "rest",
+            "mcp",
+            "succeeded",
+            "nightly",
+            "ops",
+            "jwt",
+        ] {
+            same("audit_list filtered", c, rust, |f, s| {
+                f.audit_list(token.of(s), &json!({filter: value}).to_string())
+            });
+        }
+    }
     same("operator list", c, rust, |f, _| {
         f.operator(r#"{"command":"users.list"}"#)
     });

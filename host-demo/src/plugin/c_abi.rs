@@ -82,6 +82,8 @@ type HandleHttpFn = unsafe extern "C" fn(
 ) -> Status;
 type OperatorFn =
     unsafe extern "C" fn(*const DaguAuth, *const c_char, *mut *mut c_char, ErrorOut) -> Status;
+type AuditAppendFn =
+    unsafe extern "C" fn(*const DaguAuth, *const c_char, *const c_char, ErrorOut) -> Status;
 type ResponseFreeFn = unsafe extern "C" fn(*mut DaguAuthHttpResponse);
 type StringFreeFn = unsafe extern "C" fn(*mut c_char);
 
@@ -98,6 +100,8 @@ struct Api {
     operator: Option<OperatorFn>,
     /// ABI 1.3 (lengths, so no CString per call); `None` in an older library.
     authorize_n: Option<AuthorizeNFn>,
+    /// ABI 1.4; `None` in an older library.
+    audit_append: Option<AuditAppendFn>,
 }
 
 pub struct CAbiBackend {
@@ -168,6 +172,7 @@ impl CAbiBackend {
             string_free: symbol(library, "dagu_auth_string_free", path)?,
             operator: symbol(library, "dagu_auth_operator", path).ok(),
             authorize_n: symbol(library, "dagu_auth_authorize_n", path).ok(),
+            audit_append: symbol(library, "dagu_auth_audit_append", path).ok(),
         };
         // SAFETY: returns a static NUL-terminated string or NULL.
         let version = unsafe { static_string(version_fn()) };
@@ -400,6 +405,33 @@ impl Backend for CAbiBackend {
             take_string(&self.api, result)
         };
         Ok(result)
+    }
+
+    fn audit_append(&self, token: &str, entry_json: &str) -> Result<(), PluginError> {
+        let Some(audit_append) = self.api.audit_append else {
+            return Err(PluginError::new(
+                DaguAuthStatus::UnsupportedVersion,
+                "this plugin is older than ABI 1.4 and has no dagu_auth_audit_append",
+            ));
+        };
+        let token = c_string(token, "token")?;
+        let entry = c_string(entry_json, "entry")?;
+        let mut error: *mut c_char = ptr::null_mut();
+        // SAFETY: valid C strings in, an out-pointer to a local.
+        let status = unsafe {
+            audit_append(
+                self.instance.as_ptr(),
+                token.as_ptr(),
+                entry.as_ptr(),
+                &mut error,
+            )
+        };
+        if status != DaguAuthStatus::Ok as u32 {
+            return Err(self.error(status, error));
+        }
+        // SAFETY: as in `authorize`.
+        unsafe { take_string(&self.api, error) };
+        Ok(())
     }
 }
 

@@ -1,8 +1,8 @@
 //! The loaded dagu-auth plugin, behind one small interface whatever ABI reaches it.
 //!
-//! The host needs four operations: forward an HTTP request, authorize a token for an action in a
-//! workspace, ask whether setup is still required, and run an operator command for the command
-//! line. Both backends ([`Backend`]) implement exactly those, so the server never knows which ABI
+//! The host needs five operations: forward an HTTP request, authorize a token for an action in a
+//! workspace, ask whether setup is still required, run an operator command for the command line,
+//! and append its own events to the audit trail. Both backends ([`Backend`]) implement exactly those, so the server never knows which ABI
 //! is in use. Plugin calls block (argon2 hashing takes tens of
 //! milliseconds), so async code reaches them through [`LoadedPlugin::call`].
 
@@ -95,6 +95,8 @@ pub trait Backend: Send + Sync {
     fn setup_required(&self) -> Result<bool, PluginError>;
     /// One operator command (ABI 1.2): answers its JSON result.
     fn operator(&self, command_json: &str) -> Result<String, PluginError>;
+    /// One event of the host into the audit trail (ABI 1.4), caused by the bearer of `token`.
+    fn audit_append(&self, token: &str, entry_json: &str) -> Result<(), PluginError>;
 }
 
 /// Why the plugin could not be brought up. Each variant reads as a complete sentence for the user.
@@ -251,6 +253,11 @@ impl LoadedPlugin {
     /// Runs an operator command for the command line (no token; see `dagu_auth_operator`).
     pub fn operator(&self, command_json: &str) -> Result<String, PluginError> {
         self.backend.operator(command_json)
+    }
+
+    /// Records an event of the host in the plugin's audit trail (`dagu_auth_audit_append`).
+    pub fn audit_append(&self, token: &str, entry_json: &str) -> Result<(), PluginError> {
+        self.backend.audit_append(token, entry_json)
     }
 
     /// Runs `authorize` on the calling task: it answers from the plugin's memory in about a

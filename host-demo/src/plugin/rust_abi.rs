@@ -22,6 +22,8 @@ pub struct RustAbiBackend {
 
 /// The first ABI minor with operator commands; calling a missing trait method would panic.
 const OPERATOR_MINOR: u32 = 2;
+/// The first ABI minor with `audit_append`.
+const AUDIT_APPEND_MINOR: u32 = 4;
 
 impl RustAbiBackend {
     /// Returns the open instance and the plugin's version string.
@@ -127,6 +129,19 @@ impl Backend for RustAbiBackend {
             .operator(command_json.into())
             .into_result()
             .map(RString::into_string)
+            .map_err(from_abi)
+    }
+
+    fn audit_append(&self, token: &str, entry_json: &str) -> Result<(), PluginError> {
+        if self.abi_minor < AUDIT_APPEND_MINOR {
+            return Err(PluginError::new(
+                DaguAuthStatus::UnsupportedVersion,
+                "this plugin is older than ABI 1.4 and has no audit_append",
+            ));
+        }
+        self.instance
+            .audit_append(token.into(), entry_json.into())
+            .into_result()
             .map_err(from_abi)
     }
 }

@@ -23,7 +23,7 @@ pub use dagu_auth_vocab::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
 /// Bumped when something is appended; a host built against a lower minor still works.
-pub const ABI_VERSION_MINOR: u32 = 3;
+pub const ABI_VERSION_MINOR: u32 = 4;
 
 /// `(major << 16) | minor`, what `dagu_auth_abi_version()` returns.
 pub const fn abi_version() -> u32 {
@@ -150,13 +150,19 @@ pub trait Instance: Send + Sync {
         request_json: RStr<'_>,
     ) -> RResult<RString, AbiError>;
     fn api_key_delete(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<(), AbiError>;
-    /// `query_json` may be empty; answers `{"events": [...], "nextCursor"?}`.
+    /// `query_json` may be empty; answers `{"entries": [AuditEntry], "total", "nextCursor"?}`
+    /// (Dagu's shape since ABI 1.4; `{"events", "nextCursor"?}` before).
     fn audit_list(&self, token: RStr<'_>, query_json: RStr<'_>) -> RResult<RString, AbiError>;
 
     // ABI 1.2: operator commands. Check `abi_version()` minor >= 2 before calling.
     /// One operator command without a token (`dagu_auth_operator`): for a host's command line,
     /// whose user can already open the data folder. Answers the command's JSON result.
     fn operator(&self, command_json: RStr<'_>) -> RResult<RString, AbiError>;
+
+    // ABI 1.4: the host's events in the audit trail. Check `abi_version()` minor >= 4 before calling.
+    /// Appends an event of the host (`dagu_auth_audit_append`): `token` is the credential that
+    /// caused it, or empty for the host itself.
+    fn audit_append(&self, token: RStr<'_>, entry_json: RStr<'_>) -> RResult<(), AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

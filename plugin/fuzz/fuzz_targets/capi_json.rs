@@ -84,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
     let mut error = ptr::null_mut();
     // SAFETY: every pointer is valid or an output slot, per the header.
     let status = unsafe {
-        match selector % 7 {
+        match selector % 8 {
             0 => dagu_auth_user_create(h, token, json, &mut out, &mut error),
             1 => dagu_auth_user_update(h, token, id, json, &mut out, &mut error),
             2 => dagu_auth_user_update(
@@ -105,6 +105,7 @@ fuzz_target!(|data: &[u8]| {
                 &mut error,
             ),
             5 => dagu_auth_audit_list(h, token, json, &mut out, &mut error),
+            6 => dagu_auth_audit_append(h, token, json, &mut error),
             _ => {
                 // Open only what cannot be a usable configuration: a fuzzed dataDir could point
                 // anywhere on this machine.
@@ -124,7 +125,8 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_ne!(status, DaguAuthStatus::Panic, "{}", take(error));
     match status {
-        DaguAuthStatus::Ok => assert!(error.is_null() && !out.is_null()),
+        // Appending answers only its status.
+        DaguAuthStatus::Ok => assert!(error.is_null() && out.is_null() == (selector % 8 == 6)),
         _ => assert!(
             out.is_null() && !error.is_null(),
             "status {status:?} without error text"

@@ -31,7 +31,7 @@ mod http;
 mod test_hooks;
 
 pub use crate::ffi::DaguAuth;
-pub use audit::dagu_auth_audit_list;
+pub use audit::{dagu_auth_audit_append, dagu_auth_audit_list};
 pub use http::{
     DaguAuthHttpHeader, DaguAuthHttpRequest, DaguAuthHttpResponse, dagu_auth_handle_http,
     dagu_auth_http_response_free,

@@ -183,37 +183,30 @@ fn users(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Respon
     }
 }
 
-/// `GET /audit?from=&to=&actor=&action=&target=&cursor=&limit=&format=csv`.
+/// `GET /audit` with Dagu's parameters (filters, `startTime`, `endTime`, `limit`, `offset`), our
+/// `cursor`, and `format=csv` for a CSV page.
 fn audit(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Response> {
     let mut request = AuditRequest::default();
     let mut csv = false;
     for (key, value) in form_urlencoded_pairs(query) {
-        match key.as_str() {
-            "from" => request.from = Some(value),
-            "to" => request.to = Some(value),
-            "actor" => request.actor = Some(value),
-            "action" => request.action = Some(value),
-            "target" => request.target = Some(value),
-            "cursor" => request.cursor = Some(value),
-            "limit" => {
-                request.limit = Some(
-                    value
-                        .parse()
-                        .map_err(|_| Error::bad_request("limit must be a number"))?,
-                )
-            }
-            "format" => csv = value.eq_ignore_ascii_case("csv"),
-            _ => {}
+        if key == "format" {
+            csv = value.eq_ignore_ascii_case("csv");
+        } else {
+            // Any other name (Dagu's `remoteNode`, say) is ignored, as Dagu ignores it.
+            request.set_param(&key, value);
         }
     }
     let page = engine.list_audit(caller, request)?;
     if !csv {
         return Ok(Response::json(200, &page));
     }
-    let mut headers = vec![(
-        "Content-Type".to_string(),
-        "text/csv; charset=utf-8".to_string(),
-    )];
+    let mut headers = vec![
+        (
+            "Content-Type".to_string(),
+            "text/csv; charset=utf-8".to_string(),
+        ),
+        ("X-Total-Count".to_string(), page.total.to_string()),
+    ];
     if let Some(cursor) = &page.next_cursor {
         headers.push(("X-Next-Cursor".into(), cursor.clone()));
     }

@@ -13,7 +13,7 @@ pub use apikey::{
     ApiKeyRecord, display_prefix, generate_key, looks_like_api_key, validate_key_description,
     validate_key_name,
 };
-pub use audit::{AuditEvent, AuditQuery};
+pub use audit::{AuditEntry, AuditField, AuditListing, AuditQuery};
 pub use principal::Principal;
 pub use role::Role;
 pub use user::{UserRecord, fold_username, validate_username};

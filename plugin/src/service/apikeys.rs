@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::audit::Actor;
+use super::audit::{Actor, Event};
 use super::users::{parse_role, resolve_access};
 use super::wire::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
@@ -119,9 +119,15 @@ impl Engine {
             .then_some(COMMUNITY_KEY_LIMIT);
         self.store.insert_api_key(&record, limit)?;
         self.cache.invalidate();
-        let actor = Actor::new(creator.id(), caller.client_ip);
-        let detail = json!({"name": record.name, "role": record.role});
-        self.audit("api_key_create", &actor, &record.id, detail);
+        let details = json!({
+            "key_id": record.id,
+            "key_name": record.name,
+            "role": record.role,
+            "allowed_surfaces": record.allowed_surfaces,
+            "attribution_class": record.attribution_class,
+        });
+        let event = Event::api_key("api_key_create", &record.id).details(details);
+        self.audit(&Actor::caller(&creator, caller.client_ip), event);
         Ok(ApiKeyCreated {
             api_key: record,
             key,
@@ -168,18 +174,19 @@ impl Engine {
             Ok(())
         })?;
         self.cache.invalidate();
-        let actor = Actor::new(editor.id(), caller.client_ip);
-        let detail = json!({"name": updated.name, "role": updated.role});
-        self.audit("api_key_update", &actor, id, detail);
+        let details = json!({"key_id": id, "key_name": updated.name, "role": updated.role});
+        let event = Event::api_key("api_key_update", id).details(details);
+        self.audit(&Actor::caller(&editor, caller.client_ip), event);
         Ok(ApiKeyEnvelope(updated))
     }
 
     pub fn delete_api_key<'a>(&self, caller: impl Into<Credentials<'a>>, id: &str) -> Result<()> {
         let caller = caller.into();
-        let actor = Actor::new(self.admin(caller)?.id(), caller.client_ip);
+        let actor = Actor::caller(&self.admin(caller)?, caller.client_ip);
         self.store.delete_api_key(id)?;
         self.cache.invalidate();
-        self.audit("api_key_delete", &actor, id, json!({}));
+        let event = Event::api_key("api_key_delete", id).details(json!({"key_id": id}));
+        self.audit(&actor, event);
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::audit::Actor;
+use super::audit::{Actor, Event};
 use super::{Engine, folders};
 use crate::config::BackupSchedule;
 use crate::error::{Error, Result};
@@ -38,8 +38,12 @@ impl Engine {
                 summary.report
             )));
         }
-        let (target, detail) = (dest.display().to_string(), json!({"users": summary.users}));
-        self.audit("db_backup", &Actor::operator(), &target, detail);
+        let file = dest.display().to_string();
+        let event = Event::new("system", "db_backup").resource("backup", &file);
+        self.audit(
+            &Actor::operator(),
+            event.details(json!({"users": summary.users})),
+        );
         Ok(summary)
     }
 
@@ -49,9 +53,10 @@ impl Engine {
         let _servers_locked_out = lock_out_servers(&self.config.data_dir.join("auth"))?;
         let summary = self.store.restore_from(source)?;
         self.cache.invalidate();
-        let target = source.display().to_string();
-        let detail = json!({"users": summary.users, "schemaVersion": summary.schema_version});
-        self.audit("db_restore", &Actor::operator(), &target, detail);
+        let file = source.display().to_string();
+        let details = json!({"users": summary.users, "schema_version": summary.schema_version});
+        let event = Event::new("system", "db_restore").resource("backup", &file);
+        self.audit(&Actor::operator(), event.details(details));
         Ok(summary)
     }
 

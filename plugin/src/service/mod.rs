@@ -3,6 +3,7 @@
 
 mod apikeys;
 mod audit;
+mod audit_append;
 mod auth;
 mod backup;
 mod cache;

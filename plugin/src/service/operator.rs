@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Engine;
-use super::audit::Actor;
+use super::audit::{Actor, Event};
 use super::users::{parse_role, resolve_access};
 use super::wire::{
     BackupAnswer, CreateUserRequest, DaguUser, DeletedUser, ImportAnswer, ImportOutcome,
@@ -115,8 +115,14 @@ impl Engine {
             .and_then(|user| self.insert_dagu_user(user));
         match result {
             Ok(user) => {
-                let detail = json!({"username": user.username, "role": user.role, "isDisabled": user.disabled});
-                self.audit("user_import", &Actor::operator(), &user.id, detail);
+                let details = json!({
+                    "target_user_id": user.id,
+                    "target_username": user.username,
+                    "role": user.role,
+                    "is_disabled": user.disabled,
+                });
+                let event = Event::user("user_import", &user.id).details(details);
+                self.audit(&Actor::operator(), event);
             }
             Err(error @ (Error::Storage(_) | Error::Unavailable(_) | Error::Internal(_))) => {
                 return Err(error);

@@ -3,19 +3,19 @@
 
 use serde_json::json;
 
-use super::audit::Actor;
+use super::audit::{Actor, Event};
 use super::wire::{LoginResponse, MessageBody};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
 use crate::model::{
-    AuditEvent, Principal, UserRecord, fold_username, looks_like_api_key, validate_username,
+    AuditEntry, Principal, UserRecord, fold_username, looks_like_api_key, validate_username,
 };
 use crate::password;
 use crate::store::{Session, UpdateEffects};
 use crate::token::Claims;
 
-/// Characters of an impossible username kept in the audit trail and the limiter.
-const MAX_AUDITED_NAME_CHARS: usize = 64;
+/// Characters of an impossible username the sign-in limiter keys on.
+const MAX_LIMITED_NAME_CHARS: usize = 64;
 /// A sign-in password this long in bytes cannot be valid under any rule set; it is not hashed.
 const MAX_SIGN_IN_PASSWORD_BYTES: usize = 4 * 1024;
 
@@ -23,25 +23,28 @@ impl Engine {
     /// Signs in. Unknown user, wrong password and disabled account answer the same error after the
     /// same work: one password hash. Failures count against the client IP and the account.
     pub fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
-        // A name no account can have is looked up as nobody; it is still limited and audited, but
-        // only its first characters are kept.
+        // A name no account can have is looked up as nobody; it is still limited (by its first
+        // characters) and audited (without the name).
         let (account, possible) = match validate_username(username) {
             Ok(valid) => (fold_username(&valid), true),
             Err(_) => (
                 username
                     .chars()
-                    .take(MAX_AUDITED_NAME_CHARS)
+                    .take(MAX_LIMITED_NAME_CHARS)
                     .collect::<String>()
                     .to_lowercase(),
                 false,
             ),
         };
-        // Attempts are recorded under the account they aim at, whoever makes them.
-        let attempt = Actor::new(&account, client_ip);
         let now_ms = self.now_ms();
         if let Err(retry_after_secs) = self.sign_in_wait(client_ip, &account, now_ms)? {
-            let detail = json!({"retryAfterSecs": retry_after_secs});
-            self.audit("rate_limited", &attempt, &account, detail);
+            // Named only when the name is an account's; a failed read records the attempt unnamed.
+            let aimed_at = match possible {
+                true => self.store.user_by_username(&account).ok().flatten(),
+                false => None,
+            };
+            let details = json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
+            self.audit_failed_sign_in(aimed_at.as_ref(), client_ip, details);
             return Err(Error::RateLimited { retry_after_secs });
         }
         let user = match possible {
@@ -60,10 +63,11 @@ impl Engine {
         let matches = self
             .hashing
             .verify(&candidate, user.as_ref().map(|u| u.password_hash.as_str()))?;
+        // Dagu's reasons: a disabled account is named only once the password matched.
         let refusal = match &user {
-            None => "unknown user",
-            Some(user) if user.disabled => "account disabled",
-            Some(_) if !matches => "wrong password",
+            None => "invalid_credentials",
+            Some(_) if !matches => "invalid_credentials",
+            Some(user) if user.disabled => "account_disabled",
             Some(_) => "",
         };
         match (user, refusal) {
@@ -72,17 +76,33 @@ impl Engine {
                 if legacy {
                     self.upgrade_legacy_hash(&user.id, password);
                 }
-                let actor = Actor::new(&user.id, client_ip);
-                let event = self.audit_event("login", &actor, &user.id, json!({}));
-                self.start_session(user, Some(&event))
+                let actor = Actor::account(&user, client_ip);
+                let entry = self.audit_entry(&actor, Event::user("login", &user.id));
+                self.start_session(user, Some(&entry))
             }
-            _ => {
+            (user, _) => {
                 self.sign_in_failed(client_ip, &account, now_ms)?;
-                let detail = json!({"reason": refusal});
-                self.audit("login_failed", &attempt, &account, detail);
+                let details = json!({"reason": refusal});
+                self.audit_failed_sign_in(user.as_ref(), client_ip, details);
                 Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into()))
             }
         }
+    }
+
+    /// `login_failed`, naming the account only when the name typed is one: a password typed into
+    /// the username box must never land in the trail.
+    fn audit_failed_sign_in(
+        &self,
+        account: Option<&UserRecord>,
+        client_ip: &str,
+        details: serde_json::Value,
+    ) {
+        let (actor, id) = match account {
+            Some(user) => (Actor::account(user, client_ip), user.id.as_str()),
+            None => (Actor::nobody(client_ip), ""),
+        };
+        let event = Event::user("login_failed", id).failed().details(details);
+        self.audit(&actor, event);
     }
 
     /// Replaces an imported bcrypt hash with argon2id once the password is known. Best effort: a
@@ -107,11 +127,11 @@ impl Engine {
         }
     }
 
-    /// Signs `user` in; `event`, if any, is recorded in the same transaction as the session.
+    /// Signs `user` in; `entry`, if any, is recorded in the same transaction as the session.
     pub(super) fn start_session(
         &self,
         mut user: UserRecord,
-        event: Option<&AuditEvent>,
+        entry: Option<&AuditEntry>,
     ) -> Result<LoginResponse> {
         let now_ms = self.now_ms();
         let iat = now_ms.div_euclid(1000);
@@ -132,8 +152,8 @@ impl Engine {
             created_at_ms: now_ms,
             expires_at_ms: exp * 1000,
         };
-        match event {
-            Some(event) => self.store.insert_session_audited(&session, event)?,
+        match entry {
+            Some(entry) => self.store.insert_session_audited(&session, entry)?,
             None => self.store.insert_session(&session)?,
         }
         user.password_hash.clear();
@@ -165,8 +185,8 @@ impl Engine {
             .map_err(|_| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
         self.store.delete_session(&claims.jti)?;
         self.cache.invalidate();
-        let actor = Actor::new(&user.id, caller.client_ip);
-        self.audit("logout", &actor, &user.id, json!({}));
+        let actor = Actor::session(&user, caller.client_ip);
+        self.audit(&actor, Event::user("logout", &user.id));
         Ok(())
     }
 
@@ -190,14 +210,20 @@ impl Engine {
             .hashing
             .verify(&password::normalize(current), Some(&stored.password_hash))?
         {
+            let details = json!({"reason": "invalid_credentials"});
+            let event = Event::user("password_change", &user.id).failed();
+            self.audit(
+                &Actor::session(&user, caller.client_ip),
+                event.details(details),
+            );
             return Err(Error::Unauthenticated(
                 "Current password is incorrect".into(),
             ));
         }
         let normalized = password::check_rules(&self.config.password, new, &user.username)?;
         self.set_password(&user.id, &normalized)?;
-        let actor = Actor::new(&user.id, caller.client_ip);
-        self.audit("password_change", &actor, &user.id, json!({}));
+        let actor = Actor::session(&user, caller.client_ip);
+        self.audit(&actor, Event::user("password_change", &user.id));
         Ok(MessageBody {
             message: "Password changed successfully",
         })

@@ -4,7 +4,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::Engine;
-use super::audit::Actor;
+use super::audit::{Actor, Event};
 use super::wire::LoginResponse;
 use crate::error::{Error, Result, msg};
 use crate::model::{Role, UserRecord, WorkspaceAccess, validate_username};
@@ -72,9 +72,12 @@ impl Engine {
             return Err(done());
         }
         self.cache.invalidate();
-        let actor = operator.unwrap_or_else(|| Actor::new(&user.id, client_ip));
-        let detail = json!({"username": user.username});
-        self.audit("setup_admin", &actor, &user.id, detail);
+        let actor = operator.unwrap_or_else(|| Actor::account(&user, client_ip));
+        let details = json!({"target_user_id": user.id, "target_username": user.username});
+        self.audit(
+            &actor,
+            Event::user("setup_admin", &user.id).details(details),
+        );
         Ok(user)
     }
 

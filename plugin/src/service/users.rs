@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::json;
 
-use super::audit::Actor;
+use super::audit::{Actor, Event};
 use super::wire::{
     CreateUserRequest, MessageBody, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
     write_user_list,
@@ -66,21 +66,11 @@ pub(super) fn resolve_access(
         .map_err(|e| Error::BadRequest(format!("invalid workspace access: {e}")))
 }
 
-/// The audit action for a user update: Dagu's `user_update`, or a dedicated one for the two changes
-/// operators search for most.
-fn update_action(request: &UpdateUserRequest) -> &'static str {
-    match request.is_disabled {
-        Some(true) => "user_disable",
-        Some(false) => "user_enable",
-        None => "user_update",
-    }
-}
-
 impl Engine {
     /// The admin behind `caller`, as the actor of a change.
     fn admin_actor<'a>(&self, caller: Credentials<'a>) -> Result<Actor<'a>> {
         let admin = self.admin(caller)?;
-        Ok(Actor::new(admin.id(), caller.client_ip))
+        Ok(Actor::caller(&admin, caller.client_ip))
     }
 
     /// The admin behind `caller`, for a user write: admin first, then the licence, so a caller
@@ -238,8 +228,13 @@ impl Engine {
         let user = self.new_user(username, role, access, &normalized)?;
         self.store.insert_user(&user)?;
         self.cache.invalidate();
-        let detail = json!({"username": user.username, "role": user.role, "workspaceAccess": user.workspace_access});
-        self.audit("user_create", actor, &user.id, detail);
+        let details = json!({
+            "target_user_id": user.id,
+            "target_username": user.username,
+            "role": user.role,
+            "workspace_access": user.workspace_access,
+        });
+        self.audit(actor, Event::user("user_create", &user.id).details(details));
         Ok(UserEnvelope(user))
     }
 
@@ -250,7 +245,7 @@ impl Engine {
         request: UpdateUserRequest,
     ) -> Result<UserEnvelope> {
         let actor = self.licensed_admin_actor(caller.into())?;
-        if actor.id == id && request.is_disabled == Some(true) {
+        if actor.user_id == id && request.is_disabled == Some(true) {
             return Err(Error::Forbidden("Cannot disable your own account".into()));
         }
         self.update_user_as(&actor, id, request)
@@ -290,19 +285,36 @@ impl Engine {
             })
         })?;
         self.cache.invalidate();
-        let detail = json!({
-            "username": updated.username,
-            "role": updated.role,
-            "workspaceAccess": updated.workspace_access,
-            "isDisabled": updated.disabled,
-        });
-        self.audit(update_action(&request), actor, id, detail);
+        // As Dagu: the target, and what the request changed (disabling is an update too).
+        let mut details = json!({"target_user_id": id, "target_username": updated.username});
+        let sent = [
+            (
+                "username",
+                request.username.is_some(),
+                json!(updated.username),
+            ),
+            ("role", request.role.is_some(), json!(updated.role)),
+            (
+                "workspace_access",
+                request.workspace_access.is_some(),
+                json!(updated.workspace_access),
+            ),
+            (
+                "is_disabled",
+                request.is_disabled.is_some(),
+                json!(updated.disabled),
+            ),
+        ];
+        for (key, _, value) in sent.into_iter().filter(|(_, sent, _)| *sent) {
+            details[key] = value;
+        }
+        self.audit(actor, Event::user("user_update", id).details(details));
         Ok(UserEnvelope(updated))
     }
 
     pub fn delete_user<'a>(&self, caller: impl Into<Credentials<'a>>, id: &str) -> Result<()> {
         let actor = self.licensed_admin_actor(caller.into())?;
-        if actor.id == id {
+        if actor.user_id == id {
             return Err(Error::Forbidden("Cannot delete your own account".into()));
         }
         self.delete_user_as(&actor, id)
@@ -315,7 +327,8 @@ impl Engine {
             Ok(())
         })?;
         self.cache.invalidate();
-        self.audit("user_delete", actor, id, json!({"username": username}));
+        let details = json!({"target_user_id": id, "target_username": username});
+        self.audit(actor, Event::user("user_delete", id).details(details));
         Ok(())
     }
 
@@ -329,7 +342,7 @@ impl Engine {
         new_password: &str,
     ) -> Result<MessageBody> {
         let actor = self.admin_actor(caller.into())?;
-        if actor.id == id {
+        if actor.user_id == id {
             return Err(Error::Forbidden(
                 "Use change-password to change your own password".into(),
             ));
@@ -350,8 +363,8 @@ impl Engine {
         let normalized =
             password::check_rules(&self.config.password, new_password, &target.username)?;
         self.set_password(id, &normalized)?;
-        let detail = json!({"username": target.username});
-        self.audit("password_reset", actor, id, detail);
+        let details = json!({"target_user_id": id, "target_username": target.username});
+        self.audit(actor, Event::user("password_reset", id).details(details));
         Ok(MessageBody {
             message: "Password reset successfully",
         })

@@ -7,14 +7,22 @@ use serde::{Deserialize, Serialize};
 
 use super::Session;
 use crate::error::{Error, Result};
-use crate::model::{ApiKeyRecord, AuditEvent, Role, UserRecord, WorkspaceAccess};
+use crate::model::{ApiKeyRecord, AuditEntry, AuditField, Role, UserRecord, WorkspaceAccess};
 
 pub const USER_COLUMNS: &str =
     "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
 pub const SESSION_COLUMNS: &str = "jti, user_id, created_at, expires_at";
 pub const KEY_COLUMNS: &str = "id, name, description, role, workspace_access, key_prefix, digest, \
      created_at, updated_at, created_by, last_used_at, expires_at, owner_user_id, extra";
-pub const AUDIT_COLUMNS: &str = "id, at, action, actor, target, client_ip, detail";
+/// `seq` and `at` are integers, every other audit column text.
+pub const AUDIT_COLUMNS: &str = "seq, at, id, category, action, user_id, username, source, surface, \
+     result, correlation_id, resource_type, resource_id, workspace, credential_id, credential_type, \
+     mcp_tool, details, ip_address";
+/// What an insert writes: every column but `seq`, which the store assigns; [`audit_texts`] gives
+/// the values after `at` in this order.
+pub const AUDIT_INSERT_COLUMNS: &str = "at, id, category, action, user_id, username, source, \
+     surface, result, correlation_id, resource_type, resource_id, workspace, credential_id, \
+     credential_type, mcp_tool, details, ip_address";
 
 /// One row as its driver hands it over, read by position in one of the column lists above.
 pub trait Columns {
@@ -80,19 +88,74 @@ pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord> {
     })
 }
 
-pub fn audit_event(row: &impl Columns) -> Result<AuditEvent> {
-    let id = row.int(0)?;
-    let detail = serde_json::from_str(&row.text(6)?)
-        .map_err(|e| unreadable("audit entry", &id.to_string(), e))?;
-    Ok(AuditEvent {
-        id,
+pub fn audit_entry(row: &impl Columns) -> Result<AuditEntry> {
+    let text = |index| row.text(index);
+    Ok(AuditEntry {
+        seq: row.int(0)?,
         at_ms: row.int(1)?,
-        action: row.text(2)?,
-        actor: row.text(3)?,
-        target: row.text(4)?,
-        client_ip: row.text(5)?,
-        detail,
+        id: text(2)?,
+        category: text(3)?,
+        action: text(4)?,
+        user_id: text(5)?,
+        username: text(6)?,
+        source: text(7)?,
+        surface: text(8)?,
+        result: text(9)?,
+        correlation_id: text(10)?,
+        resource_type: text(11)?,
+        resource_id: text(12)?,
+        workspace: text(13)?,
+        credential_id: text(14)?,
+        credential_type: text(15)?,
+        mcp_tool: text(16)?,
+        // Handed out as the text it is: Dagu's shape carries details as a string, so one entry
+        // with odd details must not make the whole trail unreadable.
+        details: text(17)?,
+        ip_address: text(18)?,
     })
+}
+
+/// The text values of [`AUDIT_INSERT_COLUMNS`], after `at`.
+pub fn audit_texts(entry: &AuditEntry) -> [&str; 17] {
+    [
+        &entry.id,
+        &entry.category,
+        &entry.action,
+        &entry.user_id,
+        &entry.username,
+        &entry.source,
+        &entry.surface,
+        &entry.result,
+        &entry.correlation_id,
+        &entry.resource_type,
+        &entry.resource_id,
+        &entry.workspace,
+        &entry.credential_id,
+        &entry.credential_type,
+        &entry.mcp_tool,
+        &entry.details,
+        &entry.ip_address,
+    ]
+}
+
+/// The column that holds a filtered field.
+pub fn audit_column(field: AuditField) -> &'static str {
+    match field {
+        AuditField::Category => "category",
+        AuditField::Action => "action",
+        AuditField::Source => "source",
+        AuditField::Surface => "surface",
+        AuditField::Result => "result",
+        AuditField::CorrelationId => "correlation_id",
+        AuditField::ResourceType => "resource_type",
+        AuditField::ResourceId => "resource_id",
+        AuditField::Workspace => "workspace",
+        AuditField::CredentialId => "credential_id",
+        AuditField::CredentialType => "credential_type",
+        AuditField::McpTool => "mcp_tool",
+        AuditField::IpAddress => "ip_address",
+        AuditField::UserId => "user_id",
+    }
 }
 
 /// The role and workspace access columns, which users and API keys store alike.
@@ -254,22 +317,18 @@ mod tests {
     }
 
     #[test]
-    fn an_audit_row_with_an_unreadable_detail_names_the_entry() {
-        let cells = [
-            "7",
-            "1",
-            "user.create",
-            "admin",
-            "bob",
-            "127.0.0.1",
-            "not json",
-        ];
-        let Err(Error::Storage(message)) = audit_event(&FakeRow::new(&cells.map(Some))) else {
-            panic!("an unreadable detail decoded");
-        };
-        assert!(
-            message.starts_with("audit entry 7 is unreadable: "),
-            "{message}"
+    fn an_audit_row_decodes_every_column_and_passes_details_through_as_text() {
+        let mut cells: Vec<String> = (0..19).map(|i| format!("c{i}")).collect();
+        (cells[0], cells[1], cells[17]) = ("7".into(), "1".into(), "not json".into());
+        let cells: Vec<Option<&str>> = cells.iter().map(|c| Some(c.as_str())).collect();
+        let entry = audit_entry(&FakeRow::new(&cells)).expect("decodes");
+        assert_eq!((entry.seq, entry.at_ms, entry.id.as_str()), (7, 1, "c2"));
+        assert_eq!(
+            (entry.details.as_str(), entry.ip_address.as_str()),
+            ("not json", "c18")
         );
+        // Written and read back in the same order.
+        let texts = audit_texts(&entry);
+        assert_eq!((texts[0], texts[16]), ("c2", "c18"));
     }
 }

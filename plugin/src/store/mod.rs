@@ -3,6 +3,10 @@
 //! `rules`: what a write must not break; `report`: what backup and verify answer). `sqlite/` is
 //! the embedded default, `postgres/` (cargo feature `postgres`) the store several hosts share.
 
+// First, so both stores' migrations can use its macro.
+#[macro_use]
+mod audit_upgrade;
+mod audit_sql;
 mod layout;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -20,7 +24,7 @@ use std::sync::Arc;
 
 use crate::config::StoreConfig;
 use crate::error::Result;
-use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord};
+use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord};
 
 /// A signed-in session; a token is valid only while its session row exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,9 +91,9 @@ pub trait Store: Send + Sync {
     fn delete_user(&self, id: &str, check: &mut dyn FnMut(&UserRecord) -> Result<()>)
     -> Result<()>;
     fn insert_session(&self, session: &Session) -> Result<()>;
-    /// A session and the audit event that records it, in one transaction: a sign-in then waits
+    /// A session and the audit entry that records it, in one transaction: a sign-in then waits
     /// for one commit to disk rather than two (BENCHMARKS.md, sign-in).
-    fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()>;
+    fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()>;
     fn session(&self, jti: &str) -> Result<Option<Session>>;
     fn delete_session(&self, jti: &str) -> Result<bool>;
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;
@@ -107,8 +111,11 @@ pub trait Store: Send + Sync {
     fn delete_api_key(&self, id: &str) -> Result<()>;
     /// Records when keys were last used; best effort, batched by the caller.
     fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()>;
-    fn append_audit(&self, event: &AuditEvent) -> Result<()>;
-    fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// Stores `entry` (its `seq` is assigned here).
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The entries `query` asks for, newest first, with the number of all its matches; both read
+    /// from one snapshot.
+    fn list_audit(&self, query: &AuditQuery) -> Result<AuditListing>;
     /// Deletes at most `batch` entries older than `before_ms`; short transactions keep writers moving.
     fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64>;
     /// Changes whenever any connection, in any process, commits; lets caches notice other writers.

@@ -33,7 +33,7 @@ use serde::Serialize;
 pub use apikeys::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
 };
-pub use audit::{AuditPage, AuditRequest};
+pub use audit::{AuditAppendRequest, AuditPage, AuditRequest};
 pub(super) use operator::{BackupAnswer, DaguUser, DeletedUser, ImportAnswer, VerifyAnswer};
 pub use operator::{ImportOutcome, OperatorCommand};
 pub use session::LoginResponse;

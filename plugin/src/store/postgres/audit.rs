@@ -1,73 +1,95 @@
 //! Audit rows of the PostgreSQL store.
 
-use postgres::Client;
+use std::sync::LazyLock;
+
 use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel};
 
 use super::PgResult;
 use crate::error::Result;
-use crate::model::{AuditEvent, AuditQuery};
-use crate::store::layout::{self, AUDIT_COLUMNS};
+use crate::model::{AuditEntry, AuditListing, AuditQuery};
+use crate::store::audit_sql::{Bind, Dialect, Matching, NEWEST_FIRST};
+use crate::store::layout::{self, AUDIT_COLUMNS, AUDIT_INSERT_COLUMNS};
 
-pub fn append(tx: &mut Client, event: &AuditEvent) -> PgResult<()> {
-    tx.execute(
-        "INSERT INTO audit_events (at, action, actor, target, client_ip, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &event.at_ms,
-            &event.action,
-            &event.actor,
-            &event.target,
-            &event.client_ip,
-            &event.detail.to_string(),
-        ],
-    )?;
+/// PostgreSQL's planner has statistics of its own, so every filter is written plainly.
+const POSTGRES: Dialect = Dialect {
+    placeholder: |n| format!("${n}"),
+    not_indexed: "",
+};
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let placeholders: Vec<String> = (1..=18).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO audit_entries ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
+        placeholders.join(", ")
+    )
+});
+
+pub fn append(tx: &mut Client, entry: &AuditEntry) -> PgResult<()> {
+    let texts = layout::audit_texts(entry);
+    let values: Vec<&(dyn ToSql + Sync)> = std::iter::once(&entry.at_ms as &(dyn ToSql + Sync))
+        .chain(texts.iter().map(|text| text as &(dyn ToSql + Sync)))
+        .collect();
+    tx.execute(INSERT.as_str(), &values)?;
     Ok(())
 }
 
-/// Newest first, keyset-paginated by id; the filters and the cursor become bound parameters,
-/// never SQL text.
-///
-/// Ids come from an identity column, handed out at insert and committed in any order across hosts,
-/// so a page read while another host's insert is in flight can miss that one entry on first view.
-pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<Vec<AuditEvent>> {
-    let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE TRUE");
-    let limit = query.limit as i64;
-    let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
-    let mut filter = |clause: &str, value| {
-        values.push(value);
-        sql.push_str(&format!(" AND {clause} ${}", values.len()));
-    };
-    if let Some(from) = &query.from_ms {
-        filter("at >=", from);
-    }
-    if let Some(to) = &query.to_ms {
-        filter("at <", to);
-    }
-    for (column, wanted) in [
-        ("actor", &query.actor),
-        ("action", &query.action),
-        ("target", &query.target),
-    ] {
-        if let Some(wanted) = wanted {
-            filter(&format!("{column} ="), wanted);
-        }
-    }
-    if let Some(before) = &query.before_id {
-        filter("id <", before);
-    }
-    values.push(&limit);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
-    let rows = client.query(&sql, &values)?;
-    Ok(rows
+fn bound<'a>(binds: &'a [Bind<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    binds
         .iter()
-        .map(layout::audit_event)
-        .collect::<Result<_>>()?)
+        .map(|bind| match bind {
+            Bind::Int(n) => n as &(dyn ToSql + Sync),
+            Bind::Text(text) => text as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+/// The total and the page, read in one repeatable-read transaction so both see the same entries.
+///
+/// `seq` comes from an identity column, handed out at insert and committed in any order across
+/// hosts, so a page read while another host's insert is in flight can miss that one entry on first
+/// view.
+pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<AuditListing> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    let matching = Matching::of(query, &POSTGRES);
+    let count = format!(
+        "SELECT COUNT(*) FROM audit_entries WHERE {}",
+        matching.terms
+    );
+    let total: i64 = tx.query_one(&count, &bound(&matching.binds))?.try_get(0)?;
+    let mut page = matching.before_cursor(query, &POSTGRES);
+    let (limit, offset) = (
+        query.limit.min(i64::MAX as u64),
+        query.offset.min(i64::MAX as u64),
+    );
+    page.binds
+        .extend([Bind::Int(limit as i64), Bind::Int(offset as i64)]);
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_entries WHERE {} {NEWEST_FIRST} LIMIT ${} OFFSET ${}",
+        page.terms,
+        page.binds.len() - 1,
+        page.binds.len()
+    );
+    let rows = tx.query(&sql, &bound(&page.binds))?;
+    tx.commit()?;
+    let entries = rows
+        .iter()
+        .map(layout::audit_entry)
+        .collect::<Result<_>>()?;
+    Ok(AuditListing {
+        entries,
+        total: total.max(0) as u64,
+    })
 }
 
 pub fn prune(tx: &mut Client, before_ms: i64, batch: usize) -> PgResult<u64> {
     Ok(tx.execute(
-        "DELETE FROM audit_events WHERE id IN \
-         (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)",
+        "DELETE FROM audit_entries WHERE seq IN \
+         (SELECT seq FROM audit_entries WHERE at < $1 ORDER BY at LIMIT $2)",
         &[&before_ms, &(batch as i64)],
     )?)
 }

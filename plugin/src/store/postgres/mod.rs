@@ -19,7 +19,7 @@ use super::layout::Columns;
 use super::{LimitScope, LoginFailureLog, Session, Store, UserChange};
 use crate::config::PostgresConfig;
 use crate::error::{Error, Result};
-use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
+use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord, fold_username};
 use pool::{Conn, Pool, connection_lost};
 
 /// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
@@ -191,10 +191,10 @@ impl Store for PostgresStore {
         self.write(|tx| sessions::insert(tx, session))
     }
 
-    fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()> {
+    fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()> {
         self.write(|tx| {
             sessions::insert(tx, session)?;
-            audit::append(tx, event)
+            audit::append(tx, entry)
         })
     }
 
@@ -242,11 +242,11 @@ impl Store for PostgresStore {
         self.write(|tx| keys::touch(tx, uses))
     }
 
-    fn append_audit(&self, event: &AuditEvent) -> Result<()> {
-        self.write(|tx| audit::append(tx, event))
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        self.write(|tx| audit::append(tx, entry))
     }
 
-    fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+    fn list_audit(&self, query: &AuditQuery) -> Result<AuditListing> {
         self.read(|client| audit::list(client, query))
     }
 

@@ -76,6 +76,57 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX users_in_list_order ON users (username_folded COLLATE "C", id COLLATE "C");
 "#,
+    // Dagu's audit entries (see `store/audit_upgrade.rs` for how old rows map). The old ids carry
+    // on as `seq`, and the identity continues after the largest. Each index ends with the time and
+    // `seq`, the listing order, so a filtered page is read in order from one index; the sparse
+    // columns are indexed only where set.
+    concat!(
+        r#"
+    CREATE TABLE audit_entries (
+        seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at              BIGINT NOT NULL,
+        id              TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        username        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        surface         TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        correlation_id  TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        resource_id     TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        credential_id   TEXT NOT NULL,
+        credential_type TEXT NOT NULL,
+        mcp_tool        TEXT NOT NULL,
+        details         TEXT NOT NULL,
+        ip_address      TEXT NOT NULL
+    );
+    INSERT INTO audit_entries (seq, at, id, category, action, user_id, username, source, surface,
+        result, correlation_id, resource_type, resource_id, workspace, credential_id,
+        credential_type, mcp_tool, details, ip_address)
+    OVERRIDING SYSTEM VALUE
+"#,
+        audit_rows_of_schema_2!(),
+        r#"
+    ORDER BY e.id;
+    SELECT setval(pg_get_serial_sequence('audit_entries', 'seq'),
+                  COALESCE((SELECT max(seq) FROM audit_entries), 0) + 1, false);
+    DROP TABLE audit_events;
+    CREATE INDEX audit_by_time ON audit_entries (at, seq);
+    CREATE INDEX audit_by_category ON audit_entries (category, at, seq);
+    CREATE INDEX audit_by_action ON audit_entries (action, at, seq);
+    CREATE INDEX audit_by_user ON audit_entries (user_id, at, seq);
+    CREATE INDEX audit_by_resource ON audit_entries (resource_id, at, seq) WHERE resource_id <> '';
+    CREATE INDEX audit_by_credential ON audit_entries (credential_id, at, seq)
+        WHERE credential_id <> '';
+    CREATE INDEX audit_by_correlation ON audit_entries (correlation_id, at, seq)
+        WHERE correlation_id <> '';
+    CREATE INDEX audit_by_workspace ON audit_entries (workspace, at, seq) WHERE workspace <> '';
+    CREATE INDEX audit_unsucceeded ON audit_entries (result, at, seq) WHERE result <> 'succeeded';
+"#
+    ),
 ];
 
 pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -24,7 +24,7 @@ pub use verify::verify_database;
 use super::layout::Columns;
 use super::{BackupSummary, Session, Store, UserChange, VerifyReport};
 use crate::error::{Error, Result};
-use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, UserRecord, fold_username};
+use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord, fold_username};
 use connection::{check_integrity, connect, create_private_file, file_id_of};
 
 pub const DATABASE_FILE: &str = "auth.db";
@@ -165,10 +165,10 @@ impl Store for SqliteStore {
         self.write(|tx| sessions::insert(tx, session))
     }
 
-    fn insert_session_audited(&self, session: &Session, event: &AuditEvent) -> Result<()> {
+    fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()> {
         self.write(|tx| {
             sessions::insert(tx, session)?;
-            audit::append(tx, event)
+            audit::append(tx, entry)
         })
     }
 
@@ -217,14 +217,12 @@ impl Store for SqliteStore {
         self.write(|tx| keys::touch(tx, uses))
     }
 
-    fn append_audit(&self, event: &AuditEvent) -> Result<()> {
-        self.write(|tx| audit::append(tx, event))
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        self.write(|tx| audit::append(tx, entry))
     }
 
-    fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+    fn list_audit(&self, query: &AuditQuery) -> Result<AuditListing> {
         self.read(|conn| audit::list(conn, query))?
-            .into_iter()
-            .collect()
     }
 
     fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64> {

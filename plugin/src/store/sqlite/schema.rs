@@ -57,6 +57,54 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX audit_by_time ON audit_events(at);
 "#,
+    // Dagu's audit entries (see `store/audit_upgrade.rs` for how old rows map). No AUTOINCREMENT:
+    // `seq` only orders entries, and the sqlite_sequence row it would update is one more page
+    // written per entry. Indexes lead with a filter and end with the time, so one equality and a
+    // time range read a page and count the total from one index; the sparse columns are indexed
+    // only where set, so an entry without them costs nothing there.
+    concat!(
+        r#"
+    CREATE TABLE audit_entries (
+        seq             INTEGER PRIMARY KEY,
+        at              INTEGER NOT NULL,
+        id              TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        username        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        surface         TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        correlation_id  TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        resource_id     TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        credential_id   TEXT NOT NULL,
+        credential_type TEXT NOT NULL,
+        mcp_tool        TEXT NOT NULL,
+        details         TEXT NOT NULL,
+        ip_address      TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO audit_entries (seq, at, id, category, action, user_id, username, source, surface,
+        result, correlation_id, resource_type, resource_id, workspace, credential_id,
+        credential_type, mcp_tool, details, ip_address)
+"#,
+        audit_rows_of_schema_2!(),
+        r#"
+    ORDER BY e.id;
+    DROP TABLE audit_events;
+    CREATE INDEX audit_by_time ON audit_entries (at);
+    CREATE INDEX audit_by_category ON audit_entries (category, at);
+    CREATE INDEX audit_by_action ON audit_entries (action, at);
+    CREATE INDEX audit_by_user ON audit_entries (user_id, at);
+    CREATE INDEX audit_by_resource ON audit_entries (resource_id, at) WHERE resource_id <> '';
+    CREATE INDEX audit_by_credential ON audit_entries (credential_id, at) WHERE credential_id <> '';
+    CREATE INDEX audit_by_correlation ON audit_entries (correlation_id, at)
+        WHERE correlation_id <> '';
+    CREATE INDEX audit_by_workspace ON audit_entries (workspace, at) WHERE workspace <> '';
+    CREATE INDEX audit_unsucceeded ON audit_entries (result, at) WHERE result <> 'succeeded';
+"#
+    ),
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
