@@ -277,11 +277,11 @@ fn several_forwarded_for_lines_are_one_list_walked_from_the_right() {
         Some(&admin),
         b"",
     );
-    let events = page["events"].as_array().expect("events");
-    assert!(!events.is_empty());
+    let entries = page["entries"].as_array().expect("entries");
+    assert!(!entries.is_empty());
     assert!(
-        events.iter().all(|e| e["clientIp"] == "203.0.113.77"),
-        "{events:?}"
+        entries.iter().all(|e| e["ipAddress"] == "203.0.113.77"),
+        "{entries:?}"
     );
 }
 
