@@ -3,9 +3,10 @@
 //! every body runs once per ABI (`both_abis!`), so one test binary covers both faces.
 //!
 //! One module per topic, named for the endpoints or the rule it covers; `fixtures` starts the
-//! hosts. API keys and the audit log have suites of their own (plugin/tests); an admin API key is
-//! used here only where no user session can reach a rule (the last enabled admin deleted or
-//! disabled by somebody else).
+//! hosts. `api_keys` covers the rules of API keys a client meets over HTTP (surfaces, Dagu's
+//! checks, owners); the rest of keys and the audit log have suites of their own (plugin/tests).
+//! Elsewhere an admin API key is used only where no user session can reach a rule (the last
+//! enabled admin deleted or disabled by somebody else).
 
 /// `both_abis!(name)` turns `fn name(abi: Abi)` into the tests `name::rust_abi` and
 /// `name::c_abi`. Defined before the modules, so each of them can use it.
@@ -31,6 +32,7 @@ macro_rules! both_abis {
 
 mod fixtures;
 
+mod api_keys;
 mod auth_mode_none;
 mod demo_dags;
 mod errors;
