@@ -379,7 +379,7 @@ fn token_expiry_defaults_to_24h_and_is_at_most_8760h() {
 fn api_keys_are_stored_as_a_digest_never_the_key() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let request = serde_json::from_value(json!({"name": "k", "role": "viewer"})).expect("request");
+    let request = serde_json::from_value(json!({"name": "k", "role": "viewer", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"})).expect("request");
     let key = fx
         .engine
         .create_api_key(&admin, request)
@@ -629,7 +629,7 @@ fn no_path_lets_a_non_admin_change_roles_grants_or_other_users() {
                 .map(drop)
         ));
         assert!(forbidden(fx.engine.delete_user(&token, &me)));
-        let key = serde_json::from_value(json!({"name": role, "role": "admin"})).expect("request");
+        let key = serde_json::from_value(json!({"name": role, "role": "admin", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"})).expect("request");
         assert!(forbidden(fx.engine.create_api_key(&token, key).map(drop)));
     }
 }
