@@ -11,8 +11,9 @@ use dagu_auth::service::{
 use serde_json::{Value, json};
 
 fn create_key(fx: &Fixture, admin: &str, name: &str, role: &str) -> (String, String) {
-    let request: CreateApiKeyRequest =
-        serde_json::from_value(json!({"name": name, "role": role})).expect("request json");
+    let request: CreateApiKeyRequest = serde_json::from_value(json!({"name": name, "role": role,
+        "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"}))
+    .expect("request json");
     let created = fx
         .engine
         .create_api_key(admin, request)

@@ -546,7 +546,9 @@ fn setup_honours_a_configured_one_time_setup_code() {
 fn api_answers_are_never_sniffed_and_never_stored() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let key_body = json!({"name": "ci", "role": "viewer"}).to_string();
+    let key_body = json!({"name": "ci", "role": "viewer", "allowedSurfaces": ["rest_api"],
+                         "attributionClass": "service_account"})
+    .to_string();
     let sign_in = json!({"username": "admin", "password": ADMIN_PASSWORD}).to_string();
     let answers = [
         fx.http("GET", "/api/v1/auth/setup", None, b"").2,
