@@ -18,12 +18,15 @@ use crate::plugin::{
 };
 use crate::server::{AppState, router};
 
+/// The audit entries the host appended, as (token, entry).
+pub type Appended = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// Tokens: `admin` may do anything anywhere; `ops-viewer` is a viewer scoped to `ops` (and the
 /// default workspace, per the role rules); anything else is unauthenticated. Audit entries the
-/// host appends are kept as (token, entry) in `appended`.
+/// host appends are kept in `appended`.
 #[derive(Default)]
 pub struct FakeBackend {
-    pub appended: Arc<Mutex<Vec<(String, Value)>>>,
+    pub appended: Appended,
 }
 
 impl Backend for FakeBackend {
@@ -112,7 +115,7 @@ pub fn mode_builtin() -> Router {
 }
 
 /// [`mode_builtin`], and the audit entries the host appends through it.
-pub fn mode_builtin_recording() -> (Router, Arc<Mutex<Vec<(String, Value)>>>) {
+pub fn mode_builtin_recording() -> (Router, Appended) {
     let backend = FakeBackend::default();
     let appended = Arc::clone(&backend.appended);
     let plugin = LoadedPlugin::from_backend(Box::new(backend), Abi::Rust);

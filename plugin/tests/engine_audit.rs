@@ -499,7 +499,8 @@ fn a_bad_host_entry_is_refused_with_a_status_that_says_why() {
     let admin = fx.setup_admin();
     let huge = json!({"category": "dag", "action": "dag_update",
                       "details": {"spec": "x".repeat(64 * 1024)}});
-    let cases: [(&str, String, fn(&Error) -> bool); 14] = [
+    type Case = (&'static str, String, fn(&Error) -> bool);
+    let cases: [Case; 14] = [
         ("not JSON", "{".into(), |e| {
             matches!(e, Error::InvalidJson(_))
         }),
