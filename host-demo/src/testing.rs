@@ -23,7 +23,7 @@ pub type Appended = Arc<Mutex<Vec<(String, Value)>>>;
 
 /// Tokens: `admin` may do anything anywhere; `ops-viewer` is a viewer scoped to `ops` (and the
 /// default workspace, per the role rules); anything else is unauthenticated. Audit entries the
-/// host appends are kept as (token, entry) in `appended`.
+/// host appends are kept in `appended`.
 #[derive(Default)]
 pub struct FakeBackend {
     pub appended: Appended,
