@@ -161,6 +161,12 @@ func (in *Instance) Operator(command any, result any) error {
 	return in.callJSON(fnOperator, result, command)
 }
 
-// ABI 1.4 (issue 14) adds here: AuditAppend(entry) through dagu_auth_audit_append, for the host's
-// own events (category "dag", "system", ...) attributed to the credential that caused them;
-// unsupported (ErrUnsupportedVersion) on an older library, like the calls above.
+// AuditAppend records an event of the host (a DAG started, a definition changed) in the audit
+// trail, so an admin reads one trail. token is the credential that caused the event, a session
+// token or an API key, and the entry names its user; "" is the host itself, recorded as the user
+// "system". The plugin adds the id, the time and the source. ErrUnauthenticated for a token that
+// is not a valid one; ErrBadRequest for a malformed or reserved ("user", "api_key") category or
+// action, an unknown Surface or Result, or an entry over 64 KiB. Since ABI 1.4.
+func (in *Instance) AuditAppend(token string, entry AuditEntry) error {
+	return in.callJSON(fnAuditAppend, nil, entry, token)
+}

@@ -174,3 +174,25 @@ func (q AuditQuery) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(wire)
 }
+
+// AuditEntry is an event of the host for AuditAppend. Category and Action are 1-64 characters of
+// a-z, 0-9, _ and .; the zero value of every other field leaves it out.
+type AuditEntry struct {
+	// Category groups actions, e.g. "dag"; "user" and "api_key" are the plugin's own.
+	Category string `json:"category"`
+	// Action is what happened, e.g. "dag_execute".
+	Action       string `json:"action"`
+	ResourceType string `json:"resourceType,omitempty"`
+	ResourceID   string `json:"resourceId,omitempty"`
+	Workspace    string `json:"workspace,omitempty"`
+	// Details is encoded as a JSON object (a map or a struct). Admins and managers read it: never
+	// a password, token or key.
+	Details   any    `json:"details,omitempty"`
+	IPAddress string `json:"ipAddress,omitempty"`
+	// Surface is "rest_api" (the default) or "mcp".
+	Surface string `json:"surface,omitempty"`
+	// Result is "succeeded" (the default), "failed", "denied", "received" or "started".
+	Result        string `json:"result,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
+	MCPTool       string `json:"mcpTool,omitempty"`
+}
