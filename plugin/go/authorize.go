@@ -73,7 +73,8 @@ func (in *Instance) Authorize(token string, action Action, workspace string) (De
 	return in.lib.callAuthorize(handle, token, action, workspace)
 }
 
-// ABI 1.4 (issue 14) adds here: the authorize call with a request struct (struct_size first;
-// token and workspace with lengths, action, and the surface, REST_API or MCP, so an API key's
-// allowed surfaces are checked). Its method takes the surface as well, allocates nothing like
-// Authorize, and answers ErrUnsupportedVersion on an older library.
+// MARK(issue 14, keys): AuthorizeSurface(token, action, workspace, surface) goes here, through
+// dagu_auth_authorize_request (a request struct, struct_size first; token and workspace with
+// lengths, the action, and the surface, REST_API or MCP, so an API key's allowed surfaces are
+// checked). It allocates nothing, like Authorize (AllocsPerRun 0), and answers
+// ErrUnsupportedVersion on a library without the function.

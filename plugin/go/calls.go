@@ -143,8 +143,12 @@ func (in *Instance) DeleteAPIKey(token, id string) error {
 }
 
 // ListAudit is one page of the audit trail, newest first (admin or manager; the "audit" licence
-// feature). Since ABI 1.1.
+// feature). Since ABI 1.4, which answers Dagu's shape: a library of ABI 1.1-1.3 answers another
+// one, so there it is ErrUnsupportedVersion.
 func (in *Instance) ListAudit(token string, query AuditQuery) (*AuditPage, error) {
+	if in.lib.abi.Minor < auditInDagusShape {
+		return nil, in.lib.unsupportedBefore(fnAuditList, auditInDagusShape)
+	}
 	var page AuditPage
 	if err := in.callJSON(fnAuditList, &page, query, token); err != nil {
 		return nil, err

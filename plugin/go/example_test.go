@@ -223,10 +223,30 @@ func ExampleInstance_ListAudit() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, event := range page.Events {
-		fmt.Println(event.Action)
+	for _, entry := range page.Entries {
+		fmt.Println(entry.Category, entry.Action, entry.Username)
 	}
-	// Output: setup_admin
+	// Output: user setup_admin admin
+}
+
+func ExampleInstance_AuditAppend() {
+	auth, admin, done := exampleAuth()
+	defer done()
+	// A host records what a request did as the caller whose token it carried.
+	err := auth.AuditAppend(admin, daguauth.AuditEntry{
+		Category: "dag", Action: "dag_execute", ResourceType: "dag", ResourceID: "nightly",
+		Details: map[string]string{"dag_name": "nightly"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	page, err := auth.ListAudit(admin, daguauth.AuditQuery{Category: "dag"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	entry := page.Entries[0]
+	fmt.Println(entry.Action, entry.ResourceID, entry.Username, entry.Details)
+	// Output: dag_execute nightly admin {"dag_name":"nightly"}
 }
 
 func ExampleInstance_Operator() {

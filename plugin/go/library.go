@@ -167,7 +167,15 @@ func (l *Library) Symbol(name string) unsafe.Pointer { return dlsym(l.handle, na
 func (l *Library) has(fn function) bool { return l.fns[fn] != nil }
 
 func (l *Library) unsupported(fn function) error {
+	return l.unsupportedBefore(fn, functions[fn].since)
+}
+
+// unsupportedBefore is the error for a call whose answer this package reads only from minor on.
+func (l *Library) unsupportedBefore(fn function, minor uint16) error {
 	return &Error{Status: StatusUnsupportedVersion, Op: fn.name(),
 		Message: fmt.Sprintf("the library has C ABI %s; this call needs %d.%d", l.abi, ABIMajor,
-			functions[fn].since)}
+			minor)}
 }
+
+// auditInDagusShape is the minor from which dagu_auth_audit_list answers Dagu's entries.
+const auditInDagusShape = 4
