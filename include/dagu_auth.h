@@ -11,9 +11,9 @@
  *   dagu_auth_close and the free functions returns a DaguAuthStatus; DAGU_AUTH_STATUS_OK (0) is
  *   success. Values are only ever appended; dagu_auth_status_name() names any value.
  *
- * Strings are NUL-terminated UTF-8, except where a function takes a pointer and a length
- *   (dagu_auth_authorize_n). A string argument that is not valid UTF-8 gives
- *   DAGU_AUTH_STATUS_INVALID_UTF8.
+ * Strings are NUL-terminated UTF-8, except where a pointer comes with a length
+ *   (dagu_auth_authorize_n, DaguAuthAuthorizeRequest). A string argument that is not valid UTF-8
+ *   gives DAGU_AUTH_STATUS_INVALID_UTF8.
  *
  * NULL. Each function lists the pointers it requires and those that may be NULL; error_out may
  *   always be NULL. A required pointer that is NULL gives DAGU_AUTH_STATUS_NULL_ARGUMENT with no
@@ -209,6 +209,32 @@ typedef uint32_t DaguAuthDecision;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * Where a credential arrived, as Dagu names its surfaces. An API key is usable only on the
+ * surfaces it allows; a session token on any. Zero is REST, so a zeroed request means REST.
+ */
+enum DaguAuthSurface
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The REST API (Dagu's `rest_api`); what every call without a surface means.
+   */
+  DAGU_AUTH_SURFACE_REST_API = 0,
+  /**
+   * The MCP endpoint (Dagu's `mcp`).
+   */
+  DAGU_AUTH_SURFACE_MCP = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum DaguAuthSurface DaguAuthSurface;
+#else
+typedef uint32_t DaguAuthSurface;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 
 /**
  * The ABI major version this header describes; a library with another major is incompatible.
@@ -224,6 +250,40 @@ typedef uint32_t DaguAuthDecision;
  * An open plugin instance. Opaque to C; shared by any number of threads.
  */
 typedef struct DaguAuth DaguAuth;
+
+/**
+ * What `dagu_auth_authorize_request` decides on. Set `struct_size` to
+ * `sizeof(DaguAuthAuthorizeRequest)`: later versions append fields, a size smaller than this
+ * library knows is UNSUPPORTED_VERSION, and a larger one is accepted (the fields this library
+ * does not know are not read). A zeroed struct with a size means REST. Since ABI 1.4.
+ */
+typedef struct DaguAuthAuthorizeRequest {
+  /**
+   * `sizeof(DaguAuthAuthorizeRequest)` in the caller's header.
+   */
+  size_t struct_size;
+  /**
+   * A session token or an API key: `token_len` bytes, not NUL-terminated; NULL with a length
+   * of 0 reads as "" (UNAUTHENTICATED).
+   */
+  const char *token;
+  size_t token_len;
+  /**
+   * A `DaguAuthAction` value.
+   */
+  uint32_t action;
+  /**
+   * `workspace_len` bytes, not NUL-terminated; NULL with a length of 0, or "", is the default
+   * workspace.
+   */
+  const char *workspace;
+  size_t workspace_len;
+  /**
+   * A `DaguAuthSurface` value: where the credential arrived (REST_API for the REST API, MCP for
+   * the MCP endpoint).
+   */
+  uint32_t surface;
+} DaguAuthAuthorizeRequest;
 
 /**
  * One header; both strings NUL-terminated.
@@ -435,6 +495,26 @@ DaguAuthStatus dagu_auth_authorize_n(const struct DaguAuth *instance,
                                      size_t workspace_len,
                                      uint32_t *decision_out,
                                      char **error_out);
+
+/**
+ * Decides whether the holder of `request->token` may do `request->action` in
+ * `request->workspace`, for a credential that arrived on `request->surface`. It decides as
+ * `dagu_auth_authorize` does, which (like every call before ABI 1.4) means the REST API, with
+ * one more rule: an API key that does not allow the surface gives FORBIDDEN with the message
+ * "API key is not allowed for this surface" (HTTP 403), after the key itself was found good (a
+ * bad key is UNAUTHENTICATED on every surface). A session token is good on every surface.
+ * BAD_REQUEST for an unknown action or surface; UNSUPPORTED_VERSION for a `struct_size` that is
+ * too small. Since ABI 1.4.
+ *
+ * # Safety
+ * Required: `instance`, `request`, `decision_out`. `request` points to a
+ * `DaguAuthAuthorizeRequest` of `struct_size` readable bytes whose `token` and `workspace` are
+ * NULL or valid for their lengths (NULL with a non-zero length is NULL_ARGUMENT).
+ */
+DaguAuthStatus dagu_auth_authorize_request(const struct DaguAuth *instance,
+                                           const struct DaguAuthAuthorizeRequest *request,
+                                           uint32_t *decision_out,
+                                           char **error_out);
 
 /**
  * Ends the session of `token` at once. BAD_REQUEST for an API key (delete the key instead).

@@ -48,7 +48,8 @@ curl -fsS "$base/auth/setup" >/dev/null || { cat "$work/host.log" >&2; exit 1; }
 token="$(curl -fsS -H 'Content-Type: application/json' \
     -d '{"username":"admin","password":"schemathesis-admin-pw"}' "$base/auth/login" | jq -r .token)"
 key="$(curl -fsS -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-    -d '{"name":"schemathesis","role":"admin"}' "$base/api-keys" | jq -r .key)"
+    -d '{"name":"schemathesis","role":"admin","allowedSurfaces":["rest_api"],"attributionClass":"service_account"}' \
+    "$base/api-keys" | jq -r .key)"
 
 # Checks: the brief's two promises (no 5xx; responses match the document) plus the request-side
 # ones that hold for this API. Left out: negative_data_rejection and positive_data_acceptance (the

@@ -70,6 +70,8 @@ pub fn internal() -> Response {
 pub fn from_plugin(e: &PluginError) -> Response {
     match e.status() {
         Some(DaguAuthStatus::Unauthenticated) => unauthorized(&e.message),
+        // An API key used on a surface it does not allow.
+        Some(DaguAuthStatus::Forbidden) => error(StatusCode::FORBIDDEN, "forbidden", &e.message),
         Some(DaguAuthStatus::RateLimited) => {
             error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &e.message)
         }

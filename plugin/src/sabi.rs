@@ -11,8 +11,8 @@ use abi_stable::sabi_extern_fn;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RStr, RString, Tuple2};
 use dagu_auth_abi::{
-    AbiError, AbiHttpRequest, AbiHttpResponse, DaguAuthMod, DaguAuthModRef, Instance, Instance_TO,
-    InstanceBox,
+    AbiAuthorizeRequest, AbiError, AbiHttpRequest, AbiHttpResponse, DaguAuthMod, DaguAuthModRef,
+    DaguAuthSurface, Instance, Instance_TO, InstanceBox,
 };
 use serde::Serialize;
 
@@ -23,6 +23,9 @@ use crate::ffi::{
 };
 use crate::http::{self, Request, Response};
 use crate::service::Engine;
+
+/// What the methods from before surfaces (ABI 1.0 to 1.3) mean.
+const REST: u32 = DaguAuthSurface::RestApi as u32;
 
 #[export_root_module]
 pub fn root_module() -> DaguAuthModRef {
@@ -132,7 +135,7 @@ impl Instance for DaguAuth {
     }
 
     fn authorize(&self, token: RStr, action: u32, workspace: RStr) -> RResult<u32, AbiError> {
-        self.call(|e| authorize(e, &token, action, &workspace))
+        self.call(|e| authorize(e, &token, action, &workspace, REST))
     }
 
     fn logout(&self, token: RStr) -> RResult<(), AbiError> {
@@ -201,5 +204,9 @@ impl Instance for DaguAuth {
 
     fn handle_http(&self, request: &AbiHttpRequest) -> AbiHttpResponse {
         abi_response(http_boundary(|| answer_http(&self.engine, request)))
+    }
+
+    fn authorize_request(&self, r: &AbiAuthorizeRequest) -> RResult<u32, AbiError> {
+        self.call(|e| authorize(e, &r.token, r.action, &r.workspace, r.surface))
     }
 }

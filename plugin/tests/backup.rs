@@ -306,7 +306,7 @@ fn the_maintenance_thread_takes_the_scheduled_backup() {
     let backups = tempfile::tempdir().expect("tempdir");
     let fx = Fixture::with(|config| config.backup = Some(BackupSchedule::new(backups.path())));
     let admin = fx.setup_admin();
-    let request = serde_json::from_value(json!({"name": "ci", "role": "viewer"})).expect("request");
+    let request = serde_json::from_value(json!({"name": "ci", "role": "viewer", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"})).expect("request");
     let key = fx.engine.create_api_key(&admin, request).expect("key").key;
     // A key use wakes the thread, which then also runs its periodic work.
     fx.engine

@@ -8,7 +8,17 @@ use dagu_auth::service::{CreateApiKeyRequest, UpdateApiKeyRequest};
 use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 use serde_json::json;
 
-fn key_request(body: serde_json::Value) -> CreateApiKeyRequest {
+/// A create request from `body`, which names the surfaces and attribution when the test is about
+/// them; otherwise a service account for the REST API.
+fn key_request(mut body: serde_json::Value) -> CreateApiKeyRequest {
+    for (field, default) in [
+        ("allowedSurfaces", json!(["rest_api"])),
+        ("attributionClass", json!("service_account")),
+    ] {
+        if body.get(field).is_none() {
+            body[field] = default;
+        }
+    }
     serde_json::from_value(body).expect("request json")
 }
 
@@ -34,7 +44,7 @@ fn a_created_key_is_shown_once_and_stored_only_as_a_digest() {
     assert!(created.key.starts_with("dagu_"));
     let body = serde_json::to_value(&created).expect("json");
     assert_eq!(body["key"], created.key.as_str());
-    assert_eq!(body["apiKey"]["keyPrefix"], &created.key[..11]);
+    assert_eq!(body["apiKey"]["keyPrefix"], &created.key[..8]);
     assert_eq!(body["apiKey"]["allowedSurfaces"], json!(["rest_api"]));
     let listed =
         serde_json::to_string(&fx.engine.list_api_keys(&admin).expect("list")).expect("json");
@@ -83,13 +93,13 @@ fn a_key_authenticates_like_a_session_token_with_its_own_role_and_grants() {
         Decision::NotVisible
     );
     let me = serde_json::to_value(fx.engine.principal(key).expect("me")).expect("json");
-    assert_eq!(me["user"]["id"], format!("apikey:{}", created.api_key.id));
-    assert_eq!(me["user"]["username"], "apikey:deploy");
+    assert_eq!(me["user"]["id"], format!("api_key:{}", created.api_key.id));
+    assert_eq!(me["user"]["username"], "deploy");
     assert_eq!(me["user"]["role"], "viewer");
 }
 
-/// `verify` and `GET /auth/me` answer this User for a key: Dagu's `apikey:` names, and the key's
-/// role, grants and times.
+/// `verify` and `GET /auth/me` answer this User for a service-account key: the service account
+/// Dagu attributes it to (`api_key:<id>`, its name), and the key's role, grants and times.
 #[test]
 fn a_key_is_answered_as_a_full_user_built_from_the_key() {
     let fx = Fixture::new();
@@ -111,8 +121,8 @@ fn a_key_is_answered_as_a_full_user_built_from_the_key() {
     let me =
         serde_json::to_value(fx.engine.principal(created.key.as_str()).expect("me")).expect("json");
     let user = &me["user"];
-    assert_eq!(user["id"], format!("apikey:{}", created.api_key.id));
-    assert_eq!(user["username"], "apikey:deploy");
+    assert_eq!(user["id"], format!("api_key:{}", created.api_key.id));
+    assert_eq!(user["username"], "deploy");
     assert_eq!(user["role"], "viewer");
     assert_eq!(user["workspaceAccess"], access);
     assert_eq!(user["authProvider"], "builtin");
@@ -151,12 +161,14 @@ fn deleting_or_expiring_a_key_makes_it_fail_at_once() {
     ));
 }
 
+/// As in Dagu: the key stops while its owner is disabled and works again once the owner is
+/// re-enabled; once the owner is deleted it never works again but is kept, listed with its owner.
 #[test]
 fn a_key_owned_by_a_user_stops_when_the_owner_is_disabled_or_deleted() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
     let (owner, _) = fx.user(&admin, "owner", "developer");
-    let body = json!({"name": "owned", "role": "developer", "ownerUserId": owner});
+    let body = json!({"name": "owned", "role": "developer", "ownerUserId": owner, "attributionClass": "user_owned"});
     let key = fx
         .engine
         .create_api_key(&admin, key_request(body))
@@ -172,11 +184,13 @@ fn a_key_owned_by_a_user_stops_when_the_owner_is_disabled_or_deleted() {
         .expect("enable owner");
     assert!(fx.engine.principal(key.as_str()).is_ok());
     fx.engine.delete_user(&admin, &owner).expect("delete owner");
-    assert!(fx.engine.principal(key.as_str()).is_err());
-    assert!(
-        fx.engine.list_api_keys(&admin).expect("list").0.is_empty(),
-        "no orphan keys remain"
-    );
+    assert!(matches!(
+        fx.engine.principal(key.as_str()),
+        Err(Error::Unauthenticated(_))
+    ));
+    let listed = fx.engine.list_api_keys(&admin).expect("list").0;
+    assert_eq!(listed.len(), 1, "the key outlives its owner");
+    assert_eq!(listed[0].attribution.owner_user_id(), Some(owner.as_str()));
 }
 
 #[test]

@@ -505,7 +505,7 @@ fn authorize_with_a_bad_token_is_unauthenticated() {
 fn both_tokens(fx: &Fixture, admin: &str, role: &str, access: serde_json::Value) -> [String; 2] {
     let (_, session) =
         fx.user_with_access(admin, &format!("{role}-user"), role, Some(access.clone()));
-    let request = json!({"name": format!("{role}-key"), "role": role, "workspaceAccess": access});
+    let request = json!({"name": format!("{role}-key"), "role": role, "workspaceAccess": access, "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"});
     let request = serde_json::from_value(request).expect("key request");
     let key = fx.engine.create_api_key(admin, request).expect("key").key;
     [session, key]

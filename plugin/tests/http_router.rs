@@ -185,18 +185,15 @@ fn forwarded_for_counts_only_behind_a_trusted_proxy() {
 fn api_keys_round_trip_over_http_and_authenticate_as_bearer() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let body = json!({"name": "ci", "role": "developer"}).to_string();
+    let body = json!({"name": "ci", "role": "developer", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"}).to_string();
     let (status, created, _) = fx.http("POST", "/api/v1/api-keys", Some(&admin), body.as_bytes());
     assert_eq!(status, 201);
     let key = created["key"].as_str().expect("key");
     let id = created["apiKey"]["id"].as_str().expect("id");
     let (status, me, _) = fx.http("GET", "/api/v1/auth/me", Some(key), b"");
-    assert_eq!(
-        (status, &me["user"]["username"]),
-        (200, &json!("apikey:ci"))
-    );
-    // A full User, built from the key.
-    assert_eq!(me["user"]["id"], format!("apikey:{id}"));
+    assert_eq!((status, &me["user"]["username"]), (200, &json!("ci")));
+    // A full User, built from the key: the service account it acts as.
+    assert_eq!(me["user"]["id"], format!("api_key:{id}"));
     assert_eq!(me["user"]["role"], "developer");
     assert_eq!(
         me["user"]["workspaceAccess"],

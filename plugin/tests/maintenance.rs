@@ -21,7 +21,7 @@ fn expired_sessions_are_swept_once_the_thread_wakes() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
     let request: CreateApiKeyRequest =
-        serde_json::from_value(serde_json::json!({"name": "ci", "role": "viewer"}))
+        serde_json::from_value(serde_json::json!({"name": "ci", "role": "viewer", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"}))
             .expect("request");
     let key = fx.engine.create_api_key(&admin, request).expect("key").key;
     assert_eq!(session_rows(&fx), 1);

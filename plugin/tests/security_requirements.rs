@@ -277,11 +277,11 @@ fn several_forwarded_for_lines_are_one_list_walked_from_the_right() {
         Some(&admin),
         b"",
     );
-    let events = page["events"].as_array().expect("events");
-    assert!(!events.is_empty());
+    let entries = page["entries"].as_array().expect("entries");
+    assert!(!entries.is_empty());
     assert!(
-        events.iter().all(|e| e["clientIp"] == "203.0.113.77"),
-        "{events:?}"
+        entries.iter().all(|e| e["ipAddress"] == "203.0.113.77"),
+        "{entries:?}"
     );
 }
 
@@ -379,7 +379,7 @@ fn token_expiry_defaults_to_24h_and_is_at_most_8760h() {
 fn api_keys_are_stored_as_a_digest_never_the_key() {
     let fx = Fixture::new();
     let admin = fx.setup_admin();
-    let request = serde_json::from_value(json!({"name": "k", "role": "viewer"})).expect("request");
+    let request = serde_json::from_value(json!({"name": "k", "role": "viewer", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"})).expect("request");
     let key = fx
         .engine
         .create_api_key(&admin, request)
@@ -629,7 +629,7 @@ fn no_path_lets_a_non_admin_change_roles_grants_or_other_users() {
                 .map(drop)
         ));
         assert!(forbidden(fx.engine.delete_user(&token, &me)));
-        let key = serde_json::from_value(json!({"name": role, "role": "admin"})).expect("request");
+        let key = serde_json::from_value(json!({"name": role, "role": "admin", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"})).expect("request");
         assert!(forbidden(fx.engine.create_api_key(&token, key).map(drop)));
     }
 }

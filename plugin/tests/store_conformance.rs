@@ -12,10 +12,11 @@ use std::thread;
 use dagu_auth::Error;
 use dagu_auth::error::msg;
 use dagu_auth::model::{
-    ApiKeyRecord, AuditEntry, AuditField, AuditQuery, Role, UserRecord, WorkspaceAccess,
-    fold_username,
+    ApiKeyRecord, Attribution, AuditEntry, AuditField, AuditQuery, Role, Surfaces, UserRecord,
+    WorkspaceAccess, fold_username,
 };
 use dagu_auth::store::{Session, SqliteStore, Store, UpdateEffects};
+use dagu_auth_abi::DaguAuthSurface as Surface;
 
 pub struct Backend {
     pub store: Arc<dyn Store>,
@@ -80,7 +81,7 @@ conformance!(
     the_last_enabled_admin_cannot_be_disabled_demoted_or_deleted,
     concurrent_demotions_from_two_stores_leave_an_enabled_admin,
     revoking_on_update_ends_every_session_of_the_user,
-    deleting_a_user_takes_their_sessions_and_keys,
+    deleting_a_user_takes_their_sessions_and_keeps_their_keys,
     users_are_listed_by_folded_username,
     a_walk_visits_every_user_once_in_list_order,
     a_walk_sees_the_users_of_its_start,
@@ -92,7 +93,7 @@ conformance!(
     api_key_names_are_unique,
     the_key_limit_refuses_one_more_key,
     concurrent_key_creation_from_two_stores_respects_the_limit,
-    a_key_for_an_unknown_owner_is_a_bad_request,
+    a_key_keeps_its_surfaces_and_attribution_whoever_its_owner,
     keys_are_found_by_digest_and_listed_by_name,
     a_key_rename_to_a_taken_name_is_refused,
     touching_a_key_keeps_its_latest_use,
@@ -136,10 +137,17 @@ fn key(id: &str, name: &str, owner: Option<&str>) -> ApiKeyRecord {
         created_by: "a".into(),
         last_used_at_ms: None,
         expires_at_ms: None,
-        owner_user_id: owner.map(str::to_string),
-        allowed_surfaces: Vec::new(),
-        attribution_class: String::new(),
-        service_account_name: None,
+        allowed_surfaces: Surfaces::ALL,
+        attribution: match owner {
+            Some(owner) => Attribution::UserOwned {
+                owner_user_id: owner.into(),
+                owner_username: format!("{owner}-name"),
+            },
+            None => Attribution::ServiceAccount {
+                name: name.into(),
+                migrated: false,
+            },
+        },
     }
 }
 
@@ -341,7 +349,8 @@ fn revoking_on_update_ends_every_session_of_the_user(b: &Backend) {
     );
 }
 
-fn deleting_a_user_takes_their_sessions_and_keys(b: &Backend) {
+/// As in Dagu, a user's API keys outlive the user (the Engine refuses them from then on).
+fn deleting_a_user_takes_their_sessions_and_keeps_their_keys(b: &Backend) {
     with_admin(b.store.as_ref());
     b.store
         .insert_user(&user("b", "bob", Role::Viewer))
@@ -356,7 +365,10 @@ fn deleting_a_user_takes_their_sessions_and_keys(b: &Backend) {
         .delete_user("b", &mut |_| Ok(()))
         .expect("delete bob");
     assert_eq!(b.store.session("j1"), Ok(None));
-    assert_eq!(b.store.api_key_by_id("k1"), Ok(None));
+    assert_eq!(
+        b.store.api_key_by_id("k1"),
+        Ok(Some(key("k1", "bobs", Some("b"))))
+    );
     assert_eq!(b.store.user_by_id("b"), Ok(None));
 }
 
@@ -592,16 +604,30 @@ fn concurrent_key_creation_from_two_stores_respects_the_limit(b: &Backend) {
     assert_eq!(b.store.list_api_keys().map(|k| k.len()), Ok(2));
 }
 
-fn a_key_for_an_unknown_owner_is_a_bad_request(b: &Backend) {
-    let orphan = b
-        .store
-        .insert_api_key(&key("k1", "orphan", Some("nobody")), None);
-    assert_eq!(
-        orphan,
-        Err(Error::bad_request(
-            "ownerUserId does not name an existing user"
-        ))
-    );
+/// The store keeps what it is given: an owner need not be a user (it may have been deleted),
+/// and every surface set and attribution reads back as written, after an update too.
+fn a_key_keeps_its_surfaces_and_attribution_whoever_its_owner(b: &Backend) {
+    let mut owned = key("k1", "owned", Some("nobody"));
+    owned.allowed_surfaces = Surfaces::of(&[Surface::Mcp]);
+    b.store.insert_api_key(&owned, None).expect("owned");
+    assert_eq!(b.store.api_key_by_id("k1"), Ok(Some(owned.clone())));
+    let mut account = key("k2", "account", None);
+    account.allowed_surfaces = Surfaces::of(&[Surface::RestApi]);
+    b.store.insert_api_key(&account, None).expect("account");
+    assert_eq!(b.store.api_key_by_digest("digest-k2"), Ok(Some(account)));
+    let migrated = Attribution::ServiceAccount {
+        name: "legacy".into(),
+        migrated: true,
+    };
+    let updated = b.store.update_api_key("k1", &mut |k| {
+        k.attribution = migrated.clone();
+        k.allowed_surfaces = Surfaces::ALL;
+        Ok(())
+    });
+    owned.attribution = migrated;
+    owned.allowed_surfaces = Surfaces::ALL;
+    assert_eq!(updated, Ok(owned.clone()));
+    assert_eq!(b.store.api_key_by_id("k1"), Ok(Some(owned)));
 }
 
 fn keys_are_found_by_digest_and_listed_by_name(b: &Backend) {

@@ -87,8 +87,10 @@ fn an_unparseable_stored_role_is_reported() {
     assert!(problems(&store).contains("user b"));
 }
 
+/// API keys outlive their owner, as in Dagu (they stop working, and an admin deletes or
+/// re-attributes them), so such a key is no damage.
 #[test]
-fn an_api_key_of_a_missing_owner_is_reported() {
+fn an_api_key_of_a_missing_owner_is_not_a_problem() {
     let (_dir, store) = populated();
     tamper(
         &store,
@@ -97,7 +99,8 @@ fn an_api_key_of_a_missing_owner_is_reported() {
            VALUES ('k1', 'ci', '', 'viewer', '{"all":true,"grants":[]}', 'dagu_x', 'd1', 1, 1, 'a',
            'gone', '{}')"#,
     );
-    assert!(problems(&store).contains("API key k1 belongs to a missing user"));
+    let report = store.verify().expect("verify");
+    assert!(report.is_ok(), "{report}");
 }
 
 #[test]

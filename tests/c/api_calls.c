@@ -1,7 +1,8 @@
 /*
  * api_calls.c: calls every function of include/dagu_auth.h on one thread: the happy paths, then
  * every NULL argument, invalid UTF-8, empty strings, 1 MiB and 10 MiB inputs, malformed and wrongly
- * typed JSON, unknown enum values and a wrong struct_size. Outputs must stay untouched on failure.
+ * typed JSON, unknown enum values and wrong struct_size values. Outputs must stay untouched on
+ * failure.
  *
  * Usage: api_calls [data-folder]
  */
@@ -296,6 +297,113 @@ static void expect_decision(DaguAuth *a, const char *token, uint32_t action, con
                                        workspace ? strlen(workspace) : 0, &decision, &err),
                  OK, &err);
     check_true(__FILE__, line, "dagu_auth_authorize_n: the same decision", decision == want);
+    /* So does the request form (ABI 1.4) on the REST API, the surface of the calls above. */
+    DaguAuthAuthorizeRequest request;
+    memset(&request, 0, sizeof request);
+    request.struct_size = sizeof request;
+    request.token = token;
+    request.token_len = strlen(token);
+    request.action = action;
+    request.workspace = workspace;
+    request.workspace_len = workspace ? strlen(workspace) : 0;
+    request.surface = DAGU_AUTH_SURFACE_REST_API;
+    decision = 0;
+    check_status(__FILE__, line, "dagu_auth_authorize_request",
+                 dagu_auth_authorize_request(a, &request, &decision, &err), OK, &err);
+    check_true(__FILE__, line, "dagu_auth_authorize_request: the same decision", decision == want);
+}
+
+/* A request for `token` on `surface`, for the VIEW action in the default workspace. */
+static DaguAuthAuthorizeRequest request_on(const char *token, uint32_t surface)
+{
+    DaguAuthAuthorizeRequest request;
+    memset(&request, 0, sizeof request);
+    request.struct_size = sizeof request;
+    request.token = token;
+    request.token_len = token ? strlen(token) : 0;
+    request.action = DAGU_AUTH_ACTION_VIEW;
+    request.surface = surface;
+    return request;
+}
+
+/* Expects `dagu_auth_authorize_request` to fail with `want` and the message `message`. */
+static void expect_refused(DaguAuth *a, const DaguAuthAuthorizeRequest *request,
+                           DaguAuthStatus want, const char *message, int line)
+{
+    char *err = NULL;
+    uint32_t decision = 0xdeadu;
+    DaguAuthStatus got = dagu_auth_authorize_request(a, request, &decision, &err);
+    check_true(__FILE__, line, "dagu_auth_authorize_request: the expected status", got == want);
+    check_true(__FILE__, line, "dagu_auth_authorize_request: the expected message",
+               err != NULL && (message == NULL || strcmp(err, message) == 0));
+    check_true(__FILE__, line, "dagu_auth_authorize_request: no decision written",
+               decision == 0xdeadu);
+    dagu_auth_string_free(err);
+}
+
+/*
+ * The request form of ABI 1.4: a session token is good on every surface; the struct is versioned
+ * by its size (smaller than this header's: UNSUPPORTED_VERSION; larger: accepted); NULLs, lengths
+ * and unknown values are refused as the other forms refuse them.
+ */
+static void authorize_request(DaguAuth *a, const char *admin)
+{
+    char *err = NULL;
+    uint32_t decision = 0xdeadu;
+    DaguAuthAuthorizeRequest request = request_on(admin, DAGU_AUTH_SURFACE_MCP);
+
+    STATUS(dagu_auth_authorize_request(NULL, &request, &decision, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authorize_request(a, NULL, &decision, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_authorize_request(a, &request, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    CHECK(decision == 0xdeadu);
+    const uint32_t surfaces[] = {DAGU_AUTH_SURFACE_REST_API, DAGU_AUTH_SURFACE_MCP};
+    for (size_t i = 0; i < sizeof surfaces / sizeof surfaces[0]; i++) {
+        request = request_on(admin, surfaces[i]);
+        decision = 0;
+        STATUS(dagu_auth_authorize_request(a, &request, &decision, &err), OK, &err);
+        CHECK(decision == DAGU_AUTH_DECISION_ALLOW);
+    }
+
+    request = request_on(admin, DAGU_AUTH_SURFACE_MCP);
+    request.struct_size = sizeof request - 1;
+    expect_refused(a, &request, DAGU_AUTH_STATUS_UNSUPPORTED_VERSION, NULL, __LINE__);
+    request.struct_size = 0;
+    expect_refused(a, &request, DAGU_AUTH_STATUS_UNSUPPORTED_VERSION, NULL, __LINE__);
+    /* A struct from a later version: this one's fields first, then more, never read. */
+    struct {
+        DaguAuthAuthorizeRequest request;
+        uint64_t appended[4];
+    } later;
+    memset(&later, 0xff, sizeof later);
+    later.request = request_on(admin, DAGU_AUTH_SURFACE_MCP);
+    later.request.struct_size = sizeof later;
+    decision = 0;
+    STATUS(dagu_auth_authorize_request(a, &later.request, &decision, &err), OK, &err);
+    CHECK(decision == DAGU_AUTH_DECISION_ALLOW);
+
+    request = request_on(admin, 2);
+    expect_refused(a, &request, DAGU_AUTH_STATUS_BAD_REQUEST, "unknown surface 2", __LINE__);
+    request = request_on(admin, UINT32_MAX);
+    expect_refused(a, &request, DAGU_AUTH_STATUS_BAD_REQUEST, NULL, __LINE__);
+    request = request_on(admin, DAGU_AUTH_SURFACE_MCP);
+    request.action = 99;
+    expect_refused(a, &request, DAGU_AUTH_STATUS_BAD_REQUEST, "unknown action 99", __LINE__);
+    request = request_on(NULL, DAGU_AUTH_SURFACE_MCP);
+    request.token_len = 5;
+    expect_refused(a, &request, DAGU_AUTH_STATUS_NULL_ARGUMENT, NULL, __LINE__);
+    request = request_on(NULL, DAGU_AUTH_SURFACE_MCP);
+    expect_refused(a, &request, DAGU_AUTH_STATUS_UNAUTHENTICATED, NULL, __LINE__);
+    request = request_on(INVALID_UTF8, DAGU_AUTH_SURFACE_MCP);
+    expect_refused(a, &request, DAGU_AUTH_STATUS_INVALID_UTF8, NULL, __LINE__);
+    request = request_on(admin, DAGU_AUTH_SURFACE_MCP);
+    request.workspace = "ops";
+    request.workspace_len = 3;
+    decision = 0;
+    STATUS(dagu_auth_authorize_request(a, &request, &decision, &err), OK, &err);
+    CHECK(decision == DAGU_AUTH_DECISION_ALLOW);
 }
 
 /* What only the length-delimited form has: bytes taken exactly, no terminator needed. */
@@ -405,6 +513,7 @@ static void authorize(DaguAuth *a, const char *admin, const char *scoped)
     DECISION(a, scoped, VIEW, huge, NOT_VISIBLE);
     free(huge);
     authorize_n(a, scoped);
+    authorize_request(a, admin);
 }
 
 /* Creates the scoped user; returns its id in `id`. */
@@ -699,13 +808,18 @@ static void logout(DaguAuth *a)
     STATUS(dagu_auth_logout(a, token, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
 }
 
+/* The fields every key request names: where the key may be used and whom it acts for. */
+#define KEY_FIELDS "\"allowedSurfaces\":[\"rest_api\"],\"attributionClass\":\"service_account\","
+
 static void api_keys(DaguAuth *a, const char *admin, const char *scoped)
 {
     char *err = NULL;
     char *out = NULL;
     char key[256];
     char key_id[128];
-    const char *request = "{\"name\":\"ci\",\"role\":\"viewer\",\"description\":\"from C\"}";
+    const char *request = "{\"name\":\"ci\",\"role\":\"viewer\",\"description\":\"from C\","
+                          "\"allowedSurfaces\":[\"rest_api\"],"
+                          "\"attributionClass\":\"service_account\"}";
     const char *patch = "{\"description\":\"changed\"}";
 
     STATUS(dagu_auth_api_key_create(NULL, admin, request, &out, &err),
@@ -730,16 +844,44 @@ static void api_keys(DaguAuth *a, const char *admin, const char *scoped)
         STATUS(dagu_auth_api_key_create(a, admin, malformed[i], &out, &err),
                DAGU_AUTH_STATUS_INVALID_JSON, &err);
     }
-    STATUS(dagu_auth_api_key_create(a, admin, "{\"name\":\"\",\"role\":\"viewer\"}", &out, &err),
+    STATUS(dagu_auth_api_key_create(a, admin, "{" KEY_FIELDS "\"name\":\"\",\"role\":\"viewer\"}",
+                                    &out, &err),
            DAGU_AUTH_STATUS_BAD_REQUEST, &err);
-    STATUS(dagu_auth_api_key_create(a, admin, "{\"name\":\"k\",\"role\":\"emperor\"}", &out, &err),
+    STATUS(dagu_auth_api_key_create(a, admin, "{" KEY_FIELDS "\"name\":\"k\",\"role\":\"emperor\"}",
+                                    &out, &err),
            DAGU_AUTH_STATUS_BAD_REQUEST, &err);
-    char *huge = big_string("{\"role\":\"viewer\",\"name\":\"", MIB, 'n', "\"}");
+    /* Surfaces and attribution as Dagu checks them, with Dagu's messages. */
+    const char *refused[][2] = {
+        {"{\"name\":\"k\",\"role\":\"viewer\",\"attributionClass\":\"service_account\"}",
+         "Invalid API key surface"},
+        {"{\"name\":\"k\",\"role\":\"viewer\",\"allowedSurfaces\":[],"
+         "\"attributionClass\":\"service_account\"}",
+         "Invalid API key surface"},
+        {"{\"name\":\"k\",\"role\":\"viewer\",\"allowedSurfaces\":[\"ftp\"],"
+         "\"attributionClass\":\"service_account\"}",
+         "Invalid API key surface"},
+        {"{\"name\":\"k\",\"role\":\"viewer\",\"allowedSurfaces\":[\"mcp\"]}",
+         "Invalid API key attribution"},
+        {"{\"name\":\"k\",\"role\":\"viewer\",\"allowedSurfaces\":[\"mcp\"],"
+         "\"attributionClass\":\"robot\"}",
+         "Invalid API key attribution"},
+        {"{\"name\":\"k\",\"role\":\"viewer\",\"allowedSurfaces\":[\"mcp\"],"
+         "\"attributionClass\":\"user_owned\",\"ownerUserId\":\"nobody\"}",
+         "Invalid API key attribution"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        DaguAuthStatus got = dagu_auth_api_key_create(a, admin, refused[i][0], &out, &err);
+        CHECK(got == DAGU_AUTH_STATUS_BAD_REQUEST);
+        CHECK(err != NULL && strcmp(err, refused[i][1]) == 0);
+        dagu_auth_string_free(err);
+        err = NULL;
+    }
+    char *huge = big_string("{" KEY_FIELDS "\"role\":\"viewer\",\"name\":\"", MIB, 'n', "\"}");
     STATUS(dagu_auth_api_key_create(a, admin, huge, &out, &err), DAGU_AUTH_STATUS_BAD_REQUEST,
            &err);
     free(huge);
-    huge = big_string("{\"name\":\"k\",\"role\":\"viewer\",\"description\":\"", huge_size, 'd',
-                      "\"}");
+    huge = big_string("{" KEY_FIELDS "\"name\":\"k\",\"role\":\"viewer\",\"description\":\"",
+                      huge_size, 'd', "\"}");
     STATUS(dagu_auth_api_key_create(a, admin, huge, &out, &err), DAGU_AUTH_STATUS_BAD_REQUEST,
            &err);
     free(huge);
@@ -757,9 +899,12 @@ static void api_keys(DaguAuth *a, const char *admin, const char *scoped)
     STATUS(dagu_auth_api_key_create(a, admin, request, &out, &err),
            DAGU_AUTH_STATUS_ALREADY_EXISTS, &err);
 
-    /* The key is a bearer credential with its own role. */
+    /* The key is a bearer credential with its own role, on the REST API only. */
     DECISION(a, key, VIEW, NULL, ALLOW);
     DECISION(a, key, WRITE, "", FORBIDDEN);
+    DaguAuthAuthorizeRequest on_mcp = request_on(key, DAGU_AUTH_SURFACE_MCP);
+    expect_refused(a, &on_mcp, DAGU_AUTH_STATUS_FORBIDDEN,
+                   "API key is not allowed for this surface", __LINE__);
     STATUS(dagu_auth_verify(a, key, &out, &err), OK, &err);
     CHECK(strncmp(out, "{\"user\":{", 9) == 0);
     dagu_auth_string_free(out);
@@ -836,6 +981,23 @@ static void api_keys(DaguAuth *a, const char *admin, const char *scoped)
     CONTAINS(out, "\"description\":\"changed\"");
     dagu_auth_string_free(out);
     out = NULL;
+    /* Moved to MCP only: refused on the REST API (every call before ABI 1.4), allowed on MCP. */
+    STATUS(dagu_auth_api_key_update(a, admin, key_id, "{\"allowedSurfaces\":[\"mcp\"]}", &out,
+                                    &err),
+           OK, &err);
+    CONTAINS(out, "\"allowedSurfaces\":[\"mcp\"]");
+    dagu_auth_string_free(out);
+    out = NULL;
+    uint32_t allowed = 0;
+    STATUS(dagu_auth_authorize_request(a, &on_mcp, &allowed, &err), OK, &err);
+    CHECK(allowed == DAGU_AUTH_DECISION_ALLOW);
+    DaguAuthAuthorizeRequest on_rest = request_on(key, DAGU_AUTH_SURFACE_REST_API);
+    expect_refused(a, &on_rest, DAGU_AUTH_STATUS_FORBIDDEN,
+                   "API key is not allowed for this surface", __LINE__);
+    STATUS(dagu_auth_authorize(a, key, DAGU_AUTH_ACTION_VIEW, NULL, &allowed, &err),
+           DAGU_AUTH_STATUS_FORBIDDEN, &err);
+    STATUS(dagu_auth_verify(a, key, &out, &err), DAGU_AUTH_STATUS_FORBIDDEN, &err);
+    CHECK(out == NULL);
 
     STATUS(dagu_auth_api_key_delete(NULL, admin, key_id, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
            &err);

@@ -183,10 +183,13 @@ static void key_loop(void)
     char *err = NULL;
     char *out = NULL;
     for (int i = 0; i < rounds / 4; i++) {
-        char request[128];
+        char request[256];
         char key[256];
         char id[128];
-        snprintf(request, sizeof request, "{\"name\":\"key-%d\",\"role\":\"operator\"}", i);
+        snprintf(request, sizeof request,
+                 "{\"name\":\"key-%d\",\"role\":\"operator\",\"allowedSurfaces\":[\"rest_api\"],"
+                 "\"attributionClass\":\"service_account\"}",
+                 i);
         STATUS(dagu_auth_api_key_create(shared, admin_token, request, &out, &err), OK, &err);
         CHECK(json_string(out, "key", key, sizeof key));
         CHECK(json_string(out, "id", id, sizeof id));

@@ -244,7 +244,7 @@ pub fn create_admin_api_key(client: &Client, admin_token: &str, name: &str) -> S
     let response = client.post(
         "/api/v1/api-keys",
         Some(admin_token),
-        &json!({"name": name, "role": "admin"}),
+        &json!({"name": name, "role": "admin", "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"}),
     );
     response.expect_status(201);
     response.json()["key"]

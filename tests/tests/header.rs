@@ -1,6 +1,6 @@
 //! The committed header must be exactly what cbindgen generates from the plugin.
 //!
-//! The enums (statuses, actions, decisions) are declared once, by a table macro in `plugin/vocab`,
+//! The enums (statuses, actions, decisions, surfaces) are declared once, by a table macro in `plugin/vocab`,
 //! and cbindgen cannot see inside a macro; so their C declarations come from that crate's
 //! `C_DECLARATIONS`, placed after the includes, and cbindgen writes everything else.
 
@@ -45,7 +45,14 @@ fn header_declares_every_vocabulary_value_once() {
         .map(|a| format!("ACTION_{} = {},", a.name(), a as u32));
     let decisions = dagu_auth_vocab::DaguAuthDecision::ALL
         .map(|d| format!("DECISION_{} = {},", d.name(), d as u32));
-    for entry in statuses.iter().chain(&actions).chain(&decisions) {
+    let surfaces = dagu_auth_vocab::DaguAuthSurface::ALL
+        .map(|s| format!("SURFACE_{} = {},", s.name(), s as u32));
+    let every = statuses
+        .iter()
+        .chain(&actions)
+        .chain(&decisions)
+        .chain(&surfaces);
+    for entry in every {
         let line = format!("  DAGU_AUTH_{entry}\n");
         assert_eq!(header.matches(&line).count(), 1, "{line:?}");
     }

@@ -11,7 +11,8 @@ use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString};
 use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings};
 use dagu_auth_abi::{
-    AbiHttpRequest, DaguAuthAction as Action, DaguAuthDecision as Decision, InstanceBox, LoadError,
+    AbiAuthorizeRequest, AbiHttpRequest, DaguAuthAction as Action, DaguAuthDecision as Decision,
+    DaguAuthStatus as Status, DaguAuthSurface as Surface, InstanceBox, LoadError,
 };
 use dagu_auth_tests::native::plugin;
 use libloading::Library;
@@ -29,6 +30,14 @@ trait Face {
     fn authenticate(&self, username: &str, password: &str, ip: &str) -> Answer;
     fn verify(&self, token: &str) -> Answer;
     fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, CallError>;
+    /// ABI 1.4: `authorize` for a credential that arrived on `surface`.
+    fn authorize_on(
+        &self,
+        token: &str,
+        action: u32,
+        workspace: &str,
+        surface: u32,
+    ) -> Result<u32, CallError>;
     fn logout(&self, token: &str) -> Result<(), CallError>;
     fn user_list(&self, token: &str) -> Answer;
     fn user_get(&self, token: &str, id: &str) -> Answer;
@@ -194,6 +203,37 @@ struct CRequest {
     client_ip: *const c_char,
 }
 
+/// `DaguAuthAuthorizeRequest` as include/dagu_auth.h declares it (ABI 1.4).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CAuthorizeRequest {
+    struct_size: usize,
+    token: *const c_char,
+    token_len: usize,
+    action: u32,
+    workspace: *const c_char,
+    workspace_len: usize,
+    surface: u32,
+}
+
+type AuthorizeRequestFn =
+    unsafe extern "C" fn(Instance, *const CAuthorizeRequest, *mut u32, Out) -> u32;
+
+impl CAuthorizeRequest {
+    /// A request over `token` and `workspace`, which must outlive its use.
+    fn new(token: &str, action: u32, workspace: &str, surface: u32) -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            token: token.as_ptr().cast(),
+            token_len: token.len(),
+            action,
+            workspace: workspace.as_ptr().cast(),
+            workspace_len: workspace.len(),
+            surface,
+        }
+    }
+}
+
 #[repr(C)]
 struct CResponse {
     status: u16,
@@ -244,6 +284,17 @@ impl Face for CFace {
             )
         })
         .map(|()| decision)
+    }
+    fn authorize_on(
+        &self,
+        token: &str,
+        action: u32,
+        workspace: &str,
+        surface: u32,
+    ) -> Result<u32, CallError> {
+        let request = CAuthorizeRequest::new(token, action, workspace, surface);
+        // SAFETY: the request's strings outlive the call.
+        unsafe { self.authorize_request(&request) }
     }
     fn logout(&self, token: &str) -> Result<(), CallError> {
         self.unit1("dagu_auth_logout", token)
@@ -344,6 +395,23 @@ impl Face for CFace {
     }
 }
 
+impl CFace {
+    /// `dagu_auth_authorize_request` on `request` as given.
+    ///
+    /// # Safety
+    /// `request` is NULL or points to `struct_size` readable bytes whose strings are valid.
+    unsafe fn authorize_request(
+        &self,
+        request: *const CAuthorizeRequest,
+    ) -> Result<u32, CallError> {
+        let f: AuthorizeRequestFn = sym(self.lib, "dagu_auth_authorize_request");
+        let mut decision = 0;
+        // SAFETY: forwarded contract.
+        self.call_unit(|e| unsafe { f(self.instance, request, &mut decision, e) })
+            .map(|()| decision)
+    }
+}
+
 impl Drop for CFace {
     fn drop(&mut self) {
         let close: unsafe extern "C" fn(Instance) = sym(self.lib, "dagu_auth_close");
@@ -384,6 +452,21 @@ impl Face for RustFace {
     }
     fn authorize(&self, token: &str, action: u32, workspace: &str) -> Result<u32, CallError> {
         answer(self.0.authorize(token.into(), action, workspace.into()))
+    }
+    fn authorize_on(
+        &self,
+        token: &str,
+        action: u32,
+        workspace: &str,
+        surface: u32,
+    ) -> Result<u32, CallError> {
+        let request = AbiAuthorizeRequest {
+            token: token.into(),
+            action,
+            workspace: workspace.into(),
+            surface,
+        };
+        answer(self.0.authorize_request(&request))
     }
     fn logout(&self, token: &str) -> Result<(), CallError> {
         answer(self.0.logout(token.into()))
@@ -491,6 +574,8 @@ fn normalize(text: &str) -> Value {
                             | "actor"
                             | "subject"
                             | "userId"
+                            | "serviceAccountId"
+                            | "ownerUserId"
                     );
                     match (volatile, &v) {
                         (true, Value::String(_)) => *v = Value::String("<string>".into()),
@@ -757,7 +842,12 @@ fn both_abis_in_one_process_give_the_same_answers() {
         f.change_password(token.of(s), "wrong", "admin password 2")
     });
     same("api_key_create", c, rust, |f, s| {
-        f.api_key_create(token.of(s), r#"{"name":"ci","role":"operator"}"#)
+        let key = r#"{"name":"ci","role":"operator","allowedSurfaces":["rest_api"],
+            "attributionClass":"service_account"}"#;
+        f.api_key_create(token.of(s), key)
+    });
+    same("api_key_create without surfaces", c, rust, |f, s| {
+        f.api_key_create(token.of(s), r#"{"name":"k","role":"operator"}"#)
     });
     same("api_key_list", c, rust, |f, s| f.api_key_list(token.of(s)));
     same("audit_list", c, rust, |f, s| {
@@ -955,6 +1045,143 @@ fn authorize_edge_cases_give_the_documented_decisions_through_both_abis() {
     for (action, workspace, expected) in scoped_cases {
         check(&scoped, action, workspace, expected);
     }
+}
+
+/// ABI 1.4: a credential on a surface, through the C request struct and the Rust method. An API
+/// key is refused (FORBIDDEN, Dagu's message) on a surface it does not allow; a session token is
+/// good on both; the calls before 1.4 and HTTP mean the REST API.
+#[test]
+fn authorize_on_a_surface_refuses_a_key_without_it_through_both_abis() {
+    let faces = open_both();
+    let (c, rust) = (&faces.c, &faces.rust);
+    let setup = both("setup", c, rust, |f, _| {
+        f.setup("admin", "admin password 1")
+    });
+    let admin = Pair::from_answers(setup, "/token");
+    let key_for = |name: &str, surfaces: &str| {
+        let request = format!(
+            r#"{{"name":"{name}","role":"viewer","allowedSurfaces":{surfaces},
+            "attributionClass":"service_account"}}"#
+        );
+        let created = both(&format!("create {name}"), c, rust, |f, s| {
+            f.api_key_create(admin.of(s), &request)
+        });
+        Pair::from_answers(created, "/key")
+    };
+    let rest = key_for("rest", r#"["rest_api"]"#);
+    let mcp = key_for("mcp", r#"["mcp"]"#);
+    let view = Action::View as u32;
+    let (on_rest, on_mcp) = (Surface::RestApi as u32, Surface::Mcp as u32);
+    let allow = Ok(Decision::Allow as u32);
+    let refused = Err((
+        Status::Forbidden as u32,
+        "API key is not allowed for this surface".to_string(),
+    ));
+    let check = |name: &str, token: &Pair, surface: u32, expected: &Result<u32, CallError>| {
+        let step = format!("{name} on surface {surface}");
+        let (decision, _) = both(&step, c, rust, |f, s| {
+            f.authorize_on(token.of(s), view, "", surface)
+        });
+        assert_eq!(&decision, expected, "{step}");
+    };
+    check("rest key", &rest, on_rest, &allow);
+    check("rest key", &rest, on_mcp, &refused);
+    check("mcp key", &mcp, on_mcp, &allow);
+    check("mcp key", &mcp, on_rest, &refused);
+    check("session", &admin, on_rest, &allow);
+    check("session", &admin, on_mcp, &allow);
+    for surface in [on_rest, on_mcp] {
+        let (decision, _) = both("junk key", c, rust, |f, _| {
+            f.authorize_on("dagu_junk", view, "", surface)
+        });
+        assert!(
+            matches!(decision, Err((status, _)) if status == Status::Unauthenticated as u32),
+            "a bad key is 401 before any surface"
+        );
+    }
+    let (unknown, _) = both("unknown surface", c, rust, |f, s| {
+        f.authorize_on(admin.of(s), view, "", 2)
+    });
+    assert_eq!(
+        unknown,
+        Err((Status::BadRequest as u32, "unknown surface 2".to_string()))
+    );
+    // Before 1.4, and over HTTP: the REST API.
+    let (old, _) = both("mcp key through authorize", c, rust, |f, s| {
+        f.authorize(mcp.of(s), view, "")
+    });
+    assert_eq!(old, refused);
+    let (me, _) = both("mcp key over HTTP", c, rust, |f, s| {
+        f.http("GET", "/api/v1/auth/me", mcp.of(s), "")
+    });
+    assert_eq!(me.0, 403);
+    assert!(me.2.contains(r#""code":"forbidden""#), "{}", me.2);
+    same("rest key over HTTP", c, rust, |f, s| {
+        f.http("GET", "/api/v1/auth/me", rest.of(s), "")
+    });
+}
+
+/// The C request struct's own rules: `struct_size` smaller than the 1.4 struct is
+/// UNSUPPORTED_VERSION, a larger one is accepted (later fields unread), NULL is NULL_ARGUMENT and
+/// a zeroed struct with its size means REST.
+#[test]
+fn the_c_authorize_request_struct_is_versioned_by_its_size() {
+    let faces = open_both();
+    let c = &faces.c;
+    let admin = field(
+        &c.setup("admin", "admin password 1").expect("setup"),
+        "/token",
+    );
+    let view = Action::View as u32;
+    let allow = Ok(Decision::Allow as u32);
+    let request = CAuthorizeRequest::new(&admin, view, "", Surface::Mcp as u32);
+    for size in [0, 8, size_of::<CAuthorizeRequest>() - 1] {
+        let small = CAuthorizeRequest {
+            struct_size: size,
+            ..request
+        };
+        // SAFETY: the struct is whole, whatever size it claims.
+        let answer = unsafe { c.authorize_request(&small) };
+        assert!(
+            matches!(&answer, Err((status, _)) if *status == Status::UnsupportedVersion as u32),
+            "struct_size {size}: {answer:?}"
+        );
+    }
+    #[repr(C)]
+    struct Later {
+        request: CAuthorizeRequest,
+        appended: [u64; 4],
+    }
+    let later = Later {
+        request: CAuthorizeRequest {
+            struct_size: size_of::<Later>(),
+            ..request
+        },
+        appended: [u64::MAX; 4],
+    };
+    // SAFETY: `struct_size` bytes are readable.
+    assert_eq!(unsafe { c.authorize_request(&later.request) }, allow);
+    // SAFETY: NULL is part of the contract.
+    let null = unsafe { c.authorize_request(std::ptr::null()) };
+    assert!(matches!(null, Err((status, _)) if status == Status::NullArgument as u32));
+    let no_token = CAuthorizeRequest {
+        token: std::ptr::null(),
+        ..request
+    };
+    // SAFETY: a NULL token with a length is refused before it is read.
+    let refused = unsafe { c.authorize_request(&no_token) };
+    assert!(matches!(refused, Err((status, _)) if status == Status::NullArgument as u32));
+    let zeroed = CAuthorizeRequest {
+        struct_size: size_of::<CAuthorizeRequest>(),
+        token: admin.as_ptr().cast(),
+        token_len: admin.len(),
+        action: view,
+        workspace: std::ptr::null(),
+        workspace_len: 0,
+        surface: 0,
+    };
+    // SAFETY: valid pointers for their lengths.
+    assert_eq!(unsafe { c.authorize_request(&zeroed) }, allow);
 }
 
 // ---- refusing libraries with another interface ----

@@ -3,8 +3,8 @@
 //! Two faces share these numbers: the C ABI (`include/dagu_auth.h`, generated from the plugin) and the
 //! Rust ABI (the abi_stable root module below). abi_stable is kept inside this crate, the plugin's
 //! `sabi` module and the hosts' loaders, so it can be replaced without touching the Engine. The
-//! statuses, actions and decisions are the vocabulary crate's, re-exported here so a host needs
-//! only this crate.
+//! statuses, actions, decisions and surfaces are the vocabulary crate's, re-exported here so a
+//! host needs only this crate.
 
 // `#[sabi_trait]` expands to impl blocks inside a const item; newer rustc warns about that pattern.
 #![allow(non_local_definitions)]
@@ -18,7 +18,7 @@ use abi_stable::{
     sabi_types::VersionStrings,
     std_types::{RBox, RResult, RStr, RString, RVec, Tuple2},
 };
-pub use dagu_auth_vocab::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
+pub use dagu_auth_vocab::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus, DaguAuthSurface};
 
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
@@ -67,6 +67,22 @@ pub struct AbiHttpRequest {
     pub headers: RVec<Tuple2<RString, RString>>,
     pub body: RVec<u8>,
     pub client_ip: RString,
+}
+
+/// What [`Instance::authorize_request`] decides on: the twin of the C ABI's
+/// `DaguAuthAuthorizeRequest` (ABI 1.4). abi_stable checks this struct's layout when the plugin
+/// loads, so it never grows: a later input comes with a method of its own.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct AbiAuthorizeRequest<'a> {
+    /// A session token or an API key.
+    pub token: RStr<'a>,
+    /// A `DaguAuthAction` value.
+    pub action: u32,
+    /// "" is the default workspace.
+    pub workspace: RStr<'a>,
+    /// A `DaguAuthSurface` value: where the credential arrived.
+    pub surface: u32,
 }
 
 #[repr(C)]
@@ -163,6 +179,12 @@ pub trait Instance: Send + Sync {
     /// Appends an event of the host (`dagu_auth_audit_append`): `token` is the credential that
     /// caused it, or empty for the host itself.
     fn audit_append(&self, token: RStr<'_>, entry_json: RStr<'_>) -> RResult<(), AbiError>;
+
+    // ABI 1.4: authorize on a surface. Check `abi_version()` minor >= 4 before calling.
+    /// `authorize` for a credential that arrived on `request.surface`; the other methods mean
+    /// REST. An API key that does not allow the surface is `Err` with the FORBIDDEN status and the
+    /// message "API key is not allowed for this surface"; an unknown surface is BAD_REQUEST.
+    fn authorize_request(&self, request: &AbiAuthorizeRequest<'_>) -> RResult<u32, AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dagu_auth::config::Argon2Params;
 use dagu_auth::hashpool::HashingLimits;
-use dagu_auth::model::{ApiKeyRecord, Grant, Role, UserRecord, WorkspaceAccess};
+use dagu_auth::model::{
+    ApiKeyRecord, Attribution, Grant, Role, Surfaces, UserRecord, WorkspaceAccess,
+};
 use dagu_auth::password::{self, PasswordHashing};
 use dagu_auth::store::{Session, SqliteStore, Store};
 use dagu_auth::token::{ApiKeyDigest, Claims, TokenCodec};
@@ -175,18 +177,25 @@ impl Dataset {
                             description: String::new(),
                             role: p.role,
                             workspace_access: p.access.clone(),
-                            key_prefix: key[..11].to_string(),
+                            key_prefix: key[..8].to_string(),
                             digest: digest.digest(key),
                             created_at_ms: now,
                             updated_at_ms: now,
                             created_by: principals[0].id.clone(),
                             last_used_at_ms: None,
                             expires_at_ms: None,
+                            allowed_surfaces: Surfaces::ALL,
                             // Half belong to a user, so the owner check runs too.
-                            owner_user_id: (i % 2 == 0).then(|| principals[i * step].id.clone()),
-                            allowed_surfaces: Vec::new(),
-                            attribution_class: "user".into(),
-                            service_account_name: None,
+                            attribution: match i % 2 {
+                                0 => Attribution::UserOwned {
+                                    owner_user_id: principals[i * step].id.clone(),
+                                    owner_username: format!("user{:06}", i * step),
+                                },
+                                _ => Attribution::ServiceAccount {
+                                    name: p.id.clone(),
+                                    migrated: false,
+                                },
+                            },
                         },
                         None,
                     )

@@ -46,8 +46,9 @@ pub use keys::{
 };
 pub use operator::dagu_auth_operator;
 pub use sessions::{
-    dagu_auth_authenticate, dagu_auth_authorize, dagu_auth_authorize_n, dagu_auth_logout,
-    dagu_auth_setup, dagu_auth_setup_required, dagu_auth_verify,
+    DaguAuthAuthorizeRequest, dagu_auth_authenticate, dagu_auth_authorize, dagu_auth_authorize_n,
+    dagu_auth_authorize_request, dagu_auth_logout, dagu_auth_setup, dagu_auth_setup_required,
+    dagu_auth_verify,
 };
 pub use strings::dagu_auth_string_free;
 #[cfg(feature = "test-hooks")]

@@ -1,12 +1,15 @@
-//! First setup, sign-in, who a token is, what it may do, and sign-out.
+//! First setup, sign-in, who a token is, what it may do (on which surface), and sign-out.
 
 use std::ffi::c_char;
 
-use dagu_auth_vocab::DaguAuthStatus;
+use dagu_auth_vocab::{DaguAuthStatus, DaguAuthSurface};
 
 use super::args::{optional_str, required_str, str_with_len};
 use super::call::{c_call_json, c_call_out, c_call_status};
-use crate::ffi::{DaguAuth, authorize};
+use crate::ffi::{CallError, CallResult, DaguAuth, authorize};
+
+/// What the calls from before surfaces (ABI 1.0 to 1.3) mean.
+const REST: u32 = DaguAuthSurface::RestApi as u32;
 
 /// Whether no user exists yet: then the first admin is created with `dagu_auth_setup`.
 ///
@@ -137,7 +140,7 @@ pub unsafe extern "C" fn dagu_auth_authorize(
                 required_str(token, "token")?,
                 optional_str(workspace, "workspace")?,
             );
-            Ok(authorize(engine, token, action, workspace)?)
+            Ok(authorize(engine, token, action, workspace, REST)?)
         })
     }
 }
@@ -170,7 +173,92 @@ pub unsafe extern "C" fn dagu_auth_authorize_n(
         c_call_out(instance, decision_out, error_out, |engine| {
             let token = str_with_len(token, token_len, "token")?;
             let workspace = str_with_len(workspace, workspace_len, "workspace")?;
-            Ok(authorize(engine, token, action, workspace)?)
+            Ok(authorize(engine, token, action, workspace, REST)?)
+        })
+    }
+}
+
+/// What `dagu_auth_authorize_request` decides on. Set `struct_size` to
+/// `sizeof(DaguAuthAuthorizeRequest)`: later versions append fields, a size smaller than this
+/// library knows is UNSUPPORTED_VERSION, and a larger one is accepted (the fields this library
+/// does not know are not read). A zeroed struct with a size means REST. Since ABI 1.4.
+#[repr(C)]
+pub struct DaguAuthAuthorizeRequest {
+    /// `sizeof(DaguAuthAuthorizeRequest)` in the caller's header.
+    pub struct_size: usize,
+    /// A session token or an API key: `token_len` bytes, not NUL-terminated; NULL with a length
+    /// of 0 reads as "" (UNAUTHENTICATED).
+    pub token: *const c_char,
+    pub token_len: usize,
+    /// A `DaguAuthAction` value.
+    pub action: u32,
+    /// `workspace_len` bytes, not NUL-terminated; NULL with a length of 0, or "", is the default
+    /// workspace.
+    pub workspace: *const c_char,
+    pub workspace_len: usize,
+    /// A `DaguAuthSurface` value: where the credential arrived (REST_API for the REST API, MCP for
+    /// the MCP endpoint).
+    pub surface: u32,
+}
+
+/// The fields of `request` this library knows, after checking its `struct_size`.
+///
+/// # Safety
+/// `request` is NULL or points to at least `struct_size` readable bytes starting with a `size_t`.
+unsafe fn read_request<'a>(
+    request: *const DaguAuthAuthorizeRequest,
+) -> CallResult<&'a DaguAuthAuthorizeRequest> {
+    if request.is_null() {
+        return Err(CallError::new(
+            DaguAuthStatus::NullArgument,
+            "request must not be NULL",
+        ));
+    }
+    // Only the size is read until it says the whole struct is there: an older caller's struct
+    // may end before the fields this library added.
+    // SAFETY: non-NULL, and every version of the struct starts with its size.
+    let size = unsafe { request.cast::<usize>().read() };
+    if size < size_of::<DaguAuthAuthorizeRequest>() {
+        return Err(CallError::new(
+            DaguAuthStatus::UnsupportedVersion,
+            format!(
+                "struct_size {size} is smaller than this library's DaguAuthAuthorizeRequest ({})",
+                size_of::<DaguAuthAuthorizeRequest>()
+            ),
+        ));
+    }
+    // SAFETY: at least the whole struct is readable, per its size.
+    Ok(unsafe { &*request })
+}
+
+/// Decides whether the holder of `request->token` may do `request->action` in
+/// `request->workspace`, for a credential that arrived on `request->surface`. It decides as
+/// `dagu_auth_authorize` does, which (like every call before ABI 1.4) means the REST API, with
+/// one more rule: an API key that does not allow the surface gives FORBIDDEN with the message
+/// "API key is not allowed for this surface" (HTTP 403), after the key itself was found good (a
+/// bad key is UNAUTHENTICATED on every surface). A session token is good on every surface.
+/// BAD_REQUEST for an unknown action or surface; UNSUPPORTED_VERSION for a `struct_size` that is
+/// too small. Since ABI 1.4.
+///
+/// # Safety
+/// Required: `instance`, `request`, `decision_out`. `request` points to a
+/// `DaguAuthAuthorizeRequest` of `struct_size` readable bytes whose `token` and `workspace` are
+/// NULL or valid for their lengths (NULL with a non-zero length is NULL_ARGUMENT).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dagu_auth_authorize_request(
+    instance: *const DaguAuth,
+    request: *const DaguAuthAuthorizeRequest,
+    decision_out: *mut u32,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    // SAFETY: the contract above (`request`, `decision_out`).
+    unsafe {
+        c_call_out(instance, decision_out, error_out, |engine| {
+            let request = read_request(request)?;
+            let token = str_with_len(request.token, request.token_len, "token")?;
+            let workspace = str_with_len(request.workspace, request.workspace_len, "workspace")?;
+            let decision = authorize(engine, token, request.action, workspace, request.surface)?;
+            Ok(decision)
         })
     }
 }

@@ -1,11 +1,12 @@
-//! The inputs both ABIs read the same way (JSON requests, the action number) and what they answer
-//! (JSON, the decision number). Their errors are Engine errors, so they take the one status table.
+//! The inputs both ABIs read the same way (JSON requests, the action and surface numbers) and what
+//! they answer (JSON, the decision number). Their errors are Engine errors, so they take the one
+//! status table.
 
-use dagu_auth_vocab::DaguAuthAction;
+use dagu_auth_vocab::{DaguAuthAction, DaguAuthSurface};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::service::Engine;
+use crate::service::{Credentials, Engine};
 
 /// A JSON request argument.
 pub fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T> {
@@ -31,9 +32,19 @@ pub fn json_text(bytes: Vec<u8>) -> Result<String> {
         .map_err(|e| Error::Internal(format!("the JSON answer is not UTF-8: {e}")))
 }
 
-/// `authorize` with the numbers both ABIs carry: an action value in, a decision value out.
-pub fn authorize(engine: &Engine, token: &str, action: u32, workspace: &str) -> Result<u32> {
+/// `authorize` with the numbers both ABIs carry: an action and a surface value in, a decision
+/// value out. The calls from before surfaces (ABI 1.0 to 1.3) pass REST.
+pub fn authorize(
+    engine: &Engine,
+    token: &str,
+    action: u32,
+    workspace: &str,
+    surface: u32,
+) -> Result<u32> {
     let action = DaguAuthAction::from_u32(action)
         .ok_or_else(|| Error::bad_request(format!("unknown action {action}")))?;
-    Ok(engine.authorize(token, action, workspace)? as u32)
+    let surface = DaguAuthSurface::from_u32(surface)
+        .ok_or_else(|| Error::bad_request(format!("unknown surface {surface}")))?;
+    let caller = Credentials::from(token).on(surface);
+    Ok(engine.authorize(caller, action, workspace)? as u32)
 }

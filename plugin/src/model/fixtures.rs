@@ -1,8 +1,9 @@
 //! The records unit tests start from, built one way for every test in the crate.
 
 use dagu_auth_vocab::DaguAuthAction as Action;
+use dagu_auth_vocab::DaguAuthSurface as Surface;
 
-use super::{ApiKeyRecord, Grant, Role, UserRecord, WorkspaceAccess};
+use super::{ApiKeyRecord, Attribution, Grant, Role, Surfaces, UserRecord, WorkspaceAccess};
 
 /// Every action, in the order of the role table.
 pub const ACTIONS: [Action; 5] = [
@@ -42,10 +43,11 @@ pub fn api_key(role: Role, access: WorkspaceAccess) -> ApiKeyRecord {
         created_by: "u1".into(),
         last_used_at_ms: None,
         expires_at_ms: None,
-        owner_user_id: None,
-        allowed_surfaces: vec!["rest_api".into()],
-        attribution_class: "service_account".into(),
-        service_account_name: None,
+        allowed_surfaces: Surfaces::of(&[Surface::RestApi]),
+        attribution: Attribution::ServiceAccount {
+            name: "deploy".into(),
+            migrated: false,
+        },
     }
 }
 

@@ -10,8 +10,9 @@ mod user;
 mod workspace;
 
 pub use apikey::{
-    ApiKeyRecord, display_prefix, generate_key, looks_like_api_key, validate_key_description,
-    validate_key_name,
+    ApiKeyRecord, Attribution, INVALID_ATTRIBUTION, INVALID_SURFACE, SERVICE_ACCOUNT,
+    SURFACE_NOT_ALLOWED, Surfaces, USER_OWNED, display_prefix, generate_key, looks_like_api_key,
+    surface_name, validate_key_description, validate_key_name,
 };
 pub use audit::{AuditEntry, AuditField, AuditListing, AuditQuery};
 pub use principal::Principal;

@@ -3,36 +3,53 @@
 
 use std::sync::Arc;
 
-use dagu_auth_vocab::{DaguAuthAction as Action, DaguAuthDecision as Decision};
+use dagu_auth_vocab::{
+    DaguAuthAction as Action, DaguAuthDecision as Decision, DaguAuthSurface as Surface,
+};
 use subtle::ConstantTimeEq;
 
 use super::Engine;
 use super::cache::{CachedKey, CachedSession};
 use crate::error::{Error, Result, msg};
-use crate::model::{ApiKeyRecord, Principal, UserRecord, looks_like_api_key};
+use crate::model::{ApiKeyRecord, Principal, SURFACE_NOT_ALLOWED, UserRecord, looks_like_api_key};
 use crate::policy;
 use crate::token::Verified;
 
-/// The bearer credential of a call and where it came from (for the audit trail).
-#[derive(Debug, Clone, Copy, Default)]
+/// The bearer credential of a call, the address it came from (for the audit trail) and the
+/// surface it arrived on (an API key is refused on a surface it does not allow).
+#[derive(Debug, Clone, Copy)]
 pub struct Credentials<'a> {
     pub token: &'a str,
     pub client_ip: &'a str,
+    pub surface: Surface,
 }
 
 impl<'a> Credentials<'a> {
+    /// A credential on the REST API: what HTTP requests and the calls without a surface mean.
     pub fn new(token: &'a str, client_ip: &'a str) -> Self {
-        Self { token, client_ip }
+        Self {
+            token,
+            client_ip,
+            surface: Surface::RestApi,
+        }
+    }
+
+    /// The same credential, arrived on `surface`.
+    pub fn on(self, surface: Surface) -> Self {
+        Self { surface, ..self }
     }
 }
 
-/// A bare token: callers of the ABIs have no client address to give.
+impl Default for Credentials<'_> {
+    fn default() -> Self {
+        Self::new("", "")
+    }
+}
+
+/// A bare token on the REST API: callers of the ABIs have no client address to give.
 impl<'a> From<&'a str> for Credentials<'a> {
     fn from(token: &'a str) -> Self {
-        Self {
-            token,
-            client_ip: "",
-        }
+        Self::new(token, "")
     }
 }
 
@@ -47,24 +64,34 @@ fn invalid_token() -> Error {
 }
 
 impl Engine {
-    /// The principal behind a bearer credential, re-read after any change.
+    /// The principal behind a bearer credential, re-read after any change. A session token is
+    /// good on every surface; an API key only on those it allows (FORBIDDEN elsewhere).
     pub fn principal<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<Principal> {
-        let token = caller.into().token;
-        if token.is_empty() {
+        let caller = caller.into();
+        if caller.token.is_empty() {
             return Err(Error::Unauthenticated(msg::AUTH_REQUIRED.into()));
         }
         let now_ms = self.now_noticing_writers();
-        match looks_like_api_key(token) {
-            true => self.key_principal(token, now_ms).map(Principal::ApiKey),
+        match looks_like_api_key(caller.token) {
+            true => self
+                .key_principal(caller.token, caller.surface, now_ms)
+                .map(Principal::ApiKey),
             false => self
-                .with_session(token, now_ms, |session| Arc::clone(&session.user))
+                .with_session(caller.token, now_ms, |session| Arc::clone(&session.user))
                 .map(Principal::User),
         }
     }
 
-    pub fn authorize(&self, token: &str, action: Action, workspace: &str) -> Result<Decision> {
-        if token.is_empty() || looks_like_api_key(token) {
-            let principal = self.principal(token)?;
+    /// What the holder of the credential may do in `workspace`, on the surface it arrived on.
+    pub fn authorize<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        action: Action,
+        workspace: &str,
+    ) -> Result<Decision> {
+        let caller = caller.into();
+        if caller.token.is_empty() || looks_like_api_key(caller.token) {
+            let principal = self.principal(caller)?;
             return Ok(policy::decide(
                 principal.role(),
                 principal.workspace_access(),
@@ -72,9 +99,10 @@ impl Engine {
                 workspace,
             ));
         }
-        // A session token: decided from the packed access, without cloning the user.
+        // A session token, good on every surface: decided from the packed access, without
+        // cloning the user.
         let now_ms = self.now_noticing_writers();
-        self.with_session(token, now_ms, |session| {
+        self.with_session(caller.token, now_ms, |session| {
             session.access.decide(action, workspace)
         })
     }
@@ -146,8 +174,15 @@ impl Engine {
         Ok(session)
     }
 
-    /// An API key: known digest, not expired, and an owner (if any) who is still enabled.
-    fn key_principal(&self, token: &str, now_ms: i64) -> Result<Arc<ApiKeyRecord>> {
+    /// An API key: known digest, not expired, an owner (if any) who still exists and is enabled,
+    /// and allowed on `surface`. The checks run in Dagu's order: a key that is no good at all is
+    /// 401 before a good key on the wrong surface is 403.
+    fn key_principal(
+        &self,
+        token: &str,
+        surface: Surface,
+        now_ms: i64,
+    ) -> Result<Arc<ApiKeyRecord>> {
         let digest = self.key_digest.digest(token);
         let cached = self.cached_key(&digest)?.ok_or_else(invalid_token)?;
         // The lookup was by a keyed digest; the final comparison is constant-time all the same.
@@ -157,14 +192,21 @@ impl Engine {
         if cached.record.is_expired(now_ms) {
             return Err(invalid_token());
         }
-        if let Some(owner) = &cached.record.owner_user_id {
+        // The owner is looked up on every use (from the cache, which every user change empties),
+        // so a disabled owner's key stops at once and works again once the owner is re-enabled,
+        // and a deleted owner's key never works again.
+        if let Some(owner) = cached.record.attribution.owner_user_id() {
             let enabled = self.cached_user(owner)?.is_some_and(|user| !user.disabled);
             if !enabled {
                 return Err(invalid_token());
             }
         }
+        // Counted as used even where it is refused next, as Dagu counts it.
         if cached.due_for_touch(now_ms) {
             self.maintenance.key_used(&cached.record.id, now_ms);
+        }
+        if !cached.record.allowed_surfaces.contains(surface) {
+            return Err(Error::Forbidden(SURFACE_NOT_ALLOWED.into()));
         }
         Ok(Arc::clone(&cached.record))
     }

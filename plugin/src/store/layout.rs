@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Session;
 use crate::error::{Error, Result};
-use crate::model::{ApiKeyRecord, AuditEntry, AuditField, Role, UserRecord, WorkspaceAccess};
+use crate::model::{
+    ApiKeyRecord, Attribution, AuditEntry, AuditField, Role, Surfaces, UserRecord, WorkspaceAccess,
+};
 
 pub const USER_COLUMNS: &str =
     "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
@@ -68,8 +70,16 @@ pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord> {
     });
     let ((role, workspace_access), extra) =
         parsed.map_err(|problem| unreadable("API key", &id, problem))?;
+    let name = row.text(1)?;
+    let attribution = Attribution::from_stored(
+        extra.attribution_class.as_deref(),
+        row.optional_text(12)?,
+        extra.owner_username,
+        extra.service_account_name,
+        &name,
+    );
     Ok(ApiKeyRecord {
-        name: row.text(1)?,
+        name,
         description: row.text(2)?,
         role,
         workspace_access,
@@ -80,10 +90,8 @@ pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord> {
         created_by: row.text(9)?,
         last_used_at_ms: row.optional_int(10)?,
         expires_at_ms: row.optional_int(11)?,
-        owner_user_id: row.optional_text(12)?,
-        allowed_surfaces: extra.allowed_surfaces,
-        attribution_class: extra.attribution_class,
-        service_account_name: extra.service_account_name,
+        allowed_surfaces: Surfaces::from_stored(&extra.allowed_surfaces),
+        attribution,
         id,
     })
 }
@@ -172,21 +180,53 @@ pub fn access_json(access: &WorkspaceAccess) -> Result<String> {
     json(access)
 }
 
-/// Dagu's optional API key fields, stored together since nothing queries them.
+/// Dagu's API key fields that no query selects on, stored together. Every field may be missing:
+/// keys stored before surfaces and attribution were checked hold what was sent then, or nothing,
+/// and read as the model says ([`Surfaces::from_stored`], [`Attribution::from_stored`]).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Extra {
+    #[serde(default)]
     allowed_surfaces: Vec<String>,
-    attribution_class: String,
+    /// Left out for a service account migrated from a key stored without a class, so it stays
+    /// flagged `migratedAsServiceAccount` until the key is next updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attribution_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     service_account_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_username: Option<String>,
+}
+
+/// The owner column of a key: set exactly for a user-owned key.
+pub fn owner_column(key: &ApiKeyRecord) -> Option<&str> {
+    key.attribution.owner_user_id()
 }
 
 pub fn extra_json(key: &ApiKeyRecord) -> Result<String> {
-    json(&Extra {
-        allowed_surfaces: key.allowed_surfaces.clone(),
-        attribution_class: key.attribution_class.clone(),
-        service_account_name: key.service_account_name.clone(),
-    })
+    let mut extra = Extra {
+        allowed_surfaces: key
+            .allowed_surfaces
+            .names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        attribution_class: Some(key.attribution.class().to_string()),
+        service_account_name: None,
+        owner_username: None,
+    };
+    match &key.attribution {
+        Attribution::UserOwned { owner_username, .. } => {
+            extra.owner_username = Some(owner_username.clone());
+        }
+        Attribution::ServiceAccount { name, migrated } => {
+            extra.service_account_name = Some(name.clone());
+            if *migrated {
+                extra.attribution_class = None;
+            }
+        }
+    }
+    json(&extra)
 }
 
 fn json(value: &impl Serialize) -> Result<String> {
@@ -249,7 +289,7 @@ mod tests {
         FakeRow::new(&cells.map(Some))
     }
 
-    fn key_row(extra: &str) -> FakeRow {
+    fn key_row(owner: Option<&str>, extra: &str) -> FakeRow {
         let access = access_json(&WorkspaceAccess::all()).expect("encodes");
         FakeRow::new(&[
             Some("k1"),
@@ -264,7 +304,7 @@ mod tests {
             Some("admin"),
             None,
             Some("3"),
-            None,
+            owner,
             Some(extra),
         ])
     }
@@ -292,22 +332,54 @@ mod tests {
         assert!(message.starts_with("user u1 is unreadable: "), "{message}");
     }
 
+    /// A row written before surfaces and attribution were checked (here with values no request
+    /// may send now) reads as every surface and a migrated service account named for the key.
     #[test]
-    fn an_api_key_row_keeps_its_extra_fields_and_empty_columns() {
+    fn an_api_key_row_from_before_the_checks_reads_as_dagu_reads_a_legacy_key() {
         let key = api_key(&key_row(
+            None,
             r#"{"allowedSurfaces":["api"],"attributionClass":"key","serviceAccountName":null}"#,
         ))
         .expect("decodes");
-        assert_eq!(key.allowed_surfaces, ["api"]);
+        assert_eq!(key.allowed_surfaces, Surfaces::ALL);
         assert_eq!(
-            (key.last_used_at_ms, key.expires_at_ms, key.owner_user_id),
-            (None, Some(3), None)
+            key.attribution,
+            Attribution::ServiceAccount {
+                name: "deploy".into(),
+                migrated: true
+            }
         );
+        assert_eq!((key.last_used_at_ms, key.expires_at_ms), (None, Some(3)));
+    }
+
+    #[test]
+    fn an_api_key_row_decodes_what_was_encoded() {
+        let owned = Attribution::UserOwned {
+            owner_user_id: "u1".into(),
+            owner_username: "alice".into(),
+        };
+        let account = |migrated| Attribution::ServiceAccount {
+            name: "bot".into(),
+            migrated,
+        };
+        let mcp = Surfaces::parse(&["mcp".to_string()]).expect("mcp");
+        for (surfaces, attribution) in [
+            (mcp, owned),
+            (Surfaces::ALL, account(false)),
+            (mcp, account(true)),
+        ] {
+            let mut key = api_key(&key_row(None, "{}")).expect("decodes");
+            key.allowed_surfaces = surfaces;
+            key.attribution = attribution;
+            let extra = extra_json(&key).expect("encodes");
+            let read = api_key(&key_row(owner_column(&key), &extra)).expect("decodes");
+            assert_eq!(read, key, "{extra}");
+        }
     }
 
     #[test]
     fn an_api_key_row_with_unreadable_extra_fields_names_the_key() {
-        let Err(Error::Storage(message)) = api_key(&key_row("{")) else {
+        let Err(Error::Storage(message)) = api_key(&key_row(None, "{")) else {
             panic!("unreadable extra fields decoded");
         };
         assert!(

@@ -87,7 +87,8 @@ pub trait Store: Send + Sync {
     /// Read-modify-write in one transaction. `NotFound`, `AlreadyExists` (username taken) or
     /// `Conflict` (no enabled admin would remain) leave the user unchanged.
     fn update_user(&self, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord>;
-    /// `check` sees the user inside the transaction and may refuse. Sessions go with the user.
+    /// `check` sees the user inside the transaction and may refuse. Sessions go with the user; the
+    /// API keys it owns stay.
     fn delete_user(&self, id: &str, check: &mut dyn FnMut(&UserRecord) -> Result<()>)
     -> Result<()>;
     fn insert_session(&self, session: &Session) -> Result<()>;

@@ -55,11 +55,6 @@ pub fn key_name_taken() -> Error {
     Error::AlreadyExists(msg::API_KEY_NAME_TAKEN.into())
 }
 
-/// An API key whose owner is no user: the caller's mistake, not the store's.
-pub fn unknown_key_owner() -> Error {
-    Error::bad_request("ownerUserId does not name an existing user")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

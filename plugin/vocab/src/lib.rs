@@ -1,5 +1,5 @@
 //! The words dagu-auth and its hosts share: the status of a call, the action a principal wants to
-//! take and the decision on it.
+//! take, the decision on it and the surface a credential arrived on.
 //!
 //! Each enum is written once, in the table at the bottom of this file. From it come the Rust enum,
 //! `from_u32`, the static names (`name`, `c_name`), the list of every value (`ALL`) and the C
@@ -160,6 +160,15 @@ vocabulary! {
         /// The principal has no role in that workspace: hosts answer 404 so it cannot be discovered.
         NotVisible = 3 as "NOT_VISIBLE",
     }
+
+    /// Where a credential arrived, as Dagu names its surfaces. An API key is usable only on the
+    /// surfaces it allows; a session token on any. Zero is REST, so a zeroed request means REST.
+    pub enum DaguAuthSurface as "DAGU_AUTH_SURFACE" {
+        /// The REST API (Dagu's `rest_api`); what every call without a surface means.
+        RestApi = 0 as "REST_API",
+        /// The MCP endpoint (Dagu's `mcp`).
+        Mcp = 1 as "MCP",
+    }
 }
 
 #[cfg(test)]
@@ -179,11 +188,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_action_and_decision_values_map_to_none() {
+    fn unknown_action_decision_and_surface_values_map_to_none() {
         assert_eq!(DaguAuthAction::from_u32(0), None);
         assert_eq!(DaguAuthAction::from_u32(6), None);
         assert_eq!(DaguAuthDecision::from_u32(0), None);
         assert_eq!(DaguAuthDecision::from_u32(u32::MAX), None);
+        assert_eq!(DaguAuthSurface::from_u32(2), None);
+        assert_eq!(DaguAuthSurface::from_u32(0), Some(DaguAuthSurface::RestApi));
         for action in DaguAuthAction::ALL {
             assert_eq!(DaguAuthAction::from_u32(action as u32), Some(action));
         }
@@ -207,12 +218,22 @@ mod tests {
         let statuses = DaguAuthStatus::ALL.map(|s| (s as u32, format!("STATUS_{}", s.name())));
         let actions = DaguAuthAction::ALL.map(|a| (a as u32, format!("ACTION_{}", a.name())));
         let decisions = DaguAuthDecision::ALL.map(|d| (d as u32, format!("DECISION_{}", d.name())));
-        let every = statuses.iter().chain(&actions).chain(&decisions);
+        let surfaces = DaguAuthSurface::ALL.map(|s| (s as u32, format!("SURFACE_{}", s.name())));
+        let every = statuses
+            .iter()
+            .chain(&actions)
+            .chain(&decisions)
+            .chain(&surfaces);
         for (value, name) in every {
             let line = format!("  DAGU_AUTH_{name} = {value},\n");
             assert!(C_DECLARATIONS.contains(&line), "missing {line:?}");
         }
-        for name in ["DaguAuthStatus", "DaguAuthAction", "DaguAuthDecision"] {
+        for name in [
+            "DaguAuthStatus",
+            "DaguAuthAction",
+            "DaguAuthDecision",
+            "DaguAuthSurface",
+        ] {
             assert!(C_DECLARATIONS.contains(&format!("typedef uint32_t {name};\n")));
         }
     }

@@ -292,14 +292,14 @@ fn forwarded_for_lines_are_one_list_walked_from_the_right(abi: Abi) {
     assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
     assert_eq!(statuses[20], 429, "the real client is limited");
     let audit = host.get("/api/v1/audit?action=login_failed", Some(&token));
-    let events = audit.json()["events"]
+    let entries = audit.json()["entries"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert!(!events.is_empty(), "{}", audit.text());
+    assert!(!entries.is_empty(), "{}", audit.text());
     assert!(
-        events.iter().all(|e| e["clientIp"] == "203.0.113.77"),
-        "{events:?}"
+        entries.iter().all(|e| e["ipAddress"] == "203.0.113.77"),
+        "{entries:?}"
     );
 }
 

@@ -5,9 +5,10 @@
 //! the Go binding.
 //!
 //! One module per topic, named for the endpoints or the rule it covers; `fixtures` starts the
-//! hosts. API keys have a suite of their own (plugin/tests); an admin API key is used here only
-//! where no user session can reach a rule (the last enabled admin deleted or disabled by somebody
-//! else).
+//! hosts. `api_keys` covers the rules of API keys a client meets over HTTP (surfaces, Dagu's
+//! checks, owners), `audit` the audit trail in Dagu's shape; the rest of keys and the audit log
+//! have suites of their own (plugin/tests). Elsewhere an admin API key is used only where no user
+//! session can reach a rule (the last enabled admin deleted or disabled by somebody else).
 
 /// `both_abis!(name)` turns `fn name(abi: Abi)` into the tests `name::rust_abi` and
 /// `name::c_abi` (host-demo) and `name::go_host` (the Go host; it skips, saying why, without
@@ -42,6 +43,7 @@ macro_rules! both_abis {
 
 mod fixtures;
 
+mod api_keys;
 mod audit;
 mod auth_mode_none;
 mod cross_site;

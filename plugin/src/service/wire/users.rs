@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::model::{Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput};
+use crate::model::{
+    Attribution, Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput,
+};
 use crate::store::Store;
 
 /// Every principal here authenticates against the plugin itself (a password or a key); Dagu, too,
@@ -62,15 +64,23 @@ impl<'a> UserView<'a> {
         }
     }
 
-    /// A full User for an API key too, named as Dagu names a key's principal (`apikey:<id>`,
-    /// `apikey:<name>`), with the key's role, grants and times. A key that authenticates is never
-    /// disabled.
+    /// A full User for an API key too, as Dagu attributes the key: a user-owned key as its owner
+    /// (id, and the username snapshot the key keeps), a service account as `api_key:<id>` with
+    /// its service account name; with the key's own role and grants either way (never the
+    /// owner's), and the key's own times where Dagu sends zero times. A key that authenticates is
+    /// never disabled.
     pub(super) fn of_principal(principal: &'a Principal) -> Self {
         match principal {
             Principal::User(user) => Self::of(user),
             Principal::ApiKey(key) => Self {
-                id: Cow::Owned(principal.id()),
-                username: Cow::Owned(principal.name()),
+                id: match &key.attribution {
+                    Attribution::UserOwned { owner_user_id, .. } => Cow::Borrowed(owner_user_id),
+                    Attribution::ServiceAccount { .. } => Cow::Owned(key.service_account_id()),
+                },
+                username: match &key.attribution {
+                    Attribution::UserOwned { owner_username, .. } => Cow::Borrowed(owner_username),
+                    Attribution::ServiceAccount { name, .. } => Cow::Borrowed(name),
+                },
                 role: key.role,
                 workspace_access: &key.workspace_access,
                 auth_provider: AUTH_PROVIDER,

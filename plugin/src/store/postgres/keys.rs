@@ -33,7 +33,7 @@ pub fn insert(tx: &mut Client, key: &ApiKeyRecord, max_keys: Option<u64>) -> PgR
             &key.created_by,
             &key.last_used_at_ms,
             &key.expires_at_ms,
-            &key.owner_user_id,
+            &layout::owner_column(key),
             &layout::extra_json(key)?,
         ],
     )
@@ -69,7 +69,7 @@ pub fn update(
             &layout::access_json(&key.workspace_access)?,
             &key.updated_at_ms,
             &key.expires_at_ms,
-            &key.owner_user_id,
+            &layout::owner_column(&key),
             &layout::extra_json(&key)?,
         ],
     )
@@ -114,11 +114,9 @@ pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> PgResult<()> {
     Ok(())
 }
 
-/// The same answers as the SQLite store: an unknown owner is the caller's mistake, any other
-/// uniqueness clash a taken name.
+/// The same answer as the SQLite store: a uniqueness clash is a taken name.
 fn constraint(e: postgres::Error) -> PgError {
     match e.code() {
-        Some(&SqlState::FOREIGN_KEY_VIOLATION) => rules::unknown_key_owner().into(),
         Some(&SqlState::UNIQUE_VIOLATION) => rules::key_name_taken().into(),
         _ => PgError::Driver(e),
     }

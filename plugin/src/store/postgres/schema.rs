@@ -127,6 +127,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_unsucceeded ON audit_entries (result, at, seq) WHERE result <> 'succeeded';
 "#
     ),
+    // API keys outlive their owner, as in Dagu: the owner column loses its foreign key and the
+    // index only the cascade used. Each owned key gets the snapshot of its owner's username that
+    // Dagu lists as `ownerUsername`.
+    r#"
+    ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_owner_user_id_fkey;
+    DROP INDEX IF EXISTS api_keys_by_owner;
+    UPDATE api_keys
+        SET extra = jsonb_set(extra::jsonb, '{ownerUsername}', to_jsonb(users.username))::text
+        FROM users
+        WHERE users.id = api_keys.owner_user_id;
+"#,
 ];
 
 pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;

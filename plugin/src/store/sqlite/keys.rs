@@ -103,7 +103,7 @@ fn write(tx: &Transaction<'_>, sql: &str, key: &ApiKeyRecord) -> Result<()> {
             key.created_by,
             key.last_used_at_ms,
             key.expires_at_ms,
-            key.owner_user_id,
+            layout::owner_column(key),
             layout::extra_json(key)?,
         ],
     )
@@ -111,17 +111,11 @@ fn write(tx: &Transaction<'_>, sql: &str, key: &ApiKeyRecord) -> Result<()> {
     Ok(())
 }
 
+/// A key's only unique columns are its name and digest, and a digest clash is too unlikely to
+/// answer apart.
 fn unique_name(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            // SQLite's message for a foreign key names no column; its extended code does.
-            let foreign_key = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
-                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY);
-            match foreign_key {
-                true => rules::unknown_key_owner(),
-                false => rules::key_name_taken(),
-            }
-        }
+        Some(rusqlite::ErrorCode::ConstraintViolation) => rules::key_name_taken(),
         _ => sql_error(e),
     }
 }

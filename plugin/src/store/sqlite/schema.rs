@@ -105,6 +105,37 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_unsucceeded ON audit_entries (result, at) WHERE result <> 'succeeded';
 "#
     ),
+    // API keys outlive their owner, as in Dagu: the owner column loses its foreign key (SQLite
+    // drops one only by rebuilding the table) and its index, which only the cascade used. Each
+    // owned key gets the snapshot of its owner's username that Dagu lists as `ownerUsername`.
+    r#"
+    CREATE TABLE api_keys_outliving_owners (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        description   TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        workspace_access TEXT NOT NULL,
+        key_prefix    TEXT NOT NULL,
+        digest        TEXT NOT NULL UNIQUE,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        created_by    TEXT NOT NULL,
+        last_used_at  INTEGER,
+        expires_at    INTEGER,
+        owner_user_id TEXT,
+        extra         TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO api_keys_outliving_owners
+        SELECT id, name, description, role, workspace_access, key_prefix, digest, created_at,
+               updated_at, created_by, last_used_at, expires_at, owner_user_id, extra
+        FROM api_keys;
+    DROP TABLE api_keys;
+    ALTER TABLE api_keys_outliving_owners RENAME TO api_keys;
+    UPDATE api_keys
+        SET extra = json_set(extra, '$.ownerUsername',
+                             (SELECT username FROM users WHERE users.id = api_keys.owner_user_id))
+        WHERE owner_user_id IN (SELECT id FROM users);
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -107,7 +107,8 @@ pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Re
     Ok(user)
 }
 
-/// Sessions and keys go with the user (foreign keys, `ON DELETE CASCADE`).
+/// Sessions go with the user (a foreign key, `ON DELETE CASCADE`); API keys stay, as in Dagu, and
+/// no longer work (the Engine refuses a key whose owner is gone).
 pub fn delete(
     tx: &Transaction<'_>,
     id: &str,

@@ -72,15 +72,6 @@ fn check_invariants(conn: &Connection, report: &mut VerifyReport) -> rusqlite::R
             }
         }
     }
-    for id in strings(
-        conn,
-        "SELECT id FROM api_keys WHERE owner_user_id IS NOT NULL \
-         AND owner_user_id NOT IN (SELECT id FROM users) ORDER BY id",
-    )? {
-        report
-            .problems
-            .push(format!("API key {id} belongs to a missing user"));
-    }
     for jti in strings(
         conn,
         "SELECT jti FROM sessions WHERE user_id NOT IN (SELECT id FROM users) ORDER BY jti",
