@@ -243,7 +243,8 @@ func TestAPIKeysAreCreatedShownOnceAndRevoked(t *testing.T) {
 	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{Name: "ci",
 		Role: daguauth.RoleOperator, Description: "the CI runner", ExpiresAt: &expires,
-		WorkspaceAccess: daguauth.AllWorkspaces()})
+		WorkspaceAccess: daguauth.AllWorkspaces(), AllowedSurfaces: []string{"rest_api"},
+		AttributionClass: "service_account"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,9 @@ func TestAPIKeysAreCreatedShownOnceAndRevoked(t *testing.T) {
 		t.Fatalf("created %+v", created)
 	}
 	principal, err := auth.Verify(created.Key)
-	if err != nil || principal.ID != "apikey:"+key.ID || principal.Username != "apikey:ci" {
+	// A service-account key acts as itself: api_key:<id>, named after its service account
+	// (the key's name when none is given), as Dagu names it since ABI 1.4.
+	if err != nil || principal.ID != "api_key:"+key.ID || principal.Username != "ci" {
 		t.Errorf("the key's principal %+v %v", principal, err)
 	}
 	if d, err := auth.Authorize(created.Key, daguauth.ActionExecute, "ops"); err != nil ||

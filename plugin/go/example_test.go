@@ -206,6 +206,7 @@ func ExampleInstance_CreateAPIKey() {
 	defer done()
 	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{
 		Name: "ci", Role: daguauth.RoleOperator, Description: "the CI runner",
+		AllowedSurfaces: []string{"rest_api"}, AttributionClass: "service_account",
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -214,6 +215,26 @@ func ExampleInstance_CreateAPIKey() {
 	decision, err := auth.Authorize(created.Key, daguauth.ActionExecute, "ops")
 	fmt.Println(created.APIKey.Name, strings.HasPrefix(created.Key, "dagu_"), decision, err)
 	// Output: ci true allow <nil>
+}
+
+func ExampleInstance_AuthorizeSurface() {
+	auth, admin, done := exampleAuth()
+	defer done()
+	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{Name: "ci",
+		Role: daguauth.RoleOperator, AllowedSurfaces: []string{"rest_api"},
+		AttributionClass: "service_account"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A host's MCP endpoint says where the key arrived; this key is for the REST API only.
+	_, err = auth.AuthorizeSurface(created.Key, daguauth.ActionExecute, "ops", daguauth.SurfaceMCP)
+	fmt.Println(errors.Is(err, daguauth.ErrForbidden))
+	decision, err := auth.AuthorizeSurface(created.Key, daguauth.ActionExecute, "ops",
+		daguauth.SurfaceRESTAPI)
+	fmt.Println(decision, err)
+	// Output:
+	// true
+	// allow <nil>
 }
 
 func ExampleInstance_ListAudit() {

@@ -83,13 +83,17 @@ func TestACallTheLibraryLacksIsUnsupported(t *testing.T) {
 	}
 }
 
-func TestALibraryBefore14CannotAppendToTheTrailNorBeReadInDagusShape(t *testing.T) {
-	auth, admin := openWithout(t, fnAuditAppend)
+func TestALibraryBefore14LacksTheAuditAppendTheSurfacesAndDagusAuditShape(t *testing.T) {
+	auth, admin := openWithout(t, fnAuditAppend, fnAuthorizeRequest)
 	err := auth.AuditAppend(admin, AuditEntry{Category: "dag", Action: "dag_execute"})
 	var e *Error
 	if !errors.As(err, &e) || !errors.Is(err, ErrUnsupportedVersion) ||
 		!strings.Contains(e.Message, "needs 1.4") {
 		t.Errorf("audit append: %v", err)
+	}
+	if _, err := auth.AuthorizeSurface(admin, ActionView, "", SurfaceMCP); !errors.Is(err,
+		ErrUnsupportedVersion) {
+		t.Errorf("authorize with a surface: %v", err)
 	}
 	// 1.1-1.3 answered {"events"}, which would read as an empty page.
 	auth.lib.abi.Minor = 3

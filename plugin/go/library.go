@@ -50,11 +50,10 @@ const (
 	fnOperator
 	// ABI 1.3
 	fnAuthorizeN
-	// ABI 1.4: optional, so a 1.3 library still loads and AuditAppend answers
-	// ErrUnsupportedVersion there, as the APIKey calls do on a 1.0 library.
+	// ABI 1.4: optional, so a 1.3 library still loads and AuditAppend and AuthorizeSurface
+	// answer ErrUnsupportedVersion there, as the APIKey calls do on a 1.0 library.
 	fnAuditAppend
-	// MARK(issue 14, keys): dagu_auth_authorize_request goes here, since 4 as well, when the
-	// header declares it; TestEveryHeaderFunctionHasItsCall fails from then until it does.
+	fnAuthorizeRequest
 	functionCount
 )
 
@@ -95,6 +94,7 @@ var functions = [functionCount]struct {
 	fnOperator:          {"dagu_auth_operator", 2, true},
 	fnAuthorizeN:        {"dagu_auth_authorize_n", 3, false},
 	fnAuditAppend:       {"dagu_auth_audit_append", 4, false},
+	fnAuthorizeRequest:  {"dagu_auth_authorize_request", 4, false},
 }
 
 func (f function) name() string { return functions[f].name }

@@ -36,8 +36,9 @@ type WorkspaceAccess struct {
 // AllWorkspaces is the access of a user who works everywhere with the top-level role.
 func AllWorkspaces() *WorkspaceAccess { return &WorkspaceAccess{All: true} }
 
-// User is an account. Verify also answers it for an API key, as {ID: "apikey:<id>", Username:
-// "apikey:<name>", Role, WorkspaceAccess}, without the other fields.
+// User is an account. Verify also answers it for an API key, without the other fields: a
+// service-account key as {ID: "api_key:<id>", Username: its service account name, Role,
+// WorkspaceAccess}, a user-owned key as its owner.
 type User struct {
 	ID              string          `json:"id"`
 	Username        string          `json:"username"`
