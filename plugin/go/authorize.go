@@ -73,7 +73,39 @@ func (in *Instance) Authorize(token string, action Action, workspace string) (De
 	return in.lib.callAuthorize(handle, token, action, workspace)
 }
 
-// ABI 1.4 (issue 14) adds here: the authorize call with a request struct (struct_size first;
-// token and workspace with lengths, action, and the surface, REST_API or MCP, so an API key's
-// allowed surfaces are checked). Its method takes the surface as well, allocates nothing like
-// Authorize, and answers ErrUnsupportedVersion on an older library.
+// Surface is where a credential arrived (DaguAuthSurface): an API key is usable only on the
+// surfaces it allows, a session token on any.
+type Surface uint32
+
+// The surfaces of include/dagu_auth.h.
+const (
+	// SurfaceRESTAPI is the REST API: what Authorize means.
+	SurfaceRESTAPI Surface = 0
+	// SurfaceMCP is the MCP endpoint.
+	SurfaceMCP Surface = 1
+)
+
+var surfaceNames = [...]string{SurfaceRESTAPI: "rest_api", SurfaceMCP: "mcp"}
+
+func (s Surface) String() string {
+	if int(s) < len(surfaceNames) {
+		return surfaceNames[s]
+	}
+	return "surface(" + strconv.FormatUint(uint64(s), 10) + ")"
+}
+
+// AuthorizeSurface is Authorize for a credential that arrived on surface: an API key that does
+// not allow the surface is ErrForbidden ("API key is not allowed for this surface") once the key
+// itself is found good. Like Authorize it allocates nothing and copies neither string. An unknown
+// surface is ErrBadRequest; a library before ABI 1.4 answers ErrUnsupportedVersion.
+func (in *Instance) AuthorizeSurface(token string, action Action, workspace string,
+	surface Surface) (Decision, error) {
+	handle := in.handle.Load()
+	if handle == nil {
+		return 0, ErrClosed
+	}
+	if in.lib.fns[fnAuthorizeRequest] == nil {
+		return 0, in.lib.unsupported(fnAuthorizeRequest)
+	}
+	return in.lib.callAuthorizeRequest(handle, token, action, workspace, surface)
+}

@@ -123,3 +123,43 @@ func BenchmarkAuthorize(b *testing.B) {
 		}
 	}
 }
+
+func TestAnAPIKeyIsAuthorizedOnlyOnTheSurfacesItAllows(t *testing.T) {
+	auth, admin := withAdmin(t)
+	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{Name: "rest-only",
+		Role: daguauth.RoleOperator, AllowedSurfaces: []string{"rest_api"},
+		AttributionClass: "service_account"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := auth.AuthorizeSurface(created.Key, daguauth.ActionExecute, "ops",
+		daguauth.SurfaceRESTAPI)
+	if err != nil || got != daguauth.DecisionAllow {
+		t.Errorf("on REST: %v %v", got, err)
+	}
+	_, err = auth.AuthorizeSurface(created.Key, daguauth.ActionExecute, "ops", daguauth.SurfaceMCP)
+	wantErr(t, err, daguauth.ErrForbidden)
+	_, err = auth.AuthorizeSurface(created.Key+"x", daguauth.ActionView, "", daguauth.SurfaceMCP)
+	wantErr(t, err, daguauth.ErrUnauthenticated)
+	// A session token is good on every surface.
+	if got, err := auth.AuthorizeSurface(admin, daguauth.ActionAdmin, "",
+		daguauth.SurfaceMCP); err != nil || got != daguauth.DecisionAllow {
+		t.Errorf("a session on MCP: %v %v", got, err)
+	}
+	_, err = auth.AuthorizeSurface(admin, daguauth.ActionView, "", daguauth.Surface(7))
+	wantErr(t, err, daguauth.ErrBadRequest)
+}
+
+func TestAuthorizeSurfaceAllocatesNothing(t *testing.T) {
+	auth, admin := withAdmin(t)
+	_, viewer := createUser(t, auth, admin, "viewer", daguauth.RoleViewer, scoped("qa", "viewer"))
+	for _, surface := range []daguauth.Surface{daguauth.SurfaceRESTAPI, daguauth.SurfaceMCP} {
+		var got daguauth.Decision
+		allocs := testing.AllocsPerRun(1000, func() {
+			got, _ = auth.AuthorizeSurface(viewer, daguauth.ActionView, "qa", surface)
+		})
+		if allocs != 0 || got != daguauth.DecisionAllow {
+			t.Errorf("on %v: %v allocations per call, decision %v", surface, allocs, got)
+		}
+	}
+}

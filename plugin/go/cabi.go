@@ -17,6 +17,16 @@ package daguauth
 // header_test.go checks them against the header.
 typedef uint32_t DaguAuthStatus;
 typedef struct DaguAuth DaguAuth;
+typedef uint32_t DaguAuthSurface;
+typedef struct DaguAuthAuthorizeRequest {
+	size_t struct_size;
+	const char *token;
+	size_t token_len;
+	uint32_t action;
+	const char *workspace;
+	size_t workspace_len;
+	uint32_t surface;
+} DaguAuthAuthorizeRequest;
 typedef struct DaguAuthHttpHeader {
 	const char *name;
 	const char *value;
@@ -112,6 +122,20 @@ static authorize_result call_authorize_n(void *f, uintptr_t instance, _GoString_
 	                                uint32_t *, char **))f)(
 		a, _GoStringPtr(token), _GoStringLen(token), action, _GoStringPtr(workspace),
 		_GoStringLen(workspace), &r.decision, &r.err);
+	return r;
+}
+// dagu_auth_authorize_request (ABI 1.4): as call_authorize_n, with the surface, the request
+// struct on the C stack.
+static authorize_result call_authorize_request(void *f, uintptr_t instance, _GoString_ token,
+                                               uint32_t action, _GoString_ workspace,
+                                               uint32_t surface) {
+	const DaguAuth *a = (const DaguAuth *)instance;
+	DaguAuthAuthorizeRequest request = {sizeof(DaguAuthAuthorizeRequest), _GoStringPtr(token),
+	                                    _GoStringLen(token), action, _GoStringPtr(workspace),
+	                                    _GoStringLen(workspace), surface};
+	authorize_result r = {0, 0, NULL};
+	r.status = ((DaguAuthStatus (*)(const DaguAuth *, const DaguAuthAuthorizeRequest *,
+	                                uint32_t *, char **))f)(a, &request, &r.decision, &r.err);
 	return r;
 }
 // dagu_auth_authorize, for a library older than ABI 1.3.
@@ -297,6 +321,14 @@ func (l *Library) callAuthorizeN(handle *instanceHandle, token string, action Ac
 	instance := C.uintptr_t(uintptr(unsafe.Pointer(handle)))
 	r := C.call_authorize_n(l.fns[fnAuthorizeN], instance, token, C.uint32_t(action), workspace)
 	return l.authorizeResult(fnAuthorizeN, r)
+}
+
+func (l *Library) callAuthorizeRequest(handle *instanceHandle, token string, action Action,
+	workspace string, surface Surface) (Decision, error) {
+	instance := C.uintptr_t(uintptr(unsafe.Pointer(handle)))
+	r := C.call_authorize_request(l.fns[fnAuthorizeRequest], instance, token, C.uint32_t(action),
+		workspace, C.uint32_t(surface))
+	return l.authorizeResult(fnAuthorizeRequest, r)
 }
 
 func (l *Library) callAuthorize(handle *instanceHandle, token string, action Action,

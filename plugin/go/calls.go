@@ -143,8 +143,12 @@ func (in *Instance) DeleteAPIKey(token, id string) error {
 }
 
 // ListAudit is one page of the audit trail, newest first (admin or manager; the "audit" licence
-// feature). Since ABI 1.1.
+// feature). Since ABI 1.4, which answers Dagu's shape: a library of ABI 1.1-1.3 answers another
+// one, so there it is ErrUnsupportedVersion.
 func (in *Instance) ListAudit(token string, query AuditQuery) (*AuditPage, error) {
+	if in.lib.abi.Minor < auditInDagusShape {
+		return nil, in.lib.unsupportedBefore(fnAuditList, auditInDagusShape)
+	}
 	var page AuditPage
 	if err := in.callJSON(fnAuditList, &page, query, token); err != nil {
 		return nil, err
@@ -161,6 +165,12 @@ func (in *Instance) Operator(command any, result any) error {
 	return in.callJSON(fnOperator, result, command)
 }
 
-// ABI 1.4 (issue 14) adds here: AuditAppend(entry) through dagu_auth_audit_append, for the host's
-// own events (category "dag", "system", ...) attributed to the credential that caused them;
-// unsupported (ErrUnsupportedVersion) on an older library, like the calls above.
+// AuditAppend records an event of the host (a DAG started, a definition changed) in the audit
+// trail, so an admin reads one trail. token is the credential that caused the event, a session
+// token or an API key, and the entry names its user; "" is the host itself, recorded as the user
+// "system". The plugin adds the id, the time and the source. ErrUnauthenticated for a token that
+// is not a valid one; ErrBadRequest for a malformed or reserved ("user", "api_key") category or
+// action, an unknown Surface or Result, or an entry over 64 KiB. Since ABI 1.4.
+func (in *Instance) AuditAppend(token string, entry AuditEntry) error {
+	return in.callJSON(fnAuditAppend, nil, entry, token)
+}

@@ -243,7 +243,8 @@ func TestAPIKeysAreCreatedShownOnceAndRevoked(t *testing.T) {
 	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{Name: "ci",
 		Role: daguauth.RoleOperator, Description: "the CI runner", ExpiresAt: &expires,
-		WorkspaceAccess: daguauth.AllWorkspaces()})
+		WorkspaceAccess: daguauth.AllWorkspaces(), AllowedSurfaces: []string{"rest_api"},
+		AttributionClass: "service_account"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,9 @@ func TestAPIKeysAreCreatedShownOnceAndRevoked(t *testing.T) {
 		t.Fatalf("created %+v", created)
 	}
 	principal, err := auth.Verify(created.Key)
-	if err != nil || principal.ID != "apikey:"+key.ID || principal.Username != "apikey:ci" {
+	// A service-account key acts as itself: api_key:<id>, named after its service account
+	// (the key's name when none is given), as Dagu names it since ABI 1.4.
+	if err != nil || principal.ID != "api_key:"+key.ID || principal.Username != "ci" {
 		t.Errorf("the key's principal %+v %v", principal, err)
 	}
 	if d, err := auth.Authorize(created.Key, daguauth.ActionExecute, "ops"); err != nil ||
@@ -291,24 +294,71 @@ func TestTheAuditTrailIsPagedNewestFirst(t *testing.T) {
 	createUser(t, auth, admin, "bob", daguauth.RoleViewer, nil)
 
 	first, err := auth.ListAudit(admin, daguauth.AuditQuery{Limit: 2})
-	if err != nil || len(first.Events) != 2 || first.NextCursor == "" {
+	if err != nil || len(first.Entries) != 2 || first.NextCursor == "" || first.Total < 3 {
 		t.Fatalf("first page %+v %v", first, err)
 	}
 	rest, err := auth.ListAudit(admin, daguauth.AuditQuery{Cursor: first.NextCursor, Limit: 100})
-	if err != nil || len(rest.Events) == 0 || rest.NextCursor != "" {
+	if err != nil || len(rest.Entries) == 0 || rest.NextCursor != "" {
 		t.Fatalf("rest %+v %v", rest, err)
 	}
-	if first.Events[0].ID <= first.Events[1].ID || first.Events[1].ID <= rest.Events[0].ID {
-		t.Errorf("not newest first: %+v then %+v", first.Events, rest.Events)
+	// Ids are UUIDs now, so the order shows in the times; and no entry comes twice.
+	newest, middle, older := first.Entries[0], first.Entries[1], rest.Entries[0]
+	if newest.Timestamp.Before(middle.Timestamp) || middle.Timestamp.Before(older.Timestamp) ||
+		newest.ID == middle.ID || middle.ID == older.ID || newest.ID == older.ID {
+		t.Errorf("not newest first: %+v then %+v", first.Entries, rest.Entries)
 	}
 	failed, err := auth.ListAudit(admin, daguauth.AuditQuery{Action: "login_failed"})
-	if err != nil || len(failed.Events) != 1 || failed.Events[0].ClientIP != "192.0.2.9" ||
-		failed.Events[0].Actor != "admin" || len(failed.Events[0].Detail) == 0 {
+	if err != nil || len(failed.Entries) != 1 || failed.Entries[0].IPAddress != "192.0.2.9" ||
+		failed.Entries[0].Username != "admin" || failed.Entries[0].Category != "user" {
 		t.Errorf("failed sign-ins %+v %v", failed, err)
 	}
 	later, err := auth.ListAudit(admin, daguauth.AuditQuery{From: time.Now().Add(time.Hour)})
-	if err != nil || len(later.Events) != 0 {
-		t.Errorf("events from the future %+v %v", later, err)
+	if err != nil || len(later.Entries) != 0 || later.Total != 0 {
+		t.Errorf("entries from the future %+v %v", later, err)
+	}
+}
+
+func TestTheHostsEventsJoinTheTrailAsTheirCaller(t *testing.T) {
+	auth, admin := withAdmin(t)
+	bob, bobToken := createUser(t, auth, admin, "bob", daguauth.RoleOperator, nil)
+	err := auth.AuditAppend(bobToken, daguauth.AuditEntry{Category: "dag",
+		Action: "dag_execute", ResourceType: "dag", ResourceID: "demo-ops", Workspace: "ops",
+		Details: map[string]string{"dag_name": "demo-ops"}, IPAddress: "192.0.2.7",
+		CorrelationID: "req-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.AuditAppend("", daguauth.AuditEntry{Category: "system",
+		Action: "scheduler.started"}); err != nil {
+		t.Fatalf("as the host itself: %v", err)
+	}
+	page, err := auth.ListAudit(admin, daguauth.AuditQuery{Category: "dag"})
+	if err != nil || len(page.Entries) != 1 {
+		t.Fatalf("%+v %v", page, err)
+	}
+	got := page.Entries[0]
+	if got.Action != "dag_execute" || got.UserID != bob.ID || got.Username != "bob" ||
+		got.ResourceID != "demo-ops" || got.Workspace != "ops" || got.IPAddress != "192.0.2.7" ||
+		got.CorrelationID != "req-1" || got.Details != `{"dag_name":"demo-ops"}` {
+		t.Errorf("%+v", got)
+	}
+	system, err := auth.ListAudit(admin, daguauth.AuditQuery{Category: "system"})
+	if err != nil || len(system.Entries) != 1 || system.Entries[0].Username != "system" {
+		t.Errorf("the host itself: %+v %v", system, err)
+	}
+	for _, refused := range []struct {
+		token string
+		entry daguauth.AuditEntry
+		want  error
+	}{
+		{"not-a-token", daguauth.AuditEntry{Category: "dag", Action: "dag_execute"},
+			daguauth.ErrUnauthenticated},
+		{"", daguauth.AuditEntry{Category: "user", Action: "user_create"},
+			daguauth.ErrBadRequest},
+		{"", daguauth.AuditEntry{Category: "Dag!", Action: "dag_execute"},
+			daguauth.ErrBadRequest},
+	} {
+		wantErr(t, auth.AuditAppend(refused.token, refused.entry), refused.want)
 	}
 }
 

@@ -33,6 +33,13 @@ type Config struct {
 	Postgres *Postgres
 	// Backup schedules online backups; nil: none.
 	Backup *Backup
+	// AllowedOrigins are origins (scheme://host[:port]) besides the request's own Host that may
+	// send state-changing requests with an Origin header to Handler.
+	AllowedOrigins []string
+	// SetupCode, while no user exists, is what POST /api/v1/auth/setup through Handler must send
+	// as "setupCode": a host listening beyond loopback generates one and logs it, so only whoever
+	// reads the log creates the first admin. At least 16 characters; Setup needs none.
+	SetupCode string
 }
 
 // InitialAdmin is the first admin, created at open while no user exists.
@@ -147,6 +154,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Store              string         `json:"store,omitempty"`
 		Postgres           *postgres      `json:"postgres,omitempty"`
 		Backup             *backup        `json:"backup,omitempty"`
+		AllowedOrigins     []string       `json:"allowedOrigins,omitempty"`
+		SetupCode          string         `json:"setupCode,omitempty"`
 	}{
 		DataDir:            c.DataDir,
 		TokenSecret:        c.TokenSecret,
@@ -155,6 +164,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		LicenseFeatures:    c.LicenseFeatures,
 		AuditRetentionDays: c.AuditRetentionDays,
 		Store:              c.Store,
+		AllowedOrigins:     c.AllowedOrigins,
+		SetupCode:          c.SetupCode,
 	}
 	if wire.LicenseFeatures == nil {
 		wire.LicenseFeatures = []string{}
@@ -197,6 +208,9 @@ func (c Config) String() string {
 	shown := c
 	if shown.TokenSecret != "" {
 		shown.TokenSecret = "<set>"
+	}
+	if shown.SetupCode != "" {
+		shown.SetupCode = "<set>"
 	}
 	type plain Config // without this method, or Sprintf would call it again
 	return fmt.Sprintf("%+v", plain(shown))

@@ -30,6 +30,8 @@ func everyField(dataDir string) daguauth.Config {
 		AuditRetentionDays: &days,
 		Store:              "sqlite",
 		Backup:             &daguauth.Backup{Dir: dataDir + "/backups", Interval: 6 * time.Hour, Keep: 3},
+		AllowedOrigins:     []string{"https://dagu.example.com"},
+		SetupCode:          "setup-code-setup-code",
 	}
 }
 
@@ -46,7 +48,8 @@ func TestConfigIsThePluginsJSON(t *testing.T) {
 		`"perAccount":{"maxFailures":4,"window":"2m0s","throttle":"1.5s"},` +
 		`"exemptLoopback":true,"trustedProxies":["10.0.0.0/8","::1"]},` +
 		`"hashing":{"maxConcurrent":2,"maxQueued":0},"auditRetentionDays":30,"store":"sqlite",` +
-		`"backup":{"dir":"/srv/dagu/backups","interval":"6h0m0s","keep":3}}`
+		`"backup":{"dir":"/srv/dagu/backups","interval":"6h0m0s","keep":3},` +
+		`"allowedOrigins":["https://dagu.example.com"],"setupCode":"setup-code-setup-code"}`
 	if string(text) != want {
 		t.Errorf("got\n%s\nwant\n%s", text, want)
 	}
@@ -73,9 +76,10 @@ func TestThePluginTakesEveryField(t *testing.T) {
 	}
 }
 
-func TestPrintingAConfigHidesTheTokenSecret(t *testing.T) {
+func TestPrintingAConfigHidesTheTokenSecretAndTheSetupCode(t *testing.T) {
 	text := everyField("/d").String()
-	if strings.Contains(text, "0123456789abcdef") || !strings.Contains(text, "/d") {
+	if strings.Contains(text, "0123456789abcdef") || strings.Contains(text, "setup-code") ||
+		!strings.Contains(text, "/d") {
 		t.Errorf("%s", text)
 	}
 }

@@ -206,6 +206,7 @@ func ExampleInstance_CreateAPIKey() {
 	defer done()
 	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{
 		Name: "ci", Role: daguauth.RoleOperator, Description: "the CI runner",
+		AllowedSurfaces: []string{"rest_api"}, AttributionClass: "service_account",
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -216,6 +217,26 @@ func ExampleInstance_CreateAPIKey() {
 	// Output: ci true allow <nil>
 }
 
+func ExampleInstance_AuthorizeSurface() {
+	auth, admin, done := exampleAuth()
+	defer done()
+	created, err := auth.CreateAPIKey(admin, daguauth.NewAPIKey{Name: "ci",
+		Role: daguauth.RoleOperator, AllowedSurfaces: []string{"rest_api"},
+		AttributionClass: "service_account"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A host's MCP endpoint says where the key arrived; this key is for the REST API only.
+	_, err = auth.AuthorizeSurface(created.Key, daguauth.ActionExecute, "ops", daguauth.SurfaceMCP)
+	fmt.Println(errors.Is(err, daguauth.ErrForbidden))
+	decision, err := auth.AuthorizeSurface(created.Key, daguauth.ActionExecute, "ops",
+		daguauth.SurfaceRESTAPI)
+	fmt.Println(decision, err)
+	// Output:
+	// true
+	// allow <nil>
+}
+
 func ExampleInstance_ListAudit() {
 	auth, admin, done := exampleAuth()
 	defer done()
@@ -223,10 +244,30 @@ func ExampleInstance_ListAudit() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, event := range page.Events {
-		fmt.Println(event.Action)
+	for _, entry := range page.Entries {
+		fmt.Println(entry.Category, entry.Action, entry.Username)
 	}
-	// Output: setup_admin
+	// Output: user setup_admin admin
+}
+
+func ExampleInstance_AuditAppend() {
+	auth, admin, done := exampleAuth()
+	defer done()
+	// A host records what a request did as the caller whose token it carried.
+	err := auth.AuditAppend(admin, daguauth.AuditEntry{
+		Category: "dag", Action: "dag_execute", ResourceType: "dag", ResourceID: "nightly",
+		Details: map[string]string{"dag_name": "nightly"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	page, err := auth.ListAudit(admin, daguauth.AuditQuery{Category: "dag"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	entry := page.Entries[0]
+	fmt.Println(entry.Action, entry.ResourceID, entry.Username, entry.Details)
+	// Output: dag_execute nightly admin {"dag_name":"nightly"}
 }
 
 func ExampleInstance_Operator() {

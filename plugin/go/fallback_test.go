@@ -82,3 +82,22 @@ func TestACallTheLibraryLacksIsUnsupported(t *testing.T) {
 		t.Errorf("the rest still works: %v", err)
 	}
 }
+
+func TestALibraryBefore14LacksTheAuditAppendTheSurfacesAndDagusAuditShape(t *testing.T) {
+	auth, admin := openWithout(t, fnAuditAppend, fnAuthorizeRequest)
+	err := auth.AuditAppend(admin, AuditEntry{Category: "dag", Action: "dag_execute"})
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrUnsupportedVersion) ||
+		!strings.Contains(e.Message, "needs 1.4") {
+		t.Errorf("audit append: %v", err)
+	}
+	if _, err := auth.AuthorizeSurface(admin, ActionView, "", SurfaceMCP); !errors.Is(err,
+		ErrUnsupportedVersion) {
+		t.Errorf("authorize with a surface: %v", err)
+	}
+	// 1.1-1.3 answered {"events"}, which would read as an empty page.
+	auth.lib.abi.Minor = 3
+	if _, err := auth.ListAudit(admin, AuditQuery{}); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("audit list: %v", err)
+	}
+}

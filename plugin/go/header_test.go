@@ -87,6 +87,15 @@ func TestStatusesActionsAndDecisionsAreTheHeaders(t *testing.T) {
 			t.Errorf("decision %d is %s in the header, %s here", value, name, Decision(value))
 		}
 	}
+	surfaces := enumValues(t, "DAGU_AUTH_SURFACE_")
+	for name, value := range surfaces {
+		if strings.ToUpper(Surface(value).String()) != name {
+			t.Errorf("surface %d is %s in the header, %s here", value, name, Surface(value))
+		}
+	}
+	if len(surfaces) != len(surfaceNames) {
+		t.Errorf("%d surfaces in the header, %d here", len(surfaces), len(surfaceNames))
+	}
 	if len(actions) != len(actionNames)-1 || len(decisions) != len(decisionNames)-1 {
 		t.Errorf("%d actions and %d decisions in the header", len(actions), len(decisions))
 	}
@@ -114,7 +123,7 @@ func TestTheStructsPassedAreTheHeaders(t *testing.T) {
 		t.Fatal("no cgo preamble in cabi.go")
 	}
 	ours, theirs := structs(string(preamble[1])), structs(header(t))
-	if len(ours) != 3 {
+	if len(ours) != 4 {
 		t.Fatalf("cabi.go declares %v", ours)
 	}
 	for name, fields := range ours {

@@ -113,7 +113,7 @@ func TestHandlerPassesThePeerAddressNotAForwardedOne(t *testing.T) {
 		t.Fatalf("login %d %s", got.status, got.body)
 	}
 	failed, err := auth.ListAudit(admin, daguauth.AuditQuery{Action: "login_failed"})
-	if err != nil || len(failed.Events) != 1 || failed.Events[0].ClientIP != "127.0.0.1" {
+	if err != nil || len(failed.Entries) != 1 || failed.Entries[0].IPAddress != "127.0.0.1" {
 		t.Errorf("the failed sign-in is recorded for %+v %v", failed, err)
 	}
 }

@@ -12,7 +12,7 @@ const ABIMajor = 1
 // ABIMinor is the newest minor this package knows (DAGU_AUTH_ABI_VERSION_MINOR). A library with a
 // lower minor loads, and the calls it lacks answer ErrUnsupportedVersion; a higher minor only
 // adds functions this package does not call.
-const ABIMinor = 3
+const ABIMinor = 4
 
 // function names one C function of the library; the order is the table's, not the ABI's.
 type function int
@@ -50,10 +50,10 @@ const (
 	fnOperator
 	// ABI 1.3
 	fnAuthorizeN
-	// ABI 1.4 (issue 14) goes here: the authorize call with a request struct (struct_size
-	// first; token and workspace with lengths, action, surface REST_API or MCP) and
-	// dagu_auth_audit_append. Both with since 4, so a 1.3 library still loads; their methods
-	// answer ErrUnsupportedVersion there, as APIKey calls do on a 1.0 library.
+	// ABI 1.4: optional, so a 1.3 library still loads and AuditAppend and AuthorizeSurface
+	// answer ErrUnsupportedVersion there, as the APIKey calls do on a 1.0 library.
+	fnAuditAppend
+	fnAuthorizeRequest
 	functionCount
 )
 
@@ -93,6 +93,8 @@ var functions = [functionCount]struct {
 	fnAuditList:         {"dagu_auth_audit_list", 1, true},
 	fnOperator:          {"dagu_auth_operator", 2, true},
 	fnAuthorizeN:        {"dagu_auth_authorize_n", 3, false},
+	fnAuditAppend:       {"dagu_auth_audit_append", 4, false},
+	fnAuthorizeRequest:  {"dagu_auth_authorize_request", 4, false},
 }
 
 func (f function) name() string { return functions[f].name }
@@ -165,7 +167,15 @@ func (l *Library) Symbol(name string) unsafe.Pointer { return dlsym(l.handle, na
 func (l *Library) has(fn function) bool { return l.fns[fn] != nil }
 
 func (l *Library) unsupported(fn function) error {
+	return l.unsupportedBefore(fn, functions[fn].since)
+}
+
+// unsupportedBefore is the error for a call whose answer this package reads only from minor on.
+func (l *Library) unsupportedBefore(fn function, minor uint16) error {
 	return &Error{Status: StatusUnsupportedVersion, Op: fn.name(),
 		Message: fmt.Sprintf("the library has C ABI %s; this call needs %d.%d", l.abi, ABIMajor,
-			functions[fn].since)}
+			minor)}
 }
+
+// auditInDagusShape is the minor from which dagu_auth_audit_list answers Dagu's entries.
+const auditInDagusShape = 4

@@ -41,7 +41,7 @@ func NotFoundMessage(message string) MiddlewareOption {
 //     one (with the Bearer challenge);
 //   - 403 "Insufficient permissions" when the workspace is visible but the role too low;
 //   - 404 when the caller has no role in the workspace, so it cannot be discovered;
-//   - 429, 503 or 500 as WriteAuthError.
+//   - 403 for a key refused on this surface, 429, 503 or 500 as WriteAuthError.
 //
 // An allowed request goes on with its Principal in the context (PrincipalFrom). decide runs only
 // once the request has a token. For a name that does not exist, decide should answer ActionView in

@@ -33,13 +33,16 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 }
 
 // WriteAuthError answers an error of Authorize or SetupRequired as Middleware does. Only what a
-// client can act on keeps the plugin's message: ErrUnauthenticated is a 401, ErrRateLimited a
-// 429, ErrUnavailable a 503; anything else is logged and hidden behind a 500.
+// client can act on keeps the plugin's message: ErrUnauthenticated is a 401, ErrForbidden (an API
+// key used on a surface it does not allow, since ABI 1.4) a 403, ErrRateLimited a 429,
+// ErrUnavailable a 503; anything else is logged and hidden behind a 500.
 func WriteAuthError(w http.ResponseWriter, err error) {
 	var e *Error
 	switch {
 	case errors.Is(err, ErrUnauthenticated) && errors.As(err, &e):
 		WriteError(w, http.StatusUnauthorized, "unauthorized", e.Message)
+	case errors.Is(err, ErrForbidden) && errors.As(err, &e):
+		WriteError(w, http.StatusForbidden, "forbidden", e.Message)
 	case errors.Is(err, ErrRateLimited) && errors.As(err, &e):
 		WriteError(w, http.StatusTooManyRequests, "rate_limited", e.Message)
 	case errors.Is(err, ErrUnavailable):

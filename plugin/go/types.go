@@ -36,8 +36,9 @@ type WorkspaceAccess struct {
 // AllWorkspaces is the access of a user who works everywhere with the top-level role.
 func AllWorkspaces() *WorkspaceAccess { return &WorkspaceAccess{All: true} }
 
-// User is an account. Verify also answers it for an API key, as {ID: "apikey:<id>", Username:
-// "apikey:<name>", Role, WorkspaceAccess}, without the other fields.
+// User is an account. Verify also answers it for an API key, without the other fields: a
+// service-account key as {ID: "api_key:<id>", Username: its service account name, Role,
+// WorkspaceAccess}, a user-owned key as its owner.
 type User struct {
 	ID              string          `json:"id"`
 	Username        string          `json:"username"`
@@ -123,54 +124,115 @@ type APIKeyUpdate struct {
 	ExpiresAt          *time.Time       `json:"expiresAt,omitempty"`
 }
 
-// AuditEvent is one entry of the audit trail. Detail never holds a password, token or key.
+// AuditEvent is one entry of the audit trail, in Dagu's shape; every field is a string, empty
+// when the entry has none. Details never hold a password, token or key.
 type AuditEvent struct {
-	// ID increases with every event.
-	ID        int64     `json:"id"`
+	// ID is a UUID.
+	ID        string    `json:"id"`
 	Timestamp time.Time `json:"timestamp"`
-	// Action is what happened, e.g. "login_failed", "user_create".
+	// Category groups actions: "user", "api_key", or a host's own such as "dag".
+	Category string `json:"category"`
+	// Action is what happened, e.g. "login_failed", "user_create", "dag_execute".
 	Action string `json:"action"`
-	// Actor is a user id, "apikey:<id>", "operator", or a username for sign-in attempts.
-	Actor    string          `json:"actor"`
-	Target   string          `json:"target"`
-	ClientIP string          `json:"clientIp"`
-	Detail   json.RawMessage `json:"detail"`
+	// UserID and Username name who did it: "system" for the host itself, "operator" for the
+	// command line, the name tried for a failed sign-in.
+	UserID         string `json:"userId"`
+	Username       string `json:"username"`
+	Source         string `json:"source,omitempty"`
+	Surface        string `json:"surface,omitempty"`
+	Result         string `json:"result,omitempty"`
+	ResourceType   string `json:"resourceType,omitempty"`
+	ResourceID     string `json:"resourceId,omitempty"`
+	Workspace      string `json:"workspace,omitempty"`
+	CredentialType string `json:"credentialType,omitempty"`
+	CredentialID   string `json:"credentialId,omitempty"`
+	// Details is a JSON object as text, as Dagu sends it.
+	Details       string `json:"details,omitempty"`
+	IPAddress     string `json:"ipAddress,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
+	MCPTool       string `json:"mcpTool,omitempty"`
 }
 
-// AuditPage is one page of events, newest first; NextCursor is empty on the last page.
+// AuditPage is one page of entries, newest first; Total counts every entry the query matches, and
+// NextCursor is empty on the last page.
 type AuditPage struct {
-	Events     []AuditEvent `json:"events"`
+	Entries    []AuditEvent `json:"entries"`
+	Total      int          `json:"total"`
 	NextCursor string       `json:"nextCursor,omitempty"`
 }
 
-// AuditQuery filters the audit trail; zero fields do not filter. Limit 0 is the plugin's page size
-// (50).
+// AuditQuery filters the audit trail by exact match; zero fields do not filter. Limit 0 is the
+// plugin's page size (50, at most 500).
 type AuditQuery struct {
-	From, To time.Time
-	Actor    string
-	Action   string
-	Target   string
-	// Cursor is the NextCursor of the previous page.
+	// From and To bound the time, both inclusive.
+	From, To      time.Time
+	Category      string
+	Action        string
+	UserID        string
+	Source        string
+	Surface       string
+	Result        string
+	ResourceType  string
+	ResourceID    string
+	Workspace     string
+	CorrelationID string
+	IPAddress     string
+	// Cursor is the NextCursor of the previous page; Offset skips entries instead.
 	Cursor string
+	Offset int
 	Limit  int
 }
 
 // MarshalJSON is the query as dagu_auth_audit_list takes it (times in RFC 3339).
 func (q AuditQuery) MarshalJSON() ([]byte, error) {
 	wire := struct {
-		From   string `json:"from,omitempty"`
-		To     string `json:"to,omitempty"`
-		Actor  string `json:"actor,omitempty"`
-		Action string `json:"action,omitempty"`
-		Target string `json:"target,omitempty"`
-		Cursor string `json:"cursor,omitempty"`
-		Limit  int    `json:"limit,omitempty"`
-	}{Actor: q.Actor, Action: q.Action, Target: q.Target, Cursor: q.Cursor, Limit: q.Limit}
+		StartTime     string `json:"startTime,omitempty"`
+		EndTime       string `json:"endTime,omitempty"`
+		Category      string `json:"category,omitempty"`
+		Action        string `json:"action,omitempty"`
+		UserID        string `json:"userId,omitempty"`
+		Source        string `json:"source,omitempty"`
+		Surface       string `json:"surface,omitempty"`
+		Result        string `json:"result,omitempty"`
+		ResourceType  string `json:"resourceType,omitempty"`
+		ResourceID    string `json:"resourceId,omitempty"`
+		Workspace     string `json:"workspace,omitempty"`
+		CorrelationID string `json:"correlationId,omitempty"`
+		IPAddress     string `json:"ipAddress,omitempty"`
+		Cursor        string `json:"cursor,omitempty"`
+		Offset        int    `json:"offset,omitempty"`
+		Limit         int    `json:"limit,omitempty"`
+	}{Category: q.Category, Action: q.Action, UserID: q.UserID, Source: q.Source,
+		Surface: q.Surface, Result: q.Result, ResourceType: q.ResourceType,
+		ResourceID: q.ResourceID, Workspace: q.Workspace, CorrelationID: q.CorrelationID,
+		IPAddress: q.IPAddress, Cursor: q.Cursor, Offset: q.Offset, Limit: q.Limit}
 	if !q.From.IsZero() {
-		wire.From = q.From.Format(time.RFC3339Nano)
+		wire.StartTime = q.From.Format(time.RFC3339Nano)
 	}
 	if !q.To.IsZero() {
-		wire.To = q.To.Format(time.RFC3339Nano)
+		wire.EndTime = q.To.Format(time.RFC3339Nano)
 	}
 	return json.Marshal(wire)
+}
+
+// AuditEntry is an event of the host for AuditAppend. Category and Action are 1-64 characters of
+// a-z, 0-9, _ and .; the zero value of every other field leaves it out.
+type AuditEntry struct {
+	// Category groups actions, e.g. "dag"; "user" and "api_key" are the plugin's own.
+	Category string `json:"category"`
+	// Action is what happened, e.g. "dag_execute".
+	Action       string `json:"action"`
+	ResourceType string `json:"resourceType,omitempty"`
+	ResourceID   string `json:"resourceId,omitempty"`
+	Workspace    string `json:"workspace,omitempty"`
+	// Details is encoded as a JSON object (a map or a struct). Admins and managers read it: never
+	// a password, token or key.
+	Details   any    `json:"details,omitempty"`
+	IPAddress string `json:"ipAddress,omitempty"`
+	// Surface is "rest_api" (the default) or "mcp".
+	Surface string `json:"surface,omitempty"`
+	// Result is "succeeded" (the default), "failed", "denied", "received" or "started".
+	Result        string `json:"result,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
+	MCPTool       string `json:"mcpTool,omitempty"`
 }

@@ -20,7 +20,8 @@ const envHelp = `Environment (a blank variable counts as unset):
   DAGU_AUTH_BUILTIN_INITIAL_ADMIN_USERNAME  DAGU_AUTH_BUILTIN_INITIAL_ADMIN_PASSWORD
   DAGU_LICENSE_FEATURES [rbac,audit; set but empty = unlicensed]
   DAGU_AUTH_TRUSTED_PROXIES  DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK [false]
-  DAGU_AUTH_BUILTIN_STORE [sqlite]  DAGU_AUTH_POSTGRES_URL`
+  DAGU_AUTH_BUILTIN_STORE [sqlite]  DAGU_AUTH_POSTGRES_URL
+  DAGU_AUTH_ALLOWED_ORIGINS [comma list of https://host[:port]]`
 
 // settings is the host's configuration: host-demo's environment variables, read once at start.
 type settings struct {
@@ -111,6 +112,9 @@ func readSettings(getenv func(string) string, lookupEnv func(string) (string, bo
 		c.LoginLimits.ExemptLoopback = true
 	default:
 		return s, fmt.Errorf("DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK: `%s` is not true or false", exempt)
+	}
+	if origins := env(getenv, "DAGU_AUTH_ALLOWED_ORIGINS"); origins != "" {
+		c.AllowedOrigins = splitList(origins)
 	}
 	c.Store = env(getenv, "DAGU_AUTH_BUILTIN_STORE")
 	if url := env(getenv, "DAGU_AUTH_POSTGRES_URL"); url != "" {

@@ -44,7 +44,8 @@ func TestEveryVariableIsRead(t *testing.T) {
 		"DAGU_LICENSE_FEATURES":                    " rbac, ,audit,rbac ",
 		"DAGU_AUTH_TRUSTED_PROXIES":                "127.0.0.1, 10.0.0.0/8",
 		"DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK":          "true", "DAGU_AUTH_BUILTIN_STORE": "postgres",
-		"DAGU_AUTH_POSTGRES_URL": "postgres://db/auth",
+		"DAGU_AUTH_POSTGRES_URL":    "postgres://db/auth",
+		"DAGU_AUTH_ALLOWED_ORIGINS": " https://dagu.example.com, ,http://localhost:3000 ",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,8 @@ func TestEveryVariableIsRead(t *testing.T) {
 		*c.InitialAdmin != (daguauth.InitialAdmin{Username: "boss", Password: " spaced pw "}) ||
 		strings.Join(c.LicenseFeatures, ",") != "rbac,audit" ||
 		strings.Join(c.LoginLimits.TrustedProxies, ",") != "127.0.0.1,10.0.0.0/8" ||
-		!c.LoginLimits.ExemptLoopback || c.Store != "postgres" || c.Postgres.URL != "postgres://db/auth" {
+		!c.LoginLimits.ExemptLoopback || c.Store != "postgres" || c.Postgres.URL != "postgres://db/auth" ||
+		strings.Join(c.AllowedOrigins, ",") != "https://dagu.example.com,http://localhost:3000" {
 		t.Errorf("settings %+v, plugin %+v", s, c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	daguauth "github.com/dagu-auth/dagu-auth/plugin/go"
@@ -16,6 +17,11 @@ import (
 // Demo resources the host owns and the plugin guards, the way Dagu guards its DAGs: every request
 // asks Authorize(token, action, workspace) and maps the decision to a status. A workspace the
 // caller cannot see answers 404, never 403, so its DAGs cannot be found by probing names.
+//
+// A start and an update are recorded in the plugin's audit trail (AuditAppend) as Dagu records
+// them (category "dag", actions "dag_execute" and "dag_update"), attributed to the caller's token
+// (and X-Request-Id, when sent, as the correlation id), so an admin reads who started or changed
+// what beside the sign-ins.
 
 // specBodyLimit bounds what one PUT can make the host hold.
 const specBodyLimit = 1 << 20
@@ -180,7 +186,8 @@ func (s *server) showDAG(w http.ResponseWriter, _ *http.Request, d dag) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-func (s *server) startDAG(w http.ResponseWriter, _ *http.Request, d dag) {
+func (s *server) startDAG(w http.ResponseWriter, r *http.Request, d dag) {
+	s.audit(r, "dag_execute", d)
 	writeJSON(w, http.StatusAccepted, map[string]any{"name": d.Name, "started": true})
 }
 
@@ -207,7 +214,46 @@ func (s *server) updateDAG(w http.ResponseWriter, r *http.Request, d dag) {
 		dagNotFound(w)
 		return
 	}
+	s.audit(r, "dag_update", updated)
 	writeJSON(w, http.StatusOK, updated)
+}
+
+// requestID is the caller's X-Request-Id, which ties the entry to the caller's own logs, when it
+// is a plausible one (1-128 visible ASCII characters).
+func requestID(r *http.Request) string {
+	id := strings.TrimSpace(r.Header.Get("X-Request-Id"))
+	if len(id) < 1 || len(id) > 128 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return ""
+		}
+	}
+	return id
+}
+
+// audit records action on d in the plugin's audit trail as the bearer of the request. The DAG
+// was started or changed already, so a failed write is logged rather than answered; the answer
+// waits for the write, so the entry is there when the caller next reads the trail.
+func (s *server) audit(r *http.Request, action string, d dag) {
+	if s.auth == nil {
+		return
+	}
+	token, ok := daguauth.BearerToken(r)
+	if !ok {
+		return
+	}
+	err := s.auth.AuditAppend(token, daguauth.AuditEntry{
+		Category: "dag", Action: action, ResourceType: "dag", ResourceID: d.Name,
+		Workspace: d.workspace(), Details: map[string]string{"dag_name": d.Name},
+		IPAddress: daguauth.ClientIP(r), CorrelationID: requestID(r),
+	})
+	if err != nil {
+		line, _ := json.Marshal(map[string]string{"log": "dagu-auth-host.audit-lost",
+			"action": action, "dag": d.Name, "error": err.Error()})
+		s.journal.Print(string(line))
+	}
 }
 
 type bodyKey struct{}

@@ -66,6 +66,15 @@ func fail(status int, format string, args ...any) {
 func run(s settings, web *webPages) error {
 	var auth *daguauth.Instance
 	if s.builtin {
+		// Generated before the plugin opens, which takes it in its configuration; the plugin
+		// asks for it only while no user exists, and it is printed only then.
+		if !listensOnLoopback(s.host) {
+			code, err := newSetupCode()
+			if err != nil {
+				return fmt.Errorf("cannot generate a setup code: %w", err)
+			}
+			s.plugin.SetupCode = code
+		}
 		// Held until run returns: the plugin's db.restore refuses while any server holds it.
 		lock, err := daguauth.LockDataDir(s.plugin.DataDir)
 		if err != nil {
@@ -87,7 +96,9 @@ func run(s settings, web *webPages) error {
 	}
 	// The bound address, not the configured one: with port 0 only this says where to connect.
 	fmt.Printf("dagu-auth-host listening on http://%s\n", listener.Addr())
-	httpServer := &http.Server{Handler: newServer(auth, web, log.New(os.Stderr, "", 0))}
+	handler := newServer(auth, web, log.New(os.Stderr, "", 0))
+	handler.hosts = allowedHostsFor(s.host, s.plugin.AllowedOrigins)
+	httpServer := &http.Server{Handler: handler}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -133,6 +144,13 @@ func openPlugin(s settings) (*daguauth.Instance, error) {
 	case required:
 		fmt.Fprintln(os.Stderr, "dagu-auth-host: no user exists yet: create the first admin "+
 			"with POST /api/v1/auth/setup")
+		if code := s.plugin.SetupCode; code != "" {
+			// Worded as host-demo's line, so whoever finds the code in one host's log (or a
+			// script, or the HTTP suite) finds it in the other's.
+			fmt.Fprintf(os.Stderr, "host-demo: setup code: %s (the server listens beyond "+
+				"loopback; the /setup page asks for it, the API takes it as \"setupCode\")\n",
+				code)
+		}
 	}
 	return auth, nil
 }

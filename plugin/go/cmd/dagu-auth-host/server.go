@@ -23,6 +23,8 @@ type server struct {
 	start   http.Handler
 	update  http.Handler
 	journal *log.Logger
+	// hosts are the names a loopback server answers to; nil beyond loopback.
+	hosts *allowedHosts
 }
 
 func newServer(auth *daguauth.Instance, web *webPages, journal *log.Logger) *server {
@@ -59,6 +61,9 @@ func (r *statusRecorder) WriteHeader(status int) {
 
 // route matches the escaped path, as host-demo's router does: "a%2Fb" is one DAG name.
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	if s.hosts != nil && s.hosts.refused(w, r) {
+		return
+	}
 	path := r.URL.EscapedPath()
 	switch {
 	case path == "/api/v1/health":
