@@ -309,7 +309,8 @@ func TestTheAuditTrailIsPagedNewestFirst(t *testing.T) {
 	}
 	failed, err := auth.ListAudit(admin, daguauth.AuditQuery{Action: "login_failed"})
 	if err != nil || len(failed.Entries) != 1 || failed.Entries[0].IPAddress != "192.0.2.9" ||
-		failed.Entries[0].Username != "admin" || failed.Entries[0].Category != "user" {
+		failed.Entries[0].Username != "admin" || failed.Entries[0].Category != "user" ||
+		failed.Entries[0].Details == "" {
 		t.Errorf("failed sign-ins %+v %v", failed, err)
 	}
 	later, err := auth.ListAudit(admin, daguauth.AuditQuery{From: time.Now().Add(time.Hour)})
