@@ -177,56 +177,8 @@ fn the_old_keys_read_as_dagu_reads_them(engine: &Engine) {
     assert_eq!(keys_by_name(engine)["owned"]["ownerUsername"], "alice");
 }
 
-/// The SQLite schema at version 2.
-const SQLITE_V2: &str = r#"
-    CREATE TABLE users (
-        id               TEXT PRIMARY KEY,
-        username         TEXT NOT NULL,
-        username_folded  TEXT NOT NULL UNIQUE,
-        role             TEXT NOT NULL,
-        workspace_access TEXT NOT NULL,
-        password_hash    TEXT NOT NULL,
-        disabled         INTEGER NOT NULL DEFAULT 0,
-        created_at       INTEGER NOT NULL,
-        updated_at       INTEGER NOT NULL
-    ) STRICT;
-    CREATE TABLE sessions (
-        jti        TEXT PRIMARY KEY,
-        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        created_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL
-    ) STRICT;
-    CREATE INDEX sessions_by_user ON sessions(user_id);
-    CREATE INDEX sessions_by_expiry ON sessions(expires_at);
-    CREATE TABLE api_keys (
-        id            TEXT PRIMARY KEY,
-        name          TEXT NOT NULL UNIQUE,
-        description   TEXT NOT NULL,
-        role          TEXT NOT NULL,
-        workspace_access TEXT NOT NULL,
-        key_prefix    TEXT NOT NULL,
-        digest        TEXT NOT NULL UNIQUE,
-        created_at    INTEGER NOT NULL,
-        updated_at    INTEGER NOT NULL,
-        created_by    TEXT NOT NULL,
-        last_used_at  INTEGER,
-        expires_at    INTEGER,
-        owner_user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
-        extra         TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX api_keys_by_owner ON api_keys(owner_user_id);
-    CREATE TABLE audit_events (
-        id        INTEGER PRIMARY KEY AUTOINCREMENT,
-        at        INTEGER NOT NULL,
-        action    TEXT NOT NULL,
-        actor     TEXT NOT NULL,
-        target    TEXT NOT NULL,
-        client_ip TEXT NOT NULL,
-        detail    TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX audit_by_time ON audit_events(at);
-    PRAGMA user_version = 2;
-"#;
+/// The SQLite schema at version 2, the one the audit migration test starts from too.
+const SQLITE_V2: &str = include_str!("fixtures/schema_v2_sqlite.sql");
 
 #[test]
 fn sqlite_keys_from_the_previous_schema_are_kept_and_read_as_dagu_reads_them() {
@@ -235,6 +187,8 @@ fn sqlite_keys_from_the_previous_schema_are_kept_and_read_as_dagu_reads_them() {
     std::fs::create_dir_all(dir.path().join("auth")).expect("auth folder");
     let conn = rusqlite::Connection::open(&db).expect("create the old database");
     conn.execute_batch(SQLITE_V2).expect("the version 2 schema");
+    conn.pragma_update(None, "user_version", 2)
+        .expect("version 2");
     conn.execute_batch(&old_rows()).expect("the old rows");
     drop(conn);
 
@@ -245,73 +199,8 @@ fn sqlite_keys_from_the_previous_schema_are_kept_and_read_as_dagu_reads_them() {
     assert!(report.is_ok(), "{report}");
 }
 
-/// The PostgreSQL schema at version 2.
-const POSTGRES_V2: &str = r#"
-    CREATE TABLE users (
-        id               TEXT PRIMARY KEY,
-        username         TEXT NOT NULL,
-        username_folded  TEXT NOT NULL UNIQUE,
-        role             TEXT NOT NULL,
-        workspace_access TEXT NOT NULL,
-        password_hash    TEXT NOT NULL,
-        disabled         BOOLEAN NOT NULL DEFAULT FALSE,
-        created_at       BIGINT NOT NULL,
-        updated_at       BIGINT NOT NULL
-    );
-    CREATE TABLE sessions (
-        jti        TEXT PRIMARY KEY,
-        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        created_at BIGINT NOT NULL,
-        expires_at BIGINT NOT NULL
-    );
-    CREATE INDEX sessions_by_user ON sessions(user_id);
-    CREATE INDEX sessions_by_expiry ON sessions(expires_at);
-    CREATE TABLE api_keys (
-        id               TEXT PRIMARY KEY,
-        name             TEXT NOT NULL UNIQUE,
-        description      TEXT NOT NULL,
-        role             TEXT NOT NULL,
-        workspace_access TEXT NOT NULL,
-        key_prefix       TEXT NOT NULL,
-        digest           TEXT NOT NULL UNIQUE,
-        created_at       BIGINT NOT NULL,
-        updated_at       BIGINT NOT NULL,
-        created_by       TEXT NOT NULL,
-        last_used_at     BIGINT,
-        expires_at       BIGINT,
-        owner_user_id    TEXT REFERENCES users(id) ON DELETE CASCADE,
-        extra            TEXT NOT NULL
-    );
-    CREATE INDEX api_keys_by_owner ON api_keys(owner_user_id);
-    CREATE TABLE audit_events (
-        id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        at        BIGINT NOT NULL,
-        action    TEXT NOT NULL,
-        actor     TEXT NOT NULL,
-        target    TEXT NOT NULL,
-        client_ip TEXT NOT NULL,
-        detail    TEXT NOT NULL
-    );
-    CREATE INDEX audit_by_time ON audit_events(at);
-    CREATE TABLE login_failures (
-        scope TEXT NOT NULL,
-        key   TEXT NOT NULL,
-        at    BIGINT NOT NULL
-    );
-    CREATE INDEX login_failures_by_key ON login_failures(scope, key, at);
-    CREATE INDEX login_failures_by_time ON login_failures(at);
-    CREATE TABLE change_counter (
-        id    INTEGER PRIMARY KEY CHECK (id = 1),
-        value BIGINT NOT NULL
-    );
-    INSERT INTO change_counter (id, value) VALUES (1, 0);
-    CREATE INDEX users_in_list_order ON users (username_folded COLLATE "C", id COLLATE "C");
-    CREATE TABLE dagu_auth_schema (
-        id      INTEGER PRIMARY KEY CHECK (id = 1),
-        version INTEGER NOT NULL
-    );
-    INSERT INTO dagu_auth_schema (id, version) VALUES (1, 2);
-"#;
+/// The PostgreSQL schema at version 2, the one the audit migration test starts from too.
+const POSTGRES_V2: &str = include_str!("fixtures/schema_v2_postgres.sql");
 
 #[cfg(feature = "postgres")]
 #[test]
@@ -319,6 +208,10 @@ fn postgres_keys_from_the_previous_schema_are_kept_and_read_as_dagu_reads_them()
     use dagu_auth::config::{PostgresConfig, StoreConfig};
     let Some(schema) = pg::schema() else { return };
     schema.execute(POSTGRES_V2);
+    schema.execute(
+        "CREATE TABLE dagu_auth_schema (id INTEGER PRIMARY KEY CHECK (id = 1), \
+         version INTEGER NOT NULL); INSERT INTO dagu_auth_schema VALUES (1, 2);",
+    );
     schema.execute(&old_rows());
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = common::config(dir.path());
