@@ -37,6 +37,32 @@ pub struct AuditEntry {
     pub ip_address: String,
 }
 
+impl AuditEntry {
+    /// Every text field in one fixed order (`id`, then Dagu's fields from `category` to
+    /// `ipAddress`): the order the stores write their columns in and the CSV export its cells.
+    pub fn texts(&self) -> [&str; 17] {
+        [
+            &self.id,
+            &self.category,
+            &self.action,
+            &self.user_id,
+            &self.username,
+            &self.source,
+            &self.surface,
+            &self.result,
+            &self.correlation_id,
+            &self.resource_type,
+            &self.resource_id,
+            &self.workspace,
+            &self.credential_id,
+            &self.credential_type,
+            &self.mcp_tool,
+            &self.details,
+            &self.ip_address,
+        ]
+    }
+}
+
 /// A field of [`AuditEntry`] that listings filter on by exact match, named as Dagu's query
 /// parameters name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,7 +20,7 @@ pub const KEY_COLUMNS: &str = "id, name, description, role, workspace_access, ke
 pub const AUDIT_COLUMNS: &str = "seq, at, id, category, action, user_id, username, source, surface, \
      result, correlation_id, resource_type, resource_id, workspace, credential_id, credential_type, \
      mcp_tool, details, ip_address";
-/// What an insert writes: every column but `seq`, which the store assigns; [`audit_texts`] gives
+/// What an insert writes: every column but `seq`, which the store assigns; [`AuditEntry::texts`] gives
 /// the values after `at` in this order.
 pub const AUDIT_INSERT_COLUMNS: &str = "at, id, category, action, user_id, username, source, \
      surface, result, correlation_id, resource_type, resource_id, workspace, credential_id, \
@@ -121,29 +121,6 @@ pub fn audit_entry(row: &impl Columns) -> Result<AuditEntry> {
         details: text(17)?,
         ip_address: text(18)?,
     })
-}
-
-/// The text values of [`AUDIT_INSERT_COLUMNS`], after `at`.
-pub fn audit_texts(entry: &AuditEntry) -> [&str; 17] {
-    [
-        &entry.id,
-        &entry.category,
-        &entry.action,
-        &entry.user_id,
-        &entry.username,
-        &entry.source,
-        &entry.surface,
-        &entry.result,
-        &entry.correlation_id,
-        &entry.resource_type,
-        &entry.resource_id,
-        &entry.workspace,
-        &entry.credential_id,
-        &entry.credential_type,
-        &entry.mcp_tool,
-        &entry.details,
-        &entry.ip_address,
-    ]
 }
 
 /// The column that holds a filtered field.
@@ -400,7 +377,7 @@ mod tests {
             ("not json", "c18")
         );
         // Written and read back in the same order.
-        let texts = audit_texts(&entry);
+        let texts = entry.texts();
         assert_eq!((texts[0], texts[16]), ("c2", "c18"));
     }
 }

@@ -224,27 +224,13 @@ impl AuditPage {
     pub fn to_csv(&self) -> String {
         let mut out = String::from(CSV_HEADER);
         for entry in &self.entries {
-            let fields = [
-                entry.id.as_str(),
-                &timestamp(entry.at_ms),
-                &entry.category,
-                &entry.action,
-                &entry.user_id,
-                &entry.username,
-                &entry.source,
-                &entry.surface,
-                &entry.result,
-                &entry.correlation_id,
-                &entry.resource_type,
-                &entry.resource_id,
-                &entry.workspace,
-                &entry.credential_id,
-                &entry.credential_type,
-                &entry.mcp_tool,
-                &entry.details,
-                &entry.ip_address,
-            ];
-            let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+            // CSV_HEADER's order: the id, the time, then the entry's other texts.
+            let texts = entry.texts();
+            let time = timestamp(entry.at_ms);
+            let fields = std::iter::once(texts[0])
+                .chain(std::iter::once(time.as_str()))
+                .chain(texts[1..].iter().copied());
+            let line: Vec<String> = fields.map(csv_field).collect();
             out.push_str(&line.join(","));
             out.push('\n');
         }

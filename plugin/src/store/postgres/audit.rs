@@ -26,7 +26,7 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub fn append(tx: &mut Client, entry: &AuditEntry) -> PgResult<()> {
-    let texts = layout::audit_texts(entry);
+    let texts = entry.texts();
     let values: Vec<&(dyn ToSql + Sync)> = std::iter::once(&entry.at_ms as &(dyn ToSql + Sync))
         .chain(texts.iter().map(|text| text as &(dyn ToSql + Sync)))
         .collect();

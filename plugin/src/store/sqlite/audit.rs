@@ -27,7 +27,7 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<()> {
-    let texts = layout::audit_texts(entry);
+    let texts = entry.texts();
     let values = std::iter::once(&entry.at_ms as &dyn ToSql)
         .chain(texts.iter().map(|text| text as &dyn ToSql));
     tx.prepare_cached(&INSERT)
