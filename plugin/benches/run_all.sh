@@ -15,6 +15,8 @@ log() { echo "== $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"; }
   cargo bench -p dagu-auth --bench signin
   log "store at 100,000 users"
   cargo bench -p dagu-auth --bench store
+  log "audit trail at 1,000,000 entries"
+  BENCH_AUDIT_TMPFS=/dev/shm cargo bench -p dagu-auth --bench audit
   log "Go host through cgo (tests/go, -bench)"
   (cd tests/go && GOFLAGS=-mod=mod GOCACHE="$PWD/../../target/go/cache" GOPATH="$PWD/../../target/go/path" \
       go build -o ../../target/go/bin/gohost-bench .)

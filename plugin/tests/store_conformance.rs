@@ -104,6 +104,7 @@ conformance!(
     audit_filters_narrow_the_page,
     every_audit_filter_matches_exactly_its_field,
     the_audit_total_counts_every_match_before_offset_and_limit,
+    an_unfiltered_time_window_counts_exactly_whatever_share_of_the_trail_it_holds,
     audit_pruning_removes_at_most_a_batch_of_old_entries,
     the_change_counter_moves_when_another_store_revokes,
 );
@@ -872,6 +873,33 @@ fn the_audit_total_counts_every_match_before_offset_and_limit(b: &Backend) {
     assert_eq!(page(0, 2), (vec![7, 5], 4));
     assert_eq!(page(2, 2), (vec![3, 1], 4));
     assert_eq!(page(4, 2), (vec![], 4));
+}
+
+/// The window's total is exact whether it holds a few entries or most of them (SQLite counts
+/// the latter as everything less what lies outside).
+fn an_unfiltered_time_window_counts_exactly_whatever_share_of_the_trail_it_holds(b: &Backend) {
+    for at in 1..=10 {
+        b.store
+            .append_audit(&event(at, "login", "a"))
+            .expect("append");
+    }
+    let total = |start_ms, end_ms| {
+        let query = AuditQuery {
+            start_ms,
+            end_ms,
+            limit: 3,
+            ..AuditQuery::default()
+        };
+        b.store.list_audit(&query).expect("list").total
+    };
+    assert_eq!(total(None, None), 10);
+    assert_eq!(total(Some(2), None), 9);
+    assert_eq!(total(Some(2), Some(9)), 8);
+    assert_eq!(total(None, Some(9)), 9);
+    assert_eq!(total(Some(9), None), 2);
+    assert_eq!(total(Some(4), Some(4)), 1);
+    assert_eq!(total(Some(11), None), 0);
+    assert_eq!(total(Some(8), Some(3)), 0);
 }
 
 fn audit_pruning_removes_at_most_a_batch_of_old_entries(b: &Backend) {

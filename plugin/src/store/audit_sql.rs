@@ -58,9 +58,9 @@ impl Partial {
     }
 }
 
-/// `WHERE` terms (joined with AND, never empty) and their values.
+/// `WHERE` terms (joined with AND) and their values.
 pub struct Matching<'a> {
-    pub terms: String,
+    terms: Vec<String>,
     pub binds: Vec<Bind<'a>>,
 }
 
@@ -76,7 +76,7 @@ impl<'a> Matching<'a> {
             covered.then_some((field, partial))
         });
         let mut matching = Self {
-            terms: String::from("TRUE"),
+            terms: Vec::new(),
             binds: Vec::new(),
         };
         for (field, value) in &query.filters {
@@ -85,8 +85,7 @@ impl<'a> Matching<'a> {
                 Some((_, partial)) => {
                     matching.term(dialect, &format!("{column} ="), Bind::Text(value));
                     if let Some(partial) = partial {
-                        let condition = partial.condition(column);
-                        matching.terms.push_str(&format!(" AND {condition}"));
+                        matching.terms.push(partial.condition(column));
                     }
                 }
                 None => {
@@ -108,7 +107,21 @@ impl<'a> Matching<'a> {
     fn term(&mut self, dialect: &Dialect, left: &str, value: Bind<'a>) {
         self.binds.push(value);
         let placeholder = (dialect.placeholder)(self.binds.len());
-        self.terms.push_str(&format!(" AND {left} {placeholder}"));
+        self.terms.push(format!("{left} {placeholder}"));
+    }
+
+    /// Whether anything narrows the listing: without filters or times it is the whole trail.
+    pub fn is_everything(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// `WHERE` and the terms, or nothing: SQLite counts a whole table fast only when the query
+    /// has no `WHERE` at all.
+    pub fn where_clause(&self) -> String {
+        match self.terms.is_empty() {
+            true => String::new(),
+            false => format!("WHERE {}", self.terms.join(" AND ")),
+        }
     }
 
     /// The same, and older than the cursor's (time, seq) position when there is one: the terms
@@ -121,8 +134,8 @@ impl<'a> Matching<'a> {
                 (dialect.placeholder)(self.binds.len()),
             );
             // `at <=` on its own lets an index range start at the cursor.
-            self.terms
-                .push_str(&format!(" AND at <= {at} AND (at < {at} OR seq < {seq})"));
+            self.terms.push(format!("at <= {at}"));
+            self.terms.push(format!("(at < {at} OR seq < {seq})"));
         }
         self
     }
@@ -159,8 +172,8 @@ mod tests {
         ]);
         let matching = Matching::of(&query, &NUMBERED);
         assert_eq!(
-            matching.terms,
-            "TRUE AND +category = ?1 AND user_id = ?2 AND +source = ?3"
+            matching.where_clause(),
+            "WHERE +category = ?1 AND user_id = ?2 AND +source = ?3"
         );
         assert_eq!(
             matching.binds,
@@ -175,17 +188,25 @@ mod tests {
             (AuditField::Result, "failed"),
         ]);
         assert_eq!(
-            Matching::of(&failed, &NUMBERED).terms,
-            "TRUE AND +category = ?1 AND result = ?2 AND result <> 'succeeded'"
+            Matching::of(&failed, &NUMBERED).where_clause(),
+            "WHERE +category = ?1 AND result = ?2 AND result <> 'succeeded'"
         );
         let succeeded = query(&[
             (AuditField::Result, "succeeded"),
             (AuditField::Category, "user"),
         ]);
         assert_eq!(
-            Matching::of(&succeeded, &NUMBERED).terms,
-            "TRUE AND +result = ?1 AND category = ?2"
+            Matching::of(&succeeded, &NUMBERED).where_clause(),
+            "WHERE +result = ?1 AND category = ?2"
         );
+    }
+
+    #[test]
+    fn a_listing_of_everything_has_no_where_clause() {
+        let everything = query(&[]);
+        let matching = Matching::of(&everything, &NUMBERED);
+        assert!(matching.is_everything());
+        assert_eq!(matching.where_clause(), "");
     }
 
     #[test]
@@ -193,11 +214,11 @@ mod tests {
         let mut query = query(&[]);
         (query.start_ms, query.end_ms, query.before) = (Some(10), Some(20), Some((15, 7)));
         let matching = Matching::of(&query, &NUMBERED);
-        assert_eq!(matching.terms, "TRUE AND at >= ?1 AND at <= ?2");
+        assert_eq!(matching.where_clause(), "WHERE at >= ?1 AND at <= ?2");
         let page = matching.before_cursor(&query, &NUMBERED);
         assert_eq!(
-            page.terms,
-            "TRUE AND at >= ?1 AND at <= ?2 AND at <= ?3 AND (at < ?3 OR seq < ?4)"
+            page.where_clause(),
+            "WHERE at >= ?1 AND at <= ?2 AND at <= ?3 AND (at < ?3 OR seq < ?4)"
         );
         assert_eq!(
             page.binds,

@@ -57,8 +57,8 @@ pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<AuditListing> {
         .start()?;
     let matching = Matching::of(query, &POSTGRES);
     let count = format!(
-        "SELECT COUNT(*) FROM audit_entries WHERE {}",
-        matching.terms
+        "SELECT COUNT(*) FROM audit_entries {}",
+        matching.where_clause()
     );
     let total: i64 = tx.query_one(&count, &bound(&matching.binds))?.try_get(0)?;
     let mut page = matching.before_cursor(query, &POSTGRES);
@@ -69,8 +69,8 @@ pub fn list(client: &mut Client, query: &AuditQuery) -> PgResult<AuditListing> {
     page.binds
         .extend([Bind::Int(limit as i64), Bind::Int(offset as i64)]);
     let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_entries WHERE {} {NEWEST_FIRST} LIMIT ${} OFFSET ${}",
-        page.terms,
+        "SELECT {AUDIT_COLUMNS} FROM audit_entries {} {NEWEST_FIRST} LIMIT ${} OFFSET ${}",
+        page.where_clause(),
         page.binds.len() - 1,
         page.binds.len()
     );
