@@ -522,8 +522,9 @@ fn sqlite_audit_events_of_schema_2_migrate_with_every_field() {
     check_migrated(&store);
     assert_eq!(
         dagu_auth::store::schema_version(&dir.path().join("auth.db")),
-        Ok(4),
-        "schema 2 migrates through every later step (3: audit entries, 4: keys outlive owners)"
+        Ok(5),
+        "schema 2 migrates through every later step (3: audit entries, 4: keys outlive owners, \
+         5: audit counts)"
     );
     let report = dagu_auth::store::verify_database(&dir.path().join("auth.db")).expect("verify");
     assert!(report.is_ok(), "{report}");
@@ -549,5 +550,122 @@ fn postgres_audit_events_of_schema_2_migrate_with_every_field() {
 #[cfg(not(feature = "postgres"))]
 #[test]
 fn postgres_audit_events_of_schema_2_migrate_with_every_field() {
+    pg::schema();
+}
+
+/// The schema version before the audit counts (`audit_counts`) were added.
+const BEFORE_COUNTS: i64 = 4;
+
+/// Entries of a few kinds over three hours, and the totals by category they make.
+fn entries_before_counts() -> Vec<AuditEntry> {
+    (0..40i64)
+        .map(|n| AuditEntry {
+            id: format!("e{n}"),
+            at_ms: 7_200_000 * 1_000 + n * 300_000,
+            category: ["user", "dag", "system"][(n % 3) as usize].into(),
+            action: ["login", "dag_execute", "db_backup"][(n % 3) as usize].into(),
+            result: if n % 4 == 0 { "failed" } else { "succeeded" }.into(),
+            source: "rest".into(),
+            user_id: format!("u{}", n % 5),
+            ..AuditEntry::default()
+        })
+        .collect()
+}
+
+/// Every entry is still listed, and the totals the counts give (everything, by category, by
+/// result, over a window inside hours) equal the entries counted one by one.
+fn check_counted(store: &dyn Store, entries: &[AuditEntry]) {
+    use dagu_auth::model::AuditField;
+    let listed = everything(store);
+    assert_eq!(listed.len(), entries.len(), "every row is kept");
+    let window = (entries[3].at_ms + 1, entries[entries.len() - 3].at_ms - 1);
+    for (field, value) in [
+        (AuditField::Category, "user"),
+        (AuditField::Category, "dag"),
+        (AuditField::Result, "failed"),
+        (AuditField::Action, "db_backup"),
+    ] {
+        for (start_ms, end_ms) in [(None, None), (Some(window.0), Some(window.1))] {
+            let expected = entries
+                .iter()
+                .filter(|e| start_ms.is_none_or(|s| e.at_ms >= s))
+                .filter(|e| end_ms.is_none_or(|end| e.at_ms <= end))
+                .filter(|e| match field {
+                    AuditField::Category => e.category == value,
+                    AuditField::Result => e.result == value,
+                    _ => e.action == value,
+                })
+                .count() as u64;
+            let query = AuditQuery {
+                filters: vec![(field, value.into())],
+                start_ms,
+                end_ms,
+                limit: 1,
+                ..AuditQuery::default()
+            };
+            let total = store.list_audit(&query).expect("list").total;
+            assert_eq!(
+                total, expected,
+                "{field:?}={value} {start_ms:?}..={end_ms:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sqlite_audit_counts_are_built_from_the_entries_of_the_previous_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let entries = entries_before_counts();
+    {
+        let store = SqliteStore::open(dir.path()).expect("create");
+        for entry in &entries {
+            store.append_audit(entry).expect("append");
+        }
+    }
+    {
+        // Back to the previous version: no counts, and the two indexes it had.
+        let conn = rusqlite::Connection::open(dir.path().join("auth.db")).expect("open");
+        conn.execute_batch(
+            "DROP TABLE audit_counts;
+             CREATE INDEX audit_by_category ON audit_entries (category, at);
+             CREATE INDEX audit_by_action ON audit_entries (action, at);",
+        )
+        .expect("previous version");
+        conn.pragma_update(None, "user_version", BEFORE_COUNTS)
+            .expect("version");
+    }
+    let store = SqliteStore::open(dir.path()).expect("open migrates");
+    check_counted(&store, &entries);
+    let report = dagu_auth::store::verify_database(&dir.path().join("auth.db")).expect("verify");
+    assert!(report.is_ok(), "{report}");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_audit_counts_are_built_from_the_entries_of_the_previous_version() {
+    use dagu_auth::config::PostgresConfig;
+    use dagu_auth::store::PostgresStore;
+    let Some(schema) = pg::schema() else { return };
+    let entries = entries_before_counts();
+    let config = PostgresConfig::new(schema.url.clone());
+    {
+        let store = PostgresStore::open(&config).expect("create");
+        for entry in &entries {
+            store.append_audit(entry).expect("append");
+        }
+    }
+    schema.execute(&format!(
+        "DROP TABLE audit_counts;
+         CREATE INDEX audit_by_category ON audit_entries (category, at, seq);
+         CREATE INDEX audit_by_action ON audit_entries (action, at, seq);
+         UPDATE dagu_auth_schema SET version = {BEFORE_COUNTS};"
+    ));
+    let store = PostgresStore::open(&config).expect("open migrates");
+    check_counted(&store, &entries);
+}
+
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn postgres_audit_counts_are_built_from_the_entries_of_the_previous_version() {
     pg::schema();
 }

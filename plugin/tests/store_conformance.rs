@@ -106,6 +106,9 @@ conformance!(
     the_audit_total_counts_every_match_before_offset_and_limit,
     an_unfiltered_time_window_counts_exactly_whatever_share_of_the_trail_it_holds,
     audit_pruning_removes_at_most_a_batch_of_old_entries,
+    audit_totals_are_exact_for_every_filter_and_window_across_hours,
+    audit_totals_stay_exact_after_pruning_part_of_an_hour,
+    concurrent_audit_appends_are_all_recorded_and_counted,
     the_change_counter_moves_when_another_store_revokes,
 );
 
@@ -915,6 +918,201 @@ fn audit_pruning_removes_at_most_a_batch_of_old_entries(b: &Backend) {
         .map(|e| e.at_ms)
         .collect();
     assert_eq!(left, [5]);
+}
+
+const HOUR_MS: i64 = 3_600_000;
+/// Not on an hour: the trail's first entry lies inside its hour.
+const TRAIL_START: i64 = 500_000 * HOUR_MS + 1_234;
+
+/// 150 entries 83 s apart (about three and a half hours) of several kinds.
+fn varied_trail() -> Vec<AuditEntry> {
+    (0..150i64)
+        .map(|n| {
+            let (category, action) = match n % 5 {
+                0 | 1 => ("user", "login"),
+                2 => ("dag", "dag_execute"),
+                3 => ("dag", "dag_update"),
+                _ => ("mcp", "mcp.tool_call"),
+            };
+            let mcp = category == "mcp";
+            AuditEntry {
+                id: format!("v{n}"),
+                at_ms: TRAIL_START + n * 83_000,
+                category: category.into(),
+                action: action.into(),
+                user_id: format!("u{}", n % 4),
+                username: format!("user{}", n % 4),
+                source: if mcp { "mcp" } else { "rest" }.into(),
+                surface: if mcp { "mcp" } else { "rest_api" }.into(),
+                result: if n % 7 == 0 { "failed" } else { "succeeded" }.into(),
+                resource_type: category.into(),
+                resource_id: format!("r{}", n % 6),
+                credential_type: if n % 3 == 0 { "api_key" } else { "jwt" }.into(),
+                mcp_tool: if mcp {
+                    format!("tool{}", n % 2)
+                } else {
+                    String::new()
+                },
+                ip_address: format!("10.0.0.{}", n % 3),
+                ..AuditEntry::default()
+            }
+        })
+        .collect()
+}
+
+fn field_of(entry: &AuditEntry, field: AuditField) -> &str {
+    match field {
+        AuditField::Category => &entry.category,
+        AuditField::Action => &entry.action,
+        AuditField::Source => &entry.source,
+        AuditField::Surface => &entry.surface,
+        AuditField::Result => &entry.result,
+        AuditField::CorrelationId => &entry.correlation_id,
+        AuditField::ResourceType => &entry.resource_type,
+        AuditField::ResourceId => &entry.resource_id,
+        AuditField::Workspace => &entry.workspace,
+        AuditField::CredentialId => &entry.credential_id,
+        AuditField::CredentialType => &entry.credential_type,
+        AuditField::McpTool => &entry.mcp_tool,
+        AuditField::IpAddress => &entry.ip_address,
+        AuditField::UserId => &entry.user_id,
+    }
+}
+
+/// Filter sets: none, each counted field alone, counted fields together, and uncounted ones (on
+/// their own and beside a counted one).
+fn filter_sets() -> Vec<Vec<(AuditField, String)>> {
+    let sets: [&[(AuditField, &str)]; 12] = [
+        &[],
+        &[(AuditField::Category, "user")],
+        &[
+            (AuditField::Category, "dag"),
+            (AuditField::Action, "dag_update"),
+        ],
+        &[(AuditField::Action, "login")],
+        &[(AuditField::Result, "failed")],
+        &[(AuditField::Source, "mcp"), (AuditField::Surface, "mcp")],
+        &[(AuditField::McpTool, "tool1")],
+        &[
+            (AuditField::CredentialType, "api_key"),
+            (AuditField::ResourceType, "dag"),
+        ],
+        &[(AuditField::IpAddress, "10.0.0.2")],
+        &[(AuditField::Category, "user"), (AuditField::UserId, "u1")],
+        &[
+            (AuditField::ResourceId, "r3"),
+            (AuditField::Result, "succeeded"),
+        ],
+        &[(AuditField::Category, "nothing-like-it")],
+    ];
+    sets.iter()
+        .map(|set| set.iter().map(|(f, v)| (*f, v.to_string())).collect())
+        .collect()
+}
+
+/// Windows that start and end inside hours, on their edges, cover no whole hour, or are open.
+fn windows() -> Vec<(Option<i64>, Option<i64>)> {
+    let hour = |n: i64| (TRAIL_START / HOUR_MS + n) * HOUR_MS;
+    vec![
+        (None, None),
+        (Some(TRAIL_START + 600_000), None),
+        (None, Some(hour(2) + 1_000_000)),
+        (Some(TRAIL_START + 1), Some(hour(3) + 5)),
+        (Some(hour(1)), Some(hour(3) - 1)),
+        (Some(hour(1) + 1), Some(hour(2) - 1)),
+        (Some(hour(1) + 100_000), Some(hour(2) + 200_000)),
+        (Some(hour(9)), None),
+        (Some(hour(3)), Some(hour(1))),
+    ]
+}
+
+/// Every filter set over every window: the store's total equals the entries counted one by one.
+fn assert_totals_match(store: &dyn Store, trail: &[AuditEntry]) {
+    for filters in filter_sets() {
+        for (start_ms, end_ms) in windows() {
+            let expected = trail
+                .iter()
+                .filter(|e| start_ms.is_none_or(|s| e.at_ms >= s))
+                .filter(|e| end_ms.is_none_or(|end| e.at_ms <= end))
+                .filter(|e| filters.iter().all(|(f, v)| field_of(e, *f) == v))
+                .count() as u64;
+            let query = AuditQuery {
+                filters: filters.clone(),
+                start_ms,
+                end_ms,
+                limit: 1,
+                ..AuditQuery::default()
+            };
+            let listing = store.list_audit(&query).expect("list");
+            assert_eq!(
+                listing.total, expected,
+                "filters {filters:?}, window {start_ms:?}..={end_ms:?}"
+            );
+            assert_eq!(listing.entries.len() as u64, expected.min(1));
+        }
+    }
+}
+
+fn audit_totals_are_exact_for_every_filter_and_window_across_hours(b: &Backend) {
+    let trail = varied_trail();
+    for entry in &trail {
+        b.store.append_audit(entry).expect("append");
+    }
+    assert_totals_match(b.store.as_ref(), &trail);
+}
+
+fn audit_totals_stay_exact_after_pruning_part_of_an_hour(b: &Backend) {
+    let trail = varied_trail();
+    for entry in &trail {
+        b.store.append_audit(entry).expect("append");
+    }
+    // Up to the middle of the second hour, 7 entries at a time: batches end inside hours.
+    let cutoff = (TRAIL_START / HOUR_MS + 1) * HOUR_MS + 1_500_000;
+    while b.store.prune_audit(cutoff, 7).expect("prune") > 0 {}
+    let left: Vec<AuditEntry> = trail.into_iter().filter(|e| e.at_ms >= cutoff).collect();
+    assert_totals_match(b.store.as_ref(), &left);
+}
+
+/// Appends from many threads at once (SQLite writes those that wait together in one
+/// transaction): every one is acknowledged, listed once and counted once.
+fn concurrent_audit_appends_are_all_recorded_and_counted(b: &Backend) {
+    const THREADS: usize = 8;
+    const EACH: usize = 25;
+    let trail = varied_trail();
+    let start = Arc::new(Barrier::new(THREADS));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (store, start) = (b.store.clone(), start.clone());
+            let mine: Vec<AuditEntry> = trail
+                .iter()
+                .skip(t)
+                .step_by(THREADS)
+                .take(EACH)
+                .cloned()
+                .collect();
+            thread::spawn(move || {
+                start.wait();
+                for entry in &mine {
+                    store.append_audit(entry).expect("append");
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut written: Vec<AuditEntry> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    written.sort_by_key(|e| e.at_ms);
+    let mut listed: Vec<String> = all_entries(b.store.as_ref())
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = written.iter().map(|e| e.id.clone()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_totals_match(b.store.as_ref(), &written);
 }
 
 fn the_change_counter_moves_when_another_store_revokes(b: &Backend) {

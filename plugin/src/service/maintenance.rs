@@ -11,13 +11,12 @@ use parking_lot::Mutex;
 
 use crate::clock::Clock;
 use crate::config::BackupSchedule;
-use crate::store::Store;
+use crate::store::{AUDIT_PRUNE_BATCH as PRUNE_BATCH, Store};
 
 /// How often the thread wakes for periodic work even without key uses.
 const TICK: Duration = Duration::from_secs(60);
 /// Key uses waiting to be written; past this, uses are dropped (lastUsedAt is advisory).
 const QUEUE: usize = 1024;
-const PRUNE_BATCH: usize = 1000;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 pub struct Maintenance {

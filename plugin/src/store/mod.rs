@@ -6,6 +6,7 @@
 // First, so both stores' migrations can use its macro.
 #[macro_use]
 mod audit_upgrade;
+mod audit_counts;
 mod audit_sql;
 mod layout;
 #[cfg(feature = "postgres")]
@@ -25,6 +26,10 @@ use std::sync::Arc;
 use crate::config::StoreConfig;
 use crate::error::Result;
 use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord};
+
+/// How many audit entries one retention transaction deletes: small enough that a writer waiting
+/// behind it waits at most a few milliseconds (BENCHMARKS.md, audit pruning).
+pub const AUDIT_PRUNE_BATCH: usize = 1000;
 
 /// A signed-in session; a token is valid only while its session row exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +122,8 @@ pub trait Store: Send + Sync {
     /// The entries `query` asks for, newest first, with the number of all its matches; both read
     /// from one snapshot.
     fn list_audit(&self, query: &AuditQuery) -> Result<AuditListing>;
-    /// Deletes at most `batch` entries older than `before_ms`; short transactions keep writers moving.
+    /// Deletes at most `batch` entries older than `before_ms`; short transactions keep writers
+    /// moving ([`AUDIT_PRUNE_BATCH`] is the size retention uses).
     fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64>;
     /// Changes whenever any connection, in any process, commits; lets caches notice other writers.
     fn change_counter(&self) -> Result<u64>;

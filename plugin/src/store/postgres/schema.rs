@@ -138,6 +138,34 @@ const MIGRATIONS: &[&str] = &[
         FROM users
         WHERE users.id = api_keys.owner_user_id;
 "#,
+    // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
+    // so a total by category, action or the other few-valued fields is a sum of a few rows per
+    // hour. Category and action lose their indexes: their totals come from the counts, their
+    // pages from the time index.
+    r#"
+    CREATE TABLE audit_counts (
+        hour            BIGINT NOT NULL,
+        category        TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        surface         TEXT NOT NULL,
+        credential_type TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        mcp_tool        TEXT NOT NULL,
+        n               BIGINT NOT NULL,
+        PRIMARY KEY (hour, category, action, result, source, surface, credential_type,
+                     resource_type, mcp_tool)
+    );
+    INSERT INTO audit_counts (hour, category, action, result, source, surface, credential_type,
+                              resource_type, mcp_tool, n)
+        SELECT floor(at / 3600000.0)::bigint, category, action, result, source, surface,
+               credential_type, resource_type, mcp_tool, COUNT(*)
+        FROM audit_entries
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+    DROP INDEX audit_by_category;
+    DROP INDEX audit_by_action;
+"#,
 ];
 
 pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;

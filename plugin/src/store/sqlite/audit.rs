@@ -8,6 +8,7 @@ use rusqlite::{Connection, Transaction, params_from_iter};
 use super::sql_error;
 use crate::error::Result;
 use crate::model::{AuditEntry, AuditListing, AuditQuery};
+use crate::store::audit_counts::{COUNTED_COLUMNS, counted_values, hour_of, total_statements};
 use crate::store::audit_sql::{Bind, Dialect, Matching, NEWEST_FIRST};
 use crate::store::layout::{self, AUDIT_COLUMNS, AUDIT_INSERT_COLUMNS};
 
@@ -26,11 +27,28 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Adds one to the entry's hour of `audit_counts`.
+static COUNT_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_counts (hour, {COUNTED_COLUMNS}, n) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) \
+         ON CONFLICT (hour, {COUNTED_COLUMNS}) DO UPDATE SET n = n + 1"
+    )
+});
+
+/// Inserts the entry and counts it, in the caller's transaction.
 pub fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<()> {
     let texts = entry.texts();
     let values = std::iter::once(&entry.at_ms as &dyn ToSql)
         .chain(texts.iter().map(|text| text as &dyn ToSql));
     tx.prepare_cached(&INSERT)
+        .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
+        .map_err(sql_error)?;
+    let hour = hour_of(entry.at_ms);
+    let counted = counted_values(entry);
+    let values =
+        std::iter::once(&hour as &dyn ToSql).chain(counted.iter().map(|text| text as &dyn ToSql));
+    tx.prepare_cached(&COUNT_ONE)
         .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
         .map_err(sql_error)?;
     Ok(())
@@ -48,9 +66,8 @@ impl ToSql for Bind<'_> {
 /// The total and the page, read in one transaction so both see the same entries.
 pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Result<AuditListing>> {
     let tx = conn.unchecked_transaction()?;
-    let matching = Matching::of(query, &SQLITE);
-    let total = total(&tx, query, &matching)?;
-    let mut page = matching.before_cursor(query, &SQLITE);
+    let total = total(&tx, query)?;
+    let mut page = Matching::of(query, &SQLITE).before_cursor(query, &SQLITE);
     let (limit, offset) = (
         query.limit.min(i64::MAX as u64),
         query.offset.min(i64::MAX as u64),
@@ -77,57 +94,85 @@ pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Result<Au
         }))
 }
 
-fn count(tx: &Transaction<'_>, where_clause: &str, binds: &[Bind<'_>]) -> rusqlite::Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM audit_entries {where_clause}");
-    tx.prepare_cached(&sql)?
-        .query_row(params_from_iter(binds), |row| row.get(0))
+/// How many entries match: the sum of the statements `audit_counts.rs` plans.
+fn total(tx: &Transaction<'_>, query: &AuditQuery) -> rusqlite::Result<i64> {
+    let mut total = 0i64;
+    for statement in total_statements(query, &SQLITE) {
+        let part: i64 = tx
+            .prepare_cached(&statement.sql)?
+            .query_row(params_from_iter(&statement.binds), |row| row.get(0))?;
+        total = total.saturating_add(part);
+    }
+    Ok(total)
 }
 
-/// How many entries match. SQLite counts a whole table from its pages' cell counts rather than
-/// entry by entry (at 1,000,000 entries, about a third of the time), so a time window without
-/// filters that holds most of the trail is counted as the whole trail less what lies outside it.
-/// Which way is cheaper is judged from `seq`, which follows time closely; both ways are exact.
-fn total(
-    tx: &Transaction<'_>,
-    query: &AuditQuery,
-    matching: &Matching<'_>,
-) -> rusqlite::Result<i64> {
-    if !query.filters.is_empty() || matching.is_everything() {
-        return count(tx, &matching.where_clause(), &matching.binds);
-    }
-    let (start, end) = (
-        query.start_ms.unwrap_or(i64::MIN),
-        query.end_ms.unwrap_or(i64::MAX),
-    );
-    let (first, last, from, to): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) = tx
-        .prepare_cached(
-            "SELECT (SELECT min(seq) FROM audit_entries), (SELECT max(seq) FROM audit_entries), \
-             (SELECT seq FROM audit_entries WHERE at >= ?1 ORDER BY at LIMIT 1), \
-             (SELECT seq FROM audit_entries WHERE at > ?2 ORDER BY at LIMIT 1)",
-        )?
-        .query_row([start, end], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })?;
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(0);
-    };
-    let (from, to) = (from.unwrap_or(last + 1), to.unwrap_or(last + 1));
-    let inside = to.saturating_sub(from).max(0);
-    if inside.saturating_mul(2) <= last - first + 1 {
-        return count(tx, &matching.where_clause(), &matching.binds);
-    }
-    let before = count(tx, "WHERE at < ?1", &[Bind::Int(start)])?;
-    let after = count(tx, "WHERE at > ?1", &[Bind::Int(end)])?;
-    Ok(count(tx, "", &[])? - before - after)
-}
+/// The oldest `?2` entries before `?1`, in the order they are pruned: read twice in one write
+/// transaction (to uncount them, then to delete them), which sees the same rows both times.
+const PRUNED_BATCH: &str = "SELECT seq FROM audit_entries WHERE at < ?1 ORDER BY at, seq LIMIT ?2";
 
+/// Deletes at most `batch` entries older than `before_ms` and takes them off their hours' counts,
+/// in the caller's transaction.
 pub fn prune(tx: &Transaction<'_>, before_ms: i64, batch: usize) -> Result<u64> {
+    let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+    let uncount = format!(
+        "UPDATE audit_counts SET n = audit_counts.n - gone.n FROM \
+         (SELECT {HOUR} AS hour, {COUNTED_COLUMNS}, COUNT(*) AS n FROM audit_entries \
+          WHERE seq IN ({PRUNED_BATCH}) GROUP BY 1, {COUNTED_COLUMNS}) AS gone \
+         WHERE {MATCHING_COUNT}"
+    );
+    tx.execute(&uncount, rusqlite::params![before_ms, batch])
+        .map_err(sql_error)?;
+    tx.execute(
+        "DELETE FROM audit_counts WHERE hour <= ?1 AND n <= 0",
+        [hour_of(before_ms)],
+    )
+    .map_err(sql_error)?;
     let removed = tx
         .execute(
-            "DELETE FROM audit_entries WHERE seq IN \
-             (SELECT seq FROM audit_entries WHERE at < ?1 ORDER BY at LIMIT ?2)",
-            rusqlite::params![before_ms, batch as i64],
+            &format!("DELETE FROM audit_entries WHERE seq IN ({PRUNED_BATCH})"),
+            rusqlite::params![before_ms, batch],
         )
         .map_err(sql_error)?;
     Ok(removed as u64)
+}
+
+/// The hour of `at` rounded down as [`hour_of`] does: SQLite's `/` rounds towards zero.
+const HOUR: &str = "(at / 3600000 - (at < 0 AND at % 3600000 <> 0))";
+
+/// A count row and the group `gone` of the same hour and values.
+const MATCHING_COUNT: &str = "audit_counts.hour = gone.hour \
+     AND audit_counts.category = gone.category AND audit_counts.action = gone.action \
+     AND audit_counts.result = gone.result AND audit_counts.source = gone.source \
+     AND audit_counts.surface = gone.surface \
+     AND audit_counts.credential_type = gone.credential_type \
+     AND audit_counts.resource_type = gone.resource_type \
+     AND audit_counts.mcp_tool = gone.mcp_tool";
+
+/// Writes several entries in one transaction (group commit; see `SqliteStore::append_audit`).
+pub fn append_all(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<()> {
+    entries.iter().try_for_each(|entry| append(tx, entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_rounds_hours_down_as_the_counts_do() {
+        let conn = Connection::open_in_memory().expect("memory");
+        let sql = format!("SELECT {HOUR} FROM (SELECT ?1 AS at)");
+        for at in [
+            0,
+            1,
+            3_599_999,
+            3_600_000,
+            -1,
+            -3_600_000,
+            -3_600_001,
+            1_793_491_199_999,
+        ] {
+            let hour: i64 = conn.query_row(&sql, [at], |row| row.get(0)).expect("hour");
+            assert_eq!(hour, hour_of(at), "{at}");
+        }
+    }
 }

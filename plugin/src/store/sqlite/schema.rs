@@ -136,6 +136,35 @@ const MIGRATIONS: &[&str] = &[
                              (SELECT username FROM users WHERE users.id = api_keys.owner_user_id))
         WHERE owner_user_id IN (SELECT id FROM users);
 "#,
+    // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
+    // so a total by category, action or the other few-valued fields is a sum of a few rows per
+    // hour. Category and action lose their indexes, which cost every insert two more index
+    // writes: their totals come from the counts, their pages from the time index. The hour is
+    // rounded down, also before 1970 (SQLite's `/` rounds towards zero).
+    r#"
+    CREATE TABLE audit_counts (
+        hour            INTEGER NOT NULL,
+        category        TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        surface         TEXT NOT NULL,
+        credential_type TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        mcp_tool        TEXT NOT NULL,
+        n               INTEGER NOT NULL,
+        PRIMARY KEY (hour, category, action, result, source, surface, credential_type,
+                     resource_type, mcp_tool)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO audit_counts (hour, category, action, result, source, surface, credential_type,
+                              resource_type, mcp_tool, n)
+        SELECT at / 3600000 - (at < 0 AND at % 3600000 <> 0), category, action, result, source,
+               surface, credential_type, resource_type, mcp_tool, COUNT(*)
+        FROM audit_entries
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+    DROP INDEX audit_by_category;
+    DROP INDEX audit_by_action;
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
