@@ -6,6 +6,7 @@
 mod audit;
 mod backup;
 mod connection;
+mod group_commit;
 mod keys;
 mod schema;
 mod sessions;
@@ -36,6 +37,8 @@ pub struct SqliteStore {
     file_id: (u64, u64),
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Audit entries waiting for the writer: see `append_audit`.
+    audit_queue: group_commit::Queue,
 }
 
 impl SqliteStore {
@@ -54,6 +57,7 @@ impl SqliteStore {
             file_id,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            audit_queue: group_commit::Queue::default(),
         })
     }
 
@@ -102,6 +106,14 @@ impl SqliteStore {
 
     fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock();
+        self.write_locked(&mut conn, work)
+    }
+
+    fn write_locked<T>(
+        &self,
+        conn: &mut Connection,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.check_still_in_place()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -217,8 +229,22 @@ impl Store for SqliteStore {
         self.write(|tx| keys::touch(tx, uses))
     }
 
+    /// Group commit: an entry that arrives while another write holds the writer waits in the
+    /// queue, and whoever takes the writer next writes every queued entry in one transaction,
+    /// one commit to disk for all of them. Each caller returns only once a commit holding its
+    /// entry succeeded (or with that transaction's error): nothing is acknowledged before it is
+    /// durable, and nothing queued is left behind, since every caller takes the writer itself
+    /// unless its entry was already written.
     fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
-        self.write(|tx| audit::append(tx, entry))
+        let ticket = self.audit_queue.push(entry.clone());
+        let mut conn = self.writer.lock();
+        if let Some(outcome) = ticket.outcome() {
+            return outcome;
+        }
+        let batch = self.audit_queue.take();
+        let outcome = self.write_locked(&mut conn, |tx| audit::append_all(tx, batch.entries()));
+        batch.settle(&outcome);
+        outcome
     }
 
     fn list_audit(&self, query: &AuditQuery) -> Result<AuditListing> {
