@@ -1,17 +1,23 @@
-//! The audit trail at 1,000,000 entries: `GET /api/v1/audit` pages with their total through the
-//! HTTP layer (the filters Dagu's audit page sends, and the worst cases), the cost of recording one
-//! entry before (schema 2, `audit_events`) and after (schema 3, `audit_entries`) on the same
-//! settings, and how long the upgrade from schema 2 takes.
+//! The audit trail at scale: `GET /api/v1/audit` pages with their total through the HTTP layer
+//! (the filters Dagu's audit page sends, and the worst cases); the cost of recording one entry
+//! before (schema 2, `audit_events`) and now (`Store::append_audit`), one at a time and from
+//! several threads at once (group commit); how long a writer waits while retention prunes; and
+//! how long the upgrades take.
 //!
-//! Both data sets are written once under `target/bench-data/audit-1000000/` (about 1 minute and
-//! 0.5 GB) and reused while their `ready` markers exist. `BENCH_AUDIT_TMPFS=/dev/shm` repeats the
-//! insert comparison on a RAM disk, where no commit waits for the disk and only the work of the
-//! insert itself is left.
+//! `BENCH_AUDIT_ENTRIES` sets the size (default 1,000,000; `run_all.sh` also runs 10,000,000),
+//! `BENCH_AUDIT_DATA` where the data sets live (default `target/bench-data`). Each data set is
+//! written once under `<data>/audit-<entries>/` and reused while its `ready` marker exists
+//! (1,000,000: about a minute and 0.5 GB; 10,000,000: BENCHMARKS.md gives the time and size).
+//! `BENCH_AUDIT_TMPFS=/dev/shm` repeats the insert and pruning measures on a RAM disk, where no
+//! commit waits for the disk and only the work of the insert itself is left. The comparisons
+//! with schema 2 and the upgrades run at 1,000,000 only.
 
 mod common;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Rng, SECRET};
@@ -21,11 +27,12 @@ use criterion::{
 use dagu_auth::Engine;
 use dagu_auth::http::{self, Request};
 use dagu_auth::model::{AuditEntry, Role, UserRecord, WorkspaceAccess};
-use dagu_auth::store::{Session, SqliteStore, Store};
+use dagu_auth::store::{AUDIT_PRUNE_BATCH, Session, SqliteStore, Store};
 use dagu_auth::token::{Claims, TokenCodec};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-const ENTRIES: usize = 1_000_000;
+/// The size the comparisons with schema 2 run at.
+const MILLION: usize = 1_000_000;
 const USERS: usize = 1_000;
 const DAGS: usize = 200;
 const WORKSPACES: usize = 20;
@@ -33,8 +40,30 @@ const WORKSPACES: usize = 20;
 /// entries however long the data set is kept.
 const END_MS: i64 = 1_793_491_200_000;
 const DAY_MS: i64 = 86_400_000;
-/// Entries spread evenly over 90 days: about 11,000 a day, 78,000 in the last week.
+/// Entries spread evenly over 90 days: at 1,000,000 about 11,000 a day, 78,000 in the last week.
 const SPAN_MS: i64 = 90 * DAY_MS;
+/// The schema version before `audit_counts`: the counts' upgrade is measured from it.
+const BEFORE_COUNTS: i64 = 4;
+/// What that version's step left and the counts' step removes: dropped to go back to it.
+const UNDO_COUNTS: &str = "DROP TABLE audit_counts;
+     CREATE INDEX audit_by_category ON audit_entries (category, at);
+     CREATE INDEX audit_by_action ON audit_entries (action, at);";
+/// The counts of every entry, as the migration makes them: the data sets are written without
+/// indexes or counts (much faster), which are then made in one pass each.
+const COUNT_ALL: &str = "DELETE FROM audit_counts;
+     INSERT INTO audit_counts (hour, category, action, result, source, surface, credential_type,
+                               resource_type, mcp_tool, n)
+     SELECT at / 3600000 - (at < 0 AND at % 3600000 <> 0), category, action, result, source,
+            surface, credential_type, resource_type, mcp_tool, COUNT(*)
+     FROM audit_entries GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;";
+
+/// How many entries the data set holds (`BENCH_AUDIT_ENTRIES`).
+fn entries() -> usize {
+    std::env::var("BENCH_AUDIT_ENTRIES")
+        .ok()
+        .and_then(|n| n.replace('_', "").parse().ok())
+        .unwrap_or(MILLION)
+}
 const ADMIN_ID: &str = "00000000-0000-4000-8000-00000000a001";
 const ADMIN_JTI: &str = "bench-audit-admin";
 const SCHEMA_2: &str = include_str!("../tests/fixtures/schema_v2_sqlite.sql");
@@ -62,8 +91,8 @@ fn user_id(i: usize) -> String {
     format!("{:08x}-0000-4000-8000-{:012x}", i, i * 7919)
 }
 
-/// The n-th entry of the data set, from a seeded generator.
-fn entry(n: usize, rng: &mut Rng) -> AuditEntry {
+/// The n-th of `size` entries of a data set, from a seeded generator.
+fn entry(n: usize, size: usize, rng: &mut Rng) -> AuditEntry {
     let total: usize = MIX.iter().map(|(_, _, w)| w).sum();
     let mut pick = rng.below(total);
     let (category, action, _) = MIX
@@ -118,7 +147,7 @@ fn entry(n: usize, rng: &mut Rng) -> AuditEntry {
             rng.below(65_536),
             rng.next() >> 16
         ),
-        at_ms: END_MS - SPAN_MS + (n as i64 * SPAN_MS) / ENTRIES as i64,
+        at_ms: END_MS - SPAN_MS + (n as i64 * SPAN_MS) / size as i64,
         category: category.into(),
         action: action.into(),
         user_id: if by_key {
@@ -150,8 +179,11 @@ fn entry(n: usize, rng: &mut Rng) -> AuditEntry {
     }
 }
 
-fn root() -> PathBuf {
-    common::bench_data_root().join(format!("audit-{ENTRIES}"))
+fn root(size: usize) -> PathBuf {
+    let data = std::env::var_os("BENCH_AUDIT_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(common::bench_data_root);
+    data.join(format!("audit-{size}"))
 }
 
 /// Writes `build` into `<dir>/auth/auth.db` once; later runs reuse it.
@@ -164,85 +196,112 @@ fn cached(dir: &Path, what: &str, build: impl FnOnce(&Path)) {
     std::fs::create_dir_all(dir.join("auth")).expect("data dir");
     build(&dir.join("auth"));
     std::fs::write(dir.join("ready"), b"").expect("marker");
-    eprintln!(
-        "generated {what} in {:.1} s",
-        started.elapsed().as_secs_f64()
+    let bytes = std::fs::metadata(dir.join("auth/auth.db")).map_or(0, |m| m.len());
+    println!(
+        "generated {what} in {:.1} s, {} MB; load {}",
+        started.elapsed().as_secs_f64(),
+        bytes / 1_000_000,
+        common::load_average()
     );
 }
 
-/// Schema 3 with 1,000,000 entries, the admin who reads them, and the admin's session.
-fn current_data_set() -> PathBuf {
-    let dir = root().join("current");
-    cached(&dir, "1,000,000 audit entries (schema 3)", |auth| {
-        let store = SqliteStore::open(auth).expect("store");
-        store
-            .insert_user(&UserRecord {
-                id: ADMIN_ID.into(),
-                username: "admin".into(),
-                role: Role::Admin,
-                workspace_access: WorkspaceAccess::all(),
-                password_hash: UNUSED_HASH.into(),
-                disabled: false,
-                created_at_ms: END_MS,
-                updated_at_ms: END_MS,
-            })
-            .expect("admin");
-        store
-            .insert_session(&Session {
-                jti: ADMIN_JTI.into(),
-                user_id: ADMIN_ID.into(),
-                created_at_ms: END_MS,
-                expires_at_ms: 4_102_444_800_000,
-            })
-            .expect("session");
-        drop(store);
-        let mut conn = Connection::open(auth.join("auth.db")).expect("open");
-        let tx = conn.transaction().expect("transaction");
-        {
-            let mut insert = tx
+/// The current schema with `size` entries, the admin who reads them, and the admin's session.
+fn current_data_set(size: usize) -> PathBuf {
+    let dir = root(size).join("current");
+    cached(
+        &dir,
+        &format!("{size} audit entries (current schema)"),
+        |auth| {
+            let store = SqliteStore::open(auth).expect("store");
+            store
+                .insert_user(&UserRecord {
+                    id: ADMIN_ID.into(),
+                    username: "admin".into(),
+                    role: Role::Admin,
+                    workspace_access: WorkspaceAccess::all(),
+                    password_hash: UNUSED_HASH.into(),
+                    disabled: false,
+                    created_at_ms: END_MS,
+                    updated_at_ms: END_MS,
+                })
+                .expect("admin");
+            store
+                .insert_session(&Session {
+                    jti: ADMIN_JTI.into(),
+                    user_id: ADMIN_ID.into(),
+                    created_at_ms: END_MS,
+                    expires_at_ms: 4_102_444_800_000,
+                })
+                .expect("session");
+            drop(store);
+            let mut conn = Connection::open(auth.join("auth.db")).expect("open");
+            conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;")
+                .expect("bulk settings");
+            let indexes: Vec<(String, String)> = conn
                 .prepare(
-                    "INSERT INTO audit_entries (at, id, category, action, user_id, username, \
+                    "SELECT name, sql FROM sqlite_master \
+                 WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .collect()
+                })
+                .expect("indexes");
+            for (name, _) in &indexes {
+                conn.execute_batch(&format!("DROP INDEX {name}"))
+                    .expect("drop index");
+            }
+            let tx = conn.transaction().expect("transaction");
+            {
+                let mut insert = tx
+                    .prepare(
+                        "INSERT INTO audit_entries (at, id, category, action, user_id, username, \
                      source, surface, result, correlation_id, resource_type, resource_id, \
                      workspace, credential_id, credential_type, mcp_tool, details, ip_address) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
                      ?16, ?17, ?18)",
-                )
-                .expect("prepare");
-            let mut rng = Rng::new(ENTRIES as u64);
-            for n in 0..ENTRIES {
-                let e = entry(n, &mut rng);
-                insert
-                    .execute(params![
-                        e.at_ms,
-                        e.id,
-                        e.category,
-                        e.action,
-                        e.user_id,
-                        e.username,
-                        e.source,
-                        e.surface,
-                        e.result,
-                        e.correlation_id,
-                        e.resource_type,
-                        e.resource_id,
-                        e.workspace,
-                        e.credential_id,
-                        e.credential_type,
-                        e.mcp_tool,
-                        e.details,
-                        e.ip_address
-                    ])
-                    .expect("insert");
+                    )
+                    .expect("prepare");
+                let mut rng = Rng::new(size as u64);
+                for n in 0..size {
+                    let e = entry(n, size, &mut rng);
+                    insert
+                        .execute(params![
+                            e.at_ms,
+                            e.id,
+                            e.category,
+                            e.action,
+                            e.user_id,
+                            e.username,
+                            e.source,
+                            e.surface,
+                            e.result,
+                            e.correlation_id,
+                            e.resource_type,
+                            e.resource_id,
+                            e.workspace,
+                            e.credential_id,
+                            e.credential_type,
+                            e.mcp_tool,
+                            e.details,
+                            e.ip_address
+                        ])
+                        .expect("insert");
+                }
             }
-        }
-        tx.commit().expect("commit");
-    });
+            tx.commit().expect("commit");
+            for (_, sql) in &indexes {
+                conn.execute_batch(sql).expect("index");
+            }
+            conn.execute_batch(COUNT_ALL).expect("counts");
+        },
+    );
     dir
 }
 
 /// Schema 2 (the previous one) with 1,000,000 events of the kinds it recorded.
 fn schema_2_data_set() -> PathBuf {
-    let dir = root().join("schema-2");
+    let dir = root(MILLION).join("schema-2");
     cached(&dir, "1,000,000 audit events (schema 2)", |auth| {
         let mut conn = Connection::open(auth.join("auth.db")).expect("create");
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -258,9 +317,9 @@ fn schema_2_data_set() -> PathBuf {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .expect("prepare");
-            let mut rng = Rng::new(ENTRIES as u64);
-            for n in 0..ENTRIES {
-                let e = entry(n, &mut rng);
+            let mut rng = Rng::new(MILLION as u64);
+            for n in 0..MILLION {
+                let e = entry(n, MILLION, &mut rng);
                 let detail = if e.details.is_empty() {
                     "{}".into()
                 } else {
@@ -424,8 +483,31 @@ fn writer(dir: &Path) -> Connection {
     conn
 }
 
-/// One entry per iteration, each in its own `BEGIN IMMEDIATE` transaction, as the store writes
-/// it: schema 2's statement on schema 2, schema 3's on schema 3, and `Store::append_audit`.
+/// Schema 2's insert of one event: `BEGIN IMMEDIATE`, the insert, `COMMIT`.
+fn schema_2_insert(conn: &mut Connection, e: &AuditEntry) {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .expect("begin");
+    tx.prepare_cached(
+        "INSERT INTO audit_events (at, action, actor, target, client_ip, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            e.at_ms,
+            e.action,
+            e.user_id,
+            e.resource_id,
+            e.ip_address,
+            "{}"
+        ])
+    })
+    .expect("insert");
+    tx.commit().expect("commit");
+}
+
+/// One entry per iteration, each in its own transaction: schema 2's statement on schema 2, and
+/// `Store::append_audit` on the current schema.
 fn inserts(group: &mut BenchmarkGroup<'_, WallTime>, parent: &Path, label: &str) {
     let old_dir = copy_of(&schema_2_data_set(), parent, "insert-schema-2");
     let mut old = writer(&old_dir);
@@ -433,73 +515,13 @@ fn inserts(group: &mut BenchmarkGroup<'_, WallTime>, parent: &Path, label: &str)
     group.bench_function(format!("insert_schema_2_{label}"), |b| {
         b.iter(|| {
             n += 1;
-            let e = login_entry(n);
-            let tx = old
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .expect("begin");
-            tx.prepare_cached(
-                "INSERT INTO audit_events (at, action, actor, target, client_ip, detail) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    e.at_ms,
-                    e.action,
-                    e.user_id,
-                    e.resource_id,
-                    e.ip_address,
-                    "{}"
-                ])
-            })
-            .expect("insert");
-            tx.commit().expect("commit");
+            schema_2_insert(&mut old, &login_entry(n));
         })
     });
     drop(old);
     let _ = std::fs::remove_dir_all(&old_dir);
 
-    let new_dir = copy_of(&current_data_set(), parent, "insert-schema-3");
-    let mut new = writer(&new_dir);
-    group.bench_function(format!("insert_schema_3_{label}"), |b| {
-        b.iter(|| {
-            n += 1;
-            let e = login_entry(n);
-            let tx = new
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .expect("begin");
-            tx.prepare_cached(
-                "INSERT INTO audit_entries (at, id, category, action, user_id, username, source, \
-                 surface, result, correlation_id, resource_type, resource_id, workspace, \
-                 credential_id, credential_type, mcp_tool, details, ip_address) VALUES (?1, ?2, \
-                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    e.at_ms,
-                    e.id,
-                    e.category,
-                    e.action,
-                    e.user_id,
-                    e.username,
-                    e.source,
-                    e.surface,
-                    e.result,
-                    e.correlation_id,
-                    e.resource_type,
-                    e.resource_id,
-                    e.workspace,
-                    e.credential_id,
-                    e.credential_type,
-                    e.mcp_tool,
-                    e.details,
-                    e.ip_address
-                ])
-            })
-            .expect("insert");
-            tx.commit().expect("commit");
-        })
-    });
-    drop(new);
+    let new_dir = copy_of(&current_data_set(MILLION), parent, "insert-current");
     let store = SqliteStore::open(&new_dir.join("auth")).expect("store");
     group.bench_function(format!("store_append_audit_{label}"), |b| {
         b.iter(|| {
@@ -511,47 +533,32 @@ fn inserts(group: &mut BenchmarkGroup<'_, WallTime>, parent: &Path, label: &str)
     let _ = std::fs::remove_dir_all(&new_dir);
 }
 
-/// Schema 2's insert and schema 3's, one after the other 2,000 times, so both see the same load
-/// and the same disk: the fair comparison on a shared machine. Prints the medians and the 90th
-/// percentiles.
+/// Schema 2's insert and `Store::append_audit`, one after the other 2,000 times, so both see the
+/// same load and the same disk: the fair comparison on a shared machine. Prints the medians and
+/// the 90th percentiles.
 fn interleaved_inserts(parent: &Path, label: &str) {
     let old_dir = copy_of(&schema_2_data_set(), parent, "interleaved-schema-2");
-    let new_dir = copy_of(&current_data_set(), parent, "interleaved-schema-3");
+    let new_dir = copy_of(&current_data_set(MILLION), parent, "interleaved-current");
     let mut old = writer(&old_dir);
     let store = SqliteStore::open(&new_dir.join("auth")).expect("store");
     let (mut before, mut after) = (Vec::new(), Vec::new());
     for n in 0..2_000 {
         let e = login_entry(1_000_000 + n);
         let started = Instant::now();
-        let tx = old
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .expect("begin");
-        tx.prepare_cached(
-            "INSERT INTO audit_events (at, action, actor, target, client_ip, detail) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                e.at_ms,
-                e.action,
-                e.user_id,
-                e.resource_id,
-                e.ip_address,
-                "{}"
-            ])
-        })
-        .expect("insert");
-        tx.commit().expect("commit");
+        schema_2_insert(&mut old, &e);
         before.push(started.elapsed());
         let started = Instant::now();
         store.append_audit(&e).expect("append");
         after.push(started.elapsed());
     }
-    let ((before_p50, before_p90), (after_p50, after_p90)) =
-        (percentiles(before), percentiles(after));
+    let (before, after) = (Spread::of(before), Spread::of(after));
     println!(
-        "audit insert interleaved ({label}): schema 2 p50 {before_p50:?} p90 {before_p90:?}; \
-         schema 3 (Store::append_audit) p50 {after_p50:?} p90 {after_p90:?}; load {}",
+        "audit insert interleaved ({label}): schema 2 p50 {:?} p90 {:?}; \
+         current (Store::append_audit) p50 {:?} p90 {:?}; load {}",
+        before.p50,
+        before.p90,
+        after.p50,
+        after.p90,
         common::load_average()
     );
     drop((old, store));
@@ -559,10 +566,128 @@ fn interleaved_inserts(parent: &Path, label: &str) {
     let _ = std::fs::remove_dir_all(&new_dir);
 }
 
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-    (at(0.5), at(0.9))
+/// Entries recorded from `threads` threads at once, 400 each: the wall time per entry. Schema 2
+/// went through the store's one writer, one transaction per entry, as `schema_2_insert` behind
+/// a mutex does here; `Store::append_audit` writes the entries that wait together in one
+/// transaction. Run on both, alternately, three times each.
+fn concurrent_inserts(parent: &Path, label: &str, threads: usize) {
+    const EACH: usize = 400;
+    let old_dir = copy_of(&schema_2_data_set(), parent, "concurrent-schema-2");
+    let new_dir = copy_of(&current_data_set(MILLION), parent, "concurrent-current");
+    let old = Arc::new(parking_lot::Mutex::new(writer(&old_dir)));
+    let store = Arc::new(SqliteStore::open(&new_dir.join("auth")).expect("store"));
+    let per_entry = |write: &(dyn Fn(AuditEntry) + Sync)| {
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                scope.spawn(move || {
+                    for n in 0..EACH {
+                        write(login_entry(2_000_000 + t * EACH + n));
+                    }
+                });
+            }
+        });
+        started.elapsed() / (threads * EACH) as u32
+    };
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        before.push(per_entry(&|e| schema_2_insert(&mut old.lock(), &e)));
+        after.push(per_entry(&|e| store.append_audit(&e).expect("append")));
+    }
+    println!(
+        "audit insert concurrent ({label}, {threads} threads): per entry, schema 2 {before:?}; \
+         current (group commit) {after:?}; load {}",
+        common::load_average()
+    );
+    drop((old, store));
+    let _ = std::fs::remove_dir_all(&old_dir);
+    let _ = std::fs::remove_dir_all(&new_dir);
+}
+
+/// Median, 90th and 99th percentile, and the largest of some durations.
+struct Spread {
+    p50: Duration,
+    p90: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+impl Spread {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let at = |q: f64| {
+            samples
+                .get(((samples.len().saturating_sub(1)) as f64 * q) as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        Self {
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: at(1.0),
+        }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:?} p99 {:?} max {:?}",
+            self.p50, self.p99, self.max
+        )
+    }
+}
+
+/// Retention pruning the oldest two days of the trail in `AUDIT_PRUNE_BATCH` batches (as the
+/// maintenance thread does, each batch its own transaction) while a writer records one entry
+/// after another: how long each append took, alone first and then while pruning runs. Stops
+/// after 30 s of pruning. Works on `dir`, which it changes.
+fn prune_stall(dir: &Path, label: &str) {
+    let store = Arc::new(SqliteStore::open(&dir.join("auth")).expect("store"));
+    let appends = |store: &SqliteStore, first: usize, stop: &AtomicBool, most: usize| {
+        let mut times = Vec::new();
+        for n in first..first + most {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let started = Instant::now();
+            store.append_audit(&login_entry(n)).expect("append");
+            times.push(started.elapsed());
+        }
+        times
+    };
+    let never = AtomicBool::new(false);
+    let alone = Spread::of(appends(&store, 3_000_000, &never, 1_000));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || appends(&store, 4_000_000, &stop, usize::MAX))
+    };
+    let cutoff = END_MS - SPAN_MS + 2 * DAY_MS;
+    let started = Instant::now();
+    let (mut batches, mut pruned) = (Vec::new(), 0u64);
+    while started.elapsed() < Duration::from_secs(30) {
+        let batch_started = Instant::now();
+        let removed = store.prune_audit(cutoff, AUDIT_PRUNE_BATCH).expect("prune");
+        batches.push(batch_started.elapsed());
+        pruned += removed;
+        if removed < AUDIT_PRUNE_BATCH as u64 {
+            break;
+        }
+    }
+    let pruning = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let during = Spread::of(writer.join().expect("writer"));
+    println!(
+        "audit prune ({label}): {pruned} entries in {} batches of {AUDIT_PRUNE_BATCH} in {:.1} s; \
+         batch {}; append alone {alone}; append while pruning {during}; load {}",
+        batches.len(),
+        pruning.as_secs_f64(),
+        Spread::of(batches),
+        common::load_average()
+    );
 }
 
 /// The upgrade of 1,000,000 schema-2 events, once, outside criterion: what a host pays at its
@@ -574,7 +699,28 @@ fn upgrade_time(parent: &Path) {
     let elapsed = started.elapsed();
     drop(store);
     println!(
-        "audit upgrade: {ENTRIES} schema-2 events to schema 3 in {:.1} s; load {}",
+        "audit upgrade: {MILLION} schema-2 events to the current schema in {:.1} s; load {}",
+        elapsed.as_secs_f64(),
+        common::load_average()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The counts' step alone (from the version before them) over `size` entries, once.
+fn counts_upgrade_time(data: &Path, parent: &Path, size: usize) {
+    let dir = copy_of(data, parent, "counts-upgrade");
+    {
+        let conn = Connection::open(dir.join("auth/auth.db")).expect("open");
+        conn.execute_batch(UNDO_COUNTS).expect("previous version");
+        conn.pragma_update(None, "user_version", BEFORE_COUNTS)
+            .expect("version");
+    }
+    let started = Instant::now();
+    let store = SqliteStore::open(&dir.join("auth")).expect("open migrates");
+    let elapsed = started.elapsed();
+    drop(store);
+    println!(
+        "audit counts upgrade: {size} entries from schema {BEFORE_COUNTS} in {:.1} s; load {}",
         elapsed.as_secs_f64(),
         common::load_average()
     );
@@ -582,9 +728,14 @@ fn upgrade_time(parent: &Path) {
 }
 
 fn audit(c: &mut Criterion) {
-    let data = current_data_set();
-    let scratch = common::bench_data_root();
-    upgrade_time(&scratch);
+    let size = entries();
+    let data = current_data_set(size);
+    let scratch = data.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tmpfs = std::env::var_os("BENCH_AUDIT_TMPFS").map(PathBuf::from);
+    if size == MILLION {
+        upgrade_time(&scratch);
+        counts_upgrade_time(&data, &scratch, size);
+    }
 
     let engine_dir = copy_of(&data, &scratch, "engine");
     let config = dagu_auth::Config::from_json(
@@ -599,19 +750,29 @@ fn audit(c: &mut Criterion) {
     .expect("config");
     let engine = Engine::open(config).expect("engine");
     let token = admin_token();
-    let mut group = c.benchmark_group(format!("audit/{ENTRIES}"));
+    let mut group = c.benchmark_group(format!("audit/{size}"));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(3));
     pages(&mut group, &engine, &token);
     drop(engine);
+    prune_stall(&engine_dir, &format!("{size}, disk"));
     let _ = std::fs::remove_dir_all(&engine_dir);
+    if let Some(tmpfs) = &tmpfs {
+        let dir = copy_of(&data, tmpfs, "prune");
+        prune_stall(&dir, &format!("{size}, RAM disk"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
-    group.sample_size(50);
-    inserts(&mut group, &scratch, "disk");
-    interleaved_inserts(&scratch, "disk");
-    if let Some(tmpfs) = std::env::var_os("BENCH_AUDIT_TMPFS") {
-        inserts(&mut group, Path::new(&tmpfs), "tmpfs");
-        interleaved_inserts(Path::new(&tmpfs), "tmpfs");
+    if size == MILLION {
+        group.sample_size(50);
+        inserts(&mut group, &scratch, "disk");
+        interleaved_inserts(&scratch, "disk");
+        concurrent_inserts(&scratch, "disk", 8);
+        if let Some(tmpfs) = &tmpfs {
+            inserts(&mut group, tmpfs, "tmpfs");
+            interleaved_inserts(tmpfs, "tmpfs");
+            concurrent_inserts(tmpfs, "RAM disk", 8);
+        }
     }
     group.finish();
 }

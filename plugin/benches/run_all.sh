@@ -17,6 +17,10 @@ log() { echo "== $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"; }
   cargo bench -p dagu-auth --bench store
   log "audit trail at 1,000,000 entries"
   BENCH_AUDIT_TMPFS=/dev/shm cargo bench -p dagu-auth --bench audit
+  # About 4 GB under /tmp, built once (the run prints how long it took); delete it when done.
+  log "audit trail at 10,000,000 entries"
+  BENCH_AUDIT_ENTRIES=10000000 BENCH_AUDIT_DATA=/tmp/dagu-auth-bench-audit \
+      BENCH_AUDIT_TMPFS=/dev/shm cargo bench -p dagu-auth --bench audit
   log "Go host through cgo (tests/go, -bench)"
   (cd tests/go && GOFLAGS=-mod=mod GOCACHE="$PWD/../../target/go/cache" GOPATH="$PWD/../../target/go/path" \
       go build -o ../../target/go/bin/gohost-bench .)
