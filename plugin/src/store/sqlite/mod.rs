@@ -106,14 +106,6 @@ impl SqliteStore {
 
     fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock();
-        self.write_locked(&mut conn, work)
-    }
-
-    fn write_locked<T>(
-        &self,
-        conn: &mut Connection,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
         self.check_still_in_place()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -229,21 +221,19 @@ impl Store for SqliteStore {
         self.write(|tx| keys::touch(tx, uses))
     }
 
-    /// Group commit: an entry that arrives while another write holds the writer waits in the
-    /// queue, and whoever takes the writer next writes every queued entry in one transaction,
-    /// one commit to disk for all of them. Each caller returns only once a commit holding its
-    /// entry succeeded (or with that transaction's error): nothing is acknowledged before it is
-    /// durable, and nothing queued is left behind, since every caller takes the writer itself
-    /// unless its entry was already written.
+    /// Group commit: entries that arrive while a batch is being written wait in the queue, and
+    /// the next batch writes all of them in one transaction, one commit to disk for all. Each
+    /// caller returns only once a commit holding its entry succeeded (or with that
+    /// transaction's error): nothing is acknowledged before it is durable, and nothing queued is
+    /// left behind, since a caller whose entry is still queued when the lead is free leads.
     fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
         let ticket = self.audit_queue.push(entry.clone());
-        let mut conn = self.writer.lock();
-        if let Some(outcome) = ticket.outcome() {
-            return outcome;
-        }
-        let batch = self.audit_queue.take();
-        let outcome = self.write_locked(&mut conn, |tx| audit::append_all(tx, batch.entries()));
-        batch.settle(&outcome);
+        let lead = match self.audit_queue.wait_or_lead(&ticket) {
+            Ok(lead) => lead,
+            Err(outcome) => return outcome,
+        };
+        let outcome = self.write(|tx| audit::append_all(tx, lead.batch.entries()));
+        lead.batch.settle(&outcome);
         outcome
     }
 
