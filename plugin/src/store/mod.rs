@@ -29,7 +29,7 @@ use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecor
 
 /// How many audit entries one retention transaction deletes: small enough that a writer waiting
 /// behind it waits at most a few milliseconds (BENCHMARKS.md, audit pruning).
-pub const AUDIT_PRUNE_BATCH: usize = 1000;
+pub const AUDIT_PRUNE_BATCH: usize = 100;
 
 /// A signed-in session; a token is valid only while its session row exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
