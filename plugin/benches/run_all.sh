@@ -15,6 +15,12 @@ log() { echo "== $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"; }
   cargo bench -p dagu-auth --bench signin
   log "store at 100,000 users"
   cargo bench -p dagu-auth --bench store
+  log "cost curve: 1,000 to 1,000,000 users (first run writes the data sets; the log says how long)"
+  DAGU_AUTH_BENCH_DATA="${DAGU_AUTH_BENCH_DATA:-/dev/shm/dagu-bench}" cargo bench -p dagu-auth --bench scale \
+      | tee target/bench-logs/scale.log
+  python3 plugin/benches/plot_scale.py target/bench-logs/scale.log plugin/benches/scale.png
+  log "revocation on one host enforced on another (PostgreSQL if DAGU_AUTH_TEST_POSTGRES_URL is set)"
+  cargo bench -p dagu-auth --features postgres --bench revocation_delay
   log "audit trail at 1,000,000 entries"
   BENCH_AUDIT_TMPFS=/dev/shm cargo bench -p dagu-auth --bench audit
   # About 4 GB under /tmp, built once (the run prints how long it took); delete it when done.

@@ -61,19 +61,9 @@ pub struct TokenCodec {
     ttl: Duration,
 }
 
-/// The HMAC of a token that verified under our key. It stands for exactly one payload, so the
-/// principal cache keys sessions by it: `authorize` then runs one HMAC and one lookup, without
-/// parsing the claims again (BENCHMARKS.md). Nobody without the secret can produce one, which is
-/// why its first bytes may serve as the hash directly (`cache::SignatureHasher`).
+/// The HMAC of a token that verified under our key: it stands for exactly one payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Signature(pub [u8; SIGNATURE_BYTES]);
-
-impl std::hash::Hash for Signature {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let [a, b, c, d, e, f, g, h, ..] = self.0;
-        state.write_u64(u64::from_le_bytes([a, b, c, d, e, f, g, h]));
-    }
-}
 
 /// A token whose signature verified; its claims are not parsed yet.
 pub struct Verified<'a> {
@@ -140,8 +130,8 @@ impl TokenCodec {
         if header != self.header_b64 {
             check_header(header)?;
         }
-        // Decoded on the stack: this runs on every `authorize`, and heap buffers were a visible
-        // share of it (BENCHMARKS.md).
+        // Decoded on the stack: this runs on every token the cache does not know yet, and heap
+        // buffers were a visible share of it.
         let mut expected = [0u8; SIGNATURE_BYTES];
         match B64.decode_slice(signature, &mut expected) {
             Ok(SIGNATURE_BYTES) => {}

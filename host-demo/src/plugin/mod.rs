@@ -281,6 +281,18 @@ impl LoadedPlugin {
         })
     }
 
+    /// `handle_http` on the calling task, for the routes the plugin answers from memory (see
+    /// `server::answers_from_memory`); a panic is an INTERNAL error, as on the pool.
+    pub fn handle_http_now(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle_http(request)))
+            .unwrap_or_else(|_| {
+                Err(PluginError::new(
+                    DaguAuthStatus::Internal,
+                    "plugin call panicked",
+                ))
+            })
+    }
+
     /// Runs blocking plugin work off the async workers, so a burst of sign-ins (argon2) cannot
     /// stall unrelated requests. A panic inside becomes an INTERNAL error instead of killing the
     /// connection task.

@@ -106,8 +106,13 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// `DAGU_AUTH_BENCH_DATA` when set (a RAM disk such as `/dev/shm/dagu-bench` writes the large data
+/// sets in a fraction of the time: every insert commits with a sync), else `target/bench-data`.
 pub fn bench_data_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data")
+    match std::env::var_os("DAGU_AUTH_BENCH_DATA") {
+        Some(root) => PathBuf::from(root),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data"),
+    }
 }
 
 /// One argon2id hash with the default (production) parameters, shared by every generated user.

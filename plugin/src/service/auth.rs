@@ -13,7 +13,6 @@ use super::cache::{CachedKey, CachedSession};
 use crate::error::{Error, Result, msg};
 use crate::model::{ApiKeyRecord, Principal, SURFACE_NOT_ALLOWED, UserRecord, looks_like_api_key};
 use crate::policy;
-use crate::token::Verified;
 
 /// The bearer credential of a call, the address it came from (for the audit trail) and the
 /// surface it arrived on (an API key is refused on a surface it does not allow).
@@ -133,31 +132,32 @@ impl Engine {
     }
 
     /// `read` on a signed-in user's session (signature, expiry, a live session row, an enabled
-    /// user). A cached session is read under the cache's read lock, so a hot call is one HMAC, one
-    /// clock read and one lookup (BENCHMARKS.md has the figures).
+    /// user). A token verified before is found by its own bytes and read under the cache's read
+    /// lock, without its HMAC: a hit means these exact bytes verified (the cache's `BearerTable`
+    /// says why), and the times and the user's state are checked on every call all the same.
     fn with_session<R>(
         &self,
         token: &str,
         now_ms: i64,
         read: impl Fn(&CachedSession) -> R,
     ) -> Result<R> {
-        let verified = self
-            .tokens
-            .verify_signature(token)
-            .map_err(|_| invalid_token())?;
-        let hot = self.cache.with_session(&verified.signature, |session| {
+        let hot = self.cache.with_session(token, |session| {
             session.valid_at(now_ms).then(|| read(session))
         });
         match hot {
             Some(answer) => answer.ok_or_else(invalid_token),
-            None => Ok(read(&self.load_session(&verified, now_ms)?)),
+            None => Ok(read(&self.load_session(token, now_ms)?)),
         }
     }
 
-    /// Reads a verified token's session row and user into the cache; refuses an invalid one.
-    fn load_session(&self, verified: &Verified<'_>, now_ms: i64) -> Result<CachedSession> {
-        let claims = verified
-            .claims(now_ms.div_euclid(1000))
+    /// Verifies a token, reads its session row and user into the cache; refuses an invalid one.
+    /// Out of line: the hot path is the lookup above.
+    #[inline(never)]
+    fn load_session(&self, token: &str, now_ms: i64) -> Result<CachedSession> {
+        let claims = self
+            .tokens
+            .verify_signature(token)
+            .and_then(|verified| verified.claims(now_ms.div_euclid(1000)))
             .map_err(|_| invalid_token())?;
         let generation = self.cache.generation();
         let row = self.store.session(&claims.jti)?.ok_or_else(invalid_token)?;
@@ -169,8 +169,7 @@ impl Engine {
         if !session.valid_at(now_ms) {
             return Err(invalid_token());
         }
-        self.cache
-            .put_session(generation, verified.signature, session.clone());
+        self.cache.put_session(generation, token, session.clone());
         Ok(session)
     }
 
@@ -183,12 +182,10 @@ impl Engine {
         surface: Surface,
         now_ms: i64,
     ) -> Result<Arc<ApiKeyRecord>> {
-        let digest = self.key_digest.digest(token);
-        let cached = self.cached_key(&digest)?.ok_or_else(invalid_token)?;
-        // The lookup was by a keyed digest; the final comparison is constant-time all the same.
-        if !bool::from(cached.record.digest.as_bytes().ct_eq(digest.as_bytes())) {
-            return Err(invalid_token());
-        }
+        let cached = match self.cache.with_key_by_secret(token, Arc::clone) {
+            Some(cached) => cached,
+            None => self.key_by_digest(token)?,
+        };
         if cached.record.is_expired(now_ms) {
             return Err(invalid_token());
         }
@@ -209,6 +206,22 @@ impl Engine {
             return Err(Error::Forbidden(SURFACE_NOT_ALLOWED.into()));
         }
         Ok(Arc::clone(&cached.record))
+    }
+
+    /// The key whose digest `secret` has, remembered under `secret` so that its next use skips
+    /// the digest (an HMAC). Out of line: the hot path is the lookup by secret.
+    #[inline(never)]
+    fn key_by_digest(&self, secret: &str) -> Result<Arc<CachedKey>> {
+        let generation = self.cache.generation();
+        let digest = self.key_digest.digest(secret);
+        let cached = self.cached_key(&digest)?.ok_or_else(invalid_token)?;
+        // The lookup was by a keyed digest; the final comparison is constant-time all the same.
+        if !bool::from(cached.record.digest.as_bytes().ct_eq(digest.as_bytes())) {
+            return Err(invalid_token());
+        }
+        self.cache
+            .put_key_by_secret(generation, secret, Arc::clone(&cached));
+        Ok(cached)
     }
 
     pub(super) fn cached_user(&self, id: &str) -> Result<Option<Arc<UserRecord>>> {

@@ -3,24 +3,30 @@
 //! Every write in this process calls `invalidate`; writes by other processes are noticed through
 //! the store's change counter ([`freshness`]). A generation number stops a reader that loaded
 //! before an invalidation from putting stale data back afterwards.
+//!
+//! Sessions and API keys are found by the credential's own bytes ([`BearerTable`], which holds the
+//! argument why a hit needs no HMAC): a hot `authorize` is one keyed hash, one lookup, one
+//! comparison of the whole credential and the entry's checks.
 
+mod bearer_table;
 mod freshness;
 mod packed_access;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 
+pub use bearer_table::BearerTable;
 pub use freshness::Freshness;
 use packed_access::PackedAccess;
 
 use crate::error::Result;
 use crate::model::{ApiKeyRecord, UserRecord};
 use crate::store::Store;
-use crate::token::{self, Claims, Signature};
+use crate::token::{self, Claims};
 
 /// `lastUsedAt` is written at most this often per key.
 const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
@@ -29,7 +35,8 @@ const KEY_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 const MAX_ENTRIES: usize = 200_000;
 
 /// A verified session token with everything `authorize` checks: the token's own times, its session
-/// row's expiry and the user's access, so a hot call is one HMAC, one lookup and one buffer read.
+/// row's expiry and the user's access, so a hot call is one lookup and one buffer read. New fields
+/// go here and into `new`; `valid_at` is the one place a hot call decides whether the entry holds.
 #[derive(Debug, Clone)]
 pub struct CachedSession {
     pub token_exp_secs: i64,
@@ -60,29 +67,6 @@ impl CachedSession {
     }
 }
 
-/// Hashes a [`Signature`] by its first eight bytes. An attacker cannot pick them (only signatures
-/// that verified under the secret are ever inserted), so SipHash's flooding defence buys nothing
-/// here and cost a visible share of `authorize`.
-#[derive(Default)]
-pub struct SignatureHasher(u64);
-
-impl Hasher for SignatureHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    /// Only `write_u64` is used by `Signature`; anything else is folded in, never ignored.
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-}
-
 /// An API key as `authorize` needs it, with the time its use was last queued for the store.
 #[derive(Debug)]
 pub struct CachedKey {
@@ -105,10 +89,13 @@ impl CachedKey {
 #[derive(Default)]
 struct Inner {
     generation: u64,
-    sessions: HashMap<Signature, CachedSession, BuildHasherDefault<SignatureHasher>>,
+    /// By the session token's bytes.
+    sessions: BearerTable<CachedSession>,
     users: HashMap<Arc<str>, Arc<UserRecord>>,
-    /// By digest.
+    /// By digest: how a key presented for the first time is found.
     keys: HashMap<Box<str>, Arc<CachedKey>>,
+    /// By the API key's bytes: how a key found once is found again without computing its digest.
+    keys_by_secret: BearerTable<Arc<CachedKey>>,
 }
 
 pub struct PrincipalCache {
@@ -137,14 +124,31 @@ impl PrincipalCache {
         self.inner.read().generation
     }
 
-    /// `read` on the cached session under the read lock: no reference counts touched, which is
-    /// what keeps a hot `authorize` to one lookup. `None` when the token is not cached.
+    /// `read` on the session cached under exactly `token`, under the read lock: no reference
+    /// counts touched, which is what keeps a hot `authorize` to one lookup. `None` when the token
+    /// is not cached (never verified here, or forgotten since).
+    #[inline]
     pub fn with_session<R>(
         &self,
-        signature: &Signature,
+        token: &str,
         read: impl FnOnce(&CachedSession) -> R,
     ) -> Option<R> {
-        self.inner.read().sessions.get(signature).map(read)
+        self.inner.read().sessions.get(token.as_bytes()).map(read)
+    }
+
+    /// `read` on the API key cached under exactly `secret` (the key as presented), under the read
+    /// lock. `None` when it was not found by digest since the last invalidation.
+    #[inline]
+    pub fn with_key_by_secret<R>(
+        &self,
+        secret: &str,
+        read: impl FnOnce(&Arc<CachedKey>) -> R,
+    ) -> Option<R> {
+        self.inner
+            .read()
+            .keys_by_secret
+            .get(secret.as_bytes())
+            .map(read)
     }
 
     pub fn user(&self, id: &str) -> Option<Arc<UserRecord>> {
@@ -181,10 +185,25 @@ impl PrincipalCache {
         self.inner.read().keys.get(digest).cloned()
     }
 
-    /// Stores what was loaded at `generation`, unless an invalidation happened since.
-    pub fn put_session(&self, generation: u64, signature: Signature, session: CachedSession) {
+    /// Stores what was loaded at `generation` under the token it was verified from, unless an
+    /// invalidation happened since. Only a token whose signature verified may be put here.
+    pub fn put_session(&self, generation: u64, token: &str, session: CachedSession) {
         self.put_if_current(generation, |inner| {
-            insert_bounded(&mut inner.sessions, signature, session);
+            if inner.sessions.len() >= MAX_ENTRIES {
+                inner.sessions.clear();
+            }
+            inner.sessions.insert(token.as_bytes(), session);
+        });
+    }
+
+    /// Remembers `key` under the secret it was presented as, once that secret's digest found it
+    /// (at `generation`). Only a secret whose digest matched `key` may be put here.
+    pub fn put_key_by_secret(&self, generation: u64, secret: &str, key: Arc<CachedKey>) {
+        self.put_if_current(generation, |inner| {
+            if inner.keys_by_secret.len() >= MAX_ENTRIES {
+                inner.keys_by_secret.clear();
+            }
+            inner.keys_by_secret.insert(secret.as_bytes(), key);
         });
     }
 
@@ -217,6 +236,7 @@ impl PrincipalCache {
         inner.sessions.clear();
         inner.users.clear();
         inner.keys.clear();
+        inner.keys_by_secret.clear();
     }
 
     /// What `load` finds, kept by `put` unless an invalidation raced the load (the generation is
@@ -240,7 +260,7 @@ impl PrincipalCache {
 }
 
 /// Past [`MAX_ENTRIES`] a table starts over rather than grow without bound.
-fn insert_bounded<K: Eq + Hash, V, S: BuildHasher>(table: &mut HashMap<K, V, S>, key: K, value: V) {
+fn insert_bounded<K: Eq + Hash, V>(table: &mut HashMap<K, V>, key: K, value: V) {
     if table.len() >= MAX_ENTRIES {
         table.clear();
     }
@@ -291,18 +311,6 @@ mod tests {
     }
 
     #[test]
-    fn signatures_hash_by_their_leading_bytes_and_other_input_is_folded() {
-        let build = BuildHasherDefault::<SignatureHasher>::default();
-        let mut one = [0u8; 32];
-        one[0] = 1;
-        assert_eq!(build.hash_one(Signature(one)), 1);
-        let mut tail_differs = one;
-        tail_differs[31] = 9;
-        assert_eq!(build.hash_one(Signature(tail_differs)), 1);
-        assert_ne!(build.hash_one("ab"), build.hash_one("ba"));
-    }
-
-    #[test]
     fn a_load_that_raced_an_invalidation_is_not_cached() {
         let cache = cache();
         let before = cache.generation();
@@ -327,12 +335,51 @@ mod tests {
     fn invalidate_forgets_sessions_and_users() {
         let cache = cache();
         let generation = cache.generation();
-        let signature = Signature([7; 32]);
+        let token = "header.payload.signature";
         let user = cache.put_user(generation, user());
-        cache.put_session(generation, signature, session(user, i64::MAX));
-        assert!(cache.with_session(&signature, |_| ()).is_some());
+        cache.put_session(generation, token, session(user, i64::MAX));
+        assert!(cache.with_session(token, |_| ()).is_some());
+        assert!(
+            cache
+                .with_session("header.payload.signaturf", |_| ())
+                .is_none()
+        );
         cache.invalidate();
-        assert!(cache.with_session(&signature, |_| ()).is_none() && cache.user("u1").is_none());
+        assert!(cache.with_session(token, |_| ()).is_none() && cache.user("u1").is_none());
+    }
+
+    #[test]
+    fn a_key_is_found_by_its_secret_only_until_the_next_invalidation() {
+        let cache = cache();
+        let generation = cache.generation();
+        let key = cache.key_or_load("digest-k1", || {
+            Ok(Some(fixtures::api_key(
+                Role::Viewer,
+                WorkspaceAccess::all(),
+            )))
+        });
+        let Ok(Some(key)) = key else {
+            panic!("the key loads");
+        };
+        cache.put_key_by_secret(generation, "dagu_secret", key);
+        assert!(cache.with_key_by_secret("dagu_secret", |_| ()).is_some());
+        assert!(cache.with_key_by_secret("dagu_secreu", |_| ()).is_none());
+        cache.invalidate();
+        assert!(cache.with_key_by_secret("dagu_secret", |_| ()).is_none());
+    }
+
+    #[test]
+    fn a_credential_loaded_before_an_invalidation_is_not_cached_after_it() {
+        let cache = cache();
+        let before = cache.generation();
+        let user = cache.put_user(before, user());
+        cache.invalidate();
+        cache.put_session(before, "header.payload.signature", session(user, i64::MAX));
+        assert!(
+            cache
+                .with_session("header.payload.signature", |_| ())
+                .is_none()
+        );
     }
 
     #[test]

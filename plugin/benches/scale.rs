@@ -1,0 +1,183 @@
+//! The cost curve: what one Engine costs at 1,000 to 1,000,000 users (issue 18).
+//!
+//! `BENCH_USERS=1000,10000,100000,1000000 cargo bench -p dagu-auth --bench scale` (the default
+//! sizes); `DAGU_AUTH_BENCH_DATA=/dev/shm/dagu-bench` writes the data sets in RAM, which is what
+//! makes the million-user set take minutes rather than most of an hour. Each size prints one
+//! `scale users=...` line of `key=value` figures that `plugin/benches/plot_scale.py` turns into
+//! the plot in BENCHMARKS.md.
+//!
+//! Per size, on a private copy of the data set: the first `Engine::open`; its resident memory;
+//! `min(users, 100,000)` sessions authorized once each (cold: the session row and the user read
+//! from SQLite) and the memory with all of them cached; `authorize` again (hot: from the cache) in
+//! batches of 100 calls, the median of the batches' per-call means; 20 consecutive pages of 50
+//! through `GET /api/v1/users` (HTTP layer, keyset cursor), their median; `db verify`; an online
+//! backup. Simple timing loops rather than criterion: at a million users each step is run once.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use common::{Dataset, Rng};
+use dagu_auth::Engine;
+use dagu_auth::http::{self, Request};
+use dagu_auth::store::{Session, SqliteStore, Store};
+use dagu_auth::token::{Claims, TokenCodec};
+use dagu_auth_abi::DaguAuthAction as Action;
+
+const MAX_CACHED: usize = 100_000;
+const HOT_BATCH: usize = 100;
+const HOT_BATCHES: usize = 2_000;
+const PAGES: usize = 20;
+
+fn get(engine: &Engine, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str())];
+    let request = Request {
+        method: "GET",
+        path,
+        headers: &headers,
+        body: b"",
+        client_ip: "127.0.0.1",
+    };
+    let response = http::handle(engine, &request);
+    (response.status, response.body)
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// Session tokens for `count` users spread over the data set: the data set's own, plus sessions
+/// written into this copy's store for the rest.
+fn sessions(data: &Dataset, dir: &std::path::Path, count: usize) -> Vec<String> {
+    let mut tokens: Vec<String> = data.sessions.iter().map(|(_, t)| t.clone()).collect();
+    if tokens.len() >= count {
+        tokens.truncate(count);
+        return tokens;
+    }
+    let have: std::collections::HashSet<usize> = data.sessions.iter().map(|(u, _)| *u).collect();
+    let store = SqliteStore::open(&dir.join("auth")).expect("store");
+    let codec =
+        TokenCodec::new(common::SECRET.as_bytes(), Duration::from_secs(86_400)).expect("codec");
+    let now_ms = common::now_ms();
+    let missing = count - tokens.len();
+    for u in (1..data.users).filter(|u| !have.contains(u)).take(missing) {
+        let principal = &data.principals[u];
+        let jti = format!("scale-{u:08}");
+        store
+            .insert_session(&Session {
+                jti: jti.clone(),
+                user_id: principal.id.clone(),
+                created_at_ms: now_ms,
+                expires_at_ms: now_ms + 86_400_000,
+            })
+            .expect("insert session");
+        let claims = Claims {
+            sub: principal.id.clone(),
+            uid: principal.id.clone(),
+            username: format!("user{u:06}"),
+            role: principal.role,
+            iat: now_ms / 1000 - 60,
+            exp: now_ms / 1000 + 86_400,
+            jti,
+        };
+        tokens.push(codec.sign(&claims).expect("sign"));
+    }
+    tokens
+}
+
+fn size(users: usize) {
+    let started = Instant::now();
+    let data = Dataset::get(users);
+    let data_s = started.elapsed().as_secs_f64();
+    let dir = data.copy_to("scale");
+    let cached = users.min(MAX_CACHED);
+    let tokens = sessions(&data, &dir, cached);
+
+    let (rss_before, _) = common::rss_kib();
+    let started = Instant::now();
+    let engine = Engine::open(data.config(&dir)).expect("open");
+    let open_ms = started.elapsed().as_secs_f64() * 1e3;
+    let (rss_open, _) = common::rss_kib();
+
+    let mut cold_us = Vec::with_capacity(tokens.len());
+    for token in &tokens {
+        let started = Instant::now();
+        let decision = engine.authorize(token.as_str(), Action::View, "");
+        cold_us.push(started.elapsed().as_secs_f64() * 1e6);
+        assert!(decision.is_ok(), "every session is good");
+    }
+    let (rss_cached, _) = common::rss_kib();
+
+    let mut rng = Rng::new(users as u64);
+    let mut hot_ns = Vec::with_capacity(HOT_BATCHES);
+    for _ in 0..HOT_BATCHES {
+        let batch: Vec<&str> = (0..HOT_BATCH)
+            .map(|_| tokens[rng.below(tokens.len())].as_str())
+            .collect();
+        let started = Instant::now();
+        for token in batch {
+            black_box(engine.authorize(black_box(token), Action::View, "")).ok();
+        }
+        hot_ns.push(started.elapsed().as_secs_f64() * 1e9 / HOT_BATCH as f64);
+    }
+
+    let admin = data.admin_token();
+    let mut page_us = Vec::with_capacity(PAGES);
+    let mut path = "/api/v1/users?limit=50".to_owned();
+    for _ in 0..PAGES {
+        let started = Instant::now();
+        let (status, body) = get(&engine, admin, &path);
+        page_us.push(started.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(status, 200);
+        let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/users?limit=50&cursor={cursor}"),
+            None => break,
+        }
+    }
+
+    let started = Instant::now();
+    engine.verify_store().expect("verify");
+    let verify_s = started.elapsed().as_secs_f64();
+    let backup = dir.with_extension("backup.db");
+    let _ = std::fs::remove_file(&backup);
+    let started = Instant::now();
+    // The generated data set holds admins with grants, which the backup's own verification
+    // refuses after writing the copy: the time is reported either way, the refusal beside it.
+    let backup_ok = engine.backup_to(&backup).is_ok();
+    let backup_s = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&backup);
+
+    println!(
+        "scale users={users} data_s={data_s:.1} open_ms={open_ms:.1} rss_open_mib={:.1} \
+         rss_cached_mib={:.1} rss_process_mib={:.1} cached_sessions={cached} \
+         authorize_cold_us={:.2} authorize_hot_ns={:.0} page_us={:.0} verify_s={verify_s:.2} \
+         backup_s={backup_s:.2} backup_verified={backup_ok} load={}",
+        mib(rss_open.saturating_sub(rss_before)),
+        mib(rss_cached.saturating_sub(rss_before)),
+        mib(rss_cached),
+        median(cold_us),
+        median(hot_ns),
+        median(page_us),
+        common::load_average().replace(' ', "/")
+    );
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_USERS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000, 1_000_000]);
+    for users in sizes {
+        size(users);
+    }
+}
