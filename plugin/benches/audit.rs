@@ -193,6 +193,9 @@ fn current_data_set() -> PathBuf {
                 user_id: ADMIN_ID.into(),
                 created_at_ms: END_MS,
                 expires_at_ms: 4_102_444_800_000,
+                last_used_at_ms: END_MS,
+                client_ip: String::new(),
+                user_agent: String::new(),
             })
             .expect("session");
         drop(store);

@@ -136,6 +136,14 @@ const MIGRATIONS: &[&str] = &[
                              (SELECT username FROM users WHERE users.id = api_keys.owner_user_id))
         WHERE owner_user_id IN (SELECT id FROM users);
 "#,
+    // Session controls: where a session was signed in from, and its last use (batched; a row from
+    // before this step counts as last used when it was created).
+    r#"
+    ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+    UPDATE sessions SET last_used_at = created_at;
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
