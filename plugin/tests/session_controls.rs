@@ -90,7 +90,10 @@ fn a_user_lists_their_own_sessions_with_created_last_used_client_ip_and_user_age
     let listed = sessions(&fx, &laptop);
     // bob's two sessions here and the one the fixture signed in; none of the admin's.
     assert_eq!(listed.len(), 3, "{listed:?}");
-    assert_eq!(listed[0]["current"], true, "the current session comes first");
+    assert_eq!(
+        listed[0]["current"], true,
+        "the current session comes first"
+    );
     assert_eq!(listed[0]["userAgent"], FIREFOX);
     assert_eq!(listed[0]["clientIp"], "10.0.0.5");
     assert_eq!(listed[0]["createdAt"], "2026-01-01T00:00:00Z");
@@ -185,7 +188,8 @@ fn an_admin_ends_all_sessions_of_a_user_without_resetting_the_password() {
             &admin,
             serde_json::from_value(json!({"name": "bob-ci", "role": "viewer",
                 "allowedSurfaces": ["rest_api"], "attributionClass": "user_owned",
-                "ownerUserId": bob_id})).expect("request"),
+                "ownerUserId": bob_id}))
+            .expect("request"),
         )
         .expect("key")
         .key;
@@ -331,7 +335,8 @@ fn another_users_session_id_is_not_found_and_an_api_key_has_no_sessions() {
         .create_api_key(
             &admin,
             serde_json::from_value(json!({"name": "ops", "role": "admin",
-                "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"})).expect("request"),
+                "allowedSurfaces": ["rest_api"], "attributionClass": "service_account"}))
+            .expect("request"),
         )
         .expect("key")
         .key;
@@ -370,7 +375,10 @@ fn the_session_routes_answer_over_http_with_the_user_agent_recorded_at_sign_in()
     let response = fx.http_raw(
         "POST",
         "/api/v1/auth/login",
-        &[("Content-Type", "application/json"), ("User-Agent", FIREFOX)],
+        &[
+            ("Content-Type", "application/json"),
+            ("User-Agent", FIREFOX),
+        ],
         body.as_bytes(),
     );
     assert_eq!(response.status, 200);
@@ -392,7 +400,10 @@ fn the_session_routes_answer_over_http_with_the_user_agent_recorded_at_sign_in()
     let id = listed[0]["id"].as_str().expect("id");
     let path = format!("/api/v1/auth/sessions/{id}");
     assert_eq!(fx.http("DELETE", &path, Some(token), b"").0, 204);
-    assert_eq!(fx.http("GET", "/api/v1/auth/sessions", Some(token), b"").0, 401);
+    assert_eq!(
+        fx.http("GET", "/api/v1/auth/sessions", Some(token), b"").0,
+        401
+    );
     assert_eq!(fx.http("GET", "/api/v1/auth/sessions", None, b"").0, 401);
     assert_eq!(
         fx.http("PUT", "/api/v1/auth/sessions", None, b"").0,

@@ -985,7 +985,11 @@ fn touching_a_session_keeps_its_latest_use_and_idle_ones_are_swept(b: &Backend) 
     let uses = [("busy".to_string(), 500), ("busy".to_string(), 400)];
     b.store.touch_sessions(&uses).expect("touch");
     let last_used = |jti: &str| b.store.session(jti).map(|s| s.map(|s| s.last_used_at_ms));
-    assert_eq!(last_used("busy"), Ok(Some(500)), "a late batch never moves it back");
+    assert_eq!(
+        last_used("busy"),
+        Ok(Some(500)),
+        "a late batch never moves it back"
+    );
     assert_eq!(b.store.delete_idle_sessions(450), Ok(1));
     assert_eq!(last_used("idle"), Ok(None));
     assert_eq!(last_used("busy"), Ok(Some(500)));

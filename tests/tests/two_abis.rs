@@ -557,12 +557,10 @@ impl Face for RustFace {
         text(self.0.operator(json.into()))
     }
     fn authenticate_from(&self, username: &str, password: &str, ip: &str, agent: &str) -> Answer {
-        text(self.0.authenticate_from(
-            username.into(),
-            password.into(),
-            ip.into(),
-            agent.into(),
-        ))
+        text(
+            self.0
+                .authenticate_from(username.into(), password.into(), ip.into(), agent.into()),
+        )
     }
     fn session_list(&self, token: &str) -> Answer {
         text(self.0.session_list(token.into()))
@@ -1235,7 +1233,9 @@ fn session_controls_give_the_same_answers_through_both_abis() {
         f.session_end_others(laptop.of(s))
     });
     assert_eq!(others.as_deref(), Ok(r#"{"ended":1}"#), "the tablet");
-    same("the tablet is signed out", c, rust, |f, s| f.verify(tablet.of(s)));
+    same("the tablet is signed out", c, rust, |f, s| {
+        f.verify(tablet.of(s))
+    });
     same("a viewer cannot end another's sessions", c, rust, |f, s| {
         f.user_end_sessions(laptop.of(s), "no-such-user")
     });

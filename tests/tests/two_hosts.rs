@@ -205,8 +205,11 @@ fn sessions_ended_on_one_host_are_refused_by_the_other_within_a_second() {
     refused_within_the_bound(&a, &other, "a session ended as one of the others");
     assert_eq!(me_status(&a, &kept), 200, "the caller's own session stays");
 
-    b.delete(&format!("/api/v1/users/{}/sessions", id_of(&bob)), Some(&admin))
-        .expect_status(200);
+    b.delete(
+        &format!("/api/v1/users/{}/sessions", id_of(&bob)),
+        Some(&admin),
+    )
+    .expect_status(200);
     refused_within_the_bound(&a, &kept, "a session an admin ended");
     login(&a, "bob", USER_PASSWORD).expect_status(200);
 }

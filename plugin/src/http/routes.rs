@@ -95,18 +95,16 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
             ))
         }
         ("GET", ["auth", "sessions"]) => Ok(Response::json(200, &engine.list_sessions(caller)?)),
-        ("DELETE", ["auth", "sessions"]) => Ok(Response::json(
-            200,
-            &engine.end_other_sessions(caller)?,
-        )),
+        ("DELETE", ["auth", "sessions"]) => {
+            Ok(Response::json(200, &engine.end_other_sessions(caller)?))
+        }
         ("DELETE", ["auth", "sessions", id]) => {
             engine.end_session(caller, id)?;
             Ok(Response::no_content())
         }
-        ("DELETE", ["users", id, "sessions"]) => Ok(Response::json(
-            200,
-            &engine.end_user_sessions(caller, id)?,
-        )),
+        ("DELETE", ["users", id, "sessions"]) => {
+            Ok(Response::json(200, &engine.end_user_sessions(caller, id)?))
+        }
         ("GET", ["users"]) => Ok(users(engine, caller, query)?),
         ("POST", ["users"]) => {
             let body = checks::json_body(engine, caller, Sender::Admin, request)?;

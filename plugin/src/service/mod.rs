@@ -23,12 +23,13 @@ use std::sync::atomic::AtomicUsize;
 pub use audit::OPERATOR;
 pub use auth::Credentials;
 pub use backup::{SERVER_LOCK_FILE, scheduled_name};
-pub use setup::SETUP_CODE_REQUIRED;
 pub use session_controls::SignInOrigin;
+pub use setup::SETUP_CODE_REQUIRED;
 pub use wire::{
-    ApiKeyCreated, EndedSessions, SessionsEnvelope, ApiKeyEnvelope, ApiKeysEnvelope, AuditPage, AuditRequest, CreateApiKeyRequest,
-    CreateUserRequest, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
-    UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
+    ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, AuditPage, AuditRequest, CreateApiKeyRequest,
+    CreateUserRequest, EndedSessions, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
+    SessionsEnvelope, UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope,
+    UsersPage,
 };
 
 use crate::clock::{Clock, SystemClock};

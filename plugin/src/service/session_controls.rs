@@ -113,7 +113,10 @@ impl Engine {
     /// The caller's own sessions that are still good, the current one first, then the most
     /// recently used. `lastUsedAt` is as the store has it (see [`SessionUse`]), except for the
     /// current session, which is in use now.
-    pub fn list_sessions<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<SessionsEnvelope> {
+    pub fn list_sessions<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+    ) -> Result<SessionsEnvelope> {
         let (user, current) = self.caller_session(caller.into())?;
         let now_ms = self.now_ms();
         let mut sessions: Vec<SessionInfo> = self
@@ -237,7 +240,10 @@ mod tests {
             SessionUse::new(Duration::from_secs(120)).touch_interval_ms,
             12_000
         );
-        assert_eq!(SessionUse::new(Duration::from_secs(2)).touch_interval_ms, 1_000);
+        assert_eq!(
+            SessionUse::new(Duration::from_secs(2)).touch_interval_ms,
+            1_000
+        );
     }
 
     #[test]

@@ -120,7 +120,11 @@ fn session_controls_list_and_end_sessions(abi: Abi) {
     assert_eq!(sessions.len(), 3);
     assert_eq!(sessions[0]["current"], true);
     assert_eq!(sessions[0]["userAgent"], "session-test/1.0");
-    assert!(sessions[0]["clientIp"].as_str().is_some_and(|ip| !ip.is_empty()));
+    assert!(
+        sessions[0]["clientIp"]
+            .as_str()
+            .is_some_and(|ip| !ip.is_empty())
+    );
     assert_no_secrets(&listed.json());
 
     // The first token's session, by its id, ended from the second.
@@ -140,12 +144,19 @@ fn session_controls_list_and_end_sessions(abi: Abi) {
     let ended = host.delete("/api/v1/auth/sessions", Some(&second));
     ended.expect_status(200);
     assert_eq!(ended.json(), serde_json::json!({"ended": 1}));
-    assert_eq!((me_status(&host, &third), me_status(&host, &second)), (401, 200));
-
-    assert_insufficient_permissions(
-        &host.delete(&format!("{}/sessions", user_path(&id_of(&bob))), Some(&second)),
+    assert_eq!(
+        (me_status(&host, &third), me_status(&host, &second)),
+        (401, 200)
     );
-    let ended = host.delete(&format!("{}/sessions", user_path(&id_of(&bob))), Some(&admin));
+
+    assert_insufficient_permissions(&host.delete(
+        &format!("{}/sessions", user_path(&id_of(&bob))),
+        Some(&second),
+    ));
+    let ended = host.delete(
+        &format!("{}/sessions", user_path(&id_of(&bob))),
+        Some(&admin),
+    );
     ended.expect_status(200);
     assert_eq!(ended.json(), serde_json::json!({"ended": 1}));
     assert_eq!(me_status(&host, &second), 401);

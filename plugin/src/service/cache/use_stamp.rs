@@ -47,7 +47,10 @@ mod tests {
         let stamp = UseStamp::new(1_000);
         assert!(!stamp.due(1_500, 1_000), "inside the interval");
         assert!(stamp.due(2_000, 1_000));
-        assert!(!stamp.due(2_000, 1_000), "the interval starts again at the winner's time");
+        assert!(
+            !stamp.due(2_000, 1_000),
+            "the interval starts again at the winner's time"
+        );
         assert_eq!(stamp.at_ms(), 2_000);
         assert!(UseStamp::new(i64::MIN / 2).due(0, 60_000), "never used");
     }

@@ -71,7 +71,10 @@ pub fn delete_expired(tx: &mut Client, now_ms: i64) -> PgResult<u64> {
 /// Announced: a host whose cache saw a use the store has not (a touch still in flight) would
 /// otherwise keep a session the sweep just ended.
 pub fn delete_idle(tx: &mut Client, before_ms: i64) -> PgResult<u64> {
-    let removed = tx.execute("DELETE FROM sessions WHERE last_used_at < $1", &[&before_ms])?;
+    let removed = tx.execute(
+        "DELETE FROM sessions WHERE last_used_at < $1",
+        &[&before_ms],
+    )?;
     if removed > 0 {
         bump_change_counter(tx)?;
     }
@@ -80,8 +83,8 @@ pub fn delete_idle(tx: &mut Client, before_ms: i64) -> PgResult<u64> {
 
 /// A use never moves the time back: batches from several hosts arrive in any order.
 pub fn touch(tx: &mut Client, uses: &[(String, i64)]) -> PgResult<()> {
-    let statement = tx
-        .prepare("UPDATE sessions SET last_used_at = GREATEST(last_used_at, $2) WHERE jti = $1")?;
+    let statement =
+        tx.prepare("UPDATE sessions SET last_used_at = GREATEST(last_used_at, $2) WHERE jti = $1")?;
     for (jti, at) in uses {
         tx.execute(&statement, &[jti, at])?;
     }
