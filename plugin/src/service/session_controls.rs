@@ -17,8 +17,8 @@ use crate::store::Session;
 
 /// A session's last use is written at most this often while no idle timeout is set.
 const TOUCH_INTERVAL_MS: i64 = 60 * 1000;
-/// With an idle timeout, a tenth of it (at least a second): a session then ends between 90 % and
-/// 100 % of the timeout after its last use, on whichever host it is next used.
+/// With an idle timeout, a tenth of it (at least a second): a session then ends between the
+/// timeout minus one interval and the timeout after its last use, on whichever host it is next used.
 const TOUCH_SHARE_OF_IDLE: i64 = 10;
 const MIN_TOUCH_INTERVAL_MS: i64 = 1000;
 /// Longer user agents are cut: the column is shown in a list, not parsed.
