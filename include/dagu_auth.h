@@ -244,7 +244,7 @@ typedef uint32_t DaguAuthSurface;
 /**
  * The ABI minor version this header describes; libraries with a higher minor only add things.
  */
-#define DAGU_AUTH_ABI_VERSION_MINOR 4
+#define DAGU_AUTH_ABI_VERSION_MINOR 5
 
 /**
  * An open plugin instance. Opaque to C; shared by any number of threads.
@@ -525,6 +525,75 @@ DaguAuthStatus dagu_auth_authorize_request(const struct DaguAuth *instance,
 DaguAuthStatus dagu_auth_logout(const struct DaguAuth *instance,
                                 const char *token,
                                 char **error_out);
+
+/**
+ * Signs in like `dagu_auth_authenticate`, recording the client's `User-Agent` on the session so
+ * its owner can tell their sessions apart (ABI 1.5).
+ *
+ * # Safety
+ * Required: `instance`, `username`, `password`, `login_json_out`. `client_ip` and `user_agent`
+ * may be NULL (not known). The caller frees `*login_json_out` with `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_authenticate_from(const struct DaguAuth *instance,
+                                           const char *username,
+                                           const char *password,
+                                           const char *client_ip,
+                                           const char *user_agent,
+                                           char **login_json_out,
+                                           char **error_out);
+
+/**
+ * The caller's own sessions that are still good: `*sessions_json_out` is `{"sessions":
+ * [Session]}`, each `{id, createdAt, lastUsedAt, expiresAt, clientIp, userAgent, current}`, the
+ * current one first (ABI 1.5). BAD_REQUEST for an API key, which has no sessions.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `sessions_json_out`. The caller frees `*sessions_json_out` with
+ * `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_session_list(const struct DaguAuth *instance,
+                                      const char *token,
+                                      char **sessions_json_out,
+                                      char **error_out);
+
+/**
+ * Ends one of the caller's own sessions by the `id` `dagu_auth_session_list` gives (ABI 1.5).
+ * NOT_FOUND for an id that is not one of the caller's sessions.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `session_id`.
+ */
+DaguAuthStatus dagu_auth_session_end(const struct DaguAuth *instance,
+                                     const char *token,
+                                     const char *session_id,
+                                     char **error_out);
+
+/**
+ * Ends every session of the caller but the one of `token`: `*ended_json_out` is `{"ended": n}`
+ * (ABI 1.5).
+ *
+ * # Safety
+ * Required: `instance`, `token`, `ended_json_out`. The caller frees `*ended_json_out` with
+ * `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_session_end_others(const struct DaguAuth *instance,
+                                            const char *token,
+                                            char **ended_json_out,
+                                            char **error_out);
+
+/**
+ * Ends every session of user `user_id`, as an admin: `*ended_json_out` is `{"ended": n}` (ABI
+ * 1.5). The password and the user's API keys stay. NOT_FOUND for an unknown user.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `user_id`, `ended_json_out`. The caller frees `*ended_json_out`
+ * with `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_user_end_sessions(const struct DaguAuth *instance,
+                                           const char *token,
+                                           const char *user_id,
+                                           char **ended_json_out,
+                                           char **error_out);
 
 /**
  * Lists users as the admin holding `token`, sorted by username: the `UsersListResponse` of

@@ -63,6 +63,8 @@ pub struct Config {
     pub token_secret: Option<String>,
     /// A Go duration such as `24h`; the plugin validates it, so the rule lives in one place.
     pub token_ttl: Option<String>,
+    /// `auth.builtin.token.idle_timeout`: sessions unused this long end; unset or `0` is off.
+    pub token_idle_timeout: Option<String>,
     pub initial_admin: Option<InitialAdmin>,
     pub license_features: Vec<String>,
     /// `DAGU_AUTH_PLUGIN`; `None` means "search the usual places" (see `plugin::discover`).
@@ -94,6 +96,7 @@ impl fmt::Debug for Config {
             .field("abi", &self.abi)
             .field("token_secret", &self.token_secret.as_ref().map(|_| "<set>"))
             .field("token_ttl", &self.token_ttl)
+            .field("token_idle_timeout", &self.token_idle_timeout)
             .field(
                 "initial_admin",
                 &self.initial_admin.as_ref().map(|a| &a.username),
@@ -204,6 +207,9 @@ impl Config {
         if let Some(ttl) = &self.token_ttl {
             object.insert("tokenTtl".into(), json!(ttl));
         }
+        if let Some(idle) = &self.token_idle_timeout {
+            object.insert("tokenIdleTimeout".into(), json!(idle));
+        }
         if let Some(admin) = &self.initial_admin {
             object.insert(
                 "initialAdmin".into(),
@@ -280,6 +286,7 @@ struct FileBuiltin {
 struct FileToken {
     secret: Option<String>,
     ttl: Option<String>,
+    idle_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -372,6 +379,11 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
 
     let token_secret = pick(env, "DAGU_AUTH_TOKEN_SECRET", builtin.token.secret);
     let token_ttl = pick(env, "DAGU_AUTH_TOKEN_TTL", builtin.token.ttl);
+    let token_idle_timeout = pick(
+        env,
+        "DAGU_AUTH_TOKEN_IDLE_TIMEOUT",
+        builtin.token.idle_timeout,
+    );
 
     // Each half is overridden separately, then the pair is checked: a username from the file and a
     // password from the environment is a normal way to keep the secret out of the file.
@@ -467,6 +479,7 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         abi,
         token_secret,
         token_ttl,
+        token_idle_timeout,
         initial_admin,
         license_features,
         plugin_path,
@@ -689,6 +702,7 @@ auth:
     token:
       secret: file-secret-file-secret-file-secret
       ttl: 12h
+      idle_timeout: 30m
     initial_admin:
       username: admin
       password: "correct horse battery"
@@ -706,6 +720,7 @@ license:
         assert_eq!(c.abi, Abi::Rust);
         assert_eq!(c.token_secret, None);
         assert_eq!(c.token_ttl, None);
+        assert_eq!(c.token_idle_timeout, None, "off unless set");
         assert!(c.initial_admin.is_none());
         assert_eq!(c.license_features, ["rbac", "audit"]);
         assert_eq!(c.plugin_path, None);
@@ -728,6 +743,7 @@ license:
             Some("file-secret-file-secret-file-secret")
         );
         assert_eq!(c.token_ttl.as_deref(), Some("12h"));
+        assert_eq!(c.token_idle_timeout.as_deref(), Some("30m"));
         let admin = c.initial_admin.expect("initial admin");
         assert_eq!(
             (admin.username.as_str(), admin.password.as_str()),
@@ -773,6 +789,7 @@ license:
                 ("DAGU_AUTH_BUILTIN_ABI", "rust"),
                 ("DAGU_AUTH_TOKEN_SECRET", "env-secret"),
                 ("DAGU_AUTH_TOKEN_TTL", "1h"),
+                ("DAGU_AUTH_TOKEN_IDLE_TIMEOUT", "15m"),
                 ("DAGU_AUTH_BUILTIN_INITIAL_ADMIN_USERNAME", "root"),
                 ("DAGU_AUTH_BUILTIN_INITIAL_ADMIN_PASSWORD", "env password"),
                 ("DAGU_LICENSE_FEATURES", "audit"),
@@ -786,6 +803,7 @@ license:
         assert_eq!(c.abi, Abi::Rust);
         assert_eq!(c.token_secret.as_deref(), Some("env-secret"));
         assert_eq!(c.token_ttl.as_deref(), Some("1h"));
+        assert_eq!(c.token_idle_timeout.as_deref(), Some("15m"));
         let admin = c.initial_admin.expect("initial admin");
         assert_eq!(
             (admin.username.as_str(), admin.password.as_str()),
@@ -899,6 +917,7 @@ license:
                 "dataDir": "/var/lib/dagu",
                 "tokenSecret": "file-secret-file-secret-file-secret",
                 "tokenTtl": "12h",
+                "tokenIdleTimeout": "30m",
                 "initialAdmin": {"username": "admin", "password": "correct horse battery"},
                 "licenseFeatures": ["rbac"],
             })

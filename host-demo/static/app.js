@@ -1,4 +1,5 @@
 // The web UI of host-demo: plain JavaScript over the HTTP API (/api/v1/auth/*, /api/v1/users*).
+// The account page lists the caller's sessions (GET /auth/sessions) to end one or all others.
 //
 // The session token lives in sessionStorage: the API takes bearer tokens only, so nothing is sent
 // automatically (no CSRF surface), and the token ends with the tab. Pages never build HTML from
@@ -196,8 +197,70 @@ pages.login = async () => {
   });
 };
 
+function localTime(text) {
+  const when = text ? new Date(text) : null;
+  return when && !Number.isNaN(when.getTime()) ? when.toLocaleString() : '';
+}
+
+// The caller's sessions, each with a button that ends it; ending the current one signs out.
+// Answers the list's refresh, for the page to call after a change that ends sessions.
+async function sessionsSection() {
+  const status = $('#sessions-status');
+  const tbody = $('#sessions-table tbody');
+  const endOthers = $('#sessions-end-others');
+
+  async function refresh(message) {
+    const { sessions } = await api('GET', '/auth/sessions');
+    tbody.replaceChildren(...sessions.map(row));
+    endOthers.disabled = sessions.length < 2;
+    showMessage(status, message);
+  }
+
+  function row(s) {
+    const client = s.userAgent || 'Unknown client';
+    const end = el('button', {
+      type: 'button', class: s.current ? 'secondary' : 'danger', 'data-action': 'end-session',
+      'data-current': s.current ? 'true' : 'false',
+      'aria-label': s.current ? 'Sign out this session' : `End the session of ${client}`,
+      text: s.current ? 'Sign out' : 'End',
+    });
+    end.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `/auth/sessions/${encodeURIComponent(s.id)}`, undefined, { expireOn401: !s.current });
+        if (s.current) {
+          session.token = null;
+          location.assign('/login?signedout=1');
+          return;
+        }
+        await refresh('Session ended. It is signed out on its next request.');
+      } catch (e) {
+        showMessage(status, e.message);
+      }
+    });
+    return el('tr', { 'data-session': s.id, 'data-current': s.current ? 'true' : 'false' },
+      el('th', { scope: 'row', 'data-label': 'Browser or client' }, client,
+        s.current ? el('span', { class: 'you', text: ' (this session)' }) : ''),
+      el('td', { 'data-label': 'Address', text: s.clientIp || 'Unknown' }),
+      el('td', { 'data-label': 'Signed in', text: localTime(s.createdAt) }),
+      el('td', { 'data-label': 'Last used', text: localTime(s.lastUsedAt) }),
+      el('td', { class: 'row-actions', 'data-label': 'Actions' }, end));
+  }
+
+  endOthers.addEventListener('click', async () => {
+    try {
+      const { ended } = await api('DELETE', '/auth/sessions');
+      await refresh(`Signed out ${ended} other session${ended === 1 ? '' : 's'}.`);
+    } catch (e) {
+      showMessage(status, e.message);
+    }
+  });
+  await refresh('');
+  return refresh;
+}
+
 pages.account = async () => {
   const user = await requireUser();
+  const refreshSessions = await sessionsSection();
   $('#account-username').textContent = user.username;
   $('#account-role').textContent = ROLE_NAMES[user.role] || user.role;
   $('#account-access').textContent = accessSummary(user.workspaceAccess);
@@ -218,6 +281,7 @@ pages.account = async () => {
     }
     $('#account-form').reset();
     showMessage($('#account-status'), 'Password changed. Your other sessions have been signed out.');
+    await refreshSessions('');
   });
 };
 
@@ -372,6 +436,15 @@ pages.users = async () => {
           try {
             await api('PATCH', `/users/${encodeURIComponent(user.id)}`, { isDisabled: !user.isDisabled });
             await refresh(`${user.isDisabled ? 'Enabled' : 'Disabled'} ${user.username}.`);
+          } catch (e) {
+            showMessage(status, e.message);
+          }
+        }),
+        // Signs the user out everywhere; their password and API keys stay.
+        action('end-sessions', 'End sessions', async () => {
+          try {
+            const { ended } = await api('DELETE', `/users/${encodeURIComponent(user.id)}/sessions`);
+            await refresh(`Ended ${ended} session${ended === 1 ? '' : 's'} of ${user.username}.`);
           } catch (e) {
             showMessage(status, e.message);
           }

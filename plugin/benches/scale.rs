@@ -76,6 +76,9 @@ fn sessions(data: &Dataset, dir: &std::path::Path, count: usize) -> Vec<String> 
                 user_id: principal.id.clone(),
                 created_at_ms: now_ms,
                 expires_at_ms: now_ms + 86_400_000,
+                last_used_at_ms: now_ms,
+                client_ip: String::new(),
+                user_agent: String::new(),
             })
             .expect("insert session");
         let claims = Claims {

@@ -22,7 +22,7 @@ use crate::ffi::{
     panic_boundary, query_from_json, to_json,
 };
 use crate::http::{self, Request, Response};
-use crate::service::Engine;
+use crate::service::{Engine, SignInOrigin};
 
 /// What the methods from before surfaces (ABI 1.0 to 1.3) mean.
 const REST: u32 = DaguAuthSurface::RestApi as u32;
@@ -208,5 +208,31 @@ impl Instance for DaguAuth {
 
     fn authorize_request(&self, r: &AbiAuthorizeRequest) -> RResult<u32, AbiError> {
         self.call(|e| authorize(e, &r.token, r.action, &r.workspace, r.surface))
+    }
+
+    fn authenticate_from(
+        &self,
+        username: RStr,
+        password: RStr,
+        ip: RStr,
+        user_agent: RStr,
+    ) -> RResult<RString, AbiError> {
+        self.json(|e| e.login_from(&username, &password, SignInOrigin::new(&ip, &user_agent)))
+    }
+
+    fn session_list(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.list_sessions(token.as_str()))
+    }
+
+    fn session_end(&self, token: RStr, session_id: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.end_session(token.as_str(), &session_id))
+    }
+
+    fn session_end_others(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.end_other_sessions(token.as_str()))
+    }
+
+    fn user_end_sessions(&self, token: RStr, id: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.end_user_sessions(token.as_str(), &id))
     }
 }

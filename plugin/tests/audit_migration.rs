@@ -522,9 +522,8 @@ fn sqlite_audit_events_of_schema_2_migrate_with_every_field() {
     check_migrated(&store);
     assert_eq!(
         dagu_auth::store::schema_version(&dir.path().join("auth.db")),
-        Ok(5),
-        "schema 2 migrates through every later step (3: audit entries, 4: keys outlive owners, \
-         5: audit counts)"
+        Ok(current_version()),
+        "schema 2 migrates through every later step"
     );
     let report = dagu_auth::store::verify_database(&dir.path().join("auth.db")).expect("verify");
     assert!(report.is_ok(), "{report}");
@@ -553,8 +552,19 @@ fn postgres_audit_events_of_schema_2_migrate_with_every_field() {
     pg::schema();
 }
 
-/// The schema version before the audit counts (`audit_counts`) were added.
-const BEFORE_COUNTS: i64 = 4;
+/// The schema version a new database gets.
+fn current_version() -> i64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(SqliteStore::open(dir.path()).expect("create"));
+    dagu_auth::store::schema_version(&dir.path().join("auth.db")).expect("version")
+}
+
+/// The schema version before the audit counts (`audit_counts`) were added. The counts are the
+/// newest step, so going back to it undoes only them; a step added after them must be undone in
+/// these tests too.
+fn before_counts() -> i64 {
+    current_version() - 1
+}
 
 /// Entries of a few kinds over three hours, and the totals by category they make.
 fn entries_before_counts() -> Vec<AuditEntry> {
@@ -631,7 +641,7 @@ fn sqlite_audit_counts_are_built_from_the_entries_of_the_previous_version() {
              CREATE INDEX audit_by_action ON audit_entries (action, at);",
         )
         .expect("previous version");
-        conn.pragma_update(None, "user_version", BEFORE_COUNTS)
+        conn.pragma_update(None, "user_version", before_counts())
             .expect("version");
     }
     let store = SqliteStore::open(dir.path()).expect("open migrates");
@@ -658,7 +668,8 @@ fn postgres_audit_counts_are_built_from_the_entries_of_the_previous_version() {
         "DROP TABLE audit_counts;
          CREATE INDEX audit_by_category ON audit_entries (category, at, seq);
          CREATE INDEX audit_by_action ON audit_entries (action, at, seq);
-         UPDATE dagu_auth_schema SET version = {BEFORE_COUNTS};"
+         UPDATE dagu_auth_schema SET version = {};",
+        before_counts()
     ));
     let store = PostgresStore::open(&config).expect("open migrates");
     check_counted(&store, &entries);

@@ -140,6 +140,9 @@ fn deleting_a_user_deletes_their_sessions() {
         user_id: "b".into(),
         created_at_ms: 1,
         expires_at_ms: 2,
+        last_used_at_ms: 1,
+        client_ip: String::new(),
+        user_agent: String::new(),
     };
     store.insert_session(&session).expect("session");
     store.delete_user("b", &mut |_| Ok(())).expect("delete");

@@ -110,6 +110,10 @@ conformance!(
     audit_totals_stay_exact_after_pruning_part_of_an_hour,
     concurrent_audit_appends_are_all_recorded_and_counted,
     the_change_counter_moves_when_another_store_revokes,
+    a_session_keeps_where_it_was_signed_in_from,
+    a_users_sessions_are_listed_and_ended_all_but_the_kept_one,
+    ending_a_users_sessions_elsewhere_moves_the_change_counter,
+    touching_a_session_keeps_its_latest_use_and_idle_ones_are_swept,
 );
 
 const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA";
@@ -161,6 +165,9 @@ fn session(jti: &str, user_id: &str, expires_at_ms: i64) -> Session {
         user_id: user_id.into(),
         created_at_ms: 1,
         expires_at_ms,
+        last_used_at_ms: 1,
+        client_ip: "10.0.0.7".into(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
     }
 }
 
@@ -1124,6 +1131,66 @@ fn the_change_counter_moves_when_another_store_revokes(b: &Backend) {
     let before = b.store.change_counter().expect("counter");
     assert!(other.delete_session("j1").expect("logout elsewhere"));
     assert_ne!(b.store.change_counter(), Ok(before));
+}
+
+fn a_session_keeps_where_it_was_signed_in_from(b: &Backend) {
+    with_admin(b.store.as_ref());
+    let written = session("j1", "a", i64::MAX);
+    b.store.insert_session(&written).expect("session");
+    assert_eq!(b.store.session("j1"), Ok(Some(written)));
+}
+
+fn a_users_sessions_are_listed_and_ended_all_but_the_kept_one(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_user(&user("b", "bob", Role::Viewer))
+        .expect("bob");
+    for (jti, owner) in [("j1", "a"), ("j2", "a"), ("j3", "a"), ("k1", "b")] {
+        b.store
+            .insert_session(&session(jti, owner, i64::MAX))
+            .expect("session");
+    }
+    let listed = |id: &str| -> Vec<String> {
+        let sessions = b.store.sessions_of_user(id).expect("list");
+        sessions.into_iter().map(|s| s.jti).collect()
+    };
+    assert_eq!(listed("a"), ["j1", "j2", "j3"]);
+    assert_eq!(b.store.delete_sessions_of_user("a", Some("j2")), Ok(2));
+    assert_eq!(listed("a"), ["j2"]);
+    assert_eq!(listed("b"), ["k1"], "another user's sessions stay");
+    assert_eq!(b.store.delete_sessions_of_user("a", None), Ok(1));
+    assert!(listed("a").is_empty());
+}
+
+fn ending_a_users_sessions_elsewhere_moves_the_change_counter(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_session(&session("j1", "a", i64::MAX))
+        .expect("session");
+    let other = b.another();
+    let before = b.store.change_counter().expect("counter");
+    assert_eq!(other.delete_sessions_of_user("a", None), Ok(1));
+    assert_ne!(b.store.change_counter(), Ok(before));
+}
+
+fn touching_a_session_keeps_its_latest_use_and_idle_ones_are_swept(b: &Backend) {
+    with_admin(b.store.as_ref());
+    for jti in ["busy", "idle"] {
+        b.store
+            .insert_session(&session(jti, "a", i64::MAX))
+            .expect("session");
+    }
+    let uses = [("busy".to_string(), 500), ("busy".to_string(), 400)];
+    b.store.touch_sessions(&uses).expect("touch");
+    let last_used = |jti: &str| b.store.session(jti).map(|s| s.map(|s| s.last_used_at_ms));
+    assert_eq!(
+        last_used("busy"),
+        Ok(Some(500)),
+        "a late batch never moves it back"
+    );
+    assert_eq!(b.store.delete_idle_sessions(450), Ok(1));
+    assert_eq!(last_used("idle"), Ok(None));
+    assert_eq!(last_used("busy"), Ok(Some(500)));
 }
 
 /// What only a shared server has: failure counts, migrations by several hosts, lost connections.

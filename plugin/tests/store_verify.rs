@@ -32,6 +32,9 @@ fn populated() -> (tempfile::TempDir, SqliteStore) {
             user_id: "b".into(),
             created_at_ms: 1,
             expires_at_ms: 2,
+            last_used_at_ms: 1,
+            client_ip: String::new(),
+            user_agent: String::new(),
         })
         .expect("session");
     let report = store.verify().expect("verify");

@@ -808,6 +808,96 @@ static void logout(DaguAuth *a)
     STATUS(dagu_auth_logout(a, token, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
 }
 
+/* ABI 1.5: the scoped user signs in from two clients, lists, ends one and then the others; the
+ * admin ends whatever is left. */
+static void session_controls(DaguAuth *a, const char *admin, const char *scoped_id)
+{
+    char *err = NULL;
+    char *out = NULL;
+    char laptop[1024];
+    char phone[1024];
+    char phone_id[128];
+    const char *password = "changed password 1";
+
+    STATUS(dagu_auth_authenticate_from(NULL, "scoped", password, "10.0.0.1", "x", &out, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authenticate_from(a, "scoped", password, NULL, NULL, NULL, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_authenticate_from(a, "scoped", password, "10.0.0.1", INVALID_UTF8, &out,
+                                       &err),
+           DAGU_AUTH_STATUS_INVALID_UTF8, &err);
+    STATUS(dagu_auth_authenticate_from(a, "scoped", password, "10.0.0.1", "Laptop/1.0", &out,
+                                       &err),
+           OK, &err);
+    CHECK(json_string(out, "token", laptop, sizeof laptop));
+    dagu_auth_string_free(out);
+    out = NULL;
+    /* No address and no user agent: both are optional. */
+    STATUS(dagu_auth_authenticate_from(a, "scoped", password, NULL, NULL, &out, &err), OK, &err);
+    CHECK(json_string(out, "token", phone, sizeof phone));
+    dagu_auth_string_free(out);
+    out = NULL;
+
+    STATUS(dagu_auth_session_list(NULL, laptop, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_session_list(a, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_session_list(a, laptop, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_session_list(a, INVALID_UTF8, &out, &err), DAGU_AUTH_STATUS_INVALID_UTF8,
+           &err);
+    STATUS(dagu_auth_session_list(a, "not a token", &out, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED,
+           &err);
+    STATUS(dagu_auth_session_list(a, laptop, &out, &err), OK, &err);
+    CONTAINS(out, "\"userAgent\":\"Laptop/1.0\"");
+    CONTAINS(out, "\"clientIp\":\"10.0.0.1\"");
+    CONTAINS(out, "\"current\":true");
+    dagu_auth_string_free(out);
+    out = NULL;
+    STATUS(dagu_auth_session_list(a, phone, &out, &err), OK, &err);
+    /* The phone's own session comes first. */
+    CHECK(json_string(out, "id", phone_id, sizeof phone_id));
+    dagu_auth_string_free(out);
+    out = NULL;
+
+    STATUS(dagu_auth_session_end(NULL, laptop, phone_id, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_session_end(a, laptop, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_session_end(a, laptop, INVALID_UTF8, &err), DAGU_AUTH_STATUS_INVALID_UTF8,
+           &err);
+    STATUS(dagu_auth_session_end(a, laptop, "0000000000000000", &err), DAGU_AUTH_STATUS_NOT_FOUND,
+           &err);
+    STATUS(dagu_auth_session_end(a, laptop, phone_id, &err), OK, &err);
+    char *principal = NULL;
+    STATUS(dagu_auth_verify(a, phone, &principal, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+
+    STATUS(dagu_auth_session_end_others(NULL, laptop, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_session_end_others(a, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_session_end_others(a, laptop, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_session_end_others(a, laptop, &out, &err), OK, &err);
+    CONTAINS(out, "\"ended\":");
+    dagu_auth_string_free(out);
+    out = NULL;
+    STATUS(dagu_auth_verify(a, laptop, &principal, &err), OK, &err);
+    dagu_auth_string_free(principal);
+    principal = NULL;
+
+    STATUS(dagu_auth_user_end_sessions(NULL, admin, scoped_id, &out, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_user_end_sessions(a, admin, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT,
+           &err);
+    STATUS(dagu_auth_user_end_sessions(a, admin, scoped_id, NULL, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_user_end_sessions(a, laptop, scoped_id, &out, &err),
+           DAGU_AUTH_STATUS_FORBIDDEN, &err);
+    STATUS(dagu_auth_user_end_sessions(a, admin, "no-such-user", &out, &err),
+           DAGU_AUTH_STATUS_NOT_FOUND, &err);
+    STATUS(dagu_auth_user_end_sessions(a, admin, scoped_id, &out, &err), OK, &err);
+    CHECK(strcmp(out, "{\"ended\":1}") == 0);
+    dagu_auth_string_free(out);
+    STATUS(dagu_auth_verify(a, laptop, &principal, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+}
+
 /* The fields every key request names: where the key may be used and whom it acts for. */
 #define KEY_FIELDS "\"allowedSurfaces\":[\"rest_api\"],\"attributionClass\":\"service_account\","
 
@@ -1502,6 +1592,7 @@ int main(int argc, char **argv)
     dagu_auth_string_free(login);
     api_keys(a, admin, scoped);
     audit(a, admin, scoped);
+    session_controls(a, admin, scoped_id);
     user_delete(a, admin, scoped_id, admin_id);
     dagu_auth_close(a);
 

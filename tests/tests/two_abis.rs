@@ -51,6 +51,12 @@ trait Face {
     fn audit_list(&self, token: &str, query: &str) -> Answer;
     fn audit_append(&self, token: &str, entry: &str) -> Result<(), CallError>;
     fn operator(&self, json: &str) -> Answer;
+    /// ABI 1.5: the session controls.
+    fn authenticate_from(&self, username: &str, password: &str, ip: &str, agent: &str) -> Answer;
+    fn session_list(&self, token: &str) -> Answer;
+    fn session_end(&self, token: &str, id: &str) -> Result<(), CallError>;
+    fn session_end_others(&self, token: &str) -> Answer;
+    fn user_end_sessions(&self, token: &str, id: &str) -> Answer;
     /// (status, header names, body)
     fn http(&self, method: &str, path: &str, token: &str, body: &str)
     -> (u16, Vec<String>, String);
@@ -180,6 +186,15 @@ type Text1 = unsafe extern "C" fn(Instance, *const c_char, Out, Out) -> u32;
 type Text2 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out, Out) -> u32;
 type Text3 =
     unsafe extern "C" fn(Instance, *const c_char, *const c_char, *const c_char, Out, Out) -> u32;
+type Text4 = unsafe extern "C" fn(
+    Instance,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    Out,
+    Out,
+) -> u32;
 type Unit1 = unsafe extern "C" fn(Instance, *const c_char, Out) -> u32;
 type Unit2 = unsafe extern "C" fn(Instance, *const c_char, *const c_char, Out) -> u32;
 type Unit3 =
@@ -334,6 +349,34 @@ impl Face for CFace {
     }
     fn operator(&self, json: &str) -> Answer {
         self.text1("dagu_auth_operator", json)
+    }
+    fn authenticate_from(&self, username: &str, password: &str, ip: &str, agent: &str) -> Answer {
+        let f: Text4 = sym(self.lib, "dagu_auth_authenticate_from");
+        let (a, b, c, d) = (cstr(username), cstr(password), cstr(ip), cstr(agent));
+        // SAFETY: the signature in the header; C strings that outlive the call.
+        self.call(|o, e| unsafe {
+            f(
+                self.instance,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_ptr(),
+                d.as_ptr(),
+                o,
+                e,
+            )
+        })
+    }
+    fn session_list(&self, token: &str) -> Answer {
+        self.text1("dagu_auth_session_list", token)
+    }
+    fn session_end(&self, token: &str, id: &str) -> Result<(), CallError> {
+        self.unit2("dagu_auth_session_end", token, id)
+    }
+    fn session_end_others(&self, token: &str) -> Answer {
+        self.text1("dagu_auth_session_end_others", token)
+    }
+    fn user_end_sessions(&self, token: &str, id: &str) -> Answer {
+        self.text2("dagu_auth_user_end_sessions", token, id)
     }
     fn http(
         &self,
@@ -512,6 +555,24 @@ impl Face for RustFace {
     }
     fn operator(&self, json: &str) -> Answer {
         text(self.0.operator(json.into()))
+    }
+    fn authenticate_from(&self, username: &str, password: &str, ip: &str, agent: &str) -> Answer {
+        text(
+            self.0
+                .authenticate_from(username.into(), password.into(), ip.into(), agent.into()),
+        )
+    }
+    fn session_list(&self, token: &str) -> Answer {
+        text(self.0.session_list(token.into()))
+    }
+    fn session_end(&self, token: &str, id: &str) -> Result<(), CallError> {
+        answer(self.0.session_end(token.into(), id.into()))
+    }
+    fn session_end_others(&self, token: &str) -> Answer {
+        text(self.0.session_end_others(token.into()))
+    }
+    fn user_end_sessions(&self, token: &str, id: &str) -> Answer {
+        text(self.0.user_end_sessions(token.into(), id.into()))
     }
     fn http(
         &self,
@@ -1118,6 +1179,76 @@ fn authorize_on_a_surface_refuses_a_key_without_it_through_both_abis() {
     assert!(me.2.contains(r#""code":"forbidden""#), "{}", me.2);
     same("rest key over HTTP", c, rust, |f, s| {
         f.http("GET", "/api/v1/auth/me", rest.of(s), "")
+    });
+}
+
+/// ABI 1.5: a user lists their sessions and ends one or the others, an admin ends all of a user's,
+/// with the same statuses and JSON through both faces.
+#[test]
+fn session_controls_give_the_same_answers_through_both_abis() {
+    let faces = open_both();
+    let (c, rust) = (&faces.c, &faces.rust);
+    let setup = both("setup", c, rust, |f, _| {
+        f.setup("admin", "admin password 1")
+    });
+    let admin = Pair::from_answers(setup, "/token");
+    let created = both("create bob", c, rust, |f, s| {
+        f.user_create(
+            admin.of(s),
+            r#"{"username":"bob","password":"bob password 1","role":"viewer"}"#,
+        )
+    });
+    let bob_id = Pair::from_answers(created, "/user/id");
+    let sign_in = |agent: &str| {
+        let login = both(&format!("sign in from {agent}"), c, rust, |f, _| {
+            f.authenticate_from("bob", "bob password 1", "10.1.2.3", agent)
+        });
+        Pair::from_answers(login, "/token")
+    };
+    let laptop = sign_in("Firefox/128.0");
+    let phone = sign_in("Safari/17.0");
+    let tablet = sign_in("Chrome/120.0");
+
+    let (listed, _) = both("list", c, rust, |f, s| f.session_list(laptop.of(s)));
+    let listed: Value = serde_json::from_str(&listed.expect("list")).expect("json");
+    assert_eq!(listed["sessions"][0]["current"], true);
+    assert_eq!(listed["sessions"][0]["userAgent"], "Firefox/128.0");
+    assert_eq!(listed["sessions"][0]["clientIp"], "10.1.2.3");
+    let phone_ids = both("list from the phone", c, rust, |f, s| {
+        f.session_list(phone.of(s))
+    });
+    let phone_id = Pair::from_answers(phone_ids, "/sessions/0/id");
+    let (ended, _) = both("end the phone's session", c, rust, |f, s| {
+        f.session_end(laptop.of(s), phone_id.of(s))
+    });
+    assert_eq!(ended, Ok(()));
+    let (gone, _) = both("the phone is signed out", c, rust, |f, s| {
+        f.verify(phone.of(s))
+    });
+    assert!(matches!(gone, Err((status, _)) if status == Status::Unauthenticated as u32));
+    same("an unknown session id", c, rust, |f, s| {
+        f.session_end(laptop.of(s), "0000000000000000")
+    });
+    let (others, _) = both("end the others", c, rust, |f, s| {
+        f.session_end_others(laptop.of(s))
+    });
+    assert_eq!(others.as_deref(), Ok(r#"{"ended":1}"#), "the tablet");
+    same("the tablet is signed out", c, rust, |f, s| {
+        f.verify(tablet.of(s))
+    });
+    same("a viewer cannot end another's sessions", c, rust, |f, s| {
+        f.user_end_sessions(laptop.of(s), "no-such-user")
+    });
+    let (all, _) = both("the admin ends bob's sessions", c, rust, |f, s| {
+        f.user_end_sessions(admin.of(s), bob_id.of(s))
+    });
+    assert_eq!(all.as_deref(), Ok(r#"{"ended":1}"#), "the laptop");
+    let (laptop_gone, _) = both("the laptop is signed out", c, rust, |f, s| {
+        f.verify(laptop.of(s))
+    });
+    assert!(matches!(laptop_gone, Err((status, _)) if status == Status::Unauthenticated as u32));
+    same("bob signs in with the same password", c, rust, |f, _| {
+        f.authenticate("bob", "bob password 1", "")
     });
 }
 

@@ -58,6 +58,17 @@ impl Database {
                 .env("DAGU_AUTH_TOKEN_SECRET", SECRET),
         )
     }
+
+    /// A host as [`Database::host`] gives, with an idle timeout.
+    fn host_with_idle_timeout(&self, idle_timeout: &str) -> HostDemo {
+        HostDemo::start(
+            HostOptions::new(Abi::Rust)
+                .env("DAGU_AUTH_BUILTIN_STORE", "postgres")
+                .env("DAGU_AUTH_POSTGRES_URL", &self.url)
+                .env("DAGU_AUTH_TOKEN_SECRET", SECRET)
+                .env("DAGU_AUTH_TOKEN_IDLE_TIMEOUT", idle_timeout),
+        )
+    }
 }
 
 impl Drop for Database {
@@ -164,4 +175,68 @@ fn failed_sign_ins_count_against_one_limit_on_both_hosts() {
         assert_eq!(limited.status, 429, "{}", limited.text());
         assert!(limited.header("retry-after").is_some());
     }
+}
+
+/// Polls until `token` is refused on `host`, within the documented bound.
+fn refused_within_the_bound(host: &HostDemo, token: &str, what: &str) {
+    let ended_at = Instant::now();
+    while me_status(host, token) == 200 {
+        assert!(
+            ended_at.elapsed() < INVALIDATION_BOUND + REQUEST_SLACK,
+            "{what}: still accepted after {:?}",
+            ended_at.elapsed()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(me_status(host, token), 401, "{what}");
+}
+
+#[test]
+fn sessions_ended_on_one_host_are_refused_by_the_other_within_a_second() {
+    let Some(db) = Database::create() else { return };
+    let (a, b) = (db.host(), db.host());
+    let admin = setup_admin(&a);
+    let (bob, kept) = create_user_and_login(&a, &admin, "bob", "viewer", None);
+    let other = login_token(&a, "bob", USER_PASSWORD);
+    // Host A has both of bob's sessions in its cache from here on.
+    assert_eq!((me_status(&a, &kept), me_status(&a, &other)), (200, 200));
+    b.delete("/api/v1/auth/sessions", Some(&kept))
+        .expect_status(200);
+    refused_within_the_bound(&a, &other, "a session ended as one of the others");
+    assert_eq!(me_status(&a, &kept), 200, "the caller's own session stays");
+
+    b.delete(
+        &format!("/api/v1/users/{}/sessions", id_of(&bob)),
+        Some(&admin),
+    )
+    .expect_status(200);
+    refused_within_the_bound(&a, &kept, "a session an admin ended");
+    login(&a, "bob", USER_PASSWORD).expect_status(200);
+}
+
+#[test]
+fn a_session_used_on_one_host_is_not_idle_on_the_other_and_ends_on_both_when_idle() {
+    let Some(db) = Database::create() else { return };
+    // 3 s idle: uses are written at most once a second (a tenth, at least 1 s).
+    let (a, b) = (
+        db.host_with_idle_timeout("3s"),
+        db.host_with_idle_timeout("3s"),
+    );
+    let admin = setup_admin(&a);
+    assert_eq!(me_status(&a, &admin), 200, "cached on host A");
+    // Used only on host B for twice the idle timeout.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(6) {
+        assert_eq!(me_status(&b, &admin), 200);
+        thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        me_status(&a, &admin),
+        200,
+        "host A asks the store, which has host B's uses"
+    );
+    // Unused anywhere for longer than the timeout: refused on both.
+    thread::sleep(Duration::from_millis(3500));
+    assert_eq!(me_status(&a, &admin), 401);
+    assert_eq!(me_status(&b, &admin), 401);
 }

@@ -280,3 +280,83 @@ fn a_loopback_install_shows_no_setup_code_field() {
     }
     assert!(!browser.is_shown("#setup-code"));
 }
+
+/// Rows of the sessions table on the account page.
+fn session_rows(browser: &Browser) -> u64 {
+    browser
+        .script("return document.querySelectorAll('#sessions-table tbody tr').length;")
+        .as_u64()
+        .unwrap_or(0)
+}
+
+fn wait_for_session_rows(browser: &Browser, expected: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while session_rows(browser) != expected {
+        assert!(
+            Instant::now() < deadline,
+            "{} session rows, not {expected}",
+            session_rows(browser)
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_user_ends_their_other_sessions_and_an_admin_ends_a_users_sessions_in_a_browser() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let host = HostDemo::start(HostOptions::new(Abi::Rust));
+    let shots = screenshots();
+    let admin = setup_admin(&host);
+    let (_, first) = create_user_and_login(&host, &admin, "bob", "viewer", None);
+    let second = login_token(&host, "bob", USER_PASSWORD);
+    let base = host.base_url().to_string();
+
+    // bob signs in in the browser: the account page lists three sessions, this one first.
+    browser.goto(&format!("{base}/login"));
+    sign_in(&browser, "bob", USER_PASSWORD);
+    browser.wait_for_path("/account");
+    wait_for_session_rows(&browser, 3);
+    let current = browser.text("#sessions-table tbody tr:first-child");
+    assert!(
+        current.contains("(this session)") && current.contains("Chrome"),
+        "{current}"
+    );
+    browser.screenshot(&shots, "14-account-sessions");
+
+    // Ends one of the others with its own button, then the rest at once.
+    browser.click("#sessions-table tr[data-current=false] button[data-action=end-session]");
+    browser.wait_for_text("#sessions-status", "Session ended");
+    wait_for_session_rows(&browser, 2);
+    let ended = [me_status(&host, &first), me_status(&host, &second)];
+    assert!(
+        ended.contains(&401) && ended.contains(&200),
+        "exactly one API session ended: {ended:?}"
+    );
+    browser.click("#sessions-end-others");
+    browser.wait_for_text("#sessions-status", "Signed out 1 other session.");
+    wait_for_session_rows(&browser, 1);
+    assert_eq!(
+        [me_status(&host, &first), me_status(&host, &second)],
+        [401, 401]
+    );
+    browser.screenshot(&shots, "15-account-other-sessions-ended");
+    let browser_token = session_token(&browser);
+    assert_eq!(me_status(&host, &browser_token), 200, "this session stays");
+    sign_out(&browser);
+
+    // An admin ends every session of bob from the users page; bob's password still works.
+    let bob_again = login_token(&host, "bob", USER_PASSWORD);
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    browser.wait_for("tr[data-username=bob]");
+    browser.click("button[data-action=end-sessions][data-user=bob]");
+    browser.wait_for_text("#users-status", "Ended 1 session of bob.");
+    browser.screenshot(&shots, "16-users-end-sessions");
+    assert_eq!(me_status(&host, &bob_again), 401);
+    login(&host, "bob", USER_PASSWORD).expect_status(200);
+    assert!(
+        !browser.is_shown("button[data-action=end-sessions][data-user=admin]"),
+        "one's own sessions are ended on the account page"
+    );
+}

@@ -23,7 +23,7 @@ pub use dagu_auth_vocab::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus, Dagu
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
 /// Bumped when something is appended; a host built against a lower minor still works.
-pub const ABI_VERSION_MINOR: u32 = 4;
+pub const ABI_VERSION_MINOR: u32 = 5;
 
 /// `(major << 16) | minor`, what `dagu_auth_abi_version()` returns.
 pub const fn abi_version() -> u32 {
@@ -185,6 +185,24 @@ pub trait Instance: Send + Sync {
     /// REST. An API key that does not allow the surface is `Err` with the FORBIDDEN status and the
     /// message "API key is not allowed for this surface"; an unknown surface is BAD_REQUEST.
     fn authorize_request(&self, request: &AbiAuthorizeRequest<'_>) -> RResult<u32, AbiError>;
+
+    // ABI 1.5: session controls. Check `abi_version()` minor >= 5 before calling.
+    /// `authenticate`, recording the client's `User-Agent` (may be empty) on the session.
+    fn authenticate_from(
+        &self,
+        username: RStr<'_>,
+        password: RStr<'_>,
+        client_ip: RStr<'_>,
+        user_agent: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    /// The caller's own sessions: `{"sessions": [Session]}` (`dagu_auth_session_list`).
+    fn session_list(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
+    /// Ends one of the caller's own sessions by its listed id.
+    fn session_end(&self, token: RStr<'_>, session_id: RStr<'_>) -> RResult<(), AbiError>;
+    /// Ends every session of the caller but this one: `{"ended": n}`.
+    fn session_end_others(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
+    /// As an admin, ends every session of user `id` (password and API keys stay): `{"ended": n}`.
+    fn user_end_sessions(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

@@ -169,6 +169,9 @@ impl Dataset {
                         user_id: principals[u].id.clone(),
                         created_at_ms: now,
                         expires_at_ms: SESSION_EXPIRES_MS,
+                        last_used_at_ms: now,
+                        client_ip: String::new(),
+                        user_agent: String::new(),
                     })
                     .expect("insert session");
             }

@@ -46,9 +46,10 @@ pub use keys::{
 };
 pub use operator::dagu_auth_operator;
 pub use sessions::{
-    DaguAuthAuthorizeRequest, dagu_auth_authenticate, dagu_auth_authorize, dagu_auth_authorize_n,
-    dagu_auth_authorize_request, dagu_auth_logout, dagu_auth_setup, dagu_auth_setup_required,
-    dagu_auth_verify,
+    DaguAuthAuthorizeRequest, dagu_auth_authenticate, dagu_auth_authenticate_from,
+    dagu_auth_authorize, dagu_auth_authorize_n, dagu_auth_authorize_request, dagu_auth_logout,
+    dagu_auth_session_end, dagu_auth_session_end_others, dagu_auth_session_list, dagu_auth_setup,
+    dagu_auth_setup_required, dagu_auth_user_end_sessions, dagu_auth_verify,
 };
 pub use strings::dagu_auth_string_free;
 #[cfg(feature = "test-hooks")]

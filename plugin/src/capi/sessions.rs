@@ -1,4 +1,5 @@
-//! First setup, sign-in, who a token is, what it may do (on which surface), and sign-out.
+//! First setup, sign-in, who a token is, what it may do (on which surface), sign-out, and the
+//! session controls (list, end one, end the others; an admin ends all of a user's).
 
 use std::ffi::c_char;
 
@@ -7,6 +8,7 @@ use dagu_auth_vocab::{DaguAuthStatus, DaguAuthSurface};
 use super::args::{optional_str, required_str, str_with_len};
 use super::call::{c_call_json, c_call_out, c_call_status};
 use crate::ffi::{CallError, CallResult, DaguAuth, authorize};
+use crate::service::SignInOrigin;
 
 /// What the calls from before surfaces (ABI 1.0 to 1.3) mean.
 const REST: u32 = DaguAuthSurface::RestApi as u32;
@@ -278,6 +280,134 @@ pub unsafe extern "C" fn dagu_auth_logout(
         c_call_status(instance, error_out, |engine| {
             let token = required_str(token, "token")?;
             Ok(engine.logout(token)?)
+        })
+    }
+}
+
+/// Signs in like `dagu_auth_authenticate`, recording the client's `User-Agent` on the session so
+/// its owner can tell their sessions apart (ABI 1.5).
+///
+/// # Safety
+/// Required: `instance`, `username`, `password`, `login_json_out`. `client_ip` and `user_agent`
+/// may be NULL (not known). The caller frees `*login_json_out` with `dagu_auth_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dagu_auth_authenticate_from(
+    instance: *const DaguAuth,
+    username: *const c_char,
+    password: *const c_char,
+    client_ip: *const c_char,
+    user_agent: *const c_char,
+    login_json_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    // SAFETY: the contract above (`username`, `password`, `client_ip`, `user_agent`,
+    // `login_json_out`).
+    unsafe {
+        c_call_json(instance, login_json_out, error_out, |engine| {
+            let (username, password) = (
+                required_str(username, "username")?,
+                required_str(password, "password")?,
+            );
+            let origin = SignInOrigin::new(
+                optional_str(client_ip, "client_ip")?,
+                optional_str(user_agent, "user_agent")?,
+            );
+            Ok(engine.login_from(username, password, origin)?)
+        })
+    }
+}
+
+/// The caller's own sessions that are still good: `*sessions_json_out` is `{"sessions":
+/// [Session]}`, each `{id, createdAt, lastUsedAt, expiresAt, clientIp, userAgent, current}`, the
+/// current one first (ABI 1.5). BAD_REQUEST for an API key, which has no sessions.
+///
+/// # Safety
+/// Required: `instance`, `token`, `sessions_json_out`. The caller frees `*sessions_json_out` with
+/// `dagu_auth_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dagu_auth_session_list(
+    instance: *const DaguAuth,
+    token: *const c_char,
+    sessions_json_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    // SAFETY: the contract above (`token`, `sessions_json_out`).
+    unsafe {
+        c_call_json(instance, sessions_json_out, error_out, |engine| {
+            let token = required_str(token, "token")?;
+            Ok(engine.list_sessions(token)?)
+        })
+    }
+}
+
+/// Ends one of the caller's own sessions by the `id` `dagu_auth_session_list` gives (ABI 1.5).
+/// NOT_FOUND for an id that is not one of the caller's sessions.
+///
+/// # Safety
+/// Required: `instance`, `token`, `session_id`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dagu_auth_session_end(
+    instance: *const DaguAuth,
+    token: *const c_char,
+    session_id: *const c_char,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    // SAFETY: the contract above (`token`, `session_id`).
+    unsafe {
+        c_call_status(instance, error_out, |engine| {
+            let (token, session_id) = (
+                required_str(token, "token")?,
+                required_str(session_id, "session_id")?,
+            );
+            Ok(engine.end_session(token, session_id)?)
+        })
+    }
+}
+
+/// Ends every session of the caller but the one of `token`: `*ended_json_out` is `{"ended": n}`
+/// (ABI 1.5).
+///
+/// # Safety
+/// Required: `instance`, `token`, `ended_json_out`. The caller frees `*ended_json_out` with
+/// `dagu_auth_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dagu_auth_session_end_others(
+    instance: *const DaguAuth,
+    token: *const c_char,
+    ended_json_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    // SAFETY: the contract above (`token`, `ended_json_out`).
+    unsafe {
+        c_call_json(instance, ended_json_out, error_out, |engine| {
+            let token = required_str(token, "token")?;
+            Ok(engine.end_other_sessions(token)?)
+        })
+    }
+}
+
+/// Ends every session of user `user_id`, as an admin: `*ended_json_out` is `{"ended": n}` (ABI
+/// 1.5). The password and the user's API keys stay. NOT_FOUND for an unknown user.
+///
+/// # Safety
+/// Required: `instance`, `token`, `user_id`, `ended_json_out`. The caller frees `*ended_json_out`
+/// with `dagu_auth_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dagu_auth_user_end_sessions(
+    instance: *const DaguAuth,
+    token: *const c_char,
+    user_id: *const c_char,
+    ended_json_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> DaguAuthStatus {
+    // SAFETY: the contract above (`token`, `user_id`, `ended_json_out`).
+    unsafe {
+        c_call_json(instance, ended_json_out, error_out, |engine| {
+            let (token, user_id) = (
+                required_str(token, "token")?,
+                required_str(user_id, "user_id")?,
+            );
+            Ok(engine.end_user_sessions(token, user_id)?)
         })
     }
 }

@@ -138,6 +138,8 @@ pub struct Config {
     /// `None`: generated into `<data_dir>/auth/token_secret`.
     pub token_secret: Option<Vec<u8>>,
     pub token_ttl: Duration,
+    /// A session unused for longer ends; zero (the default, as in Dagu) keeps it until the TTL.
+    pub token_idle_timeout: Duration,
     pub initial_admin: Option<InitialAdmin>,
     pub license_features: Vec<String>,
     pub password: PasswordRules,
@@ -166,6 +168,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("token_secret", &self.token_secret.as_ref().map(|_| "<set>"))
             .field("token_ttl", &self.token_ttl)
+            .field("token_idle_timeout", &self.token_idle_timeout)
             .field("initial_admin", &self.initial_admin)
             .field("license_features", &self.license_features)
             .field("password", &self.password)
@@ -189,6 +192,7 @@ impl Config {
             data_dir: data_dir.into(),
             token_secret: None,
             token_ttl: DEFAULT_TOKEN_TTL,
+            token_idle_timeout: Duration::ZERO,
             initial_admin: None,
             license_features: Vec::new(),
             password: PasswordRules::default(),

@@ -22,6 +22,7 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     token_secret: Option<String>,
     token_ttl: Option<String>,
+    token_idle_timeout: Option<String>,
     initial_admin: Option<RawInitialAdmin>,
     #[serde(default)]
     license_features: Vec<String>,
@@ -120,6 +121,9 @@ impl Config {
         }
         if let Some(ttl) = raw.token_ttl.filter(|s| !s.trim().is_empty()) {
             config.token_ttl = parse_token_ttl(&ttl)?;
+        }
+        if let Some(idle) = raw.token_idle_timeout.filter(|s| !s.trim().is_empty()) {
+            config.token_idle_timeout = parse_idle_timeout(&idle)?;
         }
         config.initial_admin = match raw.initial_admin.unwrap_or_default() {
             RawInitialAdmin {
@@ -332,6 +336,22 @@ fn hashing_limits(raw: RawHashing) -> Result<HashingLimits> {
     Ok(limits)
 }
 
+/// "0" (or "0s") turns the idle timeout off, as leaving it out does; anything else is at least a
+/// second, the resolution of the times it is checked against.
+fn parse_idle_timeout(text: &str) -> Result<Duration> {
+    let idle = parse_go_duration(text).ok_or_else(|| {
+        Error::invalid_config(format!(
+            "tokenIdleTimeout {text:?} is not a duration like 30m, 2h or 0 (off)"
+        ))
+    })?;
+    if !idle.is_zero() && (idle < Duration::from_secs(1) || idle > MAX_TOKEN_TTL) {
+        return Err(Error::invalid_config(format!(
+            "tokenIdleTimeout {text:?} must be 0 (off) or between 1s and 8760h"
+        )));
+    }
+    Ok(idle)
+}
+
 fn parse_token_ttl(text: &str) -> Result<Duration> {
     let ttl = parse_go_duration(text).ok_or_else(|| {
         Error::invalid_config(format!(
@@ -372,6 +392,28 @@ mod tests {
         assert_eq!(config.password, PasswordRules::default());
         assert_eq!(config.argon2, Argon2Params::default());
         assert!(config.token_secret.is_none() && config.initial_admin.is_none());
+    }
+
+    #[test]
+    fn the_idle_timeout_is_off_unless_set_and_bounded_when_set() {
+        let parse = |value: &str| {
+            Config::from_json(&format!(
+                r#"{{"dataDir":"/x","tokenIdleTimeout":"{value}"}}"#
+            ))
+        };
+        let default = Config::from_json(r#"{"dataDir":"/x"}"#).map(|c| c.token_idle_timeout);
+        assert_eq!(default.ok(), Some(Duration::ZERO));
+        assert_eq!(
+            parse("30m").ok().map(|c| c.token_idle_timeout),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse("0").ok().map(|c| c.token_idle_timeout),
+            Some(Duration::ZERO)
+        );
+        for bad in ["soon", "500ms", "8761h"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

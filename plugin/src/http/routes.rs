@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::checks::{self, Sender};
 use super::{MAX_BODY_BYTES, Request, Response};
 use crate::error::{Error, Result};
-use crate::service::{AuditRequest, Credentials, Engine};
+use crate::service::{AuditRequest, Credentials, Engine, SignInOrigin};
 
 const PREFIX: &str = "/api/v1/";
 /// The OpenAPI 3 document of these routes, served at `GET /api/v1/openapi.yaml`.
@@ -74,9 +74,11 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
         }
         ("POST", ["auth", "login"]) => {
             let body: SignIn = checks::json_body(engine, caller, Sender::Anyone, request)?;
+            let user_agent = request.header("user-agent").unwrap_or("");
+            let origin = SignInOrigin::new(&client_ip, user_agent);
             Ok(Response::json(
                 200,
-                &engine.login(&body.username, &body.password, &client_ip)?,
+                &engine.login_from(&body.username, &body.password, origin)?,
             ))
         }
         ("POST", ["auth", "logout"]) => {
@@ -91,6 +93,17 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
                 200,
                 &engine.change_password(caller, &body.current_password, &body.new_password)?,
             ))
+        }
+        ("GET", ["auth", "sessions"]) => Ok(Response::json(200, &engine.list_sessions(caller)?)),
+        ("DELETE", ["auth", "sessions"]) => {
+            Ok(Response::json(200, &engine.end_other_sessions(caller)?))
+        }
+        ("DELETE", ["auth", "sessions", id]) => {
+            engine.end_session(caller, id)?;
+            Ok(Response::no_content())
+        }
+        ("DELETE", ["users", id, "sessions"]) => {
+            Ok(Response::json(200, &engine.end_user_sessions(caller, id)?))
         }
         ("GET", ["users"]) => Ok(users(engine, caller, query)?),
         ("POST", ["users"]) => {
@@ -140,9 +153,10 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
             _,
             [
                 "auth",
-                "setup" | "login" | "logout" | "me" | "change-password",
+                "setup" | "login" | "logout" | "me" | "change-password" | "sessions",
             ],
         )
+        | (_, ["auth", "sessions", _] | ["users", _, "sessions"])
         | (
             _,
             ["users" | "api-keys"]

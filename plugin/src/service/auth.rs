@@ -141,12 +141,38 @@ impl Engine {
         now_ms: i64,
         read: impl Fn(&CachedSession) -> R,
     ) -> Result<R> {
+        let session_use = self.session_use;
         let hot = self.cache.with_session(token, |session| {
-            session.valid_at(now_ms).then(|| read(session))
+            if !session.valid_at(now_ms) {
+                return Some(Err(invalid_token()));
+            }
+            // Idle as far as this host knows: another host may have used it since, so the store
+            // decides.
+            if session.idle_at(now_ms, session_use.idle_timeout_ms) {
+                return None;
+            }
+            self.note_session_use(session, now_ms);
+            Some(Ok(read(session)))
         });
-        match hot {
-            Some(answer) => answer.ok_or_else(invalid_token),
-            None => Ok(read(&self.load_session(token, now_ms)?)),
+        match hot.flatten() {
+            Some(answer) => answer,
+            None => {
+                let session = self.load_session(token, now_ms)?;
+                self.note_session_use(&session, now_ms);
+                Ok(read(&session))
+            }
+        }
+    }
+
+    /// Queues the session's use for the store once per touch interval; every other call only
+    /// reads the time of the last one.
+    #[inline]
+    fn note_session_use(&self, session: &CachedSession, now_ms: i64) {
+        if session
+            .last_use
+            .due(now_ms, self.session_use.touch_interval_ms)
+        {
+            self.maintenance.session_used(&session.jti, now_ms);
         }
     }
 
@@ -164,8 +190,11 @@ impl Engine {
         if *row.user_id != *claims.uid {
             return Err(invalid_token());
         }
+        if self.session_use.idle(row.last_used_at_ms, now_ms) {
+            return Err(invalid_token());
+        }
         let user = self.cached_user(&claims.uid)?.ok_or_else(invalid_token)?;
-        let session = CachedSession::new(&claims, row.expires_at_ms, user);
+        let session = CachedSession::new(&claims, row.expires_at_ms, row.last_used_at_ms, user);
         if !session.valid_at(now_ms) {
             return Err(invalid_token());
         }

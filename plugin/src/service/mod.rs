@@ -11,6 +11,7 @@ mod folders;
 mod maintenance;
 mod operator;
 mod session;
+mod session_controls;
 mod setup;
 mod signin_limits;
 mod users;
@@ -22,11 +23,13 @@ use std::sync::atomic::AtomicUsize;
 pub use audit::OPERATOR;
 pub use auth::Credentials;
 pub use backup::{SERVER_LOCK_FILE, scheduled_name};
+pub use session_controls::SignInOrigin;
 pub use setup::SETUP_CODE_REQUIRED;
 pub use wire::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, AuditPage, AuditRequest, CreateApiKeyRequest,
-    CreateUserRequest, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
-    UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
+    CreateUserRequest, EndedSessions, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
+    SessionsEnvelope, UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope,
+    UsersPage,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -37,7 +40,8 @@ use crate::ratelimit::LoginLimiter;
 use crate::store::{self, Store};
 use crate::token::{self, ApiKeyDigest, TokenCodec};
 use cache::{Freshness, PrincipalCache};
-use maintenance::Maintenance;
+use maintenance::{Maintenance, Sweeps};
+use session_controls::SessionUse;
 
 pub struct Engine {
     config: Config,
@@ -49,6 +53,7 @@ pub struct Engine {
     limiter: LoginLimiter,
     clock: Arc<dyn Clock>,
     cache: PrincipalCache,
+    session_use: SessionUse,
     /// Bytes per user of the last full JSON list, to size the next one's buffer.
     user_json_bytes: AtomicUsize,
 }
@@ -74,11 +79,15 @@ impl Engine {
             clock.now_ms(),
             config.store.outage_grace(),
         );
+        let session_use = SessionUse::new(config.token_idle_timeout);
         let maintenance = Maintenance::start(
             Arc::clone(&store),
             Arc::clone(&clock),
-            config.audit_retention_days,
-            config.backup.clone(),
+            Sweeps {
+                audit_retention_days: config.audit_retention_days,
+                idle_timeout_ms: session_use.idle_timeout_ms,
+                backup: config.backup.clone(),
+            },
         );
         let engine = Self {
             store,
@@ -88,6 +97,7 @@ impl Engine {
             hashing,
             limiter: LoginLimiter::new(config.login_limits.clone()),
             cache: PrincipalCache::new(freshness),
+            session_use,
             user_json_bytes: AtomicUsize::new(users::USER_JSON_BYTES_GUESS),
             clock,
             config,

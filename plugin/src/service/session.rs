@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::audit::{Actor, Event};
+use super::session_controls::SignInOrigin;
 use super::wire::{LoginResponse, MessageBody};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
@@ -23,6 +24,17 @@ impl Engine {
     /// Signs in. Unknown user, wrong password and disabled account answer the same error after the
     /// same work: one password hash. Failures count against the client IP and the account.
     pub fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
+        self.login_from(username, password, SignInOrigin::new(client_ip, ""))
+    }
+
+    /// [`Engine::login`], with the user agent recorded on the session for its owner's list.
+    pub fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        origin: SignInOrigin<'_>,
+    ) -> Result<LoginResponse> {
+        let client_ip = origin.client_ip;
         // A name no account can have is looked up as nobody; it is still limited (by its first
         // characters) and audited (without the name).
         let (account, possible) = match validate_username(username) {
@@ -78,7 +90,7 @@ impl Engine {
                 }
                 let actor = Actor::account(&user, client_ip);
                 let entry = self.audit_entry(&actor, Event::user("login", &user.id));
-                self.start_session(user, Some(&entry))
+                self.start_session_from(user, Some(&entry), origin)
             }
             (user, _) => {
                 self.sign_in_failed(client_ip, &account, now_ms)?;
@@ -127,11 +139,23 @@ impl Engine {
         }
     }
 
-    /// Signs `user` in; `entry`, if any, is recorded in the same transaction as the session.
+    /// Signs `user` in; `entry`, if any, is recorded in the same transaction as the session, and
+    /// its client address on the session.
     pub(super) fn start_session(
+        &self,
+        user: UserRecord,
+        entry: Option<&AuditEntry>,
+    ) -> Result<LoginResponse> {
+        let client_ip = entry.map_or("", |entry| entry.ip_address.as_str());
+        self.start_session_from(user, entry, SignInOrigin::new(client_ip, ""))
+    }
+
+    /// [`Engine::start_session`], recording where the sign-in came from.
+    pub(super) fn start_session_from(
         &self,
         mut user: UserRecord,
         entry: Option<&AuditEntry>,
+        origin: SignInOrigin<'_>,
     ) -> Result<LoginResponse> {
         let now_ms = self.now_ms();
         let iat = now_ms.div_euclid(1000);
@@ -146,11 +170,15 @@ impl Engine {
             jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = self.tokens.sign(&claims)?;
+        let (client_ip, user_agent) = origin.recorded();
         let session = Session {
             jti: claims.jti,
             user_id: user.id.clone(),
             created_at_ms: now_ms,
             expires_at_ms: exp * 1000,
+            last_used_at_ms: now_ms,
+            client_ip,
+            user_agent,
         };
         match entry {
             Some(entry) => self.store.insert_session_audited(&session, entry)?,

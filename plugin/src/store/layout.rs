@@ -13,7 +13,8 @@ use crate::model::{
 
 pub const USER_COLUMNS: &str =
     "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
-pub const SESSION_COLUMNS: &str = "jti, user_id, created_at, expires_at";
+pub const SESSION_COLUMNS: &str =
+    "jti, user_id, created_at, expires_at, last_used_at, client_ip, user_agent";
 pub const KEY_COLUMNS: &str = "id, name, description, role, workspace_access, key_prefix, digest, \
      created_at, updated_at, created_by, last_used_at, expires_at, owner_user_id, extra";
 /// `seq` and `at` are integers, every other audit column text.
@@ -57,6 +58,9 @@ pub fn session(row: &impl Columns) -> Result<Session> {
         user_id: row.text(1)?,
         created_at_ms: row.int(2)?,
         expires_at_ms: row.int(3)?,
+        last_used_at_ms: row.int(4)?,
+        client_ip: row.text(5)?,
+        user_agent: row.text(6)?,
     })
 }
 

@@ -38,6 +38,13 @@ pub struct Session {
     pub user_id: String,
     pub created_at_ms: i64,
     pub expires_at_ms: i64,
+    /// The last use any host has written: uses are batched, so it trails the real last use by up
+    /// to the Engine's touch interval.
+    pub last_used_at_ms: i64,
+    /// Where the session was signed in from, as the audit trail records it.
+    pub client_ip: String,
+    /// The sign-in request's `User-Agent`, bounded and without control characters.
+    pub user_agent: String,
 }
 
 /// What an update did besides changing the record.
@@ -103,6 +110,15 @@ pub trait Store: Send + Sync {
     fn session(&self, jti: &str) -> Result<Option<Session>>;
     fn delete_session(&self, jti: &str) -> Result<bool>;
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;
+    /// Every session row of the user, expired or not, oldest first.
+    fn sessions_of_user(&self, user_id: &str) -> Result<Vec<Session>>;
+    /// Ends every session of the user except `keep` (a jti), in one transaction; how many ended.
+    fn delete_sessions_of_user(&self, user_id: &str, keep: Option<&str>) -> Result<u64>;
+    /// Records when sessions were last used (jti, time); best effort, batched by the caller, and
+    /// never announced as a change (a use changes nothing a cache holds but the time).
+    fn touch_sessions(&self, uses: &[(String, i64)]) -> Result<()>;
+    /// Ends the sessions last used before `before_ms` (the idle timeout); how many ended.
+    fn delete_idle_sessions(&self, before_ms: i64) -> Result<u64>;
     /// `AlreadyExists` for a taken name; `Forbidden` when `max_keys` keys exist already.
     fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()>;
     fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKeyRecord>>;

@@ -87,3 +87,81 @@ fn me_refuses_a_missing_or_invalid_token(abi: Abi) {
 }
 
 both_abis!(me_refuses_a_missing_or_invalid_token);
+
+/// `GET /auth/sessions` lists the caller's own sessions with where they signed in from;
+/// `DELETE /auth/sessions/{id}` ends one, `DELETE /auth/sessions` the others, and
+/// `DELETE /users/{id}/sessions` (admin) every one of a user's, the password kept.
+fn session_controls_list_and_end_sessions(abi: Abi) {
+    let (host, admin) = start_with_admin(abi);
+    let (bob, first) = create_user_and_login(&host, &admin, "bob", "viewer", None);
+    let body = serde_json::json!({"username": "bob", "password": USER_PASSWORD});
+    let signed_in = host.send(
+        "POST",
+        "/api/v1/auth/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("User-Agent", "session-test/1.0"),
+        ],
+        Some(body.to_string().as_bytes()),
+    );
+    signed_in.expect_status(200);
+    let second = signed_in.json()["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let third = login_token(&host, "bob", USER_PASSWORD);
+
+    let listed = host.get("/api/v1/auth/sessions", Some(&second));
+    listed.expect_status(200).expect_json_content_type();
+    let sessions = listed.json()["sessions"]
+        .as_array()
+        .cloned()
+        .expect("sessions");
+    assert_eq!(sessions.len(), 3);
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[0]["userAgent"], "session-test/1.0");
+    assert!(
+        sessions[0]["clientIp"]
+            .as_str()
+            .is_some_and(|ip| !ip.is_empty())
+    );
+    assert_no_secrets(&listed.json());
+
+    // The first token's session, by its id, ended from the second.
+    let first_id = host.get("/api/v1/auth/sessions", Some(&first)).json()["sessions"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    host.delete(&format!("/api/v1/auth/sessions/{first_id}"), Some(&second))
+        .expect_status(204);
+    assert_eq!(me_status(&host, &first), 401);
+    assert_error_shape(
+        &host.delete(&format!("/api/v1/auth/sessions/{first_id}"), Some(&second)),
+        404,
+        "not_found",
+    );
+
+    let ended = host.delete("/api/v1/auth/sessions", Some(&second));
+    ended.expect_status(200);
+    assert_eq!(ended.json(), serde_json::json!({"ended": 1}));
+    assert_eq!(
+        (me_status(&host, &third), me_status(&host, &second)),
+        (401, 200)
+    );
+
+    assert_insufficient_permissions(&host.delete(
+        &format!("{}/sessions", user_path(&id_of(&bob))),
+        Some(&second),
+    ));
+    let ended = host.delete(
+        &format!("{}/sessions", user_path(&id_of(&bob))),
+        Some(&admin),
+    );
+    ended.expect_status(200);
+    assert_eq!(ended.json(), serde_json::json!({"ended": 1}));
+    assert_eq!(me_status(&host, &second), 401);
+    login(&host, "bob", USER_PASSWORD).expect_status(200);
+    assert_authentication_required(&host.get("/api/v1/auth/sessions", None));
+}
+
+both_abis!(session_controls_list_and_end_sessions);

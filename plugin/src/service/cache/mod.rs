@@ -11,17 +11,18 @@
 mod bearer_table;
 mod freshness;
 mod packed_access;
+mod use_stamp;
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 
 pub use bearer_table::BearerTable;
 pub use freshness::Freshness;
 use packed_access::PackedAccess;
+pub use use_stamp::UseStamp;
 
 use crate::error::Result;
 use crate::model::{ApiKeyRecord, UserRecord};
@@ -45,17 +46,36 @@ pub struct CachedSession {
     pub access: PackedAccess,
     /// For callers that need the whole principal; `authorize` never reads it.
     pub user: Arc<UserRecord>,
+    /// The session row's key, for queueing its uses.
+    pub jti: Arc<str>,
+    /// The session's last use known here: read for the idle timeout, advanced once per touch
+    /// interval.
+    pub last_use: UseStamp,
 }
 
 impl CachedSession {
-    pub fn new(claims: &Claims, expires_at_ms: i64, user: Arc<UserRecord>) -> Self {
+    pub fn new(
+        claims: &Claims,
+        expires_at_ms: i64,
+        last_used_at_ms: i64,
+        user: Arc<UserRecord>,
+    ) -> Self {
         Self {
             token_exp_secs: claims.exp,
             token_iat_secs: claims.iat,
             expires_at_ms,
             access: PackedAccess::of(&user),
             user,
+            jti: claims.jti.as_str().into(),
+            last_use: UseStamp::new(last_used_at_ms),
         }
+    }
+
+    /// Unused for longer than `idle_timeout_ms` as far as this host knows (0: no idle timeout).
+    /// Another host may have seen a later use, so this sends the caller to the store, never away.
+    #[inline]
+    pub fn idle_at(&self, now_ms: i64, idle_timeout_ms: i64) -> bool {
+        idle_timeout_ms > 0 && now_ms.saturating_sub(self.last_use.at_ms()) > idle_timeout_ms
     }
 
     /// Times are checked on every use: an entry may outlive the token or the session.
@@ -71,18 +91,13 @@ impl CachedSession {
 #[derive(Debug)]
 pub struct CachedKey {
     pub record: Arc<ApiKeyRecord>,
-    last_touch_ms: AtomicI64,
+    last_touch: UseStamp,
 }
 
 impl CachedKey {
     /// True for at most one caller per interval, so the store sees one write a minute per key.
     pub fn due_for_touch(&self, now_ms: i64) -> bool {
-        let last = self.last_touch_ms.load(Ordering::Relaxed);
-        now_ms - last >= KEY_TOUCH_INTERVAL_MS
-            && self
-                .last_touch_ms
-                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
+        self.last_touch.due(now_ms, KEY_TOUCH_INTERVAL_MS)
     }
 }
 
@@ -218,10 +233,10 @@ impl PrincipalCache {
     }
 
     fn put_key(&self, generation: u64, record: ApiKeyRecord) -> Arc<CachedKey> {
-        let last_touch_ms = AtomicI64::new(record.last_used_at_ms.unwrap_or(i64::MIN / 2));
+        let last_touch = UseStamp::new(record.last_used_at_ms.unwrap_or(i64::MIN / 2));
         let key = Arc::new(CachedKey {
             record: Arc::new(record),
-            last_touch_ms,
+            last_touch,
         });
         self.put_if_current(generation, |inner| {
             let digest = key.record.digest.as_str().into();
@@ -290,7 +305,7 @@ mod tests {
             exp: 2_000,
             jti: "j1".into(),
         };
-        CachedSession::new(&claims, expires_at_ms, user)
+        CachedSession::new(&claims, expires_at_ms, 1_000_000, user)
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod apikeys;
 mod audit;
 mod operator;
 mod session;
+mod session_list;
 mod users;
 
 use serde::Serialize;
@@ -37,6 +38,7 @@ pub use audit::{AuditAppendRequest, AuditPage, AuditRequest};
 pub(super) use operator::{BackupAnswer, DaguUser, DeletedUser, ImportAnswer, VerifyAnswer};
 pub use operator::{ImportOutcome, OperatorCommand};
 pub use session::LoginResponse;
+pub use session_list::{EndedSessions, SessionInfo, SessionsEnvelope};
 pub(super) use users::OperatorUsers;
 pub(super) use users::write_user_list;
 pub use users::{CreateUserRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage};

@@ -188,6 +188,24 @@ impl Store for SqliteStore {
         self.write(|tx| sessions::delete_expired(tx, now_ms))
     }
 
+    fn sessions_of_user(&self, user_id: &str) -> Result<Vec<Session>> {
+        self.read(|conn| sessions::of_user(conn, user_id))?
+            .into_iter()
+            .collect()
+    }
+
+    fn delete_sessions_of_user(&self, user_id: &str, keep: Option<&str>) -> Result<u64> {
+        self.write(|tx| sessions::delete_of_user(tx, user_id, keep))
+    }
+
+    fn touch_sessions(&self, uses: &[(String, i64)]) -> Result<()> {
+        self.write(|tx| sessions::touch(tx, uses))
+    }
+
+    fn delete_idle_sessions(&self, before_ms: i64) -> Result<u64> {
+        self.write(|tx| sessions::delete_idle(tx, before_ms))
+    }
+
     fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
         self.write(|tx| keys::insert(tx, key, max_keys))
     }

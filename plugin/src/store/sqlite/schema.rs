@@ -136,6 +136,14 @@ const MIGRATIONS: &[&str] = &[
                              (SELECT username FROM users WHERE users.id = api_keys.owner_user_id))
         WHERE owner_user_id IN (SELECT id FROM users);
 "#,
+    // Session controls: where a session was signed in from, and its last use (batched; a row from
+    // before this step counts as last used when it was created).
+    r#"
+    ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+    UPDATE sessions SET last_used_at = created_at;
+"#,
     // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
     // so a total by category, action or the other few-valued fields is a sum of a few rows per
     // hour. Category and action lose their indexes, which cost every insert two more index

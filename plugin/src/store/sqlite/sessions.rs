@@ -9,12 +9,15 @@ use crate::store::layout::{self, SESSION_COLUMNS};
 
 pub fn insert(tx: &Transaction<'_>, session: &Session) -> Result<()> {
     tx.execute(
-        &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
+        &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             session.jti,
             session.user_id,
             session.created_at_ms,
-            session.expires_at_ms
+            session.expires_at_ms,
+            session.last_used_at_ms,
+            session.client_ip,
+            session.user_agent,
         ],
     )
     .map_err(sql_error)?;
@@ -30,6 +33,14 @@ pub fn select(conn: &Connection, jti: &str) -> rusqlite::Result<Option<Result<Se
     )
 }
 
+pub fn of_user(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<Result<Session>>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ?1 ORDER BY created_at, jti"
+    ))?;
+    let rows = stmt.query_map([user_id], |row| Ok(layout::session(row)))?;
+    rows.collect()
+}
+
 pub fn delete(tx: &Transaction<'_>, jti: &str) -> Result<bool> {
     Ok(tx
         .execute("DELETE FROM sessions WHERE jti = ?1", [jti])
@@ -37,9 +48,38 @@ pub fn delete(tx: &Transaction<'_>, jti: &str) -> Result<bool> {
         > 0)
 }
 
+/// `keep` is compared as text: NULL (no session kept) matches no row.
+pub fn delete_of_user(tx: &Transaction<'_>, user_id: &str, keep: Option<&str>) -> Result<u64> {
+    let removed = tx
+        .execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND jti IS NOT ?2",
+            params![user_id, keep],
+        )
+        .map_err(sql_error)?;
+    Ok(removed as u64)
+}
+
 pub fn delete_expired(tx: &Transaction<'_>, now_ms: i64) -> Result<u64> {
     let removed = tx
         .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_ms])
         .map_err(sql_error)?;
     Ok(removed as u64)
+}
+
+pub fn delete_idle(tx: &Transaction<'_>, before_ms: i64) -> Result<u64> {
+    let removed = tx
+        .execute("DELETE FROM sessions WHERE last_used_at < ?1", [before_ms])
+        .map_err(sql_error)?;
+    Ok(removed as u64)
+}
+
+/// A use never moves the time back: batches from several hosts arrive in any order.
+pub fn touch(tx: &Transaction<'_>, uses: &[(String, i64)]) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached("UPDATE sessions SET last_used_at = MAX(last_used_at, ?2) WHERE jti = ?1")
+        .map_err(sql_error)?;
+    for (jti, at) in uses {
+        stmt.execute(params![jti, at]).map_err(sql_error)?;
+    }
+    Ok(())
 }
