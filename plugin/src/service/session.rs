@@ -8,7 +8,7 @@ use super::wire::{LoginResponse, MessageBody};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
 use crate::model::{
-    AuditEntry, Principal, UserRecord, fold_username, looks_like_api_key, validate_username,
+    AuditEntry, Principal, UserRecord, fold_username, looks_like_api_key, sign_in_key,
 };
 use crate::password;
 use crate::store::{Session, UpdateEffects};
@@ -25,9 +25,9 @@ impl Engine {
     pub fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginResponse> {
         // A name no account can have is looked up as nobody; it is still limited (by its first
         // characters) and audited (without the name).
-        let (account, possible) = match validate_username(username) {
-            Ok(valid) => (fold_username(&valid), true),
-            Err(_) => (
+        let (account, possible) = match sign_in_key(username) {
+            Some(key) => (key, true),
+            None => (
                 username
                     .chars()
                     .take(MAX_LIMITED_NAME_CHARS)
