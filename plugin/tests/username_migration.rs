@@ -99,7 +99,7 @@ fn the_clashes_are_reported(problems: &[String]) {
     let flagged = |id: &str| {
         problems
             .iter()
-            .any(|problem| problem.starts_with(&format!("user {id} ")))
+            .any(|problem| problem.starts_with(&format!("username of user {id} ")))
     };
     // b: fullwidth admin folds to admin's key; c: reads like admin; e: NFC of d's NFD name;
     // f: a format character the rules refuse.
@@ -165,4 +165,26 @@ fn postgres_usernames_are_rekeyed_keeping_every_row() {
 fn postgres_usernames_are_rekeyed_keeping_every_row() {
     let _ = POSTGRES_V2;
     pg::schema();
+}
+
+#[test]
+fn a_backup_with_clashing_usernames_restores_and_still_reports_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("auth/auth.db");
+    std::fs::create_dir_all(dir.path().join("auth")).expect("auth folder");
+    let conn = rusqlite::Connection::open(&db).expect("create the old database");
+    conn.execute_batch(SQLITE_V2).expect("the version 2 schema");
+    conn.pragma_update(None, "user_version", 2)
+        .expect("version 2");
+    conn.execute_batch(&old_rows(&common::config(dir.path())))
+        .expect("the old rows");
+    drop(conn);
+    let backup = dir.path().join("backup.db");
+    {
+        let store = dagu_auth::store::SqliteStore::open(&dir.path().join("auth")).expect("open");
+        dagu_auth::store::Store::backup_to(&store, &backup).expect("backup");
+        let restored =
+            dagu_auth::store::Store::restore_from(&store, &backup).expect("restores all the same");
+        the_clashes_are_reported(&restored.report.problems);
+    }
 }

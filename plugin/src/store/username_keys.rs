@@ -76,29 +76,38 @@ pub fn rekey(rows: &[StoredName]) -> Vec<Rekeyed> {
         .collect()
 }
 
+/// How every username problem starts, so a restore can tell them from damage.
+const PROBLEM_PREFIX: &str = "username of user ";
+
 /// What `db verify` reports about one stored user: a name the rules refuse, a key that is not
 /// the name's (an older row owns it), a missing skeleton (an older row reads alike).
 pub fn problems(id: &str, username: &str, key: &str, skeleton: Option<&str>) -> Vec<String> {
-    let shown = username.escape_debug();
+    let about = format!("{PROBLEM_PREFIX}{id} (\"{}\")", username.escape_debug());
     let mut problems = Vec::new();
     if let Err(why) = account_key(username) {
         problems.push(format!(
-            "user {id} (\"{shown}\"): the username breaks the username rules ({why}); rename it"
+            "{about} breaks the username rules ({why}); rename it"
         ));
     }
     if key != fold_username(username) {
         problems.push(format!(
-            "user {id} (\"{shown}\"): another user's name folds to the same account key, so this \
-             one cannot sign in by name; rename one of them"
+            "{about} folds to another user's account key, so it cannot sign in by name; rename \
+             one of them"
         ));
     }
     if skeleton.is_none() {
         problems.push(format!(
-            "user {id} (\"{shown}\"): the username reads like another user's (UTS #39 \
-             confusable); rename one of them"
+            "{about} reads like another user's (UTS #39 confusable); rename one of them"
         ));
     }
     problems
+}
+
+/// A problem [`problems`] reports: left by the migration to the username rules, for an admin to
+/// settle by renaming. It does not make a backup unfit to restore (the live database it was
+/// taken from has it too).
+pub fn is_username_problem(problem: &str) -> bool {
+    problem.starts_with(PROBLEM_PREFIX)
 }
 
 #[cfg(test)]
