@@ -264,7 +264,7 @@ mod tests {
                     let _permit = pool.acquire(Some(&format!("user{i}"))).expect("queued");
                     order.lock().push(i);
                 });
-                until_waiting(&pool, i + 1);
+                until_waiting(pool, i + 1);
             }
             drop(holder);
         });
