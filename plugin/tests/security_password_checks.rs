@@ -123,9 +123,10 @@ fn each_failed_current_password_check_is_audited_as_a_failed_password_change() {
 }
 
 /// One account floods `change-password` (its limit raised out of the way, so every try hashes)
-/// while another account signs in. The pool has one slot and one place in line: without a
+/// while another account signs in. The pool has one slot and two places in line: without a
 /// per-account share the flood keeps the line full and the other sign-in is turned away as
-/// unavailable; with it, the flood holds at most the running slot, so the line always has room.
+/// unavailable; with it, the flood holds one place at most (running or waiting), so the line
+/// always has room for the other account.
 #[test]
 fn one_accounts_password_check_flood_cannot_starve_another_accounts_sign_in() {
     let fx = Arc::new(Fixture::with(|c| {
@@ -136,7 +137,7 @@ fn one_accounts_password_check_flood_cannot_starve_another_accounts_sign_in() {
         };
         c.hashing = HashingLimits {
             max_concurrent: 1,
-            max_queued: 1,
+            max_queued: 2,
         };
         c.login_limits.per_account.max_failures = u32::MAX;
     }));
