@@ -64,5 +64,8 @@ pub mod msg {
     pub const API_KEY_NOT_FOUND: &str = "API key not found";
     pub const API_KEY_NAME_TAKEN: &str = "API key with this name already exists";
     pub const USERNAME_TAKEN: &str = "Username already exists";
+    /// Two names with one UTS #39 confusable skeleton ("аdmin" with a Cyrillic а, "admin").
+    pub const USERNAME_CONFUSABLE: &str =
+        "Username looks the same as an existing username; choose one that reads differently";
     pub const LAST_ADMIN: &str = "Cannot remove, disable or demote the last enabled admin";
 }

@@ -108,9 +108,13 @@ impl PasswordHashing {
         Ok(hashing)
     }
 
-    /// Runs one hash inside the bounded pool, on a reused work area.
-    fn with_memory<T>(&self, work: impl FnOnce(&mut [Block]) -> T) -> Result<T> {
-        let _permit = self.pool.acquire()?;
+    /// Runs one hash for `account` inside the bounded pool, on a reused work area.
+    fn with_memory<T>(
+        &self,
+        account: Option<&str>,
+        work: impl FnOnce(&mut [Block]) -> T,
+    ) -> Result<T> {
+        let _permit = self.pool.acquire(account)?;
         let reused = self.memory.lock().pop();
         let mut blocks = reused.unwrap_or_else(|| vec![Block::new(); self.params.block_count()]);
         let result = work(&mut blocks);
@@ -125,7 +129,7 @@ impl PasswordHashing {
         let mut salt = [0u8; SALT_BYTES];
         getrandom::fill(&mut salt).map_err(|e| failed(&e))?;
         let mut output = [0u8; OUTPUT_BYTES];
-        self.with_memory(|blocks| {
+        self.with_memory(None, |blocks| {
             self.argon2.hash_password_into_with_memory(
                 normalized.as_bytes(),
                 &salt,
@@ -147,36 +151,57 @@ impl PasswordHashing {
     /// Constant-work check: a `None` hash (unknown user) still computes one hash and fails.
     /// Bcrypt hashes imported from Dagu verify too, until [`is_legacy_hash`] says to replace them.
     pub fn verify(&self, normalized: &str, stored: Option<&str>) -> Result<bool> {
+        self.verify_inner(normalized, stored, None)
+    }
+
+    /// [`Self::verify`] for a password check against `account` (the account key, or the name tried
+    /// for an unknown user): the work counts against that account's share of the pool, so one
+    /// account's flood cannot keep other accounts' checks waiting.
+    pub fn verify_for(
+        &self,
+        account: &str,
+        normalized: &str,
+        stored: Option<&str>,
+    ) -> Result<bool> {
+        self.verify_inner(normalized, stored, Some(account))
+    }
+
+    fn verify_inner(
+        &self,
+        normalized: &str,
+        stored: Option<&str>,
+        account: Option<&str>,
+    ) -> Result<bool> {
         let hash = stored.unwrap_or(&self.decoy_hash);
         let matches = match is_legacy_hash(hash) {
             // Dagu hashed the raw bytes; bcrypt refuses (rather than truncates) over 72 bytes,
             // and no such password can have been stored by Dagu.
             true => {
-                let _permit = self.pool.acquire()?;
+                let _permit = self.pool.acquire(account)?;
                 bcrypt::verify(normalized.as_bytes(), hash).unwrap_or(false)
             }
-            false => self.verify_argon2(normalized, hash)?,
+            false => self.verify_argon2(normalized, hash, account)?,
         };
         Ok(matches && stored.is_some())
     }
 
     /// Hashes made with the current parameters reuse a work area; others (older parameters) let
     /// argon2 allocate its own.
-    fn verify_argon2(&self, normalized: &str, hash: &str) -> Result<bool> {
+    fn verify_argon2(&self, normalized: &str, hash: &str, account: Option<&str>) -> Result<bool> {
         let Ok(phc) = PasswordHash::new(hash) else {
             return Ok(false);
         };
         let current = phc.algorithm == Algorithm::Argon2id.ident()
             && Params::try_from(&phc).is_ok_and(|params| params == self.params);
         let (Some(salt), Some(expected), true) = (&phc.salt, &phc.hash, current) else {
-            let _permit = self.pool.acquire()?;
+            let _permit = self.pool.acquire(account)?;
             return Ok(self
                 .argon2
                 .verify_password(normalized.as_bytes(), hash)
                 .is_ok());
         };
         let mut output = [0u8; OUTPUT_BYTES];
-        let computed = self.with_memory(|blocks| {
+        let computed = self.with_memory(account, |blocks| {
             self.argon2.hash_password_into_with_memory(
                 normalized.as_bytes(),
                 salt.as_ref(),

@@ -1,6 +1,11 @@
 //! Failed sign-in limits per client IP and per account. Time is passed in; no clock, no I/O.
 //!
 //! Per IP: at most `max_failures` in a sliding window, then 429 until the oldest failure leaves it.
+//! An account's failures count against its address only until the account is over its own limit:
+//! past that the account's throttle holds its guesses back, so one person mistyping their own
+//! password twenty times does not lock out everyone behind the same NAT. Reaching the IP limit
+//! therefore takes failures on several accounts (with the defaults, at least four), which is what
+//! a password spray from one address looks like.
 //! Per account: past `max_failures` in the window, one attempt per `throttle` interval. A throttle
 //! rather than a lock: an attacker slows guessing to a crawl but cannot keep the owner out for more
 //! than a few seconds at a time. A successful sign-in clears the account's record.
@@ -79,7 +84,11 @@ impl LoginLimiter {
     }
 
     pub fn record_failure(&self, ip: &str, account: &str, now_ms: i64) {
-        if self.ip_limited(ip) {
+        let account_over_its_limit = {
+            let by_account = self.by_account.lock();
+            over_limit(by_account.get(account), self.limits.per_account, now_ms)
+        };
+        if self.ip_limited(ip) && !account_over_its_limit {
             self.remember(&self.by_ip, ip, self.limits.per_ip, now_ms);
         }
         self.remember(&self.by_account, account, self.limits.per_account, now_ms);
@@ -124,6 +133,17 @@ pub(crate) fn retry_after(wait_ms: i64) -> Result<(), u64> {
         ..=0 => Ok(()),
         wait_ms => Err(((wait_ms + 999) / 1000).max(1) as u64),
     }
+}
+
+/// Whether a key has reached its limit's failures inside the window.
+pub(crate) fn over_limit(failures: Option<&FailureTimes>, limit: WindowLimit, now_ms: i64) -> bool {
+    failures.is_some_and(|failures| {
+        failures
+            .iter()
+            .filter(|at| now_ms - **at < limit.window_ms)
+            .count()
+            >= limit.max_failures as usize
+    })
 }
 
 /// How long until the window has room again.
@@ -262,6 +282,33 @@ mod tests {
         fail_ten_accounts_from(&limiter, "127.0.0.1");
         assert_eq!(limiter.check("127.0.0.1", "fresh", 1), Ok(()));
         assert_eq!(limiter.check("::1", "fresh", 1), Ok(()));
+    }
+
+    #[test]
+    fn one_accounts_many_failures_do_not_limit_its_address() {
+        let limiter = limiter();
+        for at in 0..20 {
+            limiter.record_failure("10.0.0.1", "alice", at * 6_000);
+        }
+        assert_eq!(
+            limiter.check("10.0.0.1", "bob", 114_001),
+            Ok(()),
+            "alice's colleague behind the same address signs in"
+        );
+        assert!(
+            limiter.check("10.0.0.1", "alice", 114_001).is_err(),
+            "alice is throttled"
+        );
+    }
+
+    #[test]
+    fn failures_spread_over_accounts_still_limit_the_address() {
+        let limiter = limiter();
+        // Two failures each on two accounts: the first two of each count, three reach the limit.
+        for account in ["a", "a", "a", "b", "b"] {
+            limiter.record_failure("10.0.0.1", account, 0);
+        }
+        assert!(limiter.check("10.0.0.1", "c", 1).is_err());
     }
 
     #[test]

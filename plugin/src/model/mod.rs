@@ -7,6 +7,7 @@ pub(crate) mod fixtures;
 mod principal;
 mod role;
 mod user;
+mod username;
 mod workspace;
 
 pub use apikey::{
@@ -18,6 +19,7 @@ pub use audit::{AuditEntry, AuditField, AuditListing, AuditQuery};
 pub use principal::Principal;
 pub use role::Role;
 pub use user::{UserRecord, fold_username, validate_username};
+pub use username::{account_key, sign_in_key, username_skeleton};
 pub use workspace::{
     Grant, GrantInput, WorkspaceAccess, WorkspaceAccessInput, validate_workspace_name,
 };

@@ -1,6 +1,5 @@
+pub use super::username::{fold_username, validate_username};
 use super::{Role, WorkspaceAccess};
-
-const MAX_USERNAME_CHARS: usize = 64;
 
 /// A user as the store keeps it. Only the Engine and the store see `password_hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,28 +18,6 @@ impl UserRecord {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
     }
-}
-
-/// Trims and checks a username; returns the form to store.
-pub fn validate_username(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("username is required".into());
-    }
-    if name.chars().count() > MAX_USERNAME_CHARS {
-        return Err(format!(
-            "username must be at most {MAX_USERNAME_CHARS} characters"
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err("username must not contain control characters".into());
-    }
-    Ok(name.to_string())
-}
-
-/// The key usernames are unique under and matched by at sign-in.
-pub fn fold_username(name: &str) -> String {
-    name.trim().to_lowercase()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::wire::{LoginResponse, MessageBody};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
 use crate::model::{
-    AuditEntry, Principal, UserRecord, fold_username, looks_like_api_key, validate_username,
+    AuditEntry, Principal, UserRecord, fold_username, looks_like_api_key, sign_in_key,
 };
 use crate::password;
 use crate::store::{Session, UpdateEffects};
@@ -37,9 +37,9 @@ impl Engine {
         let client_ip = origin.client_ip;
         // A name no account can have is looked up as nobody; it is still limited (by its first
         // characters) and audited (without the name).
-        let (account, possible) = match validate_username(username) {
-            Ok(valid) => (fold_username(&valid), true),
-            Err(_) => (
+        let (account, possible) = match sign_in_key(username) {
+            Some(key) => (key, true),
+            None => (
                 username
                     .chars()
                     .take(MAX_LIMITED_NAME_CHARS)
@@ -72,9 +72,11 @@ impl Engine {
             0..=MAX_SIGN_IN_PASSWORD_BYTES => password::normalize(password),
             _ => String::new(),
         };
-        let matches = self
-            .hashing
-            .verify(&candidate, user.as_ref().map(|u| u.password_hash.as_str()))?;
+        let matches = self.hashing.verify_for(
+            &account,
+            &candidate,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )?;
         // Dagu's reasons: a disabled account is named only once the password matched.
         let refusal = match &user {
             None => "invalid_credentials",
@@ -219,7 +221,9 @@ impl Engine {
     }
 
     /// Changes the caller's own password; all of their sessions end, this one included. The
-    /// current password is checked before the new one's rules, as in Dagu.
+    /// current password is checked before the new one's rules, as in Dagu. That check is a
+    /// password guess like a sign-in: it counts against the same per-account limit (a stolen
+    /// session must not become an unlimited oracle for the password) and every failure is audited.
     pub fn change_password<'a>(
         &self,
         caller: impl Into<Credentials<'a>>,
@@ -230,27 +234,36 @@ impl Engine {
         let Principal::User(user) = self.principal(caller)? else {
             return Err(Error::bad_request("API keys have no password to change"));
         };
+        let actor = Actor::session(&user, caller.client_ip);
+        let account = fold_username(&user.username);
+        let now_ms = self.now_ms();
+        if let Err(retry_after_secs) = self.sign_in_wait(caller.client_ip, &account, now_ms)? {
+            let details = json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
+            let event = Event::user("password_change", &user.id).failed();
+            self.audit(&actor, event.details(details));
+            return Err(Error::RateLimited { retry_after_secs });
+        }
         let stored = self
             .store
             .user_by_id(&user.id)?
             .ok_or_else(|| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
-        if !self
-            .hashing
-            .verify(&password::normalize(current), Some(&stored.password_hash))?
-        {
+        let current_matches = self.hashing.verify_for(
+            &account,
+            &password::normalize(current),
+            Some(&stored.password_hash),
+        )?;
+        if !current_matches {
+            self.sign_in_failed(caller.client_ip, &account, now_ms)?;
             let details = json!({"reason": "invalid_credentials"});
             let event = Event::user("password_change", &user.id).failed();
-            self.audit(
-                &Actor::session(&user, caller.client_ip),
-                event.details(details),
-            );
+            self.audit(&actor, event.details(details));
             return Err(Error::Unauthenticated(
                 "Current password is incorrect".into(),
             ));
         }
+        self.sign_in_succeeded(&account);
         let normalized = password::check_rules(&self.config.password, new, &user.username)?;
         self.set_password(&user.id, &normalized)?;
-        let actor = Actor::session(&user, caller.client_ip);
         self.audit(&actor, Event::user("password_change", &user.id));
         Ok(MessageBody {
             message: "Password changed successfully",

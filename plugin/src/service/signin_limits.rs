@@ -5,7 +5,9 @@
 
 use super::Engine;
 use crate::error::Result;
-use crate::ratelimit::{FailureTimes, WindowLimit, retry_after, throttle_wait, window_wait};
+use crate::ratelimit::{
+    FailureTimes, WindowLimit, over_limit, retry_after, throttle_wait, window_wait,
+};
 use crate::store::{LimitScope, LoginFailureLog};
 
 impl Engine {
@@ -44,7 +46,8 @@ impl Engine {
     }
 
     /// A failure that cannot be recorded fails the sign-in as well (fail closed): an uncounted
-    /// guess is exactly what the limit exists to prevent.
+    /// guess is exactly what the limit exists to prevent. It counts against the address only
+    /// while the account is within its own limit (`ratelimit` says why).
     pub(super) fn sign_in_failed(&self, ip: &str, account: &str, now_ms: i64) -> Result<()> {
         let Some(log) = self.store.shared_login_failures() else {
             self.limiter.record_failure(ip, account, now_ms);
@@ -53,7 +56,16 @@ impl Engine {
         let limits = &self.config.login_limits;
         let mut keys = vec![(LimitScope::Account, account)];
         if self.limiter.ip_limited(ip) {
-            keys.push((LimitScope::Ip, ip));
+            let failures = recent(
+                log,
+                LimitScope::Account,
+                account,
+                limits.per_account,
+                now_ms,
+            )?;
+            if !over_limit(Some(&failures), limits.per_account, now_ms) {
+                keys.push((LimitScope::Ip, ip));
+            }
         }
         let longest = limits.per_ip.window_ms.max(limits.per_account.window_ms);
         log.record_login_failure(&keys, now_ms, now_ms.saturating_sub(longest))

@@ -14,6 +14,7 @@ mod postgres;
 mod report;
 mod rules;
 mod sqlite;
+mod username_keys;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;

@@ -304,3 +304,26 @@ fn forwarded_for_lines_are_one_list_walked_from_the_right(abi: Abi) {
 }
 
 both_abis!(forwarded_for_lines_are_one_list_walked_from_the_right);
+
+fn pages_carry_a_csp_with_frame_ancestors_none_and_a_referrer_policy(abi: Abi) {
+    let (host, _) = start_with_admin(abi);
+    for path in ["/login", "/users", "/account"] {
+        let page = host.get(path, None);
+        assert_eq!(page.status, 200, "{path}");
+        let csp = page.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert_eq!(
+            page.header("referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
+        assert_eq!(
+            page.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+
+both_abis!(pages_carry_a_csp_with_frame_ancestors_none_and_a_referrer_policy);

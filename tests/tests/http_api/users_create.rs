@@ -171,3 +171,42 @@ fn create_user_rejects_usernames_outside_1_to_64_characters(abi: Abi) {
 }
 
 both_abis!(create_user_rejects_usernames_outside_1_to_64_characters);
+
+fn create_user_refuses_names_that_read_like_another_users(abi: Abi) {
+    let (host, token) = start_with_admin(abi);
+    for (name, code_point) in [("admin\u{200B}", "U+200B"), ("\u{202E}nimda", "U+202E")] {
+        let message = assert_error_shape(
+            &create_user_with(&host, &token, &new_user(name, "viewer", None)),
+            400,
+            "bad_request",
+        );
+        assert!(message.contains(code_point), "{name:?}: {message}");
+    }
+    for name in ["ａｄｍｉｎ", "ADMIN"] {
+        assert_error(
+            &create_user_with(&host, &token, &new_user(name, "viewer", None)),
+            409,
+            "already_exists",
+            "Username already exists",
+        );
+    }
+    assert_error_prefix(
+        &create_user_with(&host, &token, &new_user("\u{430}dmin", "viewer", None)),
+        409,
+        "already_exists",
+        "Username looks the same as an existing username",
+    );
+    create_user(&host, &token, "jose\u{301}", "viewer", None);
+    assert_error(
+        &create_user_with(&host, &token, &new_user("jos\u{E9}", "viewer", None)),
+        409,
+        "already_exists",
+        "Username already exists",
+    );
+    assert_eq!(
+        usernames(&list_users(&host, &token)),
+        ["admin", "jos\u{E9}"]
+    );
+}
+
+both_abis!(create_user_refuses_names_that_read_like_another_users);

@@ -7,6 +7,7 @@ use postgres::Client;
 use super::pool::Pool;
 use super::{PgError, PgResult, lock};
 use crate::error::{Error, Result};
+use crate::store::username_keys::{StoredName, rekey};
 
 /// Index i holds the step from version i to i + 1. Columns follow the SQLite schema; times are
 /// milliseconds since the epoch.
@@ -146,6 +147,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
     UPDATE sessions SET last_used_at = created_at;
 "#,
+    // Usernames under PRECIS and UTS #39 (README, "Usernames"), as in the SQLite store: the
+    // column, its unique index and the queue that `rekey_pending_usernames` works off in Rust.
+    r#"
+    ALTER TABLE users ADD COLUMN username_skeleton TEXT;
+    CREATE UNIQUE INDEX users_by_skeleton ON users (username_skeleton);
+    CREATE TABLE username_rekey_pending (id TEXT PRIMARY KEY);
+    INSERT INTO username_rekey_pending SELECT id FROM users;
+"#,
     // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
     // so a total by category, action or the other few-valued fields is a sum of a few rows per
     // hour. Category and action lose their indexes: their totals come from the counts, their
@@ -208,10 +217,47 @@ fn migrate_on(client: &mut Client) -> PgResult<()> {
     for step in MIGRATIONS.iter().skip(found.max(0) as usize) {
         tx.batch_execute(step)?;
     }
+    rekey_pending_usernames(&mut tx)?;
     tx.execute(
         "UPDATE dagu_auth_schema SET version = $1 WHERE id = 1",
         &[&CURRENT_VERSION],
     )?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Recomputes every user's account key and skeleton when the schema step above queued them, in
+/// the migration's transaction.
+fn rekey_pending_usernames(tx: &mut postgres::Transaction<'_>) -> PgResult<()> {
+    let pending: Option<String> = tx
+        .query_one("SELECT to_regclass('username_rekey_pending')::text", &[])?
+        .try_get(0)?;
+    if pending.is_none() {
+        return Ok(());
+    }
+    let rows = tx
+        .query(
+            "SELECT id, username, username_folded FROM users \
+             ORDER BY created_at, id COLLATE \"C\"",
+            &[],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(StoredName {
+                id: row.try_get(0)?,
+                username: row.try_get(1)?,
+                old_key: row.try_get(2)?,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+    // Every key is moved out of the way first, so no update clashes with a key about to move.
+    tx.batch_execute("UPDATE users SET username_folded = chr(1) || id, username_skeleton = NULL;")?;
+    for row in rekey(&rows) {
+        tx.execute(
+            "UPDATE users SET username_folded = $2, username_skeleton = $3 WHERE id = $1",
+            &[&row.id, &row.key, &row.skeleton],
+        )?;
+    }
+    tx.batch_execute("DROP TABLE username_rekey_pending;")?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result, msg};
 use crate::model::{UserRecord, fold_username};
 use crate::store::layout::{self, USER_COLUMNS};
 use crate::store::rules::{self, COUNT_ENABLED_ADMINS};
+use crate::store::username_keys;
 use crate::store::{UpdateEffects, UserChange};
 
 /// The list order and keyset of `list_users`: byte order, as SQLite sorts, whatever the
@@ -32,8 +33,8 @@ pub fn insert_first(tx: &mut Client, user: &UserRecord) -> PgResult<bool> {
 pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
     tx.execute(
         &format!(
-            "INSERT INTO users ({USER_COLUMNS}, username_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO users ({USER_COLUMNS}, username_folded, username_skeleton) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ),
         &[
             &user.id,
@@ -45,6 +46,7 @@ pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
             &user.created_at_ms,
             &user.updated_at_ms,
             &fold_username(&user.username),
+            &username_keys::skeleton_of(&user.username),
         ],
     )
     .map_err(unique_username)?;
@@ -110,9 +112,12 @@ pub fn update(tx: &mut Client, id: &str, change: &mut UserChange<'_>) -> PgResul
     let mut user = existing(tx, id)?;
     let was_enabled_admin = user.is_enabled_admin();
     let effects: UpdateEffects = change(&mut user)?;
+    // The key and skeleton change only with a rename (the SQLite store says why).
     tx.execute(
-        "UPDATE users SET username = $2, username_folded = $3, role = $4, \
-         workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8 \
+        "UPDATE users SET username = $2, \
+         username_folded = CASE WHEN username = $2 THEN username_folded ELSE $3 END, \
+         username_skeleton = CASE WHEN username = $2 THEN username_skeleton ELSE $9 END, \
+         role = $4, workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8 \
          WHERE id = $1",
         &[
             &user.id,
@@ -123,6 +128,7 @@ pub fn update(tx: &mut Client, id: &str, change: &mut UserChange<'_>) -> PgResul
             &user.password_hash,
             &user.disabled,
             &user.updated_at_ms,
+            &username_keys::skeleton_of(&user.username),
         ],
     )
     .map_err(unique_username)?;
@@ -183,7 +189,14 @@ fn walk_portal(
 }
 
 fn unique_username(e: postgres::Error) -> PgError {
+    let skeleton = e
+        .as_db_error()
+        .and_then(|db| db.constraint())
+        .is_some_and(|name| name.contains("skeleton"));
     match e.code() {
+        Some(&SqlState::UNIQUE_VIOLATION) if skeleton => {
+            PgError::Settled(username_keys::username_confusable())
+        }
         Some(&SqlState::UNIQUE_VIOLATION) => PgError::Settled(rules::username_taken()),
         _ => PgError::Driver(e),
     }

@@ -21,6 +21,7 @@ use super::schema::{self, CURRENT_VERSION};
 use super::verify::verify_database;
 use super::{SqliteStore, count, sql_error};
 use crate::error::{Error, Result};
+use crate::store::username_keys;
 use crate::store::{BackupSummary, VerifyReport};
 
 /// How long a backup step may keep finding the database busy before giving up.
@@ -112,7 +113,13 @@ pub(super) fn restore(store: &SqliteStore, source_path: &Path) -> Result<BackupS
             source_path.display()
         ))
     })?;
-    if !report.is_ok() {
+    // Usernames left clashing by the migration to the username rules are for an admin to rename;
+    // the database the backup came from has them too, so they do not block a restore.
+    if report
+        .problems
+        .iter()
+        .any(|problem| !username_keys::is_username_problem(problem))
+    {
         return Err(Error::Conflict(format!(
             "{} does not verify, nothing was restored: {report}",
             source_path.display()

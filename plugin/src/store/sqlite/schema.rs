@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::store::username_keys::{StoredName, rekey};
 
 /// Index i holds the step from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -144,6 +145,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
     UPDATE sessions SET last_used_at = created_at;
 "#,
+    // Usernames under PRECIS and UTS #39 (README, "Usernames"): the confusable skeleton of each
+    // name is unique as well. SQL cannot compute either, so this step adds the column and queues
+    // every existing row; `rekey_pending_usernames` recomputes keys and skeletons in Rust after
+    // the steps, in its own transaction, and drops the queue.
+    r#"
+    ALTER TABLE users ADD COLUMN username_skeleton TEXT;
+    CREATE UNIQUE INDEX users_by_skeleton ON users (username_skeleton);
+    CREATE TABLE username_rekey_pending (id TEXT PRIMARY KEY) STRICT;
+    INSERT INTO username_rekey_pending SELECT id FROM users;
+"#,
     // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
     // so a total by category, action or the other few-valued fields is a sum of a few rows per
     // hour. Category and action lose their indexes, which cost every insert two more index
@@ -203,5 +214,52 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             .map_err(Error::storage)?;
         tx.commit().map_err(Error::storage)?;
     }
-    Ok(())
+    rekey_pending_usernames(conn)
+}
+
+/// Recomputes every user's account key and skeleton when the schema step above queued them; a
+/// crash before the commit leaves the queue for the next open.
+fn rekey_pending_usernames(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(Error::storage)?;
+    let pending: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'username_rekey_pending'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(Error::storage)?;
+    if pending == 0 {
+        return Ok(());
+    }
+    let rows = {
+        let mut stmt = tx
+            .prepare("SELECT id, username, username_folded FROM users ORDER BY created_at, id")
+            .map_err(Error::storage)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(StoredName {
+                    id: row.get(0)?,
+                    username: row.get(1)?,
+                    old_key: row.get(2)?,
+                })
+            })
+            .map_err(Error::storage)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(Error::storage)?
+    };
+    // Every key is moved out of the way first, so no update clashes with a key about to move.
+    tx.execute_batch("UPDATE users SET username_folded = char(1) || id, username_skeleton = NULL;")
+        .map_err(Error::storage)?;
+    for row in rekey(&rows) {
+        tx.execute(
+            "UPDATE users SET username_folded = ?2, username_skeleton = ?3 WHERE id = ?1",
+            rusqlite::params![row.id, row.key, row.skeleton],
+        )
+        .map_err(Error::storage)?;
+    }
+    tx.execute_batch("DROP TABLE username_rekey_pending;")
+        .map_err(Error::storage)?;
+    tx.commit().map_err(Error::storage)
 }

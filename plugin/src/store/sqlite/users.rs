@@ -7,6 +7,7 @@ use crate::error::{Error, Result, msg};
 use crate::model::{UserRecord, fold_username};
 use crate::store::layout::{self, USER_COLUMNS};
 use crate::store::rules::{self, COUNT_ENABLED_ADMINS};
+use crate::store::username_keys;
 use crate::store::{UpdateEffects, UserChange};
 
 /// Inserts `user` only while no user exists; `false` when someone was first.
@@ -26,8 +27,8 @@ pub fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
     write(
         tx,
         &format!(
-            "INSERT INTO users ({USER_COLUMNS}, username_folded) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            "INSERT INTO users ({USER_COLUMNS}, username_folded, username_skeleton) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ),
         user,
     )
@@ -88,8 +89,12 @@ pub fn page(
 }
 
 /// The columns a change may move; the parameter numbers are positions in `USER_COLUMNS`, then
-/// the folded username.
-const UPDATE: &str = "UPDATE users SET username = ?2, username_folded = ?9, role = ?3, \
+/// the folded username and its skeleton. Those two are rewritten only by a rename, so a row that
+/// lost its key or skeleton to an older one when usernames were re-keyed can still be changed
+/// (disabled, say) before it is renamed.
+const UPDATE: &str = "UPDATE users SET username = ?2, \
+     username_folded = CASE WHEN username = ?2 THEN username_folded ELSE ?9 END, \
+     username_skeleton = CASE WHEN username = ?2 THEN username_skeleton ELSE ?10 END, role = ?3, \
      workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8 WHERE id = ?1";
 
 pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
@@ -149,8 +154,8 @@ fn collect(
     Ok(Ok(users))
 }
 
-/// Runs `sql` with every column of `user` bound as ?1 to ?9 (`USER_COLUMNS`, then the folded
-/// username); SQLite lets a statement leave numbered parameters unused, so the insert and the
+/// Runs `sql` with every column of `user` bound as ?1 to ?10 (`USER_COLUMNS`, then the folded
+/// username and its skeleton); SQLite lets a statement leave numbered parameters unused, so the insert and the
 /// update share one list.
 fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
     tx.execute(
@@ -165,9 +170,10 @@ fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
             user.created_at_ms,
             user.updated_at_ms,
             fold_username(&user.username),
+            username_keys::skeleton_of(&user.username),
         ],
     )
-    .map_err(unique_username)?;
+    .map_err(|e| unique_username(tx, user, e))?;
     Ok(())
 }
 
@@ -177,9 +183,23 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
     Ok(layout::user(row))
 }
 
-fn unique_username(e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => rules::username_taken(),
-        _ => sql_error(e),
+/// SQLite may report either unique index first; a name whose key is taken is "taken" even when
+/// its skeleton clashes too, so the key is looked at before answering "looks the same".
+fn unique_username(tx: &Transaction<'_>, user: &UserRecord, e: rusqlite::Error) -> Error {
+    if e.sqlite_error_code() != Some(ErrorCode::ConstraintViolation) {
+        return sql_error(e);
+    }
+    if !e.to_string().contains("username_skeleton") {
+        return rules::username_taken();
+    }
+    let key_taken = tx.query_row(
+        "SELECT COUNT(*) FROM users WHERE username_folded = ?1 AND id <> ?2",
+        params![fold_username(&user.username), user.id],
+        count,
+    );
+    match key_taken {
+        Ok(0) => username_keys::username_confusable(),
+        Ok(_) => rules::username_taken(),
+        Err(e) => sql_error(e),
     }
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::store::VerifyReport;
 use crate::store::layout::role_and_access;
 use crate::store::rules::COUNT_ENABLED_ADMINS;
+use crate::store::username_keys;
 
 impl SqliteStore {
     /// Verifies this store's file (see [`verify_database`]).
@@ -79,6 +80,42 @@ fn check_invariants(conn: &Connection, report: &mut VerifyReport) -> rusqlite::R
         report
             .problems
             .push(format!("session {jti} belongs to a missing user"));
+    }
+    check_usernames(conn, report)
+}
+
+/// Names that break the username rules or clash with an older user's, as the migration to them
+/// left them (it never merges accounts): each is reported until an admin renames it. A file from
+/// before that migration has no skeletons yet and is not judged on them.
+fn check_usernames(conn: &Connection, report: &mut VerifyReport) -> rusqlite::Result<()> {
+    let has_skeletons: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'username_skeleton'",
+        [],
+        |row| row.get(0),
+    )?;
+    if has_skeletons == 0 {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, username, username_folded, username_skeleton FROM users \
+         ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, username, key, skeleton) = row?;
+        report.problems.extend(username_keys::problems(
+            &id,
+            &username,
+            &key,
+            skeleton.as_deref(),
+        ));
     }
     Ok(())
 }
