@@ -185,6 +185,7 @@ fn current_data_set() -> PathBuf {
                 disabled: false,
                 created_at_ms: END_MS,
                 updated_at_ms: END_MS,
+                mfa: Default::default(),
             })
             .expect("admin");
         store

@@ -58,6 +58,8 @@ impl Response {
             Error::BadRequest(_) | Error::InvalidJson(_) => (400, "bad_request"),
             Error::Unauthenticated(_) => (401, "unauthorized"),
             Error::Forbidden(_) => (403, "forbidden"),
+            Error::MfaRequired { .. } => (401, "mfa_required"),
+            Error::MfaEnrollmentRequired => (403, "mfa_enrollment_required"),
             Error::NotFound(_) => (404, "not_found"),
             Error::AlreadyExists(_) => (409, "already_exists"),
             Error::Conflict(_) => (409, "conflict"),
@@ -80,6 +82,13 @@ impl Response {
         }
         let mut response = Self::code_and_message(status, code, &message);
         match error {
+            // No `WWW-Authenticate`: the password was right, and the answer says what comes next.
+            Error::MfaRequired { mfa_token } => {
+                response.body = serde_json::to_vec(&serde_json::json!({
+                    "code": code, "message": message, "mfaToken": mfa_token,
+                }))
+                .unwrap_or_default();
+            }
             Error::Unauthenticated(_) => {
                 response.headers.push((
                     "WWW-Authenticate".into(),

@@ -1,4 +1,4 @@
-use super::{Role, WorkspaceAccess};
+use super::{MfaState, Role, WorkspaceAccess};
 
 const MAX_USERNAME_CHARS: usize = 64;
 
@@ -13,11 +13,18 @@ pub struct UserRecord {
     pub disabled: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Two-factor sign-in; the default for a user who never set it up.
+    pub mfa: MfaState,
 }
 
 impl UserRecord {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
+    }
+
+    /// Sign-in asks this user for a second factor.
+    pub fn mfa_enabled(&self) -> bool {
+        self.mfa.enabled
     }
 }
 

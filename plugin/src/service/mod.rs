@@ -9,6 +9,7 @@ mod backup;
 mod cache;
 mod folders;
 mod maintenance;
+mod mfa;
 mod operator;
 mod session;
 mod setup;
@@ -28,10 +29,12 @@ pub use wire::{
     CreateUserRequest, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
     UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
 };
+pub use wire::{RecoveryCodes, TotpSetup};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Result;
+use crate::mfa::MfaKeys;
 use crate::password::PasswordHashing;
 use crate::ratelimit::LoginLimiter;
 use crate::store::{self, Store};
@@ -44,6 +47,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     tokens: TokenCodec,
     key_digest: ApiKeyDigest,
+    mfa_keys: MfaKeys,
     maintenance: Maintenance,
     hashing: PasswordHashing,
     limiter: LoginLimiter,
@@ -68,6 +72,7 @@ impl Engine {
         };
         let tokens = TokenCodec::new(&secret, config.token_ttl)?;
         let key_digest = ApiKeyDigest::new(&secret)?;
+        let mfa_keys = MfaKeys::new(&secret)?;
         let hashing = PasswordHashing::new(&config.argon2, config.hashing)?;
         let freshness = Freshness::new(
             store.change_counter()?,
@@ -84,6 +89,7 @@ impl Engine {
             store,
             tokens,
             key_digest,
+            mfa_keys,
             maintenance,
             hashing,
             limiter: LoginLimiter::new(config.login_limits.clone()),

@@ -138,6 +138,11 @@ const MIGRATIONS: &[&str] = &[
         FROM users
         WHERE users.id = api_keys.owner_user_id;
 "#,
+    // Two-factor sign-in (TOTP, recovery codes, the pending sign-in challenge) as one JSON column
+    // of the user, so it changes in the user's own transaction; empty for users without it.
+    r#"
+    ALTER TABLE users ADD COLUMN mfa TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;

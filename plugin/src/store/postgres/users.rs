@@ -33,7 +33,7 @@ pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
     tx.execute(
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ),
         &[
             &user.id,
@@ -44,6 +44,7 @@ pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
             &user.disabled,
             &user.created_at_ms,
             &user.updated_at_ms,
+            &layout::mfa_column(user)?,
             &fold_username(&user.username),
         ],
     )
@@ -112,7 +113,7 @@ pub fn update(tx: &mut Client, id: &str, change: &mut UserChange<'_>) -> PgResul
     let effects: UpdateEffects = change(&mut user)?;
     tx.execute(
         "UPDATE users SET username = $2, username_folded = $3, role = $4, \
-         workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8 \
+         workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8, mfa = $9 \
          WHERE id = $1",
         &[
             &user.id,
@@ -123,6 +124,7 @@ pub fn update(tx: &mut Client, id: &str, change: &mut UserChange<'_>) -> PgResul
             &user.password_hash,
             &user.disabled,
             &user.updated_at_ms,
+            &layout::mfa_column(&user)?,
         ],
     )
     .map_err(unique_username)?;

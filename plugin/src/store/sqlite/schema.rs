@@ -136,6 +136,11 @@ const MIGRATIONS: &[&str] = &[
                              (SELECT username FROM users WHERE users.id = api_keys.owner_user_id))
         WHERE owner_user_id IN (SELECT id FROM users);
 "#,
+    // Two-factor sign-in (TOTP, recovery codes, the pending sign-in challenge) as one JSON column
+    // of the user, so it changes in the user's own transaction; empty for users without it.
+    r#"
+    ALTER TABLE users ADD COLUMN mfa TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

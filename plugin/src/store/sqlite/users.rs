@@ -27,7 +27,7 @@ pub fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
         tx,
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ),
         user,
     )
@@ -89,8 +89,9 @@ pub fn page(
 
 /// The columns a change may move; the parameter numbers are positions in `USER_COLUMNS`, then
 /// the folded username.
-const UPDATE: &str = "UPDATE users SET username = ?2, username_folded = ?9, role = ?3, \
-     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8 WHERE id = ?1";
+const UPDATE: &str = "UPDATE users SET username = ?2, username_folded = ?10, role = ?3, \
+     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8, mfa = ?9 \
+     WHERE id = ?1";
 
 pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
     let mut user = existing(tx, id)?;
@@ -149,7 +150,7 @@ fn collect(
     Ok(Ok(users))
 }
 
-/// Runs `sql` with every column of `user` bound as ?1 to ?9 (`USER_COLUMNS`, then the folded
+/// Runs `sql` with every column of `user` bound as ?1 to ?10 (`USER_COLUMNS`, then the folded
 /// username); SQLite lets a statement leave numbered parameters unused, so the insert and the
 /// update share one list.
 fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
@@ -164,6 +165,7 @@ fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
             user.disabled,
             user.created_at_ms,
             user.updated_at_ms,
+            layout::mfa_column(user)?,
             fold_username(&user.username),
         ],
     )
