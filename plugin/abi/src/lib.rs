@@ -23,7 +23,7 @@ pub use dagu_auth_vocab::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus, Dagu
 /// Bumped when a function or type changes incompatibly; hosts refuse another major.
 pub const ABI_VERSION_MAJOR: u32 = 1;
 /// Bumped when something is appended; a host built against a lower minor still works.
-pub const ABI_VERSION_MINOR: u32 = 4;
+pub const ABI_VERSION_MINOR: u32 = 5;
 
 /// `(major << 16) | minor`, what `dagu_auth_abi_version()` returns.
 pub const fn abi_version() -> u32 {
@@ -185,6 +185,41 @@ pub trait Instance: Send + Sync {
     /// REST. An API key that does not allow the surface is `Err` with the FORBIDDEN status and the
     /// message "API key is not allowed for this surface"; an unknown surface is BAD_REQUEST.
     fn authorize_request(&self, request: &AbiAuthorizeRequest<'_>) -> RResult<u32, AbiError>;
+
+    // ABI 1.5: two-factor sign-in. Check `abi_version()` minor >= 5 before calling. Each keeps
+    // the rules of its C twin in `include/dagu_auth.h`; `authenticate` answers a user with
+    // two-factor sign-in UNAUTHENTICATED (message only), `sign_in` reports the second step.
+    /// A LoginResponse, or `{"code": "mfa_required", "message", "mfaToken"}`.
+    fn sign_in(
+        &self,
+        username: RStr<'_>,
+        password: RStr<'_>,
+        client_ip: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    /// The second step: a LoginResponse.
+    fn login_mfa(
+        &self,
+        mfa_token: RStr<'_>,
+        code: RStr<'_>,
+        client_ip: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    /// `{"secret", "otpauthUrl"}`.
+    fn totp_setup(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
+    /// `{"recoveryCodes": [...]}`.
+    fn totp_confirm(&self, token: RStr<'_>, code: RStr<'_>) -> RResult<RString, AbiError>;
+    fn totp_disable(
+        &self,
+        token: RStr<'_>,
+        current_password: RStr<'_>,
+        code: RStr<'_>,
+    ) -> RResult<(), AbiError>;
+    /// `{"recoveryCodes": [...]}`.
+    fn recovery_codes_regenerate(
+        &self,
+        token: RStr<'_>,
+        code: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    fn user_mfa_reset(&self, token: RStr<'_>, user_id: RStr<'_>) -> RResult<(), AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

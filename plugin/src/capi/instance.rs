@@ -11,7 +11,7 @@ use crate::ffi::{DaguAuth, panic_boundary};
 /// The ABI major version this header describes; a library with another major is incompatible.
 pub const DAGU_AUTH_ABI_VERSION_MAJOR: u32 = 1;
 /// The ABI minor version this header describes; libraries with a higher minor only add things.
-pub const DAGU_AUTH_ABI_VERSION_MINOR: u32 = 4;
+pub const DAGU_AUTH_ABI_VERSION_MINOR: u32 = 5;
 
 /// The ABI version of this library: `(major << 16) | minor`. Compare the major with
 /// `DAGU_AUTH_ABI_VERSION_MAJOR` before calling anything else.

@@ -11,7 +11,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::audit::{Actor, Event};
-use super::wire::{LoginResponse, MessageBody, RecoveryCodes, TotpSetup};
+use super::wire::{LoginResponse, MessageBody, RecoveryCodes, SignInStep, TotpSetup};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result};
 use crate::mfa::{self, totp};
@@ -315,6 +315,22 @@ impl Engine {
                 Error::MfaRequired { mfa_token }
             }
             Err(error) => error,
+        }
+    }
+
+    /// `login`, with the second step an answer rather than an error: what the ABIs' sign-in of
+    /// ABI 1.5 returns, so a host learns of the step without parsing an error message.
+    pub fn sign_in(&self, username: &str, password: &str, client_ip: &str) -> Result<SignInStep> {
+        match self.login(username, password, client_ip) {
+            Ok(login) => Ok(SignInStep::SignedIn(Box::new(login))),
+            Err(error @ Error::MfaRequired { .. }) => {
+                let message = error.to_string();
+                let Error::MfaRequired { mfa_token } = error else {
+                    return Err(error);
+                };
+                Ok(SignInStep::MfaRequired { message, mfa_token })
+            }
+            Err(error) => Err(error),
         }
     }
 

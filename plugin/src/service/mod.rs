@@ -29,7 +29,7 @@ pub use wire::{
     CreateUserRequest, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
     UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
 };
-pub use wire::{RecoveryCodes, TotpSetup};
+pub use wire::{RecoveryCodes, SignInStep, TotpSetup};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

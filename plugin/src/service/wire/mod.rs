@@ -35,7 +35,7 @@ pub use apikeys::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
 };
 pub use audit::{AuditAppendRequest, AuditPage, AuditRequest};
-pub use mfa::{RecoveryCodes, TotpSetup};
+pub use mfa::{RecoveryCodes, SignInStep, TotpSetup};
 pub(super) use operator::{BackupAnswer, DaguUser, DeletedUser, ImportAnswer, VerifyAnswer};
 pub use operator::{ImportOutcome, OperatorCommand};
 pub use session::LoginResponse;
