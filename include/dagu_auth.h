@@ -36,6 +36,14 @@
  * JSON in and out has the shapes of the HTTP API (plugin/openapi.yaml): User, LoginResponse,
  *   APIKey and the request bodies.
  *
+ * Two-factor sign-in (1.5). For a user with TOTP on, dagu_auth_authenticate answers
+ *   UNAUTHENTICATED with a message and no session; dagu_auth_sign_in reports the second step
+ *   instead (OK with {"code": "mfa_required", "message", "mfaToken"}), finished by
+ *   dagu_auth_login_mfa. A user whose role the configuration's mfa.requiredRoles names and who has
+ *   not set TOTP up gets a session good only for enrolling: other calls with it answer FORBIDDEN
+ *   ("...requires two-factor authentication..."), dagu_auth_verify and dagu_auth_authorize
+ *   included.
+ *
  * Threads. An instance may be used by any number of threads at once; only dagu_auth_close needs
  *   it alone, with no call running or to follow.
  *
@@ -247,6 +255,40 @@ typedef uint32_t DaguAuthSurface;
 #define DAGU_AUTH_ABI_VERSION_MINOR 5
 
 /**
+ * How many recovery codes an enrolment hands out.
+ */
+#define RECOVERY_CODES 10
+
+#define STEP_SECONDS 30
+
+#define DIGITS 6
+
+/**
+ * Steps either side of now a code is still taken from: clocks of phones drift, and a code typed
+ * in the last seconds of its step arrives in the next one.
+ */
+#define SKEW_STEPS 1
+
+/**
+ * 160 bits, the length RFC 4226 recommends and authenticator apps expect.
+ */
+#define SECRET_BYTES 20
+
+/**
+ * How many audit entries one retention transaction deletes: small enough that a writer waiting
+ * behind it waits at most a few milliseconds (BENCHMARKS.md, audit pruning).
+ */
+#define AUDIT_PRUNE_BATCH 100
+
+#define HOUR_MS 3600000
+
+/**
+ * A field of [`AuditEntry`] that listings filter on by exact match, named as Dagu's query
+ * parameters name it.
+ */
+typedef struct AuditField AuditField;
+
+/**
  * An open plugin instance. Opaque to C; shared by any number of threads.
  */
 typedef struct DaguAuth DaguAuth;
@@ -338,6 +380,8 @@ typedef struct DaguAuthHttpResponse {
 
 
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -421,7 +465,9 @@ DaguAuthStatus dagu_auth_setup(const struct DaguAuth *instance,
 
 /**
  * Signs in; `*login_json_out` is a LoginResponse. UNAUTHENTICATED for an unknown user, a wrong
- * password or a disabled account alike; RATE_LIMITED after repeated failures.
+ * password or a disabled account alike; RATE_LIMITED after repeated failures. A user with
+ * two-factor sign-in is UNAUTHENTICATED with the message "Two-factor authentication required:
+ * ..." even with the right password: `dagu_auth_sign_in` (1.5) reports that second step.
  *
  * # Safety
  * Required: `instance`, `username`, `password`, `login_json_out`. `client_ip` may be NULL (no
@@ -852,6 +898,106 @@ DaguAuthStatus dagu_auth_handle_http(const struct DaguAuth *instance,
  * `response` is NULL or from `dagu_auth_handle_http`, freed once.
  */
 void dagu_auth_http_response_free(struct DaguAuthHttpResponse *response);
+
+/**
+ * Signs in, reporting a second step: OK with `*answer_json_out` either a LoginResponse or, for
+ * a user with two-factor sign-in whose password was right, `{"code": "mfa_required", "message",
+ * "mfaToken"}` (no session yet; finish with `dagu_auth_login_mfa` within 5 minutes). Refusals
+ * are those of `dagu_auth_authenticate`, which, for such a user, answers UNAUTHENTICATED with
+ * that message and no token.
+ *
+ * # Safety
+ * Required: `instance`, `username`, `password`, `answer_json_out`. `client_ip` may be NULL. The
+ * caller frees `*answer_json_out` with `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_sign_in(const struct DaguAuth *instance,
+                                 const char *username,
+                                 const char *password,
+                                 const char *client_ip,
+                                 char **answer_json_out,
+                                 char **error_out);
+
+/**
+ * The second step of a sign-in: the `mfaToken` of the first and a TOTP or recovery code;
+ * `*login_json_out` is the LoginResponse. UNAUTHENTICATED for a wrong or used code and for a
+ * spent or expired token; RATE_LIMITED as at sign-in (wrong codes count against the account).
+ *
+ * # Safety
+ * Required: `instance`, `mfa_token`, `code`, `login_json_out`. `client_ip` may be NULL. The
+ * caller frees `*login_json_out` with `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_login_mfa(const struct DaguAuth *instance,
+                                   const char *mfa_token,
+                                   const char *code,
+                                   const char *client_ip,
+                                   char **login_json_out,
+                                   char **error_out);
+
+/**
+ * Starts TOTP setup for the user holding `token`: `*setup_json_out` is `{"secret" (base32),
+ * "otpauthUrl"}`, shown this once. CONFLICT when two-factor sign-in is on already.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `setup_json_out`. The caller frees `*setup_json_out` with
+ * `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_totp_setup(const struct DaguAuth *instance,
+                                    const char *token,
+                                    char **setup_json_out,
+                                    char **error_out);
+
+/**
+ * Confirms TOTP setup with a code: from now on sign-in asks for one. `*codes_json_out` is
+ * `{"recoveryCodes": [10 codes]}`, shown this once. BAD_REQUEST for a wrong code.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `code`, `codes_json_out`. The caller frees `*codes_json_out`
+ * with `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_totp_confirm(const struct DaguAuth *instance,
+                                      const char *token,
+                                      const char *code,
+                                      char **codes_json_out,
+                                      char **error_out);
+
+/**
+ * Turns the caller's two-factor sign-in off; needs the password and a code (TOTP or recovery).
+ * UNAUTHENTICATED for a wrong one, which counts against the account's sign-in limit.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `current_password`, `code`.
+ */
+DaguAuthStatus dagu_auth_totp_disable(const struct DaguAuth *instance,
+                                      const char *token,
+                                      const char *current_password,
+                                      const char *code,
+                                      char **error_out);
+
+/**
+ * New recovery codes for a code (TOTP or recovery); the old ones stop working.
+ * `*codes_json_out` is `{"recoveryCodes": [10 codes]}`.
+ *
+ * # Safety
+ * Required: `instance`, `token`, `code`, `codes_json_out`. The caller frees `*codes_json_out`
+ * with `dagu_auth_string_free`.
+ */
+DaguAuthStatus dagu_auth_recovery_codes_regenerate(const struct DaguAuth *instance,
+                                                   const char *token,
+                                                   const char *code,
+                                                   char **codes_json_out,
+                                                   char **error_out);
+
+/**
+ * An admin turns another user's two-factor sign-in off (a lost phone); every session of that
+ * user ends. FORBIDDEN for one's own account (use `dagu_auth_totp_disable`).
+ *
+ * # Safety
+ * Required: `instance`, `token`, `user_id`.
+ */
+DaguAuthStatus dagu_auth_user_mfa_reset(const struct DaguAuth *instance,
+                                        const char *token,
+                                        const char *user_id,
+                                        char **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -277,6 +277,7 @@ struct FileBuiltin {
     hashing: Option<serde_yaml_ng::Value>,
     audit_retention_days: Option<serde_yaml_ng::Value>,
     backup: Option<serde_yaml_ng::Value>,
+    mfa: Option<serde_yaml_ng::Value>,
     store: Option<String>,
     postgres: Option<serde_yaml_ng::Value>,
 }
@@ -431,6 +432,7 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
         ("hashing", builtin.hashing),
         ("auditRetentionDays", builtin.audit_retention_days),
         ("backup", builtin.backup),
+        ("mfa", builtin.mfa),
     ] {
         if let Some(section) = section {
             plugin_tuning.insert(name.to_owned(), camel_case_json(section)?);
@@ -454,6 +456,26 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
             }
         };
         set_login_limit(&mut plugin_tuning, "exemptLoopback", json!(exempt));
+    }
+
+    // `auth.builtin.mfa.required_roles` / `DAGU_AUTH_BUILTIN_MFA_REQUIRED_ROLES` (comma-separated
+    // role names; empty requires it of nobody).
+    if let Some(roles) = env.get("DAGU_AUTH_BUILTIN_MFA_REQUIRED_ROLES") {
+        let roles = json!(split_list(roles.split(',')));
+        match plugin_tuning
+            .entry("mfa")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+        {
+            Some(mfa) => {
+                mfa.insert("requiredRoles".to_owned(), roles);
+            }
+            None => {
+                return Err(ConfigError(
+                    "auth.builtin.mfa must be a mapping (required_roles)".to_owned(),
+                ));
+            }
+        }
     }
 
     let store = pick(env, "DAGU_AUTH_BUILTIN_STORE", builtin.store);
@@ -598,6 +620,21 @@ mod tests {
         );
         assert_eq!(json["loginLimits"]["exemptLoopback"], true);
         assert_eq!(json["auditRetentionDays"], 30);
+    }
+
+    #[test]
+    fn mfa_required_roles_come_from_the_file_or_the_environment() {
+        let yaml = "auth:\n  builtin:\n    mfa:\n      required_roles: [admin]\n";
+        let json = open_json(&config(yaml, &[]));
+        assert_eq!(json["mfa"]["requiredRoles"], serde_json::json!(["admin"]));
+        let json = open_json(&config(
+            yaml,
+            &[("DAGU_AUTH_BUILTIN_MFA_REQUIRED_ROLES", "admin, manager")],
+        ));
+        assert_eq!(
+            json["mfa"]["requiredRoles"],
+            serde_json::json!(["admin", "manager"])
+        );
     }
 
     #[test]

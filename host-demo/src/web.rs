@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::server::AppState;
 
@@ -81,6 +81,43 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(|s: State<AppState>| page(s, Page::Account)))
         .route("/static/app.js", get(|| asset(APP_JS, "text/javascript")))
         .route("/static/app.css", get(|| asset(APP_CSS, "text/css")))
+        .route("/qr.svg", post(qr_svg))
+}
+
+/// The longest text `/qr.svg` renders: an `otpauth://` URI is far shorter.
+const MAX_QR_TEXT_BYTES: usize = 1024;
+
+#[derive(serde::Deserialize)]
+struct QrRequest {
+    text: String,
+}
+
+/// `POST /qr.svg {"text"}`: the text as a QR code in SVG, for the account page's two-factor
+/// setup. Drawn here by the `qrcode` crate, so the page needs no script from elsewhere; a POST,
+/// so the TOTP secret in the text never lands in a URL or a request log.
+async fn qr_svg(axum::Json(request): axum::Json<QrRequest>) -> Response {
+    if request.text.len() > MAX_QR_TEXT_BYTES {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "text too long").into_response();
+    }
+    let Ok(code) = qrcode::QrCode::new(request.text.as_bytes()) else {
+        return (StatusCode::BAD_REQUEST, "text cannot be a QR code").into_response();
+    };
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    let mut response = svg.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 async fn page(State(state): State<AppState>, page: Page) -> Response {

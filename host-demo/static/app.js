@@ -25,9 +25,11 @@ function el(tag, attrs = {}, ...children) {
 }
 
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    // The answer's JSON: `code`, and the `mfaToken` of a sign-in's second step.
+    this.data = data;
   }
 }
 
@@ -83,7 +85,12 @@ async function api(method, path, body, { signedIn = true, expireOn401 = signedIn
     const retry = response.headers.get('Retry-After');
     let message = (data && data.message) || `Request failed (${response.status})`;
     if (response.status === 429 && retry) message += ` Try again in ${retry} seconds.`;
-    throw new ApiError(response.status, message);
+    // A role that requires two-factor sign-in: the account page is where it is set up.
+    if (response.status === 403 && data && data.code === 'mfa_enrollment_required'
+        && location.pathname !== '/account') {
+      location.assign('/account?enrol=1');
+    }
+    throw new ApiError(response.status, message, data);
   }
   return data;
 }
@@ -191,7 +198,14 @@ pages.login = async () => {
   handleForm($('#login-form'), $('#login-error'), async () => {
     const username = $('#login-username').value.trim();
     const password = $('#login-password').value;
-    const login = await api('POST', '/auth/login', { username, password }, { signedIn: false });
+    let login;
+    try {
+      login = await api('POST', '/auth/login', { username, password }, { signedIn: false });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.data && e.data.code === 'mfa_required')) throw e;
+      askForCode(e.data.mfaToken, params);
+      return;
+    }
     session.token = login.token;
     location.assign(safeNext(params.get('next')) || landingFor(login.user));
   });
@@ -258,12 +272,27 @@ async function sessionsSection() {
   return refresh;
 }
 
+// The second step of a sign-in: the password was right, the server asks for a code.
+function askForCode(mfaToken, params) {
+  $('#login-form').hidden = true;
+  const form = $('#mfa-form');
+  form.hidden = false;
+  $('#mfa-code').focus();
+  handleForm(form, $('#mfa-error'), async () => {
+    const code = $('#mfa-code').value.trim();
+    const login = await api('POST', '/auth/login/mfa', { mfaToken, code }, { signedIn: false });
+    session.token = login.token;
+    location.assign(safeNext(params.get('next')) || landingFor(login.user));
+  });
+}
+
 pages.account = async () => {
   const user = await requireUser();
   const refreshSessions = await sessionsSection();
   $('#account-username').textContent = user.username;
   $('#account-role').textContent = ROLE_NAMES[user.role] || user.role;
   $('#account-access').textContent = accessSummary(user.workspaceAccess);
+  twoFactor(user);
   handleForm($('#account-form'), $('#account-error'), async () => {
     const currentPassword = $('#current-password').value;
     const newPassword = $('#new-password').value;
@@ -284,6 +313,44 @@ pages.account = async () => {
     await refreshSessions('');
   });
 };
+
+// Two-factor setup: a new secret (its QR code drawn by the host at /qr.svg), confirmed with a
+// code from the app; the recovery codes are shown once.
+function twoFactor(user) {
+  const state = $('#mfa-state');
+  const start = $('#mfa-start');
+  $('#mfa-required').hidden = !new URLSearchParams(location.search).has('enrol');
+  state.textContent = user.mfaEnabled ? 'On: sign-in asks for a code from your authenticator app.' : 'Off.';
+  start.hidden = Boolean(user.mfaEnabled);
+  start.addEventListener('click', async () => {
+    showMessage($('#mfa-error'), '');
+    try {
+      const setup = await api('POST', '/auth/mfa/totp/setup');
+      const response = await fetch('/qr.svg', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ text: setup.otpauthUrl }),
+      });
+      if (!response.ok) throw new ApiError(response.status, 'The QR code could not be drawn.');
+      const svg = await response.text();
+      $('#mfa-qr').src = 'data:image/svg+xml;base64,' + btoa(svg);
+      $('#mfa-secret').textContent = setup.secret;
+      start.hidden = true;
+      $('#mfa-setup').hidden = false;
+      $('#mfa-confirm-code').focus();
+    } catch (e) {
+      showMessage($('#mfa-error'), e.message);
+    }
+  });
+  handleForm($('#mfa-setup'), $('#mfa-error'), async () => {
+    const code = $('#mfa-confirm-code').value.trim();
+    const { recoveryCodes } = await api('POST', '/auth/mfa/totp/confirm', { code });
+    $('#mfa-setup').hidden = true;
+    $('#mfa-required').hidden = true;
+    state.textContent = 'On: sign-in asks for a code from your authenticator app.';
+    $('#mfa-recovery-codes').replaceChildren(...recoveryCodes.map((c) => el('li', { text: c })));
+    $('#mfa-recovery').hidden = false;
+  });
+}
 
 // The role and workspace-access editor, shared by the create and edit dialogs.
 function accessEditor(container, prefix) {

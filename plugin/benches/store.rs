@@ -103,6 +103,7 @@ fn store(c: &mut Criterion) {
                     disabled: false,
                     created_at_ms: now,
                     updated_at_ms: now,
+                    mfa: Default::default(),
                 })
                 .expect("insert")
         })

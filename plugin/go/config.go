@@ -40,6 +40,9 @@ type Config struct {
 	// as "setupCode": a host listening beyond loopback generates one and logs it, so only whoever
 	// reads the log creates the first admin. At least 16 characters; Setup needs none.
 	SetupCode string
+	// MFARequiredRoles are roles (e.g. "admin") whose users must set up two-factor sign-in:
+	// until they do, their session is good only for enrolling (plugin/openapi.yaml).
+	MFARequiredRoles []string
 }
 
 // InitialAdmin is the first admin, created at open while no user exists.
@@ -140,6 +143,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Interval string `json:"interval,omitempty"`
 		Keep     int    `json:"keep,omitempty"`
 	}
+	type mfa struct {
+		RequiredRoles []string `json:"requiredRoles"`
+	}
 	wire := struct {
 		DataDir            string         `json:"dataDir"`
 		TokenSecret        string         `json:"tokenSecret,omitempty"`
@@ -156,6 +162,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Backup             *backup        `json:"backup,omitempty"`
 		AllowedOrigins     []string       `json:"allowedOrigins,omitempty"`
 		SetupCode          string         `json:"setupCode,omitempty"`
+		MFA                *mfa           `json:"mfa,omitempty"`
 	}{
 		DataDir:            c.DataDir,
 		TokenSecret:        c.TokenSecret,
@@ -166,6 +173,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Store:              c.Store,
 		AllowedOrigins:     c.AllowedOrigins,
 		SetupCode:          c.SetupCode,
+	}
+	if len(c.MFARequiredRoles) > 0 {
+		wire.MFA = &mfa{RequiredRoles: c.MFARequiredRoles}
 	}
 	if wire.LicenseFeatures == nil {
 		wire.LicenseFeatures = []string{}

@@ -12,7 +12,7 @@ const ABIMajor = 1
 // ABIMinor is the newest minor this package knows (DAGU_AUTH_ABI_VERSION_MINOR). A library with a
 // lower minor loads, and the calls it lacks answer ErrUnsupportedVersion; a higher minor only
 // adds functions this package does not call.
-const ABIMinor = 4
+const ABIMinor = 5
 
 // function names one C function of the library; the order is the table's, not the ABI's.
 type function int
@@ -54,6 +54,13 @@ const (
 	// answer ErrUnsupportedVersion there, as the APIKey calls do on a 1.0 library.
 	fnAuditAppend
 	fnAuthorizeRequest
+	fnSignIn
+	fnLoginMFA
+	fnTOTPSetup
+	fnTOTPConfirm
+	fnTOTPDisable
+	fnRecoveryCodesRegenerate
+	fnUserMFAReset
 	functionCount
 )
 
@@ -64,37 +71,44 @@ var functions = [functionCount]struct {
 	since   uint16
 	answers bool
 }{
-	fnABIVersion:        {"dagu_auth_abi_version", 0, false},
-	fnVersion:           {"dagu_auth_version", 0, false},
-	fnStatusName:        {"dagu_auth_status_name", 0, false},
-	fnOpen:              {"dagu_auth_open", 0, false},
-	fnClose:             {"dagu_auth_close", 0, false},
-	fnSetupRequired:     {"dagu_auth_setup_required", 0, false},
-	fnSetup:             {"dagu_auth_setup", 0, true},
-	fnAuthenticate:      {"dagu_auth_authenticate", 0, true},
-	fnVerify:            {"dagu_auth_verify", 0, true},
-	fnAuthorize:         {"dagu_auth_authorize", 0, false},
-	fnLogout:            {"dagu_auth_logout", 0, false},
-	fnUserList:          {"dagu_auth_user_list", 0, true},
-	fnUserGet:           {"dagu_auth_user_get", 0, true},
-	fnUserCreate:        {"dagu_auth_user_create", 0, true},
-	fnUserUpdate:        {"dagu_auth_user_update", 0, true},
-	fnUserDelete:        {"dagu_auth_user_delete", 0, false},
-	fnUserResetPassword: {"dagu_auth_user_reset_password", 0, false},
-	fnChangePassword:    {"dagu_auth_change_password", 0, false},
-	fnStringFree:        {"dagu_auth_string_free", 0, false},
-	fnHandleHTTP:        {"dagu_auth_handle_http", 0, false},
-	fnHTTPResponseFree:  {"dagu_auth_http_response_free", 0, false},
-	fnAPIKeyList:        {"dagu_auth_api_key_list", 1, true},
-	fnAPIKeyGet:         {"dagu_auth_api_key_get", 1, true},
-	fnAPIKeyCreate:      {"dagu_auth_api_key_create", 1, true},
-	fnAPIKeyUpdate:      {"dagu_auth_api_key_update", 1, true},
-	fnAPIKeyDelete:      {"dagu_auth_api_key_delete", 1, false},
-	fnAuditList:         {"dagu_auth_audit_list", 1, true},
-	fnOperator:          {"dagu_auth_operator", 2, true},
-	fnAuthorizeN:        {"dagu_auth_authorize_n", 3, false},
-	fnAuditAppend:       {"dagu_auth_audit_append", 4, false},
-	fnAuthorizeRequest:  {"dagu_auth_authorize_request", 4, false},
+	fnABIVersion:              {"dagu_auth_abi_version", 0, false},
+	fnVersion:                 {"dagu_auth_version", 0, false},
+	fnStatusName:              {"dagu_auth_status_name", 0, false},
+	fnOpen:                    {"dagu_auth_open", 0, false},
+	fnClose:                   {"dagu_auth_close", 0, false},
+	fnSetupRequired:           {"dagu_auth_setup_required", 0, false},
+	fnSetup:                   {"dagu_auth_setup", 0, true},
+	fnAuthenticate:            {"dagu_auth_authenticate", 0, true},
+	fnVerify:                  {"dagu_auth_verify", 0, true},
+	fnAuthorize:               {"dagu_auth_authorize", 0, false},
+	fnLogout:                  {"dagu_auth_logout", 0, false},
+	fnUserList:                {"dagu_auth_user_list", 0, true},
+	fnUserGet:                 {"dagu_auth_user_get", 0, true},
+	fnUserCreate:              {"dagu_auth_user_create", 0, true},
+	fnUserUpdate:              {"dagu_auth_user_update", 0, true},
+	fnUserDelete:              {"dagu_auth_user_delete", 0, false},
+	fnUserResetPassword:       {"dagu_auth_user_reset_password", 0, false},
+	fnChangePassword:          {"dagu_auth_change_password", 0, false},
+	fnStringFree:              {"dagu_auth_string_free", 0, false},
+	fnHandleHTTP:              {"dagu_auth_handle_http", 0, false},
+	fnHTTPResponseFree:        {"dagu_auth_http_response_free", 0, false},
+	fnAPIKeyList:              {"dagu_auth_api_key_list", 1, true},
+	fnAPIKeyGet:               {"dagu_auth_api_key_get", 1, true},
+	fnAPIKeyCreate:            {"dagu_auth_api_key_create", 1, true},
+	fnAPIKeyUpdate:            {"dagu_auth_api_key_update", 1, true},
+	fnAPIKeyDelete:            {"dagu_auth_api_key_delete", 1, false},
+	fnAuditList:               {"dagu_auth_audit_list", 1, true},
+	fnOperator:                {"dagu_auth_operator", 2, true},
+	fnAuthorizeN:              {"dagu_auth_authorize_n", 3, false},
+	fnAuditAppend:             {"dagu_auth_audit_append", 4, false},
+	fnAuthorizeRequest:        {"dagu_auth_authorize_request", 4, false},
+	fnSignIn:                  {"dagu_auth_sign_in", 5, true},
+	fnLoginMFA:                {"dagu_auth_login_mfa", 5, true},
+	fnTOTPSetup:               {"dagu_auth_totp_setup", 5, true},
+	fnTOTPConfirm:             {"dagu_auth_totp_confirm", 5, true},
+	fnTOTPDisable:             {"dagu_auth_totp_disable", 5, false},
+	fnRecoveryCodesRegenerate: {"dagu_auth_recovery_codes_regenerate", 5, true},
+	fnUserMFAReset:            {"dagu_auth_user_mfa_reset", 5, false},
 }
 
 func (f function) name() string { return functions[f].name }

@@ -46,8 +46,10 @@ type User struct {
 	WorkspaceAccess WorkspaceAccess `json:"workspaceAccess"`
 	AuthProvider    string          `json:"authProvider,omitempty"`
 	IsDisabled      bool            `json:"isDisabled,omitempty"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	UpdatedAt       time.Time       `json:"updatedAt"`
+	// MFAEnabled: sign-in asks this user for a second factor (ABI 1.5).
+	MFAEnabled bool      `json:"mfaEnabled,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
 // LoginResponse is the answer of Setup and Authenticate: a session token and whose it is.

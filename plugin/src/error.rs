@@ -20,6 +20,15 @@ pub enum Error {
     AlreadyExists(String),
     #[error("{0}")]
     Conflict(String),
+    /// The password was right and the account has two-factor sign-in: the sign-in continues with
+    /// `login_mfa`, this token and a code. Messages are what Dagu's UI, which knows nothing of a
+    /// second step, shows.
+    #[error("{MFA_REQUIRED}")]
+    MfaRequired { mfa_token: String },
+    /// The caller's role requires two-factor sign-in and they have not set it up: only enrolling
+    /// (and `/auth/me`, signing out) is open to them.
+    #[error("{MFA_ENROLLMENT_REQUIRED}")]
+    MfaEnrollmentRequired,
     #[error("Too many failed sign-in attempts; retry in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
@@ -33,6 +42,11 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+const MFA_REQUIRED: &str =
+    "Two-factor authentication required: enter the code from your authenticator app";
+const MFA_ENROLLMENT_REQUIRED: &str =
+    "Your role requires two-factor authentication: set it up before doing anything else";
 
 impl Error {
     pub fn bad_request(message: impl Into<String>) -> Self {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod ffi;
 pub mod hashpool;
 pub mod http;
+pub mod mfa;
 pub mod model;
 pub mod netaddr;
 pub mod origin;

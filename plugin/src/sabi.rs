@@ -235,4 +235,32 @@ impl Instance for DaguAuth {
     fn user_end_sessions(&self, token: RStr, id: RStr) -> RResult<RString, AbiError> {
         self.json(|e| e.end_user_sessions(token.as_str(), &id))
     }
+
+    fn sign_in(&self, username: RStr, password: RStr, ip: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.sign_in(&username, &password, &ip))
+    }
+
+    fn login_mfa(&self, mfa_token: RStr, code: RStr, ip: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.login_mfa(&mfa_token, &code, &ip))
+    }
+
+    fn totp_setup(&self, token: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.start_totp_setup(token.as_str()))
+    }
+
+    fn totp_confirm(&self, token: RStr, code: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.confirm_totp(token.as_str(), &code))
+    }
+
+    fn totp_disable(&self, token: RStr, password: RStr, code: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.disable_totp(token.as_str(), &password, &code).map(drop))
+    }
+
+    fn recovery_codes_regenerate(&self, token: RStr, code: RStr) -> RResult<RString, AbiError> {
+        self.json(|e| e.regenerate_recovery_codes(token.as_str(), &code))
+    }
+
+    fn user_mfa_reset(&self, token: RStr, user_id: RStr) -> RResult<(), AbiError> {
+        self.call(|e| e.reset_mfa(token.as_str(), &user_id))
+    }
 }

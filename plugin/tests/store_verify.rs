@@ -13,6 +13,7 @@ fn user(id: &str, name: &str, role: Role) -> UserRecord {
         disabled: false,
         created_at_ms: 1,
         updated_at_ms: 1,
+        mfa: Default::default(),
     }
 }
 

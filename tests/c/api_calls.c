@@ -1315,6 +1315,51 @@ static void operator_commands(const char *base)
     dagu_auth_close(a);
 }
 
+/* Two-factor sign-in (ABI 1.5): bad inputs, a refused sign-in, and the admin reset. */
+static void two_factor(DaguAuth *a, const char *admin, const char *id, const char *admin_id)
+{
+    char *err = NULL;
+    char *out = NULL;
+    STATUS(dagu_auth_sign_in(NULL, "admin", "x", NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_sign_in(a, NULL, "x", NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_sign_in(a, "admin", NULL, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_sign_in(a, "admin", "x", NULL, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_sign_in(a, "nobody", "wrong password", NULL, &out, &err),
+           DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    STATUS(dagu_auth_login_mfa(NULL, "t", "123456", NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_login_mfa(a, NULL, "123456", NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_login_mfa(a, "t", NULL, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_login_mfa(a, "t", "123456", NULL, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_login_mfa(a, "no.token", "123456", NULL, &out, &err),
+           DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    STATUS(dagu_auth_totp_setup(NULL, admin, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_setup(a, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_setup(a, admin, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_setup(a, "", &out, &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    STATUS(dagu_auth_totp_confirm(NULL, admin, "1", &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_confirm(a, NULL, "1", &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_confirm(a, admin, NULL, &out, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_confirm(a, admin, "1", NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_confirm(a, admin, "123456", &out, &err), DAGU_AUTH_STATUS_BAD_REQUEST, &err);
+    STATUS(dagu_auth_totp_disable(NULL, admin, "p", "1", &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_disable(a, NULL, "p", "1", &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_disable(a, admin, NULL, "1", &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_disable(a, admin, "p", NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_totp_disable(a, "", "p", "1", &err), DAGU_AUTH_STATUS_UNAUTHENTICATED, &err);
+    STATUS(dagu_auth_recovery_codes_regenerate(NULL, admin, "1", &out, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_recovery_codes_regenerate(a, NULL, "1", &out, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_recovery_codes_regenerate(a, admin, NULL, &out, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_recovery_codes_regenerate(a, admin, "1", NULL, &err),
+           DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_user_mfa_reset(NULL, admin, id, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_user_mfa_reset(a, NULL, id, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_user_mfa_reset(a, admin, NULL, &err), DAGU_AUTH_STATUS_NULL_ARGUMENT, &err);
+    STATUS(dagu_auth_user_mfa_reset(a, admin, admin_id, &err), DAGU_AUTH_STATUS_FORBIDDEN, &err);
+}
+
 static void user_delete(DaguAuth *a, const char *admin, const char *id, const char *admin_id)
 {
     char *err = NULL;
@@ -1593,6 +1638,7 @@ int main(int argc, char **argv)
     api_keys(a, admin, scoped);
     audit(a, admin, scoped);
     session_controls(a, admin, scoped_id);
+    two_factor(a, admin, scoped_id, admin_id);
     user_delete(a, admin, scoped_id, admin_id);
     dagu_auth_close(a);
 

@@ -57,6 +57,13 @@ trait Face {
     fn session_end(&self, token: &str, id: &str) -> Result<(), CallError>;
     fn session_end_others(&self, token: &str) -> Answer;
     fn user_end_sessions(&self, token: &str, id: &str) -> Answer;
+    fn sign_in(&self, username: &str, password: &str, ip: &str) -> Answer;
+    fn login_mfa(&self, mfa_token: &str, code: &str, ip: &str) -> Answer;
+    fn totp_setup(&self, token: &str) -> Answer;
+    fn totp_confirm(&self, token: &str, code: &str) -> Answer;
+    fn totp_disable(&self, token: &str, password: &str, code: &str) -> Result<(), CallError>;
+    fn recovery_codes_regenerate(&self, token: &str, code: &str) -> Answer;
+    fn user_mfa_reset(&self, token: &str, id: &str) -> Result<(), CallError>;
     /// (status, header names, body)
     fn http(&self, method: &str, path: &str, token: &str, body: &str)
     -> (u16, Vec<String>, String);
@@ -378,6 +385,27 @@ impl Face for CFace {
     fn user_end_sessions(&self, token: &str, id: &str) -> Answer {
         self.text2("dagu_auth_user_end_sessions", token, id)
     }
+    fn sign_in(&self, username: &str, password: &str, ip: &str) -> Answer {
+        self.text3("dagu_auth_sign_in", username, password, ip)
+    }
+    fn login_mfa(&self, mfa_token: &str, code: &str, ip: &str) -> Answer {
+        self.text3("dagu_auth_login_mfa", mfa_token, code, ip)
+    }
+    fn totp_setup(&self, token: &str) -> Answer {
+        self.text1("dagu_auth_totp_setup", token)
+    }
+    fn totp_confirm(&self, token: &str, code: &str) -> Answer {
+        self.text2("dagu_auth_totp_confirm", token, code)
+    }
+    fn totp_disable(&self, token: &str, password: &str, code: &str) -> Result<(), CallError> {
+        self.unit3("dagu_auth_totp_disable", token, password, code)
+    }
+    fn recovery_codes_regenerate(&self, token: &str, code: &str) -> Answer {
+        self.text2("dagu_auth_recovery_codes_regenerate", token, code)
+    }
+    fn user_mfa_reset(&self, token: &str, id: &str) -> Result<(), CallError> {
+        self.unit2("dagu_auth_user_mfa_reset", token, id)
+    }
     fn http(
         &self,
         method: &str,
@@ -573,6 +601,30 @@ impl Face for RustFace {
     }
     fn user_end_sessions(&self, token: &str, id: &str) -> Answer {
         text(self.0.user_end_sessions(token.into(), id.into()))
+    }
+    fn sign_in(&self, username: &str, password: &str, ip: &str) -> Answer {
+        text(self.0.sign_in(username.into(), password.into(), ip.into()))
+    }
+    fn login_mfa(&self, mfa_token: &str, code: &str, ip: &str) -> Answer {
+        text(self.0.login_mfa(mfa_token.into(), code.into(), ip.into()))
+    }
+    fn totp_setup(&self, token: &str) -> Answer {
+        text(self.0.totp_setup(token.into()))
+    }
+    fn totp_confirm(&self, token: &str, code: &str) -> Answer {
+        text(self.0.totp_confirm(token.into(), code.into()))
+    }
+    fn totp_disable(&self, token: &str, password: &str, code: &str) -> Result<(), CallError> {
+        answer(
+            self.0
+                .totp_disable(token.into(), password.into(), code.into()),
+        )
+    }
+    fn recovery_codes_regenerate(&self, token: &str, code: &str) -> Answer {
+        text(self.0.recovery_codes_regenerate(token.into(), code.into()))
+    }
+    fn user_mfa_reset(&self, token: &str, id: &str) -> Result<(), CallError> {
+        answer(self.0.user_mfa_reset(token.into(), id.into()))
     }
     fn http(
         &self,
@@ -1048,6 +1100,84 @@ fn user_lists_and_unknown_fields_follow_dagu_through_both_abis() {
             "{list}"
         );
         assert_eq!(list["oidcWorkspaceAccessSyncEnabled"], false, "{list}");
+    }
+}
+
+/// Two-factor sign-in through each ABI (its secrets differ per instance, so each face runs the
+/// whole story on its own): `authenticate` refuses with the message, `sign_in` reports the second
+/// step, `login_mfa` finishes it, and the setup, recovery-code, disable and reset calls work.
+/// Codes come from `oathtool`.
+#[test]
+fn two_factor_sign_in_is_reported_and_finished_through_both_abis() {
+    use dagu_auth_tests::oath::totp_code;
+    let faces = open_both();
+    for face in [&faces.c as &dyn Face, &faces.rust as &dyn Face] {
+        let value =
+            |answer: Answer| -> Value { serde_json::from_str(&answer.expect("OK")).expect("JSON") };
+        let admin = value(face.setup("admin", "admin password 1"))["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let bob = value(face.user_create(
+            &admin,
+            r#"{"username":"bob","password":"bob password 1","role":"developer"}"#,
+        ))["user"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let session = value(face.sign_in("bob", "bob password 1", ""))["token"]
+            .as_str()
+            .expect("a session without TOTP")
+            .to_owned();
+        let setup = value(face.totp_setup(&session));
+        let secret = setup["secret"].as_str().expect("secret").to_owned();
+        let Some(code) = totp_code(&secret, 0) else {
+            return;
+        };
+        let codes = value(face.totp_confirm(&session, &code));
+        assert_eq!(codes["recoveryCodes"].as_array().map(Vec::len), Some(10));
+
+        let refused = face.authenticate("bob", "bob password 1", "");
+        let (code_status, message) = refused.expect_err("authenticate refuses");
+        assert_eq!(code_status, Status::Unauthenticated as u32);
+        assert!(
+            message.starts_with("Two-factor authentication required"),
+            "{message}"
+        );
+        let step = value(face.sign_in("bob", "bob password 1", ""));
+        assert_eq!(step["code"], "mfa_required");
+        let mfa_token = step["mfaToken"].as_str().expect("mfaToken");
+        let next = totp_code(&secret, 30).expect("oathtool");
+        let login = value(face.login_mfa(mfa_token, &next, ""));
+        assert_eq!(login["user"]["mfaEnabled"], true);
+        let bob_token = login["token"].as_str().expect("token");
+        assert!(
+            face.login_mfa(mfa_token, &next, "").is_err(),
+            "a spent token"
+        );
+
+        let fresh = value(face.recovery_codes_regenerate(
+            bob_token,
+            codes["recoveryCodes"][0].as_str().expect("code"),
+        ));
+        let recovery = fresh["recoveryCodes"][0].as_str().expect("code");
+        assert_eq!(
+            face.totp_disable(bob_token, "wrong password 1", recovery)
+                .map_err(|e| e.0),
+            Err(Status::Unauthenticated as u32)
+        );
+        face.totp_disable(bob_token, "bob password 1", recovery)
+            .expect("turned off");
+        // On again, then the admin's reset ends bob's sessions.
+        let setup = value(face.totp_setup(bob_token));
+        let secret = setup["secret"].as_str().expect("secret");
+        face.totp_confirm(bob_token, &totp_code(secret, 0).expect("oathtool"))
+            .expect("on again");
+        face.user_mfa_reset(&admin, &bob).expect("reset");
+        assert!(
+            face.verify(bob_token).is_err(),
+            "the reset ended bob's session"
+        );
     }
 }
 

@@ -360,3 +360,57 @@ fn a_user_ends_their_other_sessions_and_an_admin_ends_a_users_sessions_in_a_brow
         "one's own sessions are ended on the account page"
     );
 }
+
+/// Two-factor sign-in in the browser: an admin whose role requires it is sent to the account
+/// page, sets TOTP up from the QR code's key, keeps the recovery codes, and signs in again with a
+/// code. Codes come from `oathtool` (`dagu_auth_tests::oath`), never from the plugin.
+#[test]
+fn an_admin_sets_up_two_factor_sign_in_and_signs_in_with_a_code() {
+    use dagu_auth_tests::oath::totp_code;
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    if totp_code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 0).is_none() {
+        return;
+    }
+    let host = HostDemo::start(
+        HostOptions::new(Abi::Rust).env("DAGU_AUTH_BUILTIN_MFA_REQUIRED_ROLES", "admin"),
+    );
+    setup_admin(&host);
+    let base = host.base_url().to_string();
+    let shots = screenshots();
+    browser.goto(&format!("{base}/login"));
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    // The users page is closed until two-factor sign-in is set up.
+    browser.wait_for_path("/account?enrol=1");
+    browser.wait_for("#mfa-required");
+    browser.click("#mfa-start");
+    browser.wait_for("#mfa-setup");
+    let secret = browser.text("#mfa-secret");
+    let qr = browser.script("return document.querySelector('#mfa-qr').src;");
+    assert!(
+        qr.as_str()
+            .is_some_and(|src| src.starts_with("data:image/svg+xml;base64,")),
+        "{qr:?}"
+    );
+    browser.screenshot(&shots, "20-two-factor-setup");
+    let code = totp_code(&secret, 0).expect("oathtool");
+    browser.fill("#mfa-confirm-code", &code);
+    browser.click("#mfa-confirm-submit");
+    browser.wait_for("#mfa-recovery");
+    let listed =
+        browser.script("return document.querySelectorAll('#mfa-recovery-codes li').length;");
+    assert_eq!(listed, 10);
+    browser.screenshot(&shots, "21-two-factor-recovery-codes");
+
+    sign_out(&browser);
+    sign_in(&browser, ADMIN_USERNAME, ADMIN_PASSWORD);
+    browser.wait_for("#mfa-form");
+    browser.screenshot(&shots, "22-two-factor-code");
+    // The next step's code: the current one was spent confirming.
+    let code = totp_code(&secret, 30).expect("oathtool");
+    browser.fill("#mfa-code", &code);
+    browser.click("#mfa-submit");
+    browser.wait_for_path("/users");
+    browser.wait_for_text("#users-table", ADMIN_USERNAME);
+}

@@ -203,6 +203,41 @@ pub trait Instance: Send + Sync {
     fn session_end_others(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
     /// As an admin, ends every session of user `id` (password and API keys stay): `{"ended": n}`.
     fn user_end_sessions(&self, token: RStr<'_>, id: RStr<'_>) -> RResult<RString, AbiError>;
+
+    // ABI 1.5: two-factor sign-in. Check `abi_version()` minor >= 5 before calling. Each keeps
+    // the rules of its C twin in `include/dagu_auth.h`; `authenticate` answers a user with
+    // two-factor sign-in UNAUTHENTICATED (message only), `sign_in` reports the second step.
+    /// A LoginResponse, or `{"code": "mfa_required", "message", "mfaToken"}`.
+    fn sign_in(
+        &self,
+        username: RStr<'_>,
+        password: RStr<'_>,
+        client_ip: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    /// The second step: a LoginResponse.
+    fn login_mfa(
+        &self,
+        mfa_token: RStr<'_>,
+        code: RStr<'_>,
+        client_ip: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    /// `{"secret", "otpauthUrl"}`.
+    fn totp_setup(&self, token: RStr<'_>) -> RResult<RString, AbiError>;
+    /// `{"recoveryCodes": [...]}`.
+    fn totp_confirm(&self, token: RStr<'_>, code: RStr<'_>) -> RResult<RString, AbiError>;
+    fn totp_disable(
+        &self,
+        token: RStr<'_>,
+        current_password: RStr<'_>,
+        code: RStr<'_>,
+    ) -> RResult<(), AbiError>;
+    /// `{"recoveryCodes": [...]}`.
+    fn recovery_codes_regenerate(
+        &self,
+        token: RStr<'_>,
+        code: RStr<'_>,
+    ) -> RResult<RString, AbiError>;
+    fn user_mfa_reset(&self, token: RStr<'_>, user_id: RStr<'_>) -> RResult<(), AbiError>;
 }
 
 /// An owned instance; dropping it closes the instance.

@@ -159,6 +159,7 @@ impl Dataset {
                         disabled: false,
                         created_at_ms: now,
                         updated_at_ms: now,
+                        mfa: Default::default(),
                     })
                     .expect("insert user");
             }

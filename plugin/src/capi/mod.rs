@@ -27,6 +27,8 @@ mod operator;
 
 mod http;
 
+mod mfa;
+
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 
@@ -43,6 +45,10 @@ pub use instance::{
 pub use keys::{
     dagu_auth_api_key_create, dagu_auth_api_key_delete, dagu_auth_api_key_get,
     dagu_auth_api_key_list, dagu_auth_api_key_update,
+};
+pub use mfa::{
+    dagu_auth_login_mfa, dagu_auth_recovery_codes_regenerate, dagu_auth_sign_in,
+    dagu_auth_totp_confirm, dagu_auth_totp_disable, dagu_auth_totp_setup, dagu_auth_user_mfa_reset,
 };
 pub use operator::dagu_auth_operator;
 pub use sessions::{

@@ -59,7 +59,9 @@ pub unsafe extern "C" fn dagu_auth_setup(
 }
 
 /// Signs in; `*login_json_out` is a LoginResponse. UNAUTHENTICATED for an unknown user, a wrong
-/// password or a disabled account alike; RATE_LIMITED after repeated failures.
+/// password or a disabled account alike; RATE_LIMITED after repeated failures. A user with
+/// two-factor sign-in is UNAUTHENTICATED with the message "Two-factor authentication required:
+/// ..." even with the right password: `dagu_auth_sign_in` (1.5) reports that second step.
 ///
 /// # Safety
 /// Required: `instance`, `username`, `password`, `login_json_out`. `client_ip` may be NULL (no

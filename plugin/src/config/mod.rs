@@ -15,6 +15,7 @@ pub use backup::BackupSchedule;
 pub use duration::parse_go_duration;
 
 use crate::hashpool::HashingLimits;
+use crate::model::Role;
 use crate::ratelimit::LoginLimits;
 
 pub(crate) const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -160,6 +161,9 @@ pub struct Config {
     /// beyond loopback generates one and prints it in its log, so whoever reaches the port first
     /// cannot make themselves admin.
     pub setup_code: Option<String>,
+    /// Users of these roles must set up two-factor sign-in: until they do, their session is good
+    /// only for enrolling (`mfa.requiredRoles`).
+    pub mfa_required_roles: Vec<Role>,
 }
 
 impl std::fmt::Debug for Config {
@@ -181,6 +185,7 @@ impl std::fmt::Debug for Config {
             .field("backup", &self.backup)
             .field("allowed_origins", &self.allowed_origins)
             .field("setup_code", &self.setup_code.as_ref().map(|_| "<set>"))
+            .field("mfa_required_roles", &self.mfa_required_roles)
             .finish()
     }
 }
@@ -205,6 +210,7 @@ impl Config {
             backup: None,
             allowed_origins: Vec::new(),
             setup_code: None,
+            mfa_required_roles: Vec::new(),
         }
     }
 

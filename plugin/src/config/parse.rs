@@ -14,6 +14,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::hashpool::HashingLimits;
+use crate::model::Role;
 use crate::ratelimit::{LoginLimits, WindowLimit};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -41,6 +42,15 @@ struct RawConfig {
     #[serde(default)]
     allowed_origins: Vec<String>,
     setup_code: Option<String>,
+    #[serde(default)]
+    mfa: RawMfa,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawMfa {
+    #[serde(default)]
+    required_roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -162,6 +172,16 @@ impl Config {
             .allowed_origins
             .iter()
             .map(|text| parse_origin(text))
+            .collect::<Result<_>>()?;
+        config.mfa_required_roles = raw
+            .mfa
+            .required_roles
+            .iter()
+            .map(|name| {
+                name.trim().parse::<Role>().map_err(|_| {
+                    Error::invalid_config(format!("mfa.requiredRoles: unknown role `{name}`"))
+                })
+            })
             .collect::<Result<_>>()?;
         config.setup_code = match raw.setup_code.filter(|code| !code.is_empty()) {
             Some(code) if code.chars().count() < MIN_SETUP_CODE_CHARS => {

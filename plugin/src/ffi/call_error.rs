@@ -35,8 +35,8 @@ fn status_of(error: &Error) -> DaguAuthStatus {
     match error {
         Error::BadRequest(_) => DaguAuthStatus::BadRequest,
         Error::InvalidJson(_) => DaguAuthStatus::InvalidJson,
-        Error::Unauthenticated(_) => DaguAuthStatus::Unauthenticated,
-        Error::Forbidden(_) => DaguAuthStatus::Forbidden,
+        Error::Unauthenticated(_) | Error::MfaRequired { .. } => DaguAuthStatus::Unauthenticated,
+        Error::Forbidden(_) | Error::MfaEnrollmentRequired => DaguAuthStatus::Forbidden,
         Error::NotFound(_) => DaguAuthStatus::NotFound,
         Error::AlreadyExists(_) => DaguAuthStatus::AlreadyExists,
         Error::Conflict(_) => DaguAuthStatus::Conflict,
@@ -74,6 +74,8 @@ mod tests {
             (Error::Storage(m()), S::Storage),
             (Error::Unavailable(m()), S::Unavailable),
             (Error::Internal(m()), S::Internal),
+            (Error::MfaRequired { mfa_token: m() }, S::Unauthenticated),
+            (Error::MfaEnrollmentRequired, S::Forbidden),
         ];
         for (error, status) in cases {
             let message = error.to_string();

@@ -49,6 +49,9 @@ pub enum Sender {
     Anyone,
     /// Any valid session token or API key.
     SignedIn,
+    /// A signed-in user, also one whose role requires two-factor sign-in they have not set up
+    /// yet (the two-factor routes, where that is done).
+    Enrolling,
     /// A caller allowed `ADMIN`.
     Admin,
 }
@@ -64,6 +67,7 @@ pub fn json_body<'a, T: Deserialize<'a>>(
     let checked = match sender {
         Sender::Anyone => Ok(()),
         Sender::SignedIn => engine.principal(caller).map(drop),
+        Sender::Enrolling => engine.principal_during_enrollment(caller).map(drop),
         Sender::Admin => engine.caller_allowed(caller, Action::Admin).map(drop),
     };
     checked.map_err(|error| Response::error(&error))?;

@@ -58,6 +58,8 @@ impl Response {
             Error::BadRequest(_) | Error::InvalidJson(_) => (400, "bad_request"),
             Error::Unauthenticated(_) => (401, "unauthorized"),
             Error::Forbidden(_) => (403, "forbidden"),
+            Error::MfaRequired { .. } => (401, "mfa_required"),
+            Error::MfaEnrollmentRequired => (403, "mfa_enrollment_required"),
             Error::NotFound(_) => (404, "not_found"),
             Error::AlreadyExists(_) => (409, "already_exists"),
             Error::Conflict(_) => (409, "conflict"),
@@ -79,8 +81,14 @@ impl Response {
             super::error_log::hidden_detail(status, error);
         }
         let mut response = Self::code_and_message(status, code, &message);
+        if let Error::MfaRequired { mfa_token } = error {
+            response.body = serde_json::to_vec(&serde_json::json!({
+                "code": code, "message": message, "mfaToken": mfa_token,
+            }))
+            .unwrap_or_default();
+        }
         match error {
-            Error::Unauthenticated(_) => {
+            Error::Unauthenticated(_) | Error::MfaRequired { .. } => {
                 response.headers.push((
                     "WWW-Authenticate".into(),
                     r#"Bearer realm="restricted""#.into(),
@@ -193,6 +201,21 @@ mod tests {
     }
 
     #[test]
+    fn the_second_sign_in_step_is_a_401_carrying_its_token() {
+        let response = Response::error(&Error::MfaRequired {
+            mfa_token: "u1.abc".into(),
+        });
+        assert_eq!(response.status, 401);
+        let body = body(&response);
+        assert_eq!(
+            (body["code"].as_str(), body["mfaToken"].as_str()),
+            (Some("mfa_required"), Some("u1.abc"))
+        );
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(header(&response, "WWW-Authenticate").is_some());
+    }
+
+    #[test]
     fn every_error_kind_has_a_status_and_code() {
         let cases = [
             (Error::BadRequest("x".into()), 400, "bad_request"),
@@ -204,6 +227,7 @@ mod tests {
             (Error::PayloadTooLarge("x".into()), 413, "payload_too_large"),
             (Error::Unavailable("x".into()), 503, "unavailable"),
             (Error::Internal("x".into()), 500, "internal_error"),
+            (Error::MfaEnrollmentRequired, 403, "mfa_enrollment_required"),
         ];
         for (error, status, code) in cases {
             let response = Response::error(&error);

@@ -40,6 +40,25 @@ struct ChangePassword {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct SignInSecondStep {
+    mfa_token: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct Code {
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DisableTotp {
+    current_password: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ResetPassword {
     new_password: String,
 }
@@ -81,11 +100,52 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
                 &engine.login_from(&body.username, &body.password, origin)?,
             ))
         }
+        ("POST", ["auth", "login", "mfa"]) => {
+            let body: SignInSecondStep =
+                checks::json_body(engine, caller, Sender::Anyone, request)?;
+            Ok(Response::json(
+                200,
+                &engine.login_mfa(&body.mfa_token, &body.code, &client_ip)?,
+            ))
+        }
+        // Reads no body, as sign-out.
+        ("POST", ["auth", "mfa", "totp", "setup"]) => {
+            Ok(Response::json(200, &engine.start_totp_setup(caller)?))
+        }
+        ("POST", ["auth", "mfa", "totp", "confirm"]) => {
+            let body: Code = checks::json_body(engine, caller, Sender::Enrolling, request)?;
+            Ok(Response::json(
+                200,
+                &engine.confirm_totp(caller, &body.code)?,
+            ))
+        }
+        ("DELETE", ["auth", "mfa", "totp"]) => {
+            let body: DisableTotp = checks::json_body(engine, caller, Sender::Enrolling, request)?;
+            Ok(Response::json(
+                200,
+                &engine.disable_totp(caller, &body.current_password, &body.code)?,
+            ))
+        }
+        ("POST", ["auth", "mfa", "recovery-codes"]) => {
+            let body: Code = checks::json_body(engine, caller, Sender::Enrolling, request)?;
+            Ok(Response::json(
+                200,
+                &engine.regenerate_recovery_codes(caller, &body.code)?,
+            ))
+        }
+        ("DELETE", ["users", id, "mfa"]) => {
+            engine.reset_mfa(caller, id)?;
+            Ok(Response::no_content())
+        }
         ("POST", ["auth", "logout"]) => {
             engine.logout(caller)?;
             Ok(Response::no_content())
         }
-        ("GET", ["auth", "me"]) => Ok(Response::json(200, &engine.principal(caller)?)),
+        // Open while two-factor setup is pending, so a client can tell who must enrol.
+        ("GET", ["auth", "me"]) => Ok(Response::json(
+            200,
+            &engine.principal_during_enrollment(caller)?,
+        )),
         ("POST", ["auth", "change-password"]) => {
             let body: ChangePassword =
                 checks::json_body(engine, caller, Sender::SignedIn, request)?;
@@ -161,7 +221,10 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
             _,
             ["users" | "api-keys"]
             | ["users" | "api-keys", _]
-            | ["users", _, "reset-password"]
+            | ["users", _, "reset-password" | "mfa"]
+            | ["auth", "login", "mfa"]
+            | ["auth", "mfa", "totp" | "recovery-codes"]
+            | ["auth", "mfa", "totp", "setup" | "confirm"]
             | ["audit" | "openapi.yaml"],
         ) => Ok(Response::method_not_allowed()),
         _ => Err(not_found().into()),

@@ -25,6 +25,7 @@ pub fn user(role: Role, access: WorkspaceAccess) -> UserRecord {
         disabled: false,
         created_at_ms: 0,
         updated_at_ms: 1_000,
+        mfa: Default::default(),
     }
 }
 

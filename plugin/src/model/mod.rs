@@ -4,6 +4,7 @@ mod apikey;
 mod audit;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod mfa;
 mod principal;
 mod role;
 mod user;
@@ -16,6 +17,7 @@ pub use apikey::{
     surface_name, validate_key_description, validate_key_name,
 };
 pub use audit::{AuditEntry, AuditField, AuditListing, AuditQuery};
+pub use mfa::{MfaChallenge, MfaState};
 pub use principal::Principal;
 pub use role::Role;
 pub use user::{UserRecord, fold_username, validate_username};

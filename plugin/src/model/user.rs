@@ -1,5 +1,5 @@
 pub use super::username::{fold_username, validate_username};
-use super::{Role, WorkspaceAccess};
+use super::{MfaState, Role, WorkspaceAccess};
 
 /// A user as the store keeps it. Only the Engine and the store see `password_hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,11 +12,18 @@ pub struct UserRecord {
     pub disabled: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Two-factor sign-in; the default for a user who never set it up.
+    pub mfa: MfaState,
 }
 
 impl UserRecord {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
+    }
+
+    /// Sign-in asks this user for a second factor.
+    pub fn mfa_enabled(&self) -> bool {
+        self.mfa.enabled
     }
 }
 

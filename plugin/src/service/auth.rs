@@ -65,8 +65,14 @@ fn invalid_token() -> Error {
 impl Engine {
     /// The principal behind a bearer credential, re-read after any change. A session token is
     /// good on every surface; an API key only on those it allows (FORBIDDEN elsewhere).
+    /// A user whose role requires two-factor sign-in and who has not set it up is refused
+    /// (`MfaEnrollmentRequired`) until they do.
     pub fn principal<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<Principal> {
-        let caller = caller.into();
+        self.principal_gated(caller.into(), true)
+    }
+
+    /// `principal`, with the enrolment gate only when `gate` is set.
+    pub(super) fn principal_gated(&self, caller: Credentials<'_>, gate: bool) -> Result<Principal> {
         if caller.token.is_empty() {
             return Err(Error::Unauthenticated(msg::AUTH_REQUIRED.into()));
         }
@@ -75,9 +81,14 @@ impl Engine {
             true => self
                 .key_principal(caller.token, caller.surface, now_ms)
                 .map(Principal::ApiKey),
-            false => self
-                .with_session(caller.token, now_ms, |session| Arc::clone(&session.user))
-                .map(Principal::User),
+            false => {
+                let user =
+                    self.with_session(caller.token, now_ms, |session| Arc::clone(&session.user))?;
+                if gate && self.mfa_enrollment_pending(&user) {
+                    return Err(Error::MfaEnrollmentRequired);
+                }
+                Ok(Principal::User(user))
+            }
         }
     }
 
@@ -101,9 +112,16 @@ impl Engine {
         // A session token, good on every surface: decided from the packed access, without
         // cloning the user.
         let now_ms = self.now_noticing_writers();
-        self.with_session(caller.token, now_ms, |session| {
-            session.access.decide(action, workspace)
-        })
+        let (pending, decision) = self.with_session(caller.token, now_ms, |session| {
+            (
+                self.mfa_enrollment_pending(&session.user),
+                session.access.decide(action, workspace),
+            )
+        })?;
+        match pending {
+            true => Err(Error::MfaEnrollmentRequired),
+            false => Ok(decision),
+        }
     }
 
     /// The time for expiry checks, once other processes' writes have been looked for.

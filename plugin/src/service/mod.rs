@@ -9,6 +9,7 @@ mod backup;
 mod cache;
 mod folders;
 mod maintenance;
+mod mfa;
 mod operator;
 mod session;
 mod session_controls;
@@ -31,10 +32,12 @@ pub use wire::{
     SessionsEnvelope, UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope,
     UsersPage,
 };
+pub use wire::{RecoveryCodes, SignInStep, TotpSetup};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Result;
+use crate::mfa::MfaKeys;
 use crate::password::PasswordHashing;
 use crate::ratelimit::LoginLimiter;
 use crate::store::{self, Store};
@@ -48,6 +51,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     tokens: TokenCodec,
     key_digest: ApiKeyDigest,
+    mfa_keys: MfaKeys,
     maintenance: Maintenance,
     hashing: PasswordHashing,
     limiter: LoginLimiter,
@@ -73,6 +77,7 @@ impl Engine {
         };
         let tokens = TokenCodec::new(&secret, config.token_ttl)?;
         let key_digest = ApiKeyDigest::new(&secret)?;
+        let mfa_keys = MfaKeys::new(&secret)?;
         let hashing = PasswordHashing::new(&config.argon2, config.hashing)?;
         let freshness = Freshness::new(
             store.change_counter()?,
@@ -93,6 +98,7 @@ impl Engine {
             store,
             tokens,
             key_digest,
+            mfa_keys,
             maintenance,
             hashing,
             limiter: LoginLimiter::new(config.login_limits.clone()),

@@ -178,6 +178,7 @@ impl Engine {
                 .as_deref()
                 .and_then(parse_rfc3339)
                 .unwrap_or(created_at_ms),
+            mfa: Default::default(),
         };
         self.store.insert_user(&user)?;
         self.cache.invalidate();

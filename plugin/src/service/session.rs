@@ -86,10 +86,14 @@ impl Engine {
         };
         match (user, refusal) {
             (Some(user), "") => {
-                self.sign_in_succeeded(&account);
                 if legacy {
                     self.upgrade_legacy_hash(&user.id, password);
                 }
+                // The failures are cleared only once the second factor is right too.
+                if user.mfa_enabled() {
+                    return Err(self.mfa_challenge(&user, client_ip));
+                }
+                self.sign_in_succeeded(&account);
                 let actor = Actor::account(&user, client_ip);
                 let entry = self.audit_entry(&actor, Event::user("login", &user.id));
                 self.start_session_from(user, Some(&entry), origin)
@@ -202,7 +206,7 @@ impl Engine {
                 "An API key cannot sign out; delete the key instead",
             ));
         }
-        let Principal::User(user) = self.principal(caller)? else {
+        let Principal::User(user) = self.principal_during_enrollment(caller)? else {
             return Err(Error::Internal(
                 "a session token resolved to an API key".into(),
             ));

@@ -107,6 +107,7 @@ impl Engine {
             disabled: false,
             created_at_ms: now,
             updated_at_ms: now,
+            mfa: Default::default(),
         })
     }
 

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::Session;
 use crate::error::{Error, Result};
 use crate::model::{
-    ApiKeyRecord, Attribution, AuditEntry, AuditField, Role, Surfaces, UserRecord, WorkspaceAccess,
+    ApiKeyRecord, Attribution, AuditEntry, AuditField, MfaState, Role, Surfaces, UserRecord,
+    WorkspaceAccess,
 };
 
 pub const USER_COLUMNS: &str =
-    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at";
+    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at, mfa";
 pub const SESSION_COLUMNS: &str =
     "jti, user_id, created_at, expires_at, last_used_at, client_ip, user_agent";
 pub const KEY_COLUMNS: &str = "id, name, description, role, workspace_access, key_prefix, digest, \
@@ -26,6 +27,13 @@ pub const AUDIT_COLUMNS: &str = "seq, at, id, category, action, user_id, usernam
 pub const AUDIT_INSERT_COLUMNS: &str = "at, id, category, action, user_id, username, source, \
      surface, result, correlation_id, resource_type, resource_id, workspace, credential_id, \
      credential_type, mcp_tool, details, ip_address";
+
+/// The `mfa` column of a user.
+pub fn mfa_column(user: &UserRecord) -> Result<String> {
+    user.mfa
+        .to_column()
+        .map_err(|problem| Error::Internal(format!("user {}: {problem}", user.id)))
+}
 
 /// One row as its driver hands it over, read by position in one of the column lists above.
 pub trait Columns {
@@ -48,6 +56,8 @@ pub fn user(row: &impl Columns) -> Result<UserRecord> {
         disabled: row.flag(5)?,
         created_at_ms: row.int(6)?,
         updated_at_ms: row.int(7)?,
+        mfa: MfaState::from_column(&row.text(8)?)
+            .map_err(|problem| unreadable("user", &id, problem))?,
         id,
     })
 }
@@ -266,6 +276,7 @@ mod tests {
             "0",
             "1",
             "2",
+            "",
         ];
         FakeRow::new(&cells.map(Some))
     }
@@ -303,6 +314,7 @@ mod tests {
             ("u1", Role::Admin, false, 2)
         );
         assert_eq!(user.workspace_access, WorkspaceAccess::all());
+        assert!(!user.mfa_enabled());
     }
 
     #[test]

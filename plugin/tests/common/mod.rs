@@ -174,6 +174,7 @@ pub fn user_record(id: &str, name: &str, role: Role) -> UserRecord {
         disabled: false,
         created_at_ms: 1,
         updated_at_ms: 1,
+        mfa: Default::default(),
     }
 }
 

@@ -52,6 +52,7 @@ mod errors;
 mod last_admin;
 mod license;
 mod login;
+mod mfa;
 mod passwords;
 mod responses;
 mod revocation;

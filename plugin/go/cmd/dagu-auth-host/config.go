@@ -21,7 +21,8 @@ const envHelp = `Environment (a blank variable counts as unset):
   DAGU_LICENSE_FEATURES [rbac,audit; set but empty = unlicensed]
   DAGU_AUTH_TRUSTED_PROXIES  DAGU_AUTH_LOGIN_EXEMPT_LOOPBACK [false]
   DAGU_AUTH_BUILTIN_STORE [sqlite]  DAGU_AUTH_POSTGRES_URL
-  DAGU_AUTH_ALLOWED_ORIGINS [comma list of https://host[:port]]`
+  DAGU_AUTH_ALLOWED_ORIGINS [comma list of https://host[:port]]
+  DAGU_AUTH_BUILTIN_MFA_REQUIRED_ROLES [comma list of roles that must use two-factor sign-in]`
 
 // settings is the host's configuration: host-demo's environment variables, read once at start.
 type settings struct {
@@ -115,6 +116,9 @@ func readSettings(getenv func(string) string, lookupEnv func(string) (string, bo
 	}
 	if origins := env(getenv, "DAGU_AUTH_ALLOWED_ORIGINS"); origins != "" {
 		c.AllowedOrigins = splitList(origins)
+	}
+	if roles := env(getenv, "DAGU_AUTH_BUILTIN_MFA_REQUIRED_ROLES"); roles != "" {
+		c.MFARequiredRoles = splitList(roles)
 	}
 	c.Store = env(getenv, "DAGU_AUTH_BUILTIN_STORE")
 	if url := env(getenv, "DAGU_AUTH_POSTGRES_URL"); url != "" {

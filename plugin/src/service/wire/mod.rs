@@ -24,6 +24,7 @@ macro_rules! serialize_as {
 
 mod apikeys;
 mod audit;
+mod mfa;
 mod operator;
 mod session;
 mod session_list;
@@ -35,6 +36,7 @@ pub use apikeys::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, CreateApiKeyRequest, UpdateApiKeyRequest,
 };
 pub use audit::{AuditAppendRequest, AuditPage, AuditRequest};
+pub use mfa::{RecoveryCodes, SignInStep, TotpSetup};
 pub(super) use operator::{BackupAnswer, DaguUser, DeletedUser, ImportAnswer, VerifyAnswer};
 pub use operator::{ImportOutcome, OperatorCommand};
 pub use session::LoginResponse;

@@ -46,6 +46,8 @@ pub(super) struct UserView<'a> {
     auth_provider: &'static str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     is_disabled: bool,
+    /// Not in Dagu's User: whether sign-in asks this user for a second factor.
+    mfa_enabled: bool,
     created_at: String,
     updated_at: String,
 }
@@ -59,6 +61,7 @@ impl<'a> UserView<'a> {
             workspace_access: &user.workspace_access,
             auth_provider: AUTH_PROVIDER,
             is_disabled: user.disabled,
+            mfa_enabled: user.mfa_enabled(),
             created_at: rfc3339(user.created_at_ms),
             updated_at: rfc3339(user.updated_at_ms),
         }
@@ -85,6 +88,7 @@ impl<'a> UserView<'a> {
                 workspace_access: &key.workspace_access,
                 auth_provider: AUTH_PROVIDER,
                 is_disabled: false,
+                mfa_enabled: false,
                 created_at: rfc3339(key.created_at_ms),
                 updated_at: rfc3339(key.updated_at_ms),
             },

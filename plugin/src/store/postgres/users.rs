@@ -34,7 +34,7 @@ pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
     tx.execute(
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded, username_skeleton) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ),
         &[
             &user.id,
@@ -45,6 +45,7 @@ pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
             &user.disabled,
             &user.created_at_ms,
             &user.updated_at_ms,
+            &layout::mfa_column(user)?,
             &fold_username(&user.username),
             &username_keys::skeleton_of(&user.username),
         ],
@@ -116,8 +117,9 @@ pub fn update(tx: &mut Client, id: &str, change: &mut UserChange<'_>) -> PgResul
     tx.execute(
         "UPDATE users SET username = $2, \
          username_folded = CASE WHEN username = $2 THEN username_folded ELSE $3 END, \
-         username_skeleton = CASE WHEN username = $2 THEN username_skeleton ELSE $9 END, \
-         role = $4, workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8 \
+         username_skeleton = CASE WHEN username = $2 THEN username_skeleton ELSE $10 END, \
+         role = $4, workspace_access = $5, password_hash = $6, disabled = $7, updated_at = $8, \
+         mfa = $9 \
          WHERE id = $1",
         &[
             &user.id,
@@ -128,6 +130,7 @@ pub fn update(tx: &mut Client, id: &str, change: &mut UserChange<'_>) -> PgResul
             &user.password_hash,
             &user.disabled,
             &user.updated_at_ms,
+            &layout::mfa_column(&user)?,
             &username_keys::skeleton_of(&user.username),
         ],
     )

@@ -155,6 +155,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE username_rekey_pending (id TEXT PRIMARY KEY) STRICT;
     INSERT INTO username_rekey_pending SELECT id FROM users;
 "#,
+    // Two-factor sign-in (TOTP, recovery codes, the pending sign-in challenge) as one JSON column
+    // of the user, so it changes in the user's own transaction; empty for users without it.
+    r#"
+    ALTER TABLE users ADD COLUMN mfa TEXT NOT NULL DEFAULT '';
+"#,
     // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
     // so a total by category, action or the other few-valued fields is a sum of a few rows per
     // hour. Category and action lose their indexes, which cost every insert two more index

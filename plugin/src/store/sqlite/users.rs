@@ -28,7 +28,7 @@ pub fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
         tx,
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded, username_skeleton) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         user,
     )
@@ -93,9 +93,10 @@ pub fn page(
 /// lost its key or skeleton to an older one when usernames were re-keyed can still be changed
 /// (disabled, say) before it is renamed.
 const UPDATE: &str = "UPDATE users SET username = ?2, \
-     username_folded = CASE WHEN username = ?2 THEN username_folded ELSE ?9 END, \
-     username_skeleton = CASE WHEN username = ?2 THEN username_skeleton ELSE ?10 END, role = ?3, \
-     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8 WHERE id = ?1";
+     username_folded = CASE WHEN username = ?2 THEN username_folded ELSE ?10 END, \
+     username_skeleton = CASE WHEN username = ?2 THEN username_skeleton ELSE ?11 END, role = ?3, \
+     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8, mfa = ?9 \
+     WHERE id = ?1";
 
 pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
     let mut user = existing(tx, id)?;
@@ -154,8 +155,9 @@ fn collect(
     Ok(Ok(users))
 }
 
-/// Runs `sql` with every column of `user` bound as ?1 to ?10 (`USER_COLUMNS`, then the folded
-/// username and its skeleton); SQLite lets a statement leave numbered parameters unused, so the insert and the
+/// Runs `sql` with every column of `user` bound as ?1 to ?11 (`USER_COLUMNS`, then the folded
+/// username and its skeleton); SQLite lets a statement leave numbered parameters unused, so the
+/// insert and the
 /// update share one list.
 fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
     tx.execute(
@@ -169,6 +171,7 @@ fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
             user.disabled,
             user.created_at_ms,
             user.updated_at_ms,
+            layout::mfa_column(user)?,
             fold_username(&user.username),
             username_keys::skeleton_of(&user.username),
         ],
