@@ -103,6 +103,11 @@ static DaguAuthStatus call_s3_out(void *f, const DaguAuth *a, cstr s1, cstr s2, 
 	return ((DaguAuthStatus (*)(const DaguAuth *, cstr, cstr, cstr, char **, char **))f)(
 		a, s1, s2, s3, out, err);
 }
+static DaguAuthStatus call_s4_out(void *f, const DaguAuth *a, cstr s1, cstr s2, cstr s3, cstr s4,
+                                  char **out, char **err) {
+	return ((DaguAuthStatus (*)(const DaguAuth *, cstr, cstr, cstr, cstr, char **, char **))f)(
+		a, s1, s2, s3, s4, out, err);
+}
 
 // authorize runs on every request a host guards. The Go strings go in as _GoString_ (pointer and
 // length) to dagu_auth_authorize_n, so neither side copies them, and the answer comes back by
@@ -299,6 +304,8 @@ func (l *Library) callStrings(handle *instanceHandle, op function, args ...strin
 		status = C.call_s2_out(f, handle, c[0], c[1], &out, &cerr)
 	case len(c) == 3:
 		status = C.call_s3_out(f, handle, c[0], c[1], c[2], &out, &cerr)
+	case len(c) == 4:
+		status = C.call_s4_out(f, handle, c[0], c[1], c[2], c[3], &out, &cerr)
 	default:
 		panic(fmt.Sprintf("daguauth: no trampoline for %s with %d strings", op.name(), len(c)))
 	}

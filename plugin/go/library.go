@@ -61,6 +61,11 @@ const (
 	fnTOTPDisable
 	fnRecoveryCodesRegenerate
 	fnUserMFAReset
+	fnAuthenticateFrom
+	fnSessionList
+	fnSessionEnd
+	fnSessionEndOthers
+	fnUserEndSessions
 	functionCount
 )
 
@@ -109,6 +114,11 @@ var functions = [functionCount]struct {
 	fnTOTPDisable:             {"dagu_auth_totp_disable", 5, false},
 	fnRecoveryCodesRegenerate: {"dagu_auth_recovery_codes_regenerate", 5, true},
 	fnUserMFAReset:            {"dagu_auth_user_mfa_reset", 5, false},
+	fnAuthenticateFrom:        {"dagu_auth_authenticate_from", 5, true},
+	fnSessionList:             {"dagu_auth_session_list", 5, true},
+	fnSessionEnd:              {"dagu_auth_session_end", 5, false},
+	fnSessionEndOthers:        {"dagu_auth_session_end_others", 5, true},
+	fnUserEndSessions:         {"dagu_auth_user_end_sessions", 5, true},
 }
 
 func (f function) name() string { return functions[f].name }
