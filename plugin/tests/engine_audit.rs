@@ -175,8 +175,38 @@ fn every_entry_names_the_user_and_the_credential_it_came_through() {
         (&by_key["credentialType"], &by_key["credentialId"]),
         (&json!("api_key"), &json!(key_id))
     );
-    assert_eq!(by_key["userId"], format!("apikey:{key_id}"));
+    // Attributed as Dagu attributes a key: a service account as `api_key:<id>` under its name.
+    assert_eq!(
+        (&by_key["userId"], &by_key["username"]),
+        (&json!(format!("api_key:{key_id}")), &json!("automation"))
+    );
     assert_eq!(by_key["ipAddress"], "192.0.2.10");
+
+    // A user-owned key is attributed to its owner.
+    let request: CreateApiKeyRequest = serde_json::from_value(json!({"name": "admins-key",
+        "role": "admin", "allowedSurfaces": ["rest_api"], "attributionClass": "user_owned",
+        "ownerUserId": admin_id}))
+    .expect("request json");
+    let owned = fx
+        .engine
+        .create_api_key(&admin, request)
+        .expect("owned key");
+    let request = serde_json::from_value(
+        json!({"username": "dave", "password": USER_PASSWORD, "role": "viewer"}),
+    )
+    .expect("request");
+    fx.engine
+        .create_user(from(&owned.key), request)
+        .expect("dave");
+    let by_owned = last(&fx, &admin, "user_create");
+    assert_eq!(
+        (
+            &by_owned["userId"],
+            &by_owned["username"],
+            &by_owned["credentialId"]
+        ),
+        (&json!(admin_id), &json!("admin"), &json!(owned.api_key.id))
+    );
 
     // Setup and sign-in come with no credential; the entry names the user all the same.
     fx.engine.login("admin", ADMIN_PASSWORD, "").expect("login");

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use dagu_auth_vocab::DaguAuthSurface as Surface;
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
@@ -186,6 +188,21 @@ impl ApiKeyRecord {
     /// Dagu's `serviceAccountId`: the principal a service-account key acts as.
     pub fn service_account_id(&self) -> String {
         format!("api_key:{}", self.id)
+    }
+
+    /// Whom the key's calls are attributed to, as Dagu attributes them in `/auth/me` and in the
+    /// audit trail: a user-owned key as its owner (id, and the username snapshot the key keeps), a
+    /// service account as `api_key:<id>` under its service account name.
+    pub fn attributed_to(&self) -> (Cow<'_, str>, &str) {
+        match &self.attribution {
+            Attribution::UserOwned {
+                owner_user_id,
+                owner_username,
+            } => (Cow::Borrowed(owner_user_id), owner_username),
+            Attribution::ServiceAccount { name, .. } => {
+                (Cow::Owned(self.service_account_id()), name)
+            }
+        }
     }
 }
 

@@ -36,13 +36,16 @@ impl<'a> Actor<'a> {
     pub fn caller(principal: &Principal, client_ip: &'a str) -> Self {
         match principal {
             Principal::User(user) => Self::session(user, client_ip),
-            Principal::ApiKey(key) => Self {
-                user_id: principal.id(),
-                username: principal.name(),
-                credential_type: "api_key",
-                credential_id: key.id.clone(),
-                ..Self::nobody(client_ip)
-            },
+            Principal::ApiKey(key) => {
+                let (user_id, username) = key.attributed_to();
+                Self {
+                    user_id: user_id.into_owned(),
+                    username: username.to_string(),
+                    credential_type: "api_key",
+                    credential_id: key.id.clone(),
+                    ..Self::nobody(client_ip)
+                }
+            }
         }
     }
 

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::model::{
-    Attribution, Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput,
-};
+use crate::model::{Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput};
 use crate::store::Store;
 
 /// Every principal here authenticates against the plugin itself (a password or a key); Dagu, too,
@@ -75,23 +73,20 @@ impl<'a> UserView<'a> {
     pub(super) fn of_principal(principal: &'a Principal) -> Self {
         match principal {
             Principal::User(user) => Self::of(user),
-            Principal::ApiKey(key) => Self {
-                id: match &key.attribution {
-                    Attribution::UserOwned { owner_user_id, .. } => Cow::Borrowed(owner_user_id),
-                    Attribution::ServiceAccount { .. } => Cow::Owned(key.service_account_id()),
-                },
-                username: match &key.attribution {
-                    Attribution::UserOwned { owner_username, .. } => Cow::Borrowed(owner_username),
-                    Attribution::ServiceAccount { name, .. } => Cow::Borrowed(name),
-                },
-                role: key.role,
-                workspace_access: &key.workspace_access,
-                auth_provider: AUTH_PROVIDER,
-                is_disabled: false,
-                mfa_enabled: false,
-                created_at: rfc3339(key.created_at_ms),
-                updated_at: rfc3339(key.updated_at_ms),
-            },
+            Principal::ApiKey(key) => {
+                let (id, username) = key.attributed_to();
+                Self {
+                    id,
+                    username: Cow::Borrowed(username),
+                    role: key.role,
+                    workspace_access: &key.workspace_access,
+                    auth_provider: AUTH_PROVIDER,
+                    is_disabled: false,
+                    mfa_enabled: false,
+                    created_at: rfc3339(key.created_at_ms),
+                    updated_at: rfc3339(key.updated_at_ms),
+                }
+            }
         }
     }
 }
