@@ -288,11 +288,18 @@ function askForCode(mfaToken, params) {
 
 pages.account = async () => {
   const user = await requireUser();
-  const refreshSessions = await sessionsSection();
   $('#account-username').textContent = user.username;
   $('#account-role').textContent = ROLE_NAMES[user.role] || user.role;
   $('#account-access').textContent = accessSummary(user.workspaceAccess);
   twoFactor(user);
+  // A user whose role requires two-factor sign-in may do nothing else until it is set up, listing
+  // sessions included: the page still offers the setup, and says why the list is missing.
+  let refreshSessions = async () => {};
+  try {
+    refreshSessions = await sessionsSection();
+  } catch (e) {
+    showMessage($('#sessions-status'), e.message);
+  }
   handleForm($('#account-form'), $('#account-error'), async () => {
     const currentPassword = $('#current-password').value;
     const newPassword = $('#new-password').value;
