@@ -177,6 +177,7 @@ fn current_data_set() -> PathBuf {
         let store = SqliteStore::open(auth).expect("store");
         store
             .insert_user(&UserRecord {
+                sso: None,
                 id: ADMIN_ID.into(),
                 username: "admin".into(),
                 role: Role::Admin,

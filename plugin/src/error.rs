@@ -64,5 +64,8 @@ pub mod msg {
     pub const API_KEY_NOT_FOUND: &str = "API key not found";
     pub const API_KEY_NAME_TAKEN: &str = "API key with this name already exists";
     pub const USERNAME_TAKEN: &str = "Username already exists";
+    /// Change or reset of an SSO user's password: the provider owns it.
+    pub const PASSWORD_MANAGED: &str =
+        "Password is managed by the authentication provider for this user";
     pub const LAST_ADMIN: &str = "Cannot remove, disable or demote the last enabled admin";
 }

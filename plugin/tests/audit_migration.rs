@@ -522,8 +522,9 @@ fn sqlite_audit_events_of_schema_2_migrate_with_every_field() {
     check_migrated(&store);
     assert_eq!(
         dagu_auth::store::schema_version(&dir.path().join("auth.db")),
-        Ok(4),
-        "schema 2 migrates through every later step (3: audit entries, 4: keys outlive owners)"
+        Ok(5),
+        "schema 2 migrates through every later step (3: audit entries, 4: keys outlive owners, \
+         5: SSO identities)"
     );
     let report = dagu_auth::store::verify_database(&dir.path().join("auth.db")).expect("verify");
     assert!(report.is_ok(), "{report}");

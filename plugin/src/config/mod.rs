@@ -10,6 +10,7 @@ use std::time::Duration;
 mod backup;
 mod duration;
 mod parse;
+mod sso;
 
 pub use backup::BackupSchedule;
 pub use duration::parse_go_duration;
@@ -158,6 +159,10 @@ pub struct Config {
     /// beyond loopback generates one and prints it in its log, so whoever reaches the port first
     /// cannot make themselves admin.
     pub setup_code: Option<String>,
+    /// Sign-in through an OpenID provider (`oidc`); `None` when not configured.
+    pub oidc: Option<crate::sso::OidcSettings>,
+    /// Sign-in through an authenticating reverse proxy (`proxy`); `None` unless enabled.
+    pub proxy: Option<crate::sso::ProxySettings>,
 }
 
 impl std::fmt::Debug for Config {
@@ -178,6 +183,8 @@ impl std::fmt::Debug for Config {
             .field("backup", &self.backup)
             .field("allowed_origins", &self.allowed_origins)
             .field("setup_code", &self.setup_code.as_ref().map(|_| "<set>"))
+            .field("oidc", &self.oidc)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -201,6 +208,8 @@ impl Config {
             backup: None,
             allowed_origins: Vec::new(),
             setup_code: None,
+            oidc: None,
+            proxy: None,
         }
     }
 

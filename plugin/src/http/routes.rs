@@ -218,7 +218,7 @@ fn audit(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Respon
 }
 
 /// Splits `a=1&b=x%20y` into decoded pairs; malformed escapes are kept as written.
-fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+pub(super) fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())

@@ -6,6 +6,7 @@ mod audit;
 pub(crate) mod fixtures;
 mod principal;
 mod role;
+mod sso;
 mod user;
 mod workspace;
 
@@ -17,6 +18,7 @@ pub use apikey::{
 pub use audit::{AuditEntry, AuditField, AuditListing, AuditQuery};
 pub use principal::Principal;
 pub use role::Role;
+pub use sso::{AuthProvider, SsoIdentity};
 pub use user::{UserRecord, fold_username, validate_username};
 pub use workspace::{
     Grant, GrantInput, WorkspaceAccess, WorkspaceAccessInput, validate_workspace_name,

@@ -1,4 +1,4 @@
-use super::{Role, WorkspaceAccess};
+use super::{AuthProvider, Role, SsoIdentity, WorkspaceAccess};
 
 const MAX_USERNAME_CHARS: usize = 64;
 
@@ -13,11 +13,19 @@ pub struct UserRecord {
     pub disabled: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// `Some` for a user an SSO sign-in created: such a user has no password here.
+    pub sso: Option<SsoIdentity>,
 }
 
 impl UserRecord {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
+    }
+
+    pub fn auth_provider(&self) -> AuthProvider {
+        self.sso
+            .as_ref()
+            .map_or(AuthProvider::Builtin, |identity| identity.provider)
     }
 }
 

@@ -13,6 +13,7 @@ mod operator;
 mod session;
 mod setup;
 mod signin_limits;
+mod sso;
 mod users;
 mod wire;
 
@@ -23,10 +24,12 @@ pub use audit::OPERATOR;
 pub use auth::Credentials;
 pub use backup::{SERVER_LOCK_FILE, scheduled_name};
 pub use setup::SETUP_CODE_REQUIRED;
+pub use sso::{SsoSession, SsoSignIn};
 pub use wire::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, AuditPage, AuditRequest, CreateApiKeyRequest,
-    CreateUserRequest, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
-    UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
+    CreateUserRequest, ImportOutcome, LoginResponse, ManagedProviders, MessageBody,
+    OperatorCommand, UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope,
+    UsersPage,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -51,6 +54,8 @@ pub struct Engine {
     cache: PrincipalCache,
     /// Bytes per user of the last full JSON list, to size the next one's buffer.
     user_json_bytes: AtomicUsize,
+    /// The OpenID provider's client, when `oidc` is configured.
+    oidc: Option<crate::sso::oidc::OidcClient>,
 }
 
 impl Engine {
@@ -89,6 +94,7 @@ impl Engine {
             limiter: LoginLimiter::new(config.login_limits.clone()),
             cache: PrincipalCache::new(freshness),
             user_json_bytes: AtomicUsize::new(users::USER_JSON_BYTES_GUESS),
+            oidc: config.oidc.clone().map(crate::sso::oidc::OidcClient::new),
             clock,
             config,
         };

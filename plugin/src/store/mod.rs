@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::config::StoreConfig;
 use crate::error::Result;
-use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord};
+use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, SsoIdentity, UserRecord};
 
 /// A signed-in session; a token is valid only while its session row exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +55,8 @@ pub trait Store: Send + Sync {
     fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>>;
     /// Matches case-insensitively (the folded form).
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+    /// The user provisioned from `identity` (exact match on provider, issuer and subject).
+    fn user_by_sso_identity(&self, identity: &SsoIdentity) -> Result<Option<UserRecord>>;
     /// Sorted by username, case-insensitively.
     fn list_users(&self) -> Result<Vec<UserRecord>> {
         let mut users = Vec::new();

@@ -39,7 +39,9 @@ pub use operator::{ImportOutcome, OperatorCommand};
 pub use session::LoginResponse;
 pub(super) use users::OperatorUsers;
 pub(super) use users::write_user_list;
-pub use users::{CreateUserRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage};
+pub use users::{
+    CreateUserRequest, ManagedProviders, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
+};
 
 /// `{"message": "..."}` for operations that only confirm.
 #[derive(Debug, Clone, Serialize)]

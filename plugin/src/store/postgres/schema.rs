@@ -138,6 +138,16 @@ const MIGRATIONS: &[&str] = &[
         FROM users
         WHERE users.id = api_keys.owner_user_id;
 "#,
+    // SSO users: the provider that signed them in and the identity that finds them again. The
+    // unique index holds across hosts, so two hosts provisioning one new identity at the same
+    // moment make one account.
+    r#"
+    ALTER TABLE users ADD COLUMN auth_provider TEXT NOT NULL DEFAULT 'builtin';
+    ALTER TABLE users ADD COLUMN sso_issuer TEXT;
+    ALTER TABLE users ADD COLUMN sso_subject TEXT;
+    CREATE UNIQUE INDEX users_by_sso_identity ON users (auth_provider, sso_issuer, sso_subject)
+        WHERE sso_subject IS NOT NULL;
+"#,
 ];
 
 pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -136,6 +136,15 @@ const MIGRATIONS: &[&str] = &[
                              (SELECT username FROM users WHERE users.id = api_keys.owner_user_id))
         WHERE owner_user_id IN (SELECT id FROM users);
 "#,
+    // SSO users: the provider that signed them in and the identity that finds them again,
+    // unique per provider, so one identity never becomes two accounts.
+    r#"
+    ALTER TABLE users ADD COLUMN auth_provider TEXT NOT NULL DEFAULT 'builtin';
+    ALTER TABLE users ADD COLUMN sso_issuer TEXT;
+    ALTER TABLE users ADD COLUMN sso_subject TEXT;
+    CREATE UNIQUE INDEX users_by_sso_identity ON users (auth_provider, sso_issuer, sso_subject)
+        WHERE sso_subject IS NOT NULL;
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -4,7 +4,7 @@ use rusqlite::{Connection, ErrorCode, Row, Transaction, params};
 
 use super::{count, select_one, sql_error};
 use crate::error::{Error, Result, msg};
-use crate::model::{UserRecord, fold_username};
+use crate::model::{SsoIdentity, UserRecord, fold_username};
 use crate::store::layout::{self, USER_COLUMNS};
 use crate::store::rules::{self, COUNT_ENABLED_ADMINS};
 use crate::store::{UpdateEffects, UserChange};
@@ -27,7 +27,7 @@ pub fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
         tx,
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?9)"
         ),
         user,
     )
@@ -87,10 +87,11 @@ pub fn page(
     }
 }
 
-/// The columns a change may move; the parameter numbers are positions in `USER_COLUMNS`, then
-/// the folded username.
+/// Every column but the id and the creation time, with the parameter numbers of `write`. The SSO
+/// identity is written back as it was read: no change sets it.
 const UPDATE: &str = "UPDATE users SET username = ?2, username_folded = ?9, role = ?3, \
-     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8 WHERE id = ?1";
+     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8, \
+     auth_provider = ?10, sso_issuer = ?11, sso_subject = ?12 WHERE id = ?1";
 
 pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
     let mut user = existing(tx, id)?;
@@ -149,10 +150,11 @@ fn collect(
     Ok(Ok(users))
 }
 
-/// Runs `sql` with every column of `user` bound as ?1 to ?9 (`USER_COLUMNS`, then the folded
-/// username); SQLite lets a statement leave numbered parameters unused, so the insert and the
-/// update share one list.
+/// Runs `sql` with every column of `user` bound: ?1 to ?8 the first eight of `USER_COLUMNS`, ?9
+/// the folded username, ?10 to ?12 the SSO identity; SQLite lets a statement leave numbered
+/// parameters unused, so the insert and the update share one list.
 fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
+    let (provider, issuer, subject) = layout::sso_columns(user);
     tx.execute(
         sql,
         params![
@@ -165,10 +167,31 @@ fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
             user.created_at_ms,
             user.updated_at_ms,
             fold_username(&user.username),
+            provider,
+            issuer,
+            subject,
         ],
     )
     .map_err(unique_username)?;
     Ok(())
+}
+
+/// The user an SSO identity signed in as, through the unique index on the identity.
+pub fn by_sso_identity(
+    conn: &Connection,
+    identity: &SsoIdentity,
+) -> rusqlite::Result<Option<Result<UserRecord>>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE auth_provider = ?1 AND sso_issuer = ?2 AND sso_subject = ?3"
+    ))?;
+    let params = params![
+        identity.provider.as_str(),
+        identity.issuer,
+        identity.subject
+    ];
+    let mut rows = stmt.query(params)?;
+    Ok(rows.next()?.map(layout::user))
 }
 
 /// For rusqlite's row callbacks, whose own error type is only the driver's: the decoding's
@@ -177,6 +200,8 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord>> {
     Ok(layout::user(row))
 }
 
+/// Any unique violation reads as a taken username, a taken SSO identity included: provisioning
+/// looks the identity up again after `AlreadyExists`, so it tells the two apart itself.
 fn unique_username(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => rules::username_taken(),
