@@ -288,3 +288,17 @@ fn one_user_value_under_two_sources_is_two_users() {
         location(&second)
     );
 }
+
+#[test]
+fn the_login_page_learns_its_sso_buttons_without_credentials() {
+    let f = with_proxy(|_| {});
+    let (status, doors, _) = f.http("GET", "/api/v1/auth/sso", None, b"");
+    assert_eq!(status, 200);
+    assert_eq!(
+        doors,
+        serde_json::json!({
+            "oidc": null,
+            "proxy": {"buttonLabel": "Login with Proxy", "loginPath": "/proxy-login"},
+        })
+    );
+}

@@ -288,3 +288,85 @@ fn label(value: Option<String>, default: &str) -> String {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    fn refusal(json: &str) -> String {
+        match Config::from_json(json) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{json} was accepted"),
+        }
+    }
+
+    const OIDC: &str = r#""clientId":"dagu","clientSecret":"s","issuer":"https://idp.test","clientUrl":"http://localhost:8080/""#;
+
+    #[test]
+    fn oidc_parses_with_dagus_defaults() {
+        let config =
+            Config::from_json(&format!(r#"{{"dataDir":"/x","oidc":{{{OIDC}}}}}"#)).expect("valid");
+        let oidc = config.oidc.expect("on");
+        assert_eq!(oidc.client_url, "http://localhost:8080");
+        assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+        assert_eq!(oidc.button_label, "Login with SSO");
+        assert!(oidc.provisioning.auto_signup && oidc.provisioning.email_required);
+        assert!(!format!("{oidc:?}").contains("\"s\""));
+    }
+
+    #[test]
+    fn a_missing_client_secret_is_named() {
+        let message = refusal(
+            r#"{"dataDir":"/x","oidc":{"clientId":"d","issuer":"https://i","clientUrl":"http://h"}}"#,
+        );
+        assert!(
+            message.contains("oidc.clientSecret is required"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bad_roles_workspaces_and_jq_are_named() {
+        for (mapping, named) in [
+            (r#"{"groupMappings":{"g":"boss"}}"#, "groupMappings"),
+            (
+                r#"{"workspaceMappings":{"g":[{"workspace":"all","role":"viewer"}]}}"#,
+                "workspaceMappings",
+            ),
+            (
+                r#"{"workspaceMappings":{"g":[{"workspace":"ops","role":"admin"}]}}"#,
+                "admin cannot be scoped",
+            ),
+            (
+                r#"{"defaultWorkspaceAccess":"some"}"#,
+                "defaultWorkspaceAccess",
+            ),
+            (r#"{"roleAttributePath":"if then"}"#, "roleAttributePath"),
+        ] {
+            let json = format!(r#"{{"dataDir":"/x","oidc":{{{OIDC},"roleMapping":{mapping}}}}}"#);
+            let message = refusal(&json);
+            assert!(message.contains(named), "{mapping}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_proxy_needs_trusted_proxies_and_takes_only_its_own_keys() {
+        let message = refusal(r#"{"dataDir":"/x","proxy":{"enabled":true}}"#);
+        assert!(message.contains("trustedProxies"), "{message}");
+        let trusted = r#""loginLimits":{"trustedProxies":["127.0.0.1"]}"#;
+        let config = Config::from_json(&format!(
+            r#"{{"dataDir":"/x",{trusted},"proxy":{{"enabled":true,"roleMapping":{{"requireMapping":true}}}}}}"#
+        ))
+        .expect("valid");
+        let proxy = config.proxy.expect("on");
+        assert_eq!(proxy.user_header, "X-Forwarded-User");
+        assert!(proxy.provisioning.mapping.strict);
+        let message = refusal(&format!(
+            r#"{{"dataDir":"/x",{trusted},"proxy":{{"enabled":true,"roleMapping":{{"roleAttributePath":".r"}}}}}}"#
+        ));
+        assert!(message.contains("proxy.roleMapping"), "{message}");
+        let off =
+            Config::from_json(r#"{"dataDir":"/x","proxy":{"enabled":false}}"#).expect("valid");
+        assert!(off.proxy.is_none());
+    }
+}

@@ -83,6 +83,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
             engine.logout(caller)?;
             Ok(Response::no_content())
         }
+        ("GET", ["auth", "sso"]) => Ok(Response::json(200, &engine.sso_buttons())),
         ("GET", ["auth", "me"]) => Ok(Response::json(200, &engine.principal(caller)?)),
         ("POST", ["auth", "change-password"]) => {
             let body: ChangePassword =

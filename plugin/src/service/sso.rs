@@ -317,11 +317,19 @@ impl Engine {
         }
     }
 
-    /// The label of the OIDC button, when OIDC is on (the host's login page shows it).
-    pub fn oidc_button_label(&self) -> Option<&str> {
-        self.oidc
+    /// What a login page offers besides the password form: a button per configured SSO door,
+    /// with its label and the path it starts at. Public: it names no user and no secret.
+    pub fn sso_buttons(&self) -> serde_json::Value {
+        let oidc = self
+            .config
+            .oidc
             .as_ref()
-            .map(|client| client.settings().button_label.as_str())
+            .map(|oidc| json!({"buttonLabel": oidc.button_label, "loginPath": "/oidc-login"}));
+        let proxy =
+            self.config.proxy.as_ref().map(
+                |proxy| json!({"buttonLabel": proxy.button_label, "loginPath": "/proxy-login"}),
+            );
+        json!({"oidc": oidc, "proxy": proxy})
     }
 }
 
