@@ -1,0 +1,490 @@
+//! The OIDC test provider itself (`tests/oidc`, through `dagu_auth_tests::oidc_provider`), with no
+//! plugin involved: what the SSO tests rely on it for holds.
+//!
+//! Skips with a reason when node, npm, chromium or chromedriver is missing, unless
+//! `DAGU_AUTH_REQUIRE_ALL=1`.
+
+#[path = "support/webdriver.rs"]
+#[allow(
+    dead_code,
+    reason = "the shared WebDriver helpers; this test needs only a few"
+)]
+mod webdriver;
+
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use dagu_auth_tests::native::tool_or_skip;
+use dagu_auth_tests::oidc_provider::{
+    ACCOUNT_PASSWORD, OidcAccount, OidcOptions, OidcProvider, SigningKey,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use webdriver::Browser;
+
+const CALLBACK_WAIT: Duration = Duration::from_secs(15);
+
+fn alice() -> OidcAccount {
+    OidcAccount::new("alice", "alice@example.com").groups(&["dagu-admins", "ops"])
+}
+
+fn browser_or_skip() -> Option<Browser> {
+    let chromium = tool_or_skip("chromium", "chromium")?;
+    let chromedriver = tool_or_skip("chromedriver", "chromium-driver")?;
+    Some(Browser::start(&chromium, &chromedriver))
+}
+
+/// Stands in for the relying party's redirect URI: answers every request with a small page and
+/// hands its request target (path and query) to the test.
+struct RedirectCatcher {
+    uri: String,
+    targets: Receiver<String>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RedirectCatcher {
+    fn start() -> RedirectCatcher {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sender, targets) = mpsc::channel();
+        let stopping = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                let mut stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut request_line = String::new();
+                if BufReader::new(&stream)
+                    .read_line(&mut request_line)
+                    .is_err()
+                {
+                    continue;
+                }
+                let target = request_line.split(' ').nth(1).unwrap_or_default();
+                if target.starts_with("/callback") {
+                    let _ = sender.send(target.to_owned());
+                }
+                let body = "<p id=\"callback-done\">back at the relying party</p>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        RedirectCatcher {
+            uri: format!("http://127.0.0.1:{port}/callback"),
+            targets,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The query parameters of the next request to the redirect URI.
+    fn next_query(&self, browser: &Browser) -> Vec<(String, String)> {
+        let Ok(target) = self.targets.recv_timeout(CALLBACK_WAIT) else {
+            panic!(
+                "the browser did not come back to the redirect URI within {CALLBACK_WAIT:?}; \
+                 it is at {}",
+                browser.current_url()
+            );
+        };
+        let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (percent_decode(name), percent_decode(value)))
+            .collect()
+    }
+}
+
+impl Drop for RedirectCatcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
+        .collect();
+    encoded.join("&")
+}
+
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A value no earlier request used (state, nonce, PKCE verifier).
+fn fresh_token(label: &str) -> String {
+    use std::hash::{BuildHasher, Hasher, RandomState};
+    let part = || RandomState::new().build_hasher().finish();
+    format!("{label}-{:016x}{:016x}{:016x}", part(), part(), part())
+}
+
+/// The path (and query) of one of the provider's endpoints, from discovery.
+fn endpoint_path(provider: &OidcProvider, discovery: &Value, name: &str) -> String {
+    let url = discovery[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("discovery names no {name}"));
+    url.strip_prefix(provider.client().base_url())
+        .unwrap_or_else(|| panic!("{name} {url} is not on the provider's origin"))
+        .to_owned()
+}
+
+/// One authorization-code flow with PKCE, as a relying party runs it.
+struct CodeFlow {
+    state: String,
+    nonce: String,
+    verifier: String,
+}
+
+impl CodeFlow {
+    fn new() -> CodeFlow {
+        CodeFlow {
+            state: fresh_token("state"),
+            nonce: fresh_token("nonce"),
+            verifier: fresh_token("verifier"),
+        }
+    }
+
+    fn url(&self, discovery: &Value, client_id: &str, redirect_uri: &str) -> String {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()));
+        let endpoint = discovery["authorization_endpoint"]
+            .as_str()
+            .expect("an authorization endpoint");
+        let query = form(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("scope", "openid email profile groups"),
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+        format!("{endpoint}?{query}")
+    }
+
+    /// Exchanges `code` at the token endpoint with the client secret and the PKCE verifier.
+    fn exchange(
+        &self,
+        provider: &OidcProvider,
+        discovery: &Value,
+        redirect_uri: &str,
+        code: &str,
+    ) -> dagu_auth_tests::Response {
+        let credentials = STANDARD.encode(format!(
+            "{}:{}",
+            provider.client_id(),
+            provider.client_secret()
+        ));
+        let authorization = format!("Basic {credentials}");
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", &self.verifier),
+        ]);
+        provider.client().send(
+            "POST",
+            &endpoint_path(provider, discovery, "token_endpoint"),
+            &[
+                ("Authorization", &authorization),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        )
+    }
+}
+
+/// The header and the claims of a JWT, unverified.
+fn jwt_parts(jwt: &str) -> (Value, Value) {
+    let mut parts = jwt.split('.');
+    let mut decode = || {
+        let part = parts.next().expect("a JWT part");
+        let bytes = URL_SAFE_NO_PAD.decode(part).expect("base64url JWT part");
+        serde_json::from_slice::<Value>(&bytes).expect("a JSON JWT part")
+    };
+    (decode(), decode())
+}
+
+/// Runs the browser to the redirect URI (signing in at the provider's form when it asks) and
+/// returns the code, after checking state and iss.
+fn authorize(
+    browser: &Browser,
+    provider: &OidcProvider,
+    catcher: &RedirectCatcher,
+    flow: &CodeFlow,
+    sign_in_as: Option<(&str, &str)>,
+) -> String {
+    let discovery = provider.discovery();
+    browser.goto(&flow.url(&discovery, provider.client_id(), &catcher.uri));
+    if let Some((username, password)) = sign_in_as {
+        browser.fill("#login-username", username);
+        browser.fill("#login-password", password);
+        browser.click("#login-submit");
+        browser.wait_for_text("#consent-scopes", "groups");
+        browser.click("#consent-submit");
+    }
+    let query = catcher.next_query(browser);
+    assert_eq!(param(&query, "state"), Some(flow.state.as_str()));
+    assert_eq!(param(&query, "iss"), Some(provider.issuer()));
+    param(&query, "code")
+        .unwrap_or_else(|| panic!("no code in {query:?}"))
+        .to_owned()
+}
+
+#[test]
+fn discovery_names_the_issuer_and_its_endpoints_and_the_jwks_publishes_one_signing_key() {
+    let options = OidcOptions::new().issuer_path("/realms/test");
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    assert!(provider.issuer().ends_with("/realms/test"));
+    let discovery = provider.discovery();
+    assert_eq!(discovery["issuer"], provider.issuer());
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+    ] {
+        let url = discovery[endpoint].as_str().unwrap_or_default();
+        assert!(url.starts_with(provider.issuer()), "{endpoint}: {url}");
+    }
+    assert_eq!(
+        discovery["jwks_uri"].as_str(),
+        Some(format!("{}/jwks", provider.issuer()).as_str())
+    );
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    let scopes = discovery["scopes_supported"].as_array().cloned();
+    for scope in ["openid", "email", "profile", "groups"] {
+        assert!(
+            scopes.iter().flatten().any(|s| s == scope),
+            "{scope} in {scopes:?}"
+        );
+    }
+    assert_eq!(provider.jwks_kids().len(), 1);
+}
+
+#[test]
+fn rotating_the_key_publishes_a_new_kid_in_place_of_the_old_or_beside_it() {
+    let Some(provider) = OidcProvider::start_or_skip(OidcOptions::new()) else {
+        return;
+    };
+    let first = provider.jwks_kids();
+    let second = provider.rotate_key();
+    assert!(!first.contains(&second), "{first:?} already had {second}");
+    assert_eq!(provider.jwks_kids(), vec![second.clone()]);
+
+    let third = provider.rotate_key_keeping_previous();
+    assert_eq!(provider.jwks_kids(), vec![third, second]);
+}
+
+#[test]
+fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_with_email_and_groups()
+ {
+    let catcher = RedirectCatcher::start();
+    let options = OidcOptions::new()
+        .redirect_uri(&catcher.uri)
+        .account(alice());
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let discovery = provider.discovery();
+
+    // A wrong password stays on the provider's form with its message.
+    let flow = CodeFlow::new();
+    browser.goto(&flow.url(&discovery, provider.client_id(), &catcher.uri));
+    browser.fill("#login-username", "alice");
+    browser.fill("#login-password", "not-the-password");
+    browser.click("#login-submit");
+    browser.wait_for_text("#login-error", "Invalid username or password");
+
+    let flow = CodeFlow::new();
+    let code = authorize(
+        &browser,
+        &provider,
+        &catcher,
+        &flow,
+        Some(("alice", ACCOUNT_PASSWORD)),
+    );
+
+    // A code without its verifier is refused (the provider remembers the sign-in and the
+    // consent, so this flow comes straight back).
+    let unverified = CodeFlow::new();
+    let unverified_code = authorize(&browser, &provider, &catcher, &unverified, None);
+    let refused = CodeFlow::new().exchange(&provider, &discovery, &catcher.uri, &unverified_code);
+    refused.expect_status(400);
+    assert_eq!(refused.json()["error"], "invalid_grant");
+
+    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = tokens.expect_status(200).json();
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+    let (header, claims) = jwt_parts(id_token);
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(
+        provider.jwks_kids(),
+        vec![header["kid"].as_str().unwrap_or_default()]
+    );
+    assert_eq!(claims["iss"], provider.issuer());
+    assert_eq!(claims["aud"], provider.client_id());
+    assert_eq!(claims["sub"], "sub-alice");
+    assert_eq!(claims["nonce"], flow.nonce.as_str());
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["groups"], serde_json::json!(["dagu-admins", "ops"]));
+
+    // A code is good once (and its reuse revokes the grant, as RFC 6749 10.5 advises).
+    let again = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    again.expect_status(400);
+    assert_eq!(again.json()["error"], "invalid_grant");
+}
+
+#[test]
+fn after_rotation_or_with_a_second_providers_key_the_id_tokens_kid_follows_the_signing_key() {
+    let catcher = RedirectCatcher::start();
+    let options = OidcOptions::new()
+        .redirect_uri(&catcher.uri)
+        .account(alice());
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let discovery = provider.discovery();
+    // Signed in and consented once; later flows come straight back with a code.
+    let id_token_kid = |sign_in_as| {
+        let flow = CodeFlow::new();
+        let code = authorize(&browser, &provider, &catcher, &flow, sign_in_as);
+        let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+        let tokens = tokens.expect_status(200).json();
+        let (header, _) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
+        header["kid"].as_str().unwrap_or_default().to_owned()
+    };
+    let original = id_token_kid(Some(("alice", ACCOUNT_PASSWORD)));
+
+    let rotated = provider.rotate_key();
+    assert_ne!(rotated, original);
+    assert_eq!(id_token_kid(None), rotated);
+
+    provider.sign_with(SigningKey::Foreign);
+    let foreign = id_token_kid(None);
+    assert!(!provider.jwks_kids().contains(&foreign), "{foreign}");
+
+    provider.sign_with(SigningKey::ForeignWithPublishedKid);
+    assert_eq!(id_token_kid(None), rotated);
+    assert_eq!(provider.jwks_kids(), vec![rotated]);
+}
+
+#[test]
+fn with_claims_only_in_userinfo_the_id_token_lacks_email_and_groups_and_userinfo_has_them() {
+    let catcher = RedirectCatcher::start();
+    let options = OidcOptions::new()
+        .redirect_uri(&catcher.uri)
+        .account(alice())
+        .claims_only_in_userinfo();
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let discovery = provider.discovery();
+    let flow = CodeFlow::new();
+    let code = authorize(
+        &browser,
+        &provider,
+        &catcher,
+        &flow,
+        Some(("alice", ACCOUNT_PASSWORD)),
+    );
+    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = tokens.expect_status(200).json();
+    let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!(claims["sub"], "sub-alice");
+    assert!(claims.get("email").is_none(), "{claims}");
+    assert!(claims.get("groups").is_none(), "{claims}");
+
+    let access_token = tokens["access_token"].as_str().expect("an access token");
+    let userinfo = provider.client().get(
+        &endpoint_path(&provider, &discovery, "userinfo_endpoint"),
+        Some(access_token),
+    );
+    let userinfo = userinfo.expect_status(200).json();
+    assert_eq!(userinfo["email"], "alice@example.com");
+    assert_eq!(
+        userinfo["groups"],
+        serde_json::json!(["dagu-admins", "ops"])
+    );
+}
