@@ -7,7 +7,7 @@
 // store, because oidc-provider takes its keys and clients only at construction.
 
 import {
-  createHash, createPrivateKey, generateKeyPair, randomBytes, timingSafeEqual,
+  createHash, createPrivateKey, generateKeyPair, randomBytes, sign, timingSafeEqual,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -92,6 +92,9 @@ const state = {
   // 'signing' | 'foreign' | 'foreign-same-kid'
   signWith: 'signing',
   delayMs: 0,
+  // Claims written over every ID token the token endpoint issues (a wrong nonce, aud, iss, an
+  // exp in the past), re-signed with the key that signs; oidc-provider itself never errs so.
+  idTokenOverrides: {},
   accounts: config.accounts,
   redirectUris: config.client.redirect_uris,
 };
@@ -359,6 +362,13 @@ async function admin(req, res, route) {
       buildProvider();
       return sendJson(res, 200, { redirect_uris: state.redirectUris });
     }
+    case 'id-token-claims': {
+      if (typeof body.claims !== 'object' || body.claims === null || Array.isArray(body.claims)) {
+        return sendJson(res, 400, { error: 'claims must be an object' });
+      }
+      state.idTokenOverrides = body.claims;
+      return sendJson(res, 200, { claims: state.idTokenOverrides });
+    }
     case 'delay': {
       state.delayMs = Math.max(0, Number(body.ms) || 0);
       return sendJson(res, 200, { ms: state.delayMs });
@@ -366,6 +376,38 @@ async function admin(req, res, route) {
     default:
       return sendJson(res, 404, { error: `no admin route ${route}` });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ID token overrides
+
+function base64urlJson(value) {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function overriddenIdToken(idToken) {
+  const [header, payload] = idToken.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url')));
+  const claims = { ...payload, ...state.idTokenOverrides };
+  // null removes a claim (e.g. an ID token without a nonce).
+  const kept = Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== null));
+  const input = `${base64urlJson(header)}.${base64urlJson(kept)}`;
+  const key = createPrivateKey({ key: keysToSignWith()[0], format: 'jwk' });
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+// oidc-provider (through Koa) answers the token request with one res.end(body).
+function rewriteIdTokenIn(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk === undefined || typeof chunk === 'function' || res.statusCode !== 200) {
+      return end(chunk, ...rest);
+    }
+    const answer = JSON.parse(Buffer.from(chunk).toString('utf8'));
+    if (answer.id_token) answer.id_token = overriddenIdToken(answer.id_token);
+    const body = JSON.stringify(answer);
+    res.setHeader('content-length', Buffer.byteLength(body));
+    return end(body, ...rest);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,11 +428,14 @@ async function route(req, res) {
   if (!url.pathname.startsWith(issuerPath)) return send(res, 404, 'text/plain', 'not found');
   const path = url.pathname.slice(issuerPath.length) || '/';
   if (path === '/jwks' && req.method === 'GET') {
-    res.setHeader('content-type', 'application/jwk-set+json');
     return send(res, 200, 'application/jwk-set+json', JSON.stringify(jwks()));
   }
   const interactionMatch = /^\/interaction\/([\w-]+)(?:\/(login|confirm|abort))?$/.exec(path);
   if (interactionMatch) return interaction(req, res, interactionMatch[1], interactionMatch[2]);
+
+  if (path === '/token' && Object.keys(state.idTokenOverrides).length > 0) {
+    rewriteIdTokenIn(res);
+  }
 
   // As a mounted app: oidc-provider finds its mount path from originalUrl.
   req.originalUrl = req.url;

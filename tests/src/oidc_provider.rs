@@ -542,6 +542,14 @@ impl OidcProvider {
         self.admin("sign-with", &json!({"key": key.wire_name()}));
     }
 
+    /// Writes `claims` (a JSON object) over every ID token the token endpoint issues from now
+    /// on, re-signed with the signing key; a `null` removes the claim, `{}` ends the overrides.
+    /// E.g. `json!({"nonce": "other"})`, `json!({"aud": "someone-else"})`, or an `exp` in the
+    /// past.
+    pub fn set_id_token_claims(&self, claims: Value) {
+        self.admin("id-token-claims", &json!({ "claims": claims }));
+    }
+
     /// Replaces the accounts (e.g. to move one to other groups before the next sign-in).
     pub fn set_accounts(&self, accounts: &[OidcAccount]) {
         let accounts: Vec<Value> = accounts.iter().map(OidcAccount::to_json).collect();

@@ -488,3 +488,49 @@ fn with_claims_only_in_userinfo_the_id_token_lacks_email_and_groups_and_userinfo
         serde_json::json!(["dagu-admins", "ops"])
     );
 }
+
+#[test]
+fn id_token_claim_overrides_reach_the_token_response_under_the_published_kid() {
+    let catcher = RedirectCatcher::start();
+    let options = OidcOptions::new()
+        .redirect_uri(&catcher.uri)
+        .account(alice());
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let discovery = provider.discovery();
+    provider.set_id_token_claims(
+        serde_json::json!({"nonce": "not-the-nonce", "aud": "someone-else", "email": null}),
+    );
+    let flow = CodeFlow::new();
+    let code = authorize(
+        &browser,
+        &provider,
+        &catcher,
+        &flow,
+        Some(("alice", ACCOUNT_PASSWORD)),
+    );
+    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = tokens.expect_status(200).json();
+    let (header, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!(
+        provider.jwks_kids(),
+        vec![header["kid"].as_str().unwrap_or_default()]
+    );
+    assert_eq!(claims["nonce"], "not-the-nonce");
+    assert_eq!(claims["aud"], "someone-else");
+    assert!(claims.get("email").is_none(), "{claims}");
+    assert_eq!(claims["iss"], provider.issuer());
+
+    provider.set_id_token_claims(serde_json::json!({}));
+    let flow = CodeFlow::new();
+    let code = authorize(&browser, &provider, &catcher, &flow, None);
+    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = tokens.expect_status(200).json();
+    let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!(claims["nonce"], flow.nonce.as_str());
+    assert_eq!(claims["aud"], provider.client_id());
+}
