@@ -43,6 +43,7 @@ function readConfig() {
   config.pkce_required ??= true;
   config.claims_in_id_token ??= true;
   config.groups_claim ??= 'groups';
+  config.groups_scope ??= 'groups';
   config.accounts ??= [];
   if (typeof config.accounts === 'string') {
     config.accounts = JSON.parse(readFileSync(config.accounts, 'utf8'));
@@ -131,15 +132,18 @@ function claimsOf(account) {
 }
 
 // Extra claims (account.claims) travel with the profile scope, so role_attribute_path tests can
-// read any shape of claim.
+// read any shape of claim. The groups claim comes with `groups_scope`: its own `groups` scope by
+// default, or e.g. `profile`, for relying parties that ask only for Dagu's default scopes.
 function scopeClaims() {
   const extra = new Set(state.accounts.flatMap((account) => Object.keys(account.claims ?? {})));
-  return {
+  const claims = {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     profile: ['name', 'preferred_username', ...extra],
-    groups: [config.groups_claim],
+    groups: [],
   };
+  claims[config.groups_scope] = [...(claims[config.groups_scope] ?? []), config.groups_claim];
+  return claims;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,7 +179,7 @@ function buildProvider() {
     jwks: { keys: keysToSignWith() },
     cookies: { keys: cookieKeys },
     claims: scopeClaims(),
-    scopes: ['openid', 'email', 'profile', 'groups'],
+    scopes: [...new Set(['openid', 'email', 'profile', 'groups', config.groups_scope])],
     responseTypes: ['code'],
     // Explicit lifetimes (seconds) also keep oidc-provider from printing a notice for each.
     ttl: {

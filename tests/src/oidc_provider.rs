@@ -146,6 +146,9 @@ pub struct OidcOptions {
     pub claims_in_id_token: bool,
     /// The name of the groups claim (`groups` by default).
     pub groups_claim: String,
+    /// The scope that grants the groups claim: `groups` by default, `profile` for a relying
+    /// party that asks only for Dagu's default scopes (`openid profile email`).
+    pub groups_scope: String,
     /// The accounts.
     pub accounts: Vec<OidcAccount>,
     /// A private RSA key as a JWK file; a fresh key when `None`.
@@ -172,6 +175,7 @@ impl OidcOptions {
             pkce_required: true,
             claims_in_id_token: true,
             groups_claim: "groups".to_owned(),
+            groups_scope: "groups".to_owned(),
             accounts: Vec::new(),
             signing_key: None,
         }
@@ -204,6 +208,12 @@ impl OidcOptions {
     /// Sets the groups claim's name.
     pub fn groups_claim(mut self, name: &str) -> Self {
         self.groups_claim = name.to_owned();
+        self
+    }
+
+    /// Grants the groups claim with `scope` instead of the `groups` scope.
+    pub fn groups_scope(mut self, scope: &str) -> Self {
+        self.groups_scope = scope.to_owned();
         self
     }
 
@@ -383,6 +393,7 @@ impl OidcProvider {
             "pkce_required": options.pkce_required,
             "claims_in_id_token": options.claims_in_id_token,
             "groups_claim": options.groups_claim,
+            "groups_scope": options.groups_scope,
             "accounts": options.accounts.iter().map(OidcAccount::to_json).collect::<Vec<_>>(),
             "signing_key": options.signing_key,
         });

@@ -196,6 +196,7 @@ fn endpoint_path(provider: &OidcProvider, discovery: &Value, name: &str) -> Stri
 
 /// One authorization-code flow with PKCE, as a relying party runs it.
 struct CodeFlow {
+    scope: &'static str,
     state: String,
     nonce: String,
     verifier: String,
@@ -204,6 +205,7 @@ struct CodeFlow {
 impl CodeFlow {
     fn new() -> CodeFlow {
         CodeFlow {
+            scope: "openid email profile groups",
             state: fresh_token("state"),
             nonce: fresh_token("nonce"),
             verifier: fresh_token("verifier"),
@@ -219,7 +221,7 @@ impl CodeFlow {
             ("response_type", "code"),
             ("client_id", client_id),
             ("redirect_uri", redirect_uri),
-            ("scope", "openid email profile groups"),
+            ("scope", self.scope),
             ("state", &self.state),
             ("nonce", &self.nonce),
             ("code_challenge", &challenge),
@@ -286,7 +288,7 @@ fn authorize(
         browser.fill("#login-username", username);
         browser.fill("#login-password", password);
         browser.click("#login-submit");
-        browser.wait_for_text("#consent-scopes", "groups");
+        browser.wait_for_text("#consent-scopes", flow.scope);
         browser.click("#consent-submit");
     }
     let query = catcher.next_query(browser);
@@ -369,6 +371,12 @@ fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_
     browser.click("#login-submit");
     browser.wait_for_text("#login-error", "Invalid username or password");
 
+    // Cancelling at the provider sends the browser back with access_denied.
+    browser.click("#login-abort");
+    let query = catcher.next_query(&browser);
+    assert_eq!(param(&query, "error"), Some("access_denied"));
+    assert_eq!(param(&query, "state"), Some(flow.state.as_str()));
+
     let flow = CodeFlow::new();
     let code = authorize(
         &browser,
@@ -448,12 +456,14 @@ fn after_rotation_or_with_a_second_providers_key_the_id_tokens_kid_follows_the_s
 }
 
 #[test]
-fn with_claims_only_in_userinfo_the_id_token_lacks_email_and_groups_and_userinfo_has_them() {
+fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_get_groups_from_userinfo()
+ {
     let catcher = RedirectCatcher::start();
     let options = OidcOptions::new()
         .redirect_uri(&catcher.uri)
         .account(alice())
-        .claims_only_in_userinfo();
+        .claims_only_in_userinfo()
+        .groups_scope("profile");
     let Some(provider) = OidcProvider::start_or_skip(options) else {
         return;
     };
@@ -461,7 +471,8 @@ fn with_claims_only_in_userinfo_the_id_token_lacks_email_and_groups_and_userinfo
         return;
     };
     let discovery = provider.discovery();
-    let flow = CodeFlow::new();
+    let mut flow = CodeFlow::new();
+    flow.scope = "openid profile email";
     let code = authorize(
         &browser,
         &provider,
