@@ -93,6 +93,8 @@ const state = {
   // 'signing' | 'foreign' | 'foreign-same-kid'
   signWith: 'signing',
   delayMs: 0,
+  // Part of the session cookie's name: a new value orphans every browser's provider session.
+  sessionGeneration: 0,
   // Claims written over every ID token the token endpoint issues (a wrong nonce, aud, iss, an
   // exp in the past), re-signed with the key that signs; oidc-provider itself never errs so.
   idTokenOverrides: {},
@@ -177,7 +179,14 @@ function buildProvider() {
       id_token_signed_response_alg: SIGNING_ALG,
     }],
     jwks: { keys: keysToSignWith() },
-    cookies: { keys: cookieKeys },
+    cookies: {
+      keys: cookieKeys,
+      names: {
+        session: `_session${state.sessionGeneration}`,
+        interaction: '_interaction',
+        resume: '_interaction_resume',
+      },
+    },
     claims: scopeClaims(),
     scopes: [...new Set(['openid', 'email', 'profile', 'groups', config.groups_scope])],
     responseTypes: ['code'],
@@ -372,6 +381,11 @@ async function admin(req, res, route) {
       }
       state.idTokenOverrides = body.claims;
       return sendJson(res, 200, { claims: state.idTokenOverrides });
+    }
+    case 'forget-sessions': {
+      state.sessionGeneration += 1;
+      buildProvider();
+      return sendJson(res, 200, { generation: state.sessionGeneration });
     }
     case 'delay': {
       state.delayMs = Math.max(0, Number(body.ms) || 0);

@@ -567,6 +567,13 @@ impl OidcProvider {
         self.admin("accounts", &json!({"accounts": accounts}));
     }
 
+    /// Makes every browser sign in (and consent) again at its next authorization request, as a
+    /// fresh browser would; without this the provider remembers the sign-in and comes straight
+    /// back with a code.
+    pub fn forget_sessions(&self) {
+        self.admin("forget-sessions", &json!({}));
+    }
+
     /// Replaces the client's redirect URIs (e.g. once the host's port is known).
     pub fn set_redirect_uris(&self, uris: &[&str]) {
         self.admin("redirect-uris", &json!({"redirect_uris": uris}));

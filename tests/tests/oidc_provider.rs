@@ -456,6 +456,27 @@ fn after_rotation_or_with_a_second_providers_key_the_id_tokens_kid_follows_the_s
 }
 
 #[test]
+fn the_provider_remembers_a_sign_in_until_it_forgets_its_sessions() {
+    let catcher = RedirectCatcher::start();
+    let options = OidcOptions::new()
+        .redirect_uri(&catcher.uri)
+        .account(alice());
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let signed_in = Some(("alice", ACCOUNT_PASSWORD));
+    authorize(&browser, &provider, &catcher, &CodeFlow::new(), signed_in);
+    // Straight back: no form to fill.
+    authorize(&browser, &provider, &catcher, &CodeFlow::new(), None);
+
+    provider.forget_sessions();
+    authorize(&browser, &provider, &catcher, &CodeFlow::new(), signed_in);
+}
+
+#[test]
 fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_get_groups_from_userinfo()
  {
     let catcher = RedirectCatcher::start();
