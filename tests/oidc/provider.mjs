@@ -1,10 +1,11 @@
 // A real OpenID provider (panva's certified `oidc-provider`) on loopback, for dagu-auth's OIDC
 // tests. Usage and the config file's keys: README.md beside this file.
 //
-// One process serves one issuer. Everything a test changes while it runs (signing key, accounts,
-// redirect URIs, the key ID tokens are signed with, an artificial delay) goes through the admin
-// routes under /__admin/; each change builds a fresh Provider instance over the same in-memory
-// store, because oidc-provider takes its keys and clients only at construction.
+// One process serves one issuer. Everything a test changes while it runs (the signing key, the key
+// ID tokens are really signed with, claims written over them, accounts, redirect URIs, sessions,
+// an artificial delay) goes through the admin routes under /__admin/. Most changes build a fresh
+// Provider instance over the same in-memory store (oidc-provider's memory adapter is one per
+// process), because oidc-provider takes its keys and clients only at construction.
 
 import {
   createHash, createPrivateKey, generateKeyPair, randomBytes, sign, timingSafeEqual,
@@ -443,7 +444,9 @@ async function route(req, res) {
 
   if (state.delayMs > 0) await new Promise((resolve) => { setTimeout(resolve, state.delayMs); });
 
-  if (!url.pathname.startsWith(issuerPath)) return send(res, 404, 'text/plain', 'not found');
+  if (url.pathname !== issuerPath && !url.pathname.startsWith(`${issuerPath}/`)) {
+    return send(res, 404, 'text/plain', 'not found');
+  }
   const path = url.pathname.slice(issuerPath.length) || '/';
   if (path === '/jwks' && req.method === 'GET') {
     return send(res, 200, 'application/jwk-set+json', JSON.stringify(jwks()));

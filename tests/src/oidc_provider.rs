@@ -33,7 +33,7 @@ use crate::native::{require_all, tool_or_skip};
 use crate::workspace_root;
 
 /// How long node may take to print its ready line (it generates a 2048-bit RSA key first).
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The oldest node that oidc-provider (8.x) supports.
 const MIN_NODE_MAJOR: u32 = 18;
 /// The password of every [`OidcAccount`] unless set otherwise.
