@@ -14,8 +14,13 @@
 //! let _new_kid = provider.rotate_key();
 //! ```
 //!
+//! Without a browser, [`OidcProvider::sign_in_over_http`] signs in at the provider's forms and
+//! returns the redirect back with the code.
+//!
 //! The package is installed with `npm ci` into `tests/oidc/node_modules` the first time it is
 //! missing or its version differs from the one `tests/oidc/package.json` pins.
+
+mod sign_in;
 
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher, RandomState};

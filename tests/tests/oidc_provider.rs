@@ -107,12 +107,7 @@ impl RedirectCatcher {
                 browser.current_url()
             );
         };
-        let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(name, value)| (percent_decode(name), percent_decode(value)))
-            .collect()
+        parse_query(target.split_once('?').map(|(_, q)| q).unwrap_or_default())
     }
 }
 
@@ -123,6 +118,14 @@ impl Drop for RedirectCatcher {
             let _ = thread.join();
         }
     }
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (percent_decode(name), percent_decode(value)))
+        .collect()
 }
 
 fn percent_encode(text: &str) -> String {
@@ -332,6 +335,33 @@ fn discovery_names_the_issuer_and_its_endpoints_and_the_jwks_publishes_one_signi
         );
     }
     assert_eq!(provider.jwks_kids().len(), 1);
+}
+
+#[test]
+fn signing_in_over_http_without_a_browser_yields_a_code_for_the_same_id_token() {
+    let redirect_uri = "http://127.0.0.1:9/callback";
+    let options = OidcOptions::new()
+        .redirect_uri(redirect_uri)
+        .account(alice());
+    let Some(provider) = OidcProvider::start_or_skip(options) else {
+        return;
+    };
+    let discovery = provider.discovery();
+    let flow = CodeFlow::new();
+    let url = flow.url(&discovery, provider.client_id(), redirect_uri);
+    let back = provider.sign_in_over_http(&url, "alice", ACCOUNT_PASSWORD);
+    let (target, query) = back.split_once('?').expect("a query");
+    assert_eq!(target, redirect_uri);
+    let query = parse_query(query);
+    assert_eq!(param(&query, "state"), Some(flow.state.as_str()));
+    let code = param(&query, "code").expect("a code");
+
+    let tokens = flow.exchange(&provider, &discovery, redirect_uri, code);
+    let tokens = tokens.expect_status(200).json();
+    let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!(claims["nonce"], flow.nonce.as_str());
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["groups"], serde_json::json!(["dagu-admins", "ops"]));
 }
 
 #[test]
