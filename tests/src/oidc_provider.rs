@@ -20,7 +20,10 @@
 //! The package is installed with `npm ci` into `tests/oidc/node_modules` the first time it is
 //! missing or its version differs from the one `tests/oidc/package.json` pins.
 
+mod relying_party;
 mod sign_in;
+
+pub use relying_party::{CodeFlow, form, jwt_parts, query_pairs, query_param};
 
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -498,6 +501,18 @@ impl OidcProvider {
         self.issuer
             .strip_prefix(self.client.base_url())
             .unwrap_or_default()
+    }
+
+    /// The path (from the origin, query included) of a discovery entry such as
+    /// `token_endpoint`.
+    pub fn endpoint_path(&self, name: &str) -> String {
+        let discovery = self.discovery();
+        let url = discovery[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("discovery names no {name}"));
+        url.strip_prefix(self.client.base_url())
+            .unwrap_or_else(|| panic!("{name} {url} is not on the provider's origin"))
+            .to_owned()
     }
 
     /// `GET <issuer>/.well-known/openid-configuration`.

@@ -19,14 +19,11 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use dagu_auth_tests::native::tool_or_skip;
 use dagu_auth_tests::oidc_provider::{
-    ACCOUNT_PASSWORD, OidcAccount, OidcOptions, OidcProvider, SigningKey,
+    ACCOUNT_PASSWORD, CodeFlow, OidcAccount, OidcOptions, OidcProvider, SigningKey, jwt_parts,
+    query_pairs, query_param,
 };
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 use webdriver::Browser;
 
 const CALLBACK_WAIT: Duration = Duration::from_secs(15);
@@ -107,7 +104,7 @@ impl RedirectCatcher {
                 browser.current_url()
             );
         };
-        parse_query(target.split_once('?').map(|(_, q)| q).unwrap_or_default())
+        query_pairs(&target)
     }
 }
 
@@ -120,162 +117,6 @@ impl Drop for RedirectCatcher {
     }
 }
 
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(name, value)| (percent_decode(name), percent_decode(value)))
-        .collect()
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let encoded: Vec<String> = pairs
-        .iter()
-        .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
-        .collect();
-    encoded.join("&")
-}
-
-fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// A value no earlier request used (state, nonce, PKCE verifier).
-fn fresh_token(label: &str) -> String {
-    use std::hash::{BuildHasher, Hasher, RandomState};
-    let part = || RandomState::new().build_hasher().finish();
-    format!("{label}-{:016x}{:016x}{:016x}", part(), part(), part())
-}
-
-/// The path (and query) of one of the provider's endpoints, from discovery.
-fn endpoint_path(provider: &OidcProvider, discovery: &Value, name: &str) -> String {
-    let url = discovery[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("discovery names no {name}"));
-    url.strip_prefix(provider.client().base_url())
-        .unwrap_or_else(|| panic!("{name} {url} is not on the provider's origin"))
-        .to_owned()
-}
-
-/// One authorization-code flow with PKCE, as a relying party runs it.
-struct CodeFlow {
-    scope: &'static str,
-    state: String,
-    nonce: String,
-    verifier: String,
-}
-
-impl CodeFlow {
-    fn new() -> CodeFlow {
-        CodeFlow {
-            scope: "openid email profile groups",
-            state: fresh_token("state"),
-            nonce: fresh_token("nonce"),
-            verifier: fresh_token("verifier"),
-        }
-    }
-
-    fn url(&self, discovery: &Value, client_id: &str, redirect_uri: &str) -> String {
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()));
-        let endpoint = discovery["authorization_endpoint"]
-            .as_str()
-            .expect("an authorization endpoint");
-        let query = form(&[
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", redirect_uri),
-            ("scope", self.scope),
-            ("state", &self.state),
-            ("nonce", &self.nonce),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ]);
-        format!("{endpoint}?{query}")
-    }
-
-    /// Exchanges `code` at the token endpoint with the client secret and the PKCE verifier.
-    fn exchange(
-        &self,
-        provider: &OidcProvider,
-        discovery: &Value,
-        redirect_uri: &str,
-        code: &str,
-    ) -> dagu_auth_tests::Response {
-        let credentials = STANDARD.encode(format!(
-            "{}:{}",
-            provider.client_id(),
-            provider.client_secret()
-        ));
-        let authorization = format!("Basic {credentials}");
-        let body = form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", &self.verifier),
-        ]);
-        provider.client().send(
-            "POST",
-            &endpoint_path(provider, discovery, "token_endpoint"),
-            &[
-                ("Authorization", &authorization),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            Some(body.as_bytes()),
-        )
-    }
-}
-
-/// The header and the claims of a JWT, unverified.
-fn jwt_parts(jwt: &str) -> (Value, Value) {
-    let mut parts = jwt.split('.');
-    let mut decode = || {
-        let part = parts.next().expect("a JWT part");
-        let bytes = URL_SAFE_NO_PAD.decode(part).expect("base64url JWT part");
-        serde_json::from_slice::<Value>(&bytes).expect("a JSON JWT part")
-    };
-    (decode(), decode())
-}
-
 /// Runs the browser to the redirect URI (signing in at the provider's form when it asks) and
 /// returns the code, after checking state and iss.
 fn authorize(
@@ -285,19 +126,18 @@ fn authorize(
     flow: &CodeFlow,
     sign_in_as: Option<(&str, &str)>,
 ) -> String {
-    let discovery = provider.discovery();
-    browser.goto(&flow.url(&discovery, provider.client_id(), &catcher.uri));
+    browser.goto(&flow.authorization_url(provider, &catcher.uri));
     if let Some((username, password)) = sign_in_as {
         browser.fill("#login-username", username);
         browser.fill("#login-password", password);
         browser.click("#login-submit");
-        browser.wait_for_text("#consent-scopes", flow.scope);
+        browser.wait_for_text("#consent-scopes", &flow.scope);
         browser.click("#consent-submit");
     }
     let query = catcher.next_query(browser);
-    assert_eq!(param(&query, "state"), Some(flow.state.as_str()));
-    assert_eq!(param(&query, "iss"), Some(provider.issuer()));
-    param(&query, "code")
+    assert_eq!(query_param(&query, "state"), Some(flow.state.as_str()));
+    assert_eq!(query_param(&query, "iss"), Some(provider.issuer()));
+    query_param(&query, "code")
         .unwrap_or_else(|| panic!("no code in {query:?}"))
         .to_owned()
 }
@@ -346,17 +186,16 @@ fn signing_in_over_http_without_a_browser_yields_a_code_for_the_same_id_token() 
     let Some(provider) = OidcProvider::start_or_skip(options) else {
         return;
     };
-    let discovery = provider.discovery();
     let flow = CodeFlow::new();
-    let url = flow.url(&discovery, provider.client_id(), redirect_uri);
+    let url = flow.authorization_url(&provider, redirect_uri);
     let back = provider.sign_in_over_http(&url, "alice", ACCOUNT_PASSWORD);
     let (target, query) = back.split_once('?').expect("a query");
     assert_eq!(target, redirect_uri);
-    let query = parse_query(query);
-    assert_eq!(param(&query, "state"), Some(flow.state.as_str()));
-    let code = param(&query, "code").expect("a code");
+    let query = query_pairs(query);
+    assert_eq!(query_param(&query, "state"), Some(flow.state.as_str()));
+    let code = query_param(&query, "code").expect("a code");
 
-    let tokens = flow.exchange(&provider, &discovery, redirect_uri, code);
+    let tokens = flow.exchange(&provider, redirect_uri, code);
     let tokens = tokens.expect_status(200).json();
     let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(claims["nonce"], flow.nonce.as_str());
@@ -391,11 +230,10 @@ fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_
     let Some(browser) = browser_or_skip() else {
         return;
     };
-    let discovery = provider.discovery();
 
     // A wrong password stays on the provider's form with its message.
     let flow = CodeFlow::new();
-    browser.goto(&flow.url(&discovery, provider.client_id(), &catcher.uri));
+    browser.goto(&flow.authorization_url(&provider, &catcher.uri));
     browser.fill("#login-username", "alice");
     browser.fill("#login-password", "not-the-password");
     browser.click("#login-submit");
@@ -404,8 +242,8 @@ fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_
     // Cancelling at the provider sends the browser back with access_denied.
     browser.click("#login-abort");
     let query = catcher.next_query(&browser);
-    assert_eq!(param(&query, "error"), Some("access_denied"));
-    assert_eq!(param(&query, "state"), Some(flow.state.as_str()));
+    assert_eq!(query_param(&query, "error"), Some("access_denied"));
+    assert_eq!(query_param(&query, "state"), Some(flow.state.as_str()));
 
     let flow = CodeFlow::new();
     let code = authorize(
@@ -420,11 +258,11 @@ fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_
     // consent, so this flow comes straight back).
     let unverified = CodeFlow::new();
     let unverified_code = authorize(&browser, &provider, &catcher, &unverified, None);
-    let refused = CodeFlow::new().exchange(&provider, &discovery, &catcher.uri, &unverified_code);
+    let refused = CodeFlow::new().exchange(&provider, &catcher.uri, &unverified_code);
     refused.expect_status(400);
     assert_eq!(refused.json()["error"], "invalid_grant");
 
-    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = flow.exchange(&provider, &catcher.uri, &code);
     let tokens = tokens.expect_status(200).json();
     let id_token = tokens["id_token"].as_str().expect("an ID token");
     let (header, claims) = jwt_parts(id_token);
@@ -443,7 +281,7 @@ fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_
     assert_eq!(claims["groups"], serde_json::json!(["dagu-admins", "ops"]));
 
     // A code is good once (and its reuse revokes the grant, as RFC 6749 10.5 advises).
-    let again = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let again = flow.exchange(&provider, &catcher.uri, &code);
     again.expect_status(400);
     assert_eq!(again.json()["error"], "invalid_grant");
 }
@@ -460,12 +298,11 @@ fn after_rotation_or_with_a_second_providers_key_the_id_tokens_kid_follows_the_s
     let Some(browser) = browser_or_skip() else {
         return;
     };
-    let discovery = provider.discovery();
     // Signed in and consented once; later flows come straight back with a code.
     let id_token_kid = |sign_in_as| {
         let flow = CodeFlow::new();
         let code = authorize(&browser, &provider, &catcher, &flow, sign_in_as);
-        let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+        let tokens = flow.exchange(&provider, &catcher.uri, &code);
         let tokens = tokens.expect_status(200).json();
         let (header, _) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
         header["kid"].as_str().unwrap_or_default().to_owned()
@@ -521,9 +358,7 @@ fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_ge
     let Some(browser) = browser_or_skip() else {
         return;
     };
-    let discovery = provider.discovery();
-    let mut flow = CodeFlow::new();
-    flow.scope = "openid profile email";
+    let flow = CodeFlow::new().scope("openid profile email");
     let code = authorize(
         &browser,
         &provider,
@@ -531,7 +366,7 @@ fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_ge
         &flow,
         Some(("alice", ACCOUNT_PASSWORD)),
     );
-    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = flow.exchange(&provider, &catcher.uri, &code);
     let tokens = tokens.expect_status(200).json();
     let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(claims["sub"], "sub-alice");
@@ -540,7 +375,7 @@ fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_ge
 
     let access_token = tokens["access_token"].as_str().expect("an access token");
     let userinfo = provider.client().get(
-        &endpoint_path(&provider, &discovery, "userinfo_endpoint"),
+        &provider.endpoint_path("userinfo_endpoint"),
         Some(access_token),
     );
     let userinfo = userinfo.expect_status(200).json();
@@ -563,7 +398,6 @@ fn id_token_claim_overrides_reach_the_token_response_under_the_published_kid() {
     let Some(browser) = browser_or_skip() else {
         return;
     };
-    let discovery = provider.discovery();
     provider.set_id_token_claims(
         serde_json::json!({"nonce": "not-the-nonce", "aud": "someone-else", "email": null}),
     );
@@ -575,7 +409,7 @@ fn id_token_claim_overrides_reach_the_token_response_under_the_published_kid() {
         &flow,
         Some(("alice", ACCOUNT_PASSWORD)),
     );
-    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = flow.exchange(&provider, &catcher.uri, &code);
     let tokens = tokens.expect_status(200).json();
     let (header, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(
@@ -590,7 +424,7 @@ fn id_token_claim_overrides_reach_the_token_response_under_the_published_kid() {
     provider.set_id_token_claims(serde_json::json!({}));
     let flow = CodeFlow::new();
     let code = authorize(&browser, &provider, &catcher, &flow, None);
-    let tokens = flow.exchange(&provider, &discovery, &catcher.uri, &code);
+    let tokens = flow.exchange(&provider, &catcher.uri, &code);
     let tokens = tokens.expect_status(200).json();
     let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(claims["nonce"], flow.nonce.as_str());

@@ -126,11 +126,10 @@ impl OidcProvider {
                         // The interaction's page posts to its own path plus the step.
                         let interaction = path.split('?').next().unwrap_or_default().to_owned();
                         path = format!("{interaction}/login");
-                        form = Some(format!(
-                            "username={}&password={}",
-                            form_encode(username),
-                            form_encode(password)
-                        ));
+                        form = Some(super::relying_party::form(&[
+                            ("username", username),
+                            ("password", password),
+                        ]));
                     }
                     Some(Page::Consent) => {
                         let interaction = path.split('?').next().unwrap_or_default().to_owned();
@@ -144,16 +143,4 @@ impl OidcProvider {
         }
         panic!("no redirect back to the relying party within {MAX_STEPS} steps (at {path})");
     }
-}
-
-/// `application/x-www-form-urlencoded` for one value.
-fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
