@@ -10,7 +10,7 @@
 import {
   createHash, createPrivateKey, generateKeyPair, randomBytes, sign, timingSafeEqual,
 } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs, promisify } from 'node:util';
 
@@ -81,12 +81,28 @@ function loadKey(path) {
   return signingJwk(jwk);
 }
 
+// With `signing_key` set, that file holds the signing key across restarts: read when it exists,
+// else written with a fresh key, and rewritten on every rotation.
+async function initialSigningKey() {
+  if (!config.signing_key) return newKey();
+  if (existsSync(config.signing_key)) return loadKey(config.signing_key);
+  const key = await newKey();
+  writeFileSync(config.signing_key, JSON.stringify(key), { mode: 0o600 });
+  return key;
+}
+
+async function rotateSigningKey() {
+  state.signing = await newKey();
+  if (config.signing_key) writeFileSync(config.signing_key, JSON.stringify(state.signing), { mode: 0o600 });
+  buildProvider();
+}
+
 function publicPart({ kty, n, e, kid, alg, use }) {
   return { kty, n, e, kid, alg, use };
 }
 
 const state = {
-  signing: config.signing_key ? loadKey(config.signing_key) : await newKey(),
+  signing: await initialSigningKey(),
   // Keys rotated out but still published (rotate with keep_previous).
   retired: [],
   // Made on first use: a new RSA key takes a noticeable part of a second.
@@ -349,8 +365,7 @@ async function admin(req, res, route) {
     case 'rotate': {
       const previous = state.signing;
       if (body.keep_previous) state.retired.push(previous);
-      state.signing = await newKey();
-      buildProvider();
+      await rotateSigningKey();
       return sendJson(res, 200, { kid: state.signing.kid, previous_kid: previous.kid });
     }
     case 'sign-with': {
@@ -492,7 +507,6 @@ function stop() {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.on('SIGHUP', async () => {
-  state.signing = await newKey();
-  buildProvider();
+  await rotateSigningKey();
   console.log(`ROTATED ${state.signing.kid}`);
 });

@@ -159,7 +159,8 @@ pub struct OidcOptions {
     pub groups_scope: String,
     /// The accounts.
     pub accounts: Vec<OidcAccount>,
-    /// A private RSA key as a JWK file; a fresh key when `None`.
+    /// A private RSA key as a JWK file (copied; rotation never writes it); a fresh key when
+    /// `None`.
     pub signing_key: Option<PathBuf>,
 }
 
@@ -257,6 +258,7 @@ impl SigningKey {
 
 /// A running provider, killed on drop. When the test is panicking, the drop prints its output.
 pub struct OidcProvider {
+    node: PathBuf,
     child: Option<Child>,
     issuer: String,
     port: u16,
@@ -264,9 +266,13 @@ pub struct OidcProvider {
     client_secret: String,
     admin_token: String,
     client: Client,
+    // What node starts with; the admin calls that a restart keeps (accounts, redirect URIs)
+    // write through to it.
+    config: Mutex<Value>,
+    config_path: PathBuf,
     stdout_path: PathBuf,
     stderr_path: PathBuf,
-    // Holds the config file and the logs.
+    // Holds the config file, the signing key file and the logs.
     _work: TempDir,
 }
 
@@ -387,6 +393,13 @@ impl OidcProvider {
             .expect("create a temporary directory");
         // Another local process must not rotate keys or swap accounts under a test.
         let admin_token = format!("admin-{:016x}", RandomState::new().build_hasher().finish());
+        // The provider rewrites this file on rotation, so a caller's own key file stays as it
+        // was; a restart reads the current key back from it.
+        let key_path = work.path().join("signing-key.jwk");
+        if let Some(given) = &options.signing_key {
+            fs::copy(given, &key_path)
+                .unwrap_or_else(|e| panic!("copy the signing key {}: {e}", given.display()));
+        }
         let config = json!({
             "host": "127.0.0.1",
             "port": options.port.unwrap_or(0),
@@ -403,36 +416,59 @@ impl OidcProvider {
             "groups_claim": options.groups_claim,
             "groups_scope": options.groups_scope,
             "accounts": options.accounts.iter().map(OidcAccount::to_json).collect::<Vec<_>>(),
-            "signing_key": options.signing_key,
+            "signing_key": key_path,
         });
-        let config_path = work.path().join("config.json");
-        fs::write(&config_path, config.to_string()).expect("write the provider's config");
-        let stdout_path = work.path().join("stdout.log");
-        let stderr_path = work.path().join("stderr.log");
-        let child = Command::new(node)
-            .arg(package_dir().join("provider.mjs"))
-            .arg("--config")
-            .arg(&config_path)
-            .current_dir(package_dir())
-            .stdin(Stdio::null())
-            .stdout(File::create(&stdout_path).expect("create stdout.log"))
-            .stderr(File::create(&stderr_path).expect("create stderr.log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start node: {e}"));
         let mut provider = OidcProvider {
-            child: Some(child),
+            node: node.to_path_buf(),
+            child: None,
             issuer: String::new(),
             port: 0,
             client_id: options.client_id,
             client_secret: options.client_secret,
             admin_token,
             client: Client::new(String::new()),
-            stdout_path,
-            stderr_path,
+            config: Mutex::new(config),
+            config_path: work.path().join("config.json"),
+            stdout_path: work.path().join("stdout.log"),
+            stderr_path: work.path().join("stderr.log"),
             _work: work,
         };
-        provider.wait_until_ready();
+        provider.spawn();
         provider
+    }
+
+    fn config(&self) -> std::sync::MutexGuard<'_, Value> {
+        self.config
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts node on the current config (fresh logs) and waits until it is ready.
+    fn spawn(&mut self) {
+        let config = self.config().to_string();
+        fs::write(&self.config_path, config).expect("write the provider's config");
+        let child = Command::new(&self.node)
+            .arg(package_dir().join("provider.mjs"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .current_dir(package_dir())
+            .stdin(Stdio::null())
+            .stdout(File::create(&self.stdout_path).expect("create stdout.log"))
+            .stderr(File::create(&self.stderr_path).expect("create stderr.log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start node: {e}"));
+        self.child = Some(child);
+        self.wait_until_ready();
+    }
+
+    /// Stops the provider if it runs and starts it again on the same port, with the same
+    /// issuer, client, accounts, redirect URIs and signing key. Sessions, codes, retired keys
+    /// and the other switches start over, as after a real provider's restart without a
+    /// database.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.config()["port"] = json!(self.port);
+        self.spawn();
     }
 
     /// Waits for `READY <issuer> <kid>` on stdout.
@@ -585,6 +621,7 @@ impl OidcProvider {
     pub fn set_accounts(&self, accounts: &[OidcAccount]) {
         let accounts: Vec<Value> = accounts.iter().map(OidcAccount::to_json).collect();
         self.admin("accounts", &json!({"accounts": accounts}));
+        self.config()["accounts"] = json!(accounts);
     }
 
     /// Makes every browser sign in (and consent) again at its next authorization request, as a
@@ -597,6 +634,7 @@ impl OidcProvider {
     /// Replaces the client's redirect URIs (e.g. once the host's port is known).
     pub fn set_redirect_uris(&self, uris: &[&str]) {
         self.admin("redirect-uris", &json!({"redirect_uris": uris}));
+        self.config()["client"]["redirect_uris"] = json!(uris);
     }
 
     /// Delays every answer of the provider (not of the admin routes) by `delay`.

@@ -204,6 +204,31 @@ fn signing_in_over_http_without_a_browser_yields_a_code_for_the_same_id_token() 
 }
 
 #[test]
+fn a_stopped_provider_refuses_connections_and_a_restart_keeps_issuer_key_and_accounts() {
+    let redirect_uri = "http://127.0.0.1:9/callback";
+    let Some(mut provider) = OidcProvider::start_or_skip(OidcOptions::new()) else {
+        return;
+    };
+    provider.set_accounts(&[alice()]);
+    provider.set_redirect_uris(&[redirect_uri]);
+    let issuer = provider.issuer().to_owned();
+    let kid = provider.rotate_key();
+
+    provider.stop();
+    let discovery_path = "/.well-known/openid-configuration";
+    let refused = provider.client().try_send("GET", discovery_path, &[], None);
+    assert!(refused.is_err(), "{:?}", refused.map(|r| r.status));
+
+    provider.restart();
+    assert_eq!(provider.issuer(), issuer);
+    assert_eq!(provider.jwks_kids(), vec![kid]);
+    let flow = CodeFlow::new();
+    let url = flow.authorization_url(&provider, redirect_uri);
+    let back = provider.sign_in_over_http(&url, "alice", ACCOUNT_PASSWORD);
+    assert!(query_param(&query_pairs(&back), "code").is_some(), "{back}");
+}
+
+#[test]
 fn rotating_the_key_publishes_a_new_kid_in_place_of_the_old_or_beside_it() {
     let Some(provider) = OidcProvider::start_or_skip(OidcOptions::new()) else {
         return;
