@@ -142,6 +142,31 @@ fn authorize(
         .to_owned()
 }
 
+/// The redirect URI of the tests that sign in over HTTP: nothing listens there, as the provider
+/// only names it.
+const UNSERVED_REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+
+/// The tokens of one code flow signed in over HTTP as alice.
+fn tokens_over_http(provider: &OidcProvider, flow: &CodeFlow) -> serde_json::Value {
+    let url = flow.authorization_url(provider, UNSERVED_REDIRECT_URI);
+    let back = provider.sign_in_over_http(&url, "alice", ACCOUNT_PASSWORD);
+    assert!(
+        back.starts_with(&format!("{UNSERVED_REDIRECT_URI}?")),
+        "{back}"
+    );
+    let query = query_pairs(&back);
+    assert_eq!(query_param(&query, "state"), Some(flow.state.as_str()));
+    let code = query_param(&query, "code").unwrap_or_else(|| panic!("no code in {back}"));
+    let tokens = flow.exchange(provider, UNSERVED_REDIRECT_URI, code);
+    tokens.expect_status(200).json()
+}
+
+fn http_options() -> OidcOptions {
+    OidcOptions::new()
+        .redirect_uri(UNSERVED_REDIRECT_URI)
+        .account(alice())
+}
+
 #[test]
 fn discovery_names_the_issuer_and_its_endpoints_and_the_jwks_publishes_one_signing_key() {
     let options = OidcOptions::new().issuer_path("/realms/test");
@@ -179,24 +204,11 @@ fn discovery_names_the_issuer_and_its_endpoints_and_the_jwks_publishes_one_signi
 
 #[test]
 fn signing_in_over_http_without_a_browser_yields_a_code_for_the_same_id_token() {
-    let redirect_uri = "http://127.0.0.1:9/callback";
-    let options = OidcOptions::new()
-        .redirect_uri(redirect_uri)
-        .account(alice());
-    let Some(provider) = OidcProvider::start_or_skip(options) else {
+    let Some(provider) = OidcProvider::start_or_skip(http_options()) else {
         return;
     };
     let flow = CodeFlow::new();
-    let url = flow.authorization_url(&provider, redirect_uri);
-    let back = provider.sign_in_over_http(&url, "alice", ACCOUNT_PASSWORD);
-    let (target, query) = back.split_once('?').expect("a query");
-    assert_eq!(target, redirect_uri);
-    let query = query_pairs(query);
-    assert_eq!(query_param(&query, "state"), Some(flow.state.as_str()));
-    let code = query_param(&query, "code").expect("a code");
-
-    let tokens = flow.exchange(&provider, redirect_uri, code);
-    let tokens = tokens.expect_status(200).json();
+    let tokens = tokens_over_http(&provider, &flow);
     let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(claims["nonce"], flow.nonce.as_str());
     assert_eq!(claims["email"], "alice@example.com");
@@ -205,12 +217,11 @@ fn signing_in_over_http_without_a_browser_yields_a_code_for_the_same_id_token() 
 
 #[test]
 fn a_stopped_provider_refuses_connections_and_a_restart_keeps_issuer_key_and_accounts() {
-    let redirect_uri = "http://127.0.0.1:9/callback";
     let Some(mut provider) = OidcProvider::start_or_skip(OidcOptions::new()) else {
         return;
     };
     provider.set_accounts(&[alice()]);
-    provider.set_redirect_uris(&[redirect_uri]);
+    provider.set_redirect_uris(&[UNSERVED_REDIRECT_URI]);
     let issuer = provider.issuer().to_owned();
     let kid = provider.rotate_key();
 
@@ -222,10 +233,8 @@ fn a_stopped_provider_refuses_connections_and_a_restart_keeps_issuer_key_and_acc
     provider.restart();
     assert_eq!(provider.issuer(), issuer);
     assert_eq!(provider.jwks_kids(), vec![kid]);
-    let flow = CodeFlow::new();
-    let url = flow.authorization_url(&provider, redirect_uri);
-    let back = provider.sign_in_over_http(&url, "alice", ACCOUNT_PASSWORD);
-    assert!(query_param(&query_pairs(&back), "code").is_some(), "{back}");
+    let tokens = tokens_over_http(&provider, &CodeFlow::new());
+    assert!(tokens["id_token"].is_string(), "{tokens}");
 }
 
 #[test]
@@ -313,37 +322,26 @@ fn a_browser_signs_in_at_the_provider_and_the_code_with_pkce_yields_an_id_token_
 
 #[test]
 fn after_rotation_or_with_a_second_providers_key_the_id_tokens_kid_follows_the_signing_key() {
-    let catcher = RedirectCatcher::start();
-    let options = OidcOptions::new()
-        .redirect_uri(&catcher.uri)
-        .account(alice());
-    let Some(provider) = OidcProvider::start_or_skip(options) else {
+    let Some(provider) = OidcProvider::start_or_skip(http_options()) else {
         return;
     };
-    let Some(browser) = browser_or_skip() else {
-        return;
-    };
-    // Signed in and consented once; later flows come straight back with a code.
-    let id_token_kid = |sign_in_as| {
-        let flow = CodeFlow::new();
-        let code = authorize(&browser, &provider, &catcher, &flow, sign_in_as);
-        let tokens = flow.exchange(&provider, &catcher.uri, &code);
-        let tokens = tokens.expect_status(200).json();
+    let id_token_kid = || {
+        let tokens = tokens_over_http(&provider, &CodeFlow::new());
         let (header, _) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
         header["kid"].as_str().unwrap_or_default().to_owned()
     };
-    let original = id_token_kid(Some(("alice", ACCOUNT_PASSWORD)));
+    let original = id_token_kid();
 
     let rotated = provider.rotate_key();
     assert_ne!(rotated, original);
-    assert_eq!(id_token_kid(None), rotated);
+    assert_eq!(id_token_kid(), rotated);
 
     provider.sign_with(SigningKey::Foreign);
-    let foreign = id_token_kid(None);
+    let foreign = id_token_kid();
     assert!(!provider.jwks_kids().contains(&foreign), "{foreign}");
 
     provider.sign_with(SigningKey::ForeignWithPublishedKid);
-    assert_eq!(id_token_kid(None), rotated);
+    assert_eq!(id_token_kid(), rotated);
     assert_eq!(provider.jwks_kids(), vec![rotated]);
 }
 
@@ -371,28 +369,13 @@ fn the_provider_remembers_a_sign_in_until_it_forgets_its_sessions() {
 #[test]
 fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_get_groups_from_userinfo()
  {
-    let catcher = RedirectCatcher::start();
-    let options = OidcOptions::new()
-        .redirect_uri(&catcher.uri)
-        .account(alice())
+    let options = http_options()
         .claims_only_in_userinfo()
         .groups_scope("profile");
     let Some(provider) = OidcProvider::start_or_skip(options) else {
         return;
     };
-    let Some(browser) = browser_or_skip() else {
-        return;
-    };
-    let flow = CodeFlow::new().scope("openid profile email");
-    let code = authorize(
-        &browser,
-        &provider,
-        &catcher,
-        &flow,
-        Some(("alice", ACCOUNT_PASSWORD)),
-    );
-    let tokens = flow.exchange(&provider, &catcher.uri, &code);
-    let tokens = tokens.expect_status(200).json();
+    let tokens = tokens_over_http(&provider, &CodeFlow::new().scope("openid profile email"));
     let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(claims["sub"], "sub-alice");
     assert!(claims.get("email").is_none(), "{claims}");
@@ -413,29 +396,15 @@ fn with_claims_only_in_userinfo_and_groups_under_profile_dagus_default_scopes_ge
 
 #[test]
 fn id_token_claim_overrides_reach_the_token_response_under_the_published_kid() {
-    let catcher = RedirectCatcher::start();
-    let options = OidcOptions::new()
-        .redirect_uri(&catcher.uri)
-        .account(alice());
-    let Some(provider) = OidcProvider::start_or_skip(options) else {
+    let Some(provider) = OidcProvider::start_or_skip(http_options()) else {
         return;
     };
-    let Some(browser) = browser_or_skip() else {
-        return;
-    };
-    provider.set_id_token_claims(
-        serde_json::json!({"nonce": "not-the-nonce", "aud": "someone-else", "email": null}),
-    );
-    let flow = CodeFlow::new();
-    let code = authorize(
-        &browser,
-        &provider,
-        &catcher,
-        &flow,
-        Some(("alice", ACCOUNT_PASSWORD)),
-    );
-    let tokens = flow.exchange(&provider, &catcher.uri, &code);
-    let tokens = tokens.expect_status(200).json();
+    provider.set_id_token_claims(serde_json::json!({
+        "nonce": "not-the-nonce",
+        "aud": "someone-else",
+        "email": null,
+    }));
+    let tokens = tokens_over_http(&provider, &CodeFlow::new());
     let (header, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
     assert_eq!(
         provider.jwks_kids(),
@@ -448,10 +417,11 @@ fn id_token_claim_overrides_reach_the_token_response_under_the_published_kid() {
 
     provider.set_id_token_claims(serde_json::json!({}));
     let flow = CodeFlow::new();
-    let code = authorize(&browser, &provider, &catcher, &flow, None);
-    let tokens = flow.exchange(&provider, &catcher.uri, &code);
-    let tokens = tokens.expect_status(200).json();
-    let (_, claims) = jwt_parts(tokens["id_token"].as_str().expect("an ID token"));
+    let (_, claims) = jwt_parts(
+        tokens_over_http(&provider, &flow)["id_token"]
+            .as_str()
+            .expect("an ID token"),
+    );
     assert_eq!(claims["nonce"], flow.nonce.as_str());
     assert_eq!(claims["aud"], provider.client_id());
 }
