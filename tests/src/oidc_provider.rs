@@ -20,241 +20,30 @@
 //! The package is installed with `npm ci` into `tests/oidc/node_modules` the first time it is
 //! missing or its version differs from the one `tests/oidc/package.json` pins.
 
+mod install;
+mod options;
 mod relying_party;
 mod sign_in;
 
+pub use install::{node_or_skip, package_dir};
+pub use options::{ACCOUNT_PASSWORD, OidcAccount, OidcOptions, SigningKey};
 pub use relying_party::{CodeFlow, form, jwt_parts, query_pairs, query_param};
 
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::http::{Client, Response};
-use crate::native::{require_all, tool_or_skip};
-use crate::workspace_root;
 
 /// How long node may take to print its ready line (it generates a 2048-bit RSA key first).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// The oldest node that oidc-provider (8.x) supports.
-const MIN_NODE_MAJOR: u32 = 18;
-/// The password of every [`OidcAccount`] unless set otherwise.
-pub const ACCOUNT_PASSWORD: &str = "Provider-Pass-7272-lantern";
-
-/// One account of the provider, signing in at its login form with `username` and `password`.
-#[derive(Clone, Debug)]
-pub struct OidcAccount {
-    /// The `sub` claim.
-    pub sub: String,
-    /// What is typed into the provider's login form.
-    pub username: String,
-    /// What is typed into the provider's login form.
-    pub password: String,
-    /// The `email` claim, left out when `None`.
-    pub email: Option<String>,
-    /// The `email_verified` claim.
-    pub email_verified: bool,
-    /// The `preferred_username` claim, left out when `None`.
-    pub preferred_username: Option<String>,
-    /// The `name` claim, left out when `None`.
-    pub name: Option<String>,
-    /// The groups claim (named by [`OidcOptions::groups_claim`]), left out when `None`.
-    pub groups: Option<Vec<String>>,
-    /// Further claims, granted with the `profile` scope (e.g. for `role_attribute_path`).
-    pub extra_claims: Map<String, Value>,
-}
-
-impl OidcAccount {
-    /// An account with `sub` `sub-<username>`, [`ACCOUNT_PASSWORD`], a verified `email`,
-    /// `preferred_username` and `name` equal to `username`, and no groups.
-    pub fn new(username: &str, email: &str) -> Self {
-        OidcAccount {
-            sub: format!("sub-{username}"),
-            username: username.to_owned(),
-            password: ACCOUNT_PASSWORD.to_owned(),
-            email: Some(email.to_owned()),
-            email_verified: true,
-            preferred_username: Some(username.to_owned()),
-            name: Some(username.to_owned()),
-            groups: None,
-            extra_claims: Map::new(),
-        }
-    }
-
-    /// Sets the groups claim.
-    pub fn groups(mut self, groups: &[&str]) -> Self {
-        self.groups = Some(groups.iter().map(|g| (*g).to_owned()).collect());
-        self
-    }
-
-    /// Sets the `sub` claim.
-    pub fn subject(mut self, sub: &str) -> Self {
-        self.sub = sub.to_owned();
-        self
-    }
-
-    /// Sets or removes the `email` claim.
-    pub fn email(mut self, email: Option<&str>) -> Self {
-        self.email = email.map(str::to_owned);
-        self
-    }
-
-    /// Sets or removes the `preferred_username` claim.
-    pub fn preferred_username(mut self, name: Option<&str>) -> Self {
-        self.preferred_username = name.map(str::to_owned);
-        self
-    }
-
-    /// Adds a claim granted with the `profile` scope.
-    pub fn claim(mut self, name: &str, value: Value) -> Self {
-        self.extra_claims.insert(name.to_owned(), value);
-        self
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "sub": self.sub,
-            "username": self.username,
-            "password": self.password,
-            "email": self.email,
-            "email_verified": self.email_verified,
-            "preferred_username": self.preferred_username,
-            "name": self.name,
-            "groups": self.groups,
-            "claims": self.extra_claims,
-        })
-    }
-}
-
-/// How an [`OidcProvider`] starts.
-#[derive(Clone, Debug)]
-pub struct OidcOptions {
-    /// The port on 127.0.0.1; any free one when `None`.
-    pub port: Option<u16>,
-    /// A path under which the provider lives (e.g. `/realms/test`, as Keycloak's issuers have).
-    pub issuer_path: String,
-    /// The one confidential client.
-    pub client_id: String,
-    /// Its secret.
-    pub client_secret: String,
-    /// Where the provider may send the browser back to (exact match).
-    pub redirect_uris: Vec<String>,
-    /// `client_secret_basic` (default) or `client_secret_post`.
-    pub token_endpoint_auth_method: String,
-    /// Whether an authorization request without an S256 `code_challenge` is refused.
-    pub pkce_required: bool,
-    /// Whether the ID token carries the scopes' claims (default), or only `sub` and the
-    /// protocol claims, leaving email, groups and the rest to userinfo.
-    pub claims_in_id_token: bool,
-    /// The name of the groups claim (`groups` by default).
-    pub groups_claim: String,
-    /// The scope that grants the groups claim: `groups` by default, `profile` for a relying
-    /// party that asks only for Dagu's default scopes (`openid profile email`).
-    pub groups_scope: String,
-    /// The accounts.
-    pub accounts: Vec<OidcAccount>,
-    /// A private RSA key as a JWK file (copied; rotation never writes it); a fresh key when
-    /// `None`.
-    pub signing_key: Option<PathBuf>,
-}
-
-impl Default for OidcOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OidcOptions {
-    /// Client `dagu-auth-test` with a fixed secret, PKCE required, claims in the ID token, no
-    /// redirect URIs and no accounts yet.
-    pub fn new() -> Self {
-        OidcOptions {
-            port: None,
-            issuer_path: String::new(),
-            client_id: "dagu-auth-test".to_owned(),
-            client_secret: "dagu-auth-test-secret-0123456789".to_owned(),
-            redirect_uris: Vec::new(),
-            token_endpoint_auth_method: "client_secret_basic".to_owned(),
-            pkce_required: true,
-            claims_in_id_token: true,
-            groups_claim: "groups".to_owned(),
-            groups_scope: "groups".to_owned(),
-            accounts: Vec::new(),
-            signing_key: None,
-        }
-    }
-
-    /// Adds a redirect URI.
-    pub fn redirect_uri(mut self, uri: &str) -> Self {
-        self.redirect_uris.push(uri.to_owned());
-        self
-    }
-
-    /// Adds an account.
-    pub fn account(mut self, account: OidcAccount) -> Self {
-        self.accounts.push(account);
-        self
-    }
-
-    /// Listens on `port` (e.g. to come back where a stopped provider was).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = Some(port);
-        self
-    }
-
-    /// Serves the issuer under `path` (starting with `/`).
-    pub fn issuer_path(mut self, path: &str) -> Self {
-        self.issuer_path = path.to_owned();
-        self
-    }
-
-    /// Sets the groups claim's name.
-    pub fn groups_claim(mut self, name: &str) -> Self {
-        self.groups_claim = name.to_owned();
-        self
-    }
-
-    /// Grants the groups claim with `scope` instead of the `groups` scope.
-    pub fn groups_scope(mut self, scope: &str) -> Self {
-        self.groups_scope = scope.to_owned();
-        self
-    }
-
-    /// Leaves email, groups and the other scope claims to userinfo.
-    pub fn claims_only_in_userinfo(mut self) -> Self {
-        self.claims_in_id_token = false;
-        self
-    }
-}
-
-/// Which key signs the ID tokens the token endpoint issues. The JWKS publishes the provider's
-/// own key whichever is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SigningKey {
-    /// The provider's own, published key.
-    Published,
-    /// A key of a second provider, under its own `kid`, which the JWKS does not list.
-    Foreign,
-    /// A second provider's key under the published key's `kid`: only the signature check can
-    /// tell.
-    ForeignWithPublishedKid,
-}
-
-impl SigningKey {
-    fn wire_name(self) -> &'static str {
-        match self {
-            SigningKey::Published => "signing",
-            SigningKey::Foreign => "foreign",
-            SigningKey::ForeignWithPublishedKid => "foreign-same-kid",
-        }
-    }
-}
 
 /// A running provider, killed on drop. When the test is panicking, the drop prints its output.
 pub struct OidcProvider {
@@ -274,95 +63,6 @@ pub struct OidcProvider {
     stderr_path: PathBuf,
     // Holds the config file, the signing key file and the logs.
     _work: TempDir,
-}
-
-/// `tests/oidc`.
-pub fn package_dir() -> PathBuf {
-    workspace_root().join("tests/oidc")
-}
-
-/// `node`, after `npm ci` if the pinned package is not installed; `None` after printing why the
-/// calling test skips. Under [`require_all`] a missing or too old node, or a failed install,
-/// panics instead.
-pub fn node_or_skip() -> Option<PathBuf> {
-    let node = tool_or_skip("node", "nodejs")?;
-    let npm = tool_or_skip("npm", "npm")?;
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = INSTALLED.get_or_init(|| {
-        check_node_version(&node)?;
-        install_package(&npm)
-    });
-    match ready {
-        Ok(()) => Some(node),
-        Err(reason) => {
-            assert!(
-                !require_all(),
-                "{reason}, and DAGU_AUTH_REQUIRE_ALL=1 requires the OIDC provider"
-            );
-            println!("skipped: {reason}; set DAGU_AUTH_REQUIRE_ALL=1 to make this a failure");
-            None
-        }
-    }
-}
-
-fn check_node_version(node: &Path) -> Result<(), String> {
-    let output = Command::new(node)
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("`node --version` failed: {e}"))?;
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let major = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok());
-    match major {
-        Some(major) if major >= MIN_NODE_MAJOR => Ok(()),
-        _ => Err(format!(
-            "node {version:?} is older than {MIN_NODE_MAJOR}, which oidc-provider needs"
-        )),
-    }
-}
-
-/// The `version` field of a `package.json`, or a dependency's pinned version in it.
-fn read_version(package_json: &Path, dependency: Option<&str>) -> Option<String> {
-    let text = fs::read(package_json).ok()?;
-    let manifest: Value = serde_json::from_slice(&text).ok()?;
-    let version = match dependency {
-        Some(name) => &manifest["dependencies"][name],
-        None => &manifest["version"],
-    };
-    version.as_str().map(str::to_owned)
-}
-
-fn install_package(npm: &Path) -> Result<(), String> {
-    let dir = package_dir();
-    let pinned = read_version(&dir.join("package.json"), Some("oidc-provider"))
-        .ok_or("tests/oidc/package.json pins no oidc-provider version")?;
-    let installed_manifest = dir.join("node_modules/oidc-provider/package.json");
-    if read_version(&installed_manifest, None).as_deref() == Some(pinned.as_str()) {
-        return Ok(());
-    }
-    // One install at a time within this process; `npm ci` replaces node_modules as a whole.
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let output = Command::new(npm)
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not run `npm ci` in {}: {e}", dir.display()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`npm ci` in {} failed ({}): {}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(())
 }
 
 fn read_lossy(path: &Path) -> String {
@@ -437,7 +137,7 @@ impl OidcProvider {
         provider
     }
 
-    fn config(&self) -> std::sync::MutexGuard<'_, Value> {
+    fn config(&self) -> MutexGuard<'_, Value> {
         self.config
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
