@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -25,6 +25,7 @@ pub fn package_dir() -> PathBuf {
 pub fn node_or_skip() -> Option<PathBuf> {
     let node = tool_or_skip("node", "nodejs")?;
     let npm = tool_or_skip("npm", "npm")?;
+    // Once per test process: the tests that start together wait for one `npm ci`.
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     let ready = INSTALLED.get_or_init(|| {
         check_node_version(&node)?;
@@ -81,11 +82,6 @@ fn install_package(npm: &Path) -> Result<(), String> {
     if read_version(&installed_manifest, None).as_deref() == Some(pinned.as_str()) {
         return Ok(());
     }
-    // One install at a time within this process; `npm ci` replaces node_modules as a whole.
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let output = Command::new(npm)
         .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
         .current_dir(&dir)
