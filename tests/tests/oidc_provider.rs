@@ -67,12 +67,16 @@ impl RedirectCatcher {
                 };
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                // The whole head is read before answering: closing with unread bytes would
+                // reset the connection, and the browser might send the request again.
+                let mut reader = BufReader::new(&stream);
                 let mut request_line = String::new();
-                if BufReader::new(&stream)
-                    .read_line(&mut request_line)
-                    .is_err()
-                {
+                if reader.read_line(&mut request_line).is_err() {
                     continue;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
                 }
                 let target = request_line.split(' ').nth(1).unwrap_or_default();
                 if target.starts_with("/callback") {
