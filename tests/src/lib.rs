@@ -10,6 +10,7 @@
 //! - [`cli`]: runs host-demo's operator commands, at a pipe or at a terminal.
 //! - [`native`]: C and Go callers: external tools, the installed-library layout, the
 //!   `test-hooks` build of the plugin.
+//! - [`oidc_provider`]: a real OpenID provider (npm `oidc-provider`) on loopback.
 
 pub mod api;
 pub mod artifacts;
@@ -18,6 +19,7 @@ pub mod go;
 pub mod host;
 pub mod http;
 pub mod native;
+pub mod oidc_provider;
 
 pub use artifacts::{Artifacts, ensure_built, profile, profile_dir, target_dir, workspace_root};
 pub use host::{Abi, HostDemo, HostOptions, StartError};
