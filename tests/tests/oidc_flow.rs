@@ -27,10 +27,19 @@ fn accounts() -> Vec<OidcAccount> {
 
 /// A provider and a host-demo that signs in through it; `extra` adds host environment.
 fn site(extra: &[(&str, &str)]) -> Option<Site> {
+    site_with(|options| options, accounts(), extra)
+}
+
+/// `site`, with the provider's options and accounts chosen by the test.
+fn site_with(
+    provider_options: impl FnOnce(OidcOptions) -> OidcOptions,
+    provider_accounts: Vec<OidcAccount>,
+    extra: &[(&str, &str)],
+) -> Option<Site> {
     let port = free_port();
     let callback = format!("http://127.0.0.1:{port}/oidc-callback");
-    let mut options = OidcOptions::new().redirect_uri(&callback);
-    for account in accounts() {
+    let mut options = provider_options(OidcOptions::new().redirect_uri(&callback));
+    for account in provider_accounts {
         options = options.account(account);
     }
     let provider = OidcProvider::start_or_skip(options)?;
@@ -347,4 +356,79 @@ fn a_provider_that_is_down_is_a_clear_message_while_sessions_still_authorize() {
         "Authentication failed: the identity provider is unavailable"
     );
     assert!(dag_names(&site, &token).contains(&"demo-ops".to_owned()));
+}
+
+#[test]
+fn dagus_default_scopes_read_email_and_groups_from_userinfo_under_an_issuer_with_a_path() {
+    // Keycloak-style issuer (a path), claims only at userinfo, groups granted with `profile`,
+    // and the host asking for Dagu's default scopes.
+    let Some(site) = site_with(
+        |options| {
+            options
+                .issuer_path("/realms/test")
+                .claims_only_in_userinfo()
+                .groups_scope("profile")
+        },
+        accounts(),
+        &[("DAGU_AUTH_OIDC_SCOPES", "openid,profile,email")],
+    ) else {
+        return;
+    };
+    let (token, _) = site.token("alice");
+    let me = site
+        .host
+        .client()
+        .get("/api/v1/auth/me", Some(&token))
+        .json();
+    // Provisioning requires an email, so this user exists only because userinfo gave one.
+    assert_eq!(me["user"]["username"], "alice", "{me}");
+    assert_eq!(
+        me["user"]["workspaceAccess"]["grants"][0]["workspace"], "ops",
+        "{me}"
+    );
+    assert!(dag_names(&site, &token).contains(&"demo-ops".to_owned()));
+}
+
+#[test]
+fn role_attribute_path_reads_the_providers_claims_and_wins_over_group_mappings() {
+    let Some(site) = site_with(
+        |options| options,
+        vec![
+            OidcAccount::new("carol", "carol@example.com")
+                .groups(&["ops"])
+                .claim("dagu_role", json!("operator")),
+        ],
+        &[("DAGU_AUTH_OIDC_ROLE_ATTRIBUTE_PATH", ".dagu_role")],
+    ) else {
+        return;
+    };
+    let (token, _) = site.token("carol");
+    let me = site
+        .host
+        .client()
+        .get("/api/v1/auth/me", Some(&token))
+        .json();
+    assert_eq!(me["user"]["role"], "operator", "{me}");
+    assert!(dag_names(&site, &token).contains(&"demo-finance".to_owned()));
+}
+
+#[test]
+fn an_id_token_for_another_audience_or_issuer_or_expired_is_an_invalid_token() {
+    let Some(site) = site(&[]) else { return };
+    for claims in [
+        json!({"aud": "someone-else"}),
+        json!({"iss": "http://127.0.0.1:1/other"}),
+        json!({"exp": 1_000_000_000}),
+    ] {
+        site.provider.set_id_token_claims(claims.clone());
+        site.provider.forget_sessions();
+        assert_eq!(
+            site.error("alice"),
+            "Authentication failed: invalid token",
+            "{claims}"
+        );
+    }
+    site.provider.set_id_token_claims(json!({}));
+    site.provider.forget_sessions();
+    assert!(!site.token("alice").0.is_empty());
 }
