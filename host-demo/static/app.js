@@ -210,7 +210,7 @@ pages.login = async () => {
 // One button per SSO door the plugin has configured; each is a plain link, since the sign-in is
 // a chain of top-level navigations (the provider, then the callback).
 async function ssoButtons() {
-  const doors = await api('GET', '/auth/sso', null, { signedIn: false });
+  const doors = await api('GET', '/auth/sso', undefined, { signedIn: false });
   const box = $('#sso-buttons');
   for (const door of [doors.oidc, doors.proxy]) {
     if (door) box.append(el('a', { class: 'button sso', href: door.loginPath, text: door.buttonLabel }));
