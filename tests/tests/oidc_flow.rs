@@ -6,7 +6,7 @@
 use dagu_auth_tests::host::{Abi, HostDemo, HostOptions, free_port};
 use dagu_auth_tests::http::Response;
 use dagu_auth_tests::oidc_provider::{
-    ACCOUNT_PASSWORD, OidcAccount, OidcOptions, OidcProvider, SigningKey,
+    ACCOUNT_PASSWORD, OidcAccount, OidcOptions, OidcProvider, SigningKey, query_pairs, query_param,
 };
 use serde_json::json;
 
@@ -133,13 +133,10 @@ impl Site {
 
 fn error_of(answer: &Response) -> String {
     let to = location(answer);
-    let query = to
-        .strip_prefix("/login?error=")
-        .unwrap_or_else(|| panic!("not a login error: {to}"));
-    query
-        .replace('+', " ")
-        .replace("%3A", ":")
-        .replace("%2C", ",")
+    assert!(to.starts_with("/login?error="), "not a login error: {to}");
+    query_param(&query_pairs(&to), "error")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn dag_names(site: &Site, token: &str) -> Vec<String> {
@@ -153,7 +150,7 @@ fn dag_names(site: &Site, token: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_sign_in_maps_groups_to_workspaces_and_authorizes_dags_then_re_syncs() {
+fn a_sign_in_maps_groups_to_workspaces_and_authorizes_dags_and_the_next_one_re_syncs_and_audits() {
     let Some(site) = site(&[]) else { return };
     let (token, new_user) = site.token("alice");
     assert!(new_user, "the first sign-in creates the user");
@@ -194,6 +191,19 @@ fn a_sign_in_maps_groups_to_workspaces_and_authorizes_dags_then_re_syncs() {
         .json();
     assert_eq!(me["user"]["role"], "admin");
     assert!(dag_names(&site, &token).contains(&"demo-finance".to_owned()));
+
+    // The trail says what the re-sync changed.
+    let trail = site.host.client().get("/api/v1/audit", Some(&token));
+    assert_eq!(trail.status, 200, "{}", trail.text());
+    let trail = trail.json();
+    let synced = trail["entries"]
+        .as_array()
+        .and_then(|entries| entries.iter().find(|e| e["action"] == "sso_role_sync"))
+        .unwrap_or_else(|| panic!("no sso_role_sync entry in {trail}"));
+    let details: serde_json::Value =
+        serde_json::from_str(synced["details"].as_str().unwrap_or_default()).expect("details");
+    assert_eq!(details["old_role"], "viewer", "{details}");
+    assert_eq!(details["role"], "admin", "{details}");
 }
 
 #[test]
@@ -215,7 +225,7 @@ fn skip_org_role_sync_keeps_the_first_assignment() {
 }
 
 #[test]
-fn provisioning_refusals_reach_the_login_page() {
+fn allowed_domains_and_auto_signup_off_refuse_with_dagus_messages() {
     let Some(site) = site(&[("DAGU_AUTH_OIDC_ALLOWED_DOMAINS", "example.com")]) else {
         return;
     };
@@ -232,7 +242,7 @@ fn site_closed() -> Option<Site> {
 }
 
 #[test]
-fn a_disabled_user_is_refused_with_dagus_message() {
+fn the_whitelist_and_a_disabled_user_refuse_with_dagus_messages() {
     let Some(site) = site(&[("DAGU_AUTH_OIDC_WHITELIST", "alice@example.com")]) else {
         return;
     };
