@@ -9,6 +9,10 @@
 //! `DAGU_AUTH_REQUIRE_ALL=1`.
 
 #[path = "support/webdriver.rs"]
+#[allow(
+    dead_code,
+    reason = "the shared WebDriver helpers; this test needs only a few"
+)]
 mod webdriver;
 
 use dagu_auth_tests::host::{Abi, HostDemo, HostOptions, free_port};
