@@ -349,7 +349,31 @@ fn a_token_signed_by_another_key_is_refused_and_rotation_is_followed() {
 fn a_provider_that_is_down_is_a_clear_message_while_sessions_still_authorize() {
     let Some(mut site) = site(&[]) else { return };
     let (token, _) = site.token("alice");
+    // A code the provider issued, redeemed only after the provider went down.
+    site.provider.forget_sessions();
+    let login = site.host.client().send("GET", "/oidc-login", &[], None);
+    let jar = cookies(&login);
+    let back = site
+        .provider
+        .sign_in_over_http(&location(&login), "alice", ACCOUNT_PASSWORD);
+    let path = back
+        .strip_prefix(site.host.client().base_url())
+        .expect("host")
+        .to_owned();
     site.provider.stop();
+    let started = std::time::Instant::now();
+    let callback = site
+        .host
+        .client()
+        .send("GET", &path, &[("Cookie", jar.as_str())], None);
+    assert_eq!(
+        error_of(&callback),
+        "Authentication failed: could not exchange token"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "a refused connection answers at once, not after the call timeout"
+    );
     // Discovery is cached, so the login starts; a fresh host would fail at discovery.
     let fresh = HostDemo::start(
         HostOptions::new(Abi::Rust)
@@ -366,6 +390,11 @@ fn a_provider_that_is_down_is_a_clear_message_while_sessions_still_authorize() {
         "Authentication failed: the identity provider is unavailable"
     );
     assert!(dag_names(&site, &token).contains(&"demo-ops".to_owned()));
+
+    // Back up on the same port with the same key: the next sign-in works without a host restart.
+    site.provider.restart();
+    site.provider.forget_sessions();
+    assert!(!site.token("alice").0.is_empty());
 }
 
 #[test]
