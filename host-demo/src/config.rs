@@ -259,6 +259,9 @@ struct FilePaths {
 struct FileAuth {
     mode: Option<String>,
     builtin: FileBuiltin,
+    // Passed to the plugin as its `oidc` and `proxy` sections (`sso_config`).
+    oidc: Option<serde_yaml_ng::Value>,
+    proxy: Option<serde_yaml_ng::Value>,
     #[serde(alias = "allowedOrigins")]
     allowed_origins: Option<Vec<String>>,
 }
@@ -477,6 +480,11 @@ fn merge(file: FileConfig, env: &Env) -> Result<Config, ConfigError> {
             }
         }
     }
+    plugin_tuning.extend(crate::sso_config::plugin_sections(
+        file.auth.oidc,
+        file.auth.proxy,
+        env,
+    )?);
 
     let store = pick(env, "DAGU_AUTH_BUILTIN_STORE", builtin.store);
     let mut postgres = match builtin.postgres.map(camel_case_json).transpose()? {

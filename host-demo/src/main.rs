@@ -11,6 +11,7 @@ mod plugin;
 mod request_log;
 mod server;
 mod server_lock;
+mod sso_config;
 #[cfg(test)]
 mod testing;
 mod web;

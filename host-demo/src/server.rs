@@ -31,8 +31,8 @@ use crate::plugin::{HttpRequest, HttpResponse, LoadedPlugin};
 pub const PLUGIN_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Endpoints that belong to the plugin (its OpenAPI document, plugin/openapi.yaml, lists them).
-/// `{*rest}` catches every sub-path.
-const PLUGIN_ROUTES: [&str; 8] = [
+/// `{*rest}` catches every sub-path. The SSO paths are outside `/api/v1`, as in Dagu.
+const PLUGIN_ROUTES: [&str; 11] = [
     "/api/v1/auth",
     "/api/v1/auth/{*rest}",
     "/api/v1/users",
@@ -41,6 +41,9 @@ const PLUGIN_ROUTES: [&str; 8] = [
     "/api/v1/api-keys/{*rest}",
     "/api/v1/audit",
     "/api/v1/openapi.yaml",
+    "/oidc-login",
+    "/oidc-callback",
+    "/proxy-login",
 ];
 
 #[derive(Clone)]

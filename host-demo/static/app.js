@@ -190,6 +190,17 @@ pages.setup = async () => {
 
 pages.login = async () => {
   const params = new URLSearchParams(location.search);
+  // An SSO sign-in lands here with the session token in the fragment, which no server sees.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get('token')) {
+    session.token = fragment.get('token');
+    history.replaceState(null, '', '/login');
+    const me = await api('GET', '/auth/me');
+    location.assign(landingFor(me.user));
+    return;
+  }
+  if (params.get('error')) showMessage($('#login-error'), params.get('error'));
+  ssoButtons().catch(() => {});
   const notice = $('#login-notice');
   if (params.has('expired')) showMessage(notice, 'Your session has expired. Sign in again to continue.');
   else if (params.has('signedout')) showMessage(notice, 'You have signed out.');
@@ -284,6 +295,16 @@ function askForCode(mfaToken, params) {
     session.token = login.token;
     location.assign(safeNext(params.get('next')) || landingFor(login.user));
   });
+}
+
+// One button per SSO door the plugin has configured; each is a plain link, since the sign-in is
+// a chain of top-level navigations (the provider, then the callback).
+async function ssoButtons() {
+  const doors = await api('GET', '/auth/sso', undefined, { signedIn: false });
+  const box = $('#sso-buttons');
+  for (const door of [doors.oidc, doors.proxy]) {
+    if (door) box.append(el('a', { class: 'button sso', href: door.loginPath, text: door.buttonLabel }));
+  }
 }
 
 pages.account = async () => {
@@ -469,9 +490,13 @@ pages.users = async () => {
     d.addEventListener('close', () => opener && opener.isConnected && opener.focus());
   }
 
+  // Providers that overwrite a user's role or workspaces at every SSO sign-in: edits to those
+  // fields would not last, so they are shown read-only with the reason.
+  let managed = { role: [], workspaces: [] };
   async function refresh(message) {
-    const { users } = await api('GET', '/users');
-    tbody.replaceChildren(...users.map(row));
+    const list = await api('GET', '/users');
+    managed = { role: list.managedRoleProviders || [], workspaces: list.managedWorkspaceAccessProviders || [] };
+    tbody.replaceChildren(...list.users.map(row));
     $('#users-admin').hidden = false;
     showMessage(status, message);
   }
@@ -492,20 +517,29 @@ pages.users = async () => {
       button.addEventListener('click', handler);
       return button;
     };
-    const actions = el('td', { class: 'row-actions', 'data-label': 'Actions' },
+    const provider = user.authProvider || 'builtin';
+    const roleManaged = managed.role.includes(provider);
+    const workspacesManaged = managed.workspaces.includes(provider);
+    const reason = `managed by ${provider === 'oidc' ? 'SSO' : 'the proxy'}: set at every sign-in`;
+    const actions = el('td', { class: 'row-actions', 'data-label': 'Actions' });
+    if (!roleManaged || !workspacesManaged) actions.append(
       action('edit', 'Edit', () => {
         $('#edit-title').textContent = `Edit ${user.username}`;
         editAccess.set(user);
         open(editDialog, user, '#edit-role');
       }));
-    // One's own password is changed on the account page, with the current one.
-    if (!me_) {
+    // One's own password is changed on the account page, with the current one; an SSO user's
+    // password belongs to the provider.
+    if (!me_ && provider === 'builtin') {
       actions.append(
         action('reset', 'Reset password', () => {
           $('#reset-form').reset();
           $('#reset-title').textContent = `Reset password for ${user.username}`;
           open(resetDialog, user, '#reset-password');
-        }),
+        }));
+    }
+    if (!me_) {
+      actions.append(
         action(user.isDisabled ? 'enable' : 'disable', user.isDisabled ? 'Enable' : 'Disable', async () => {
           try {
             await api('PATCH', `/users/${encodeURIComponent(user.id)}`, { isDisabled: !user.isDisabled });
@@ -530,8 +564,10 @@ pages.users = async () => {
     }
     return el('tr', { 'data-username': user.username },
       el('th', { scope: 'row', 'data-label': 'Username' }, user.username, me_ ? el('span', { class: 'you', text: ' (you)' }) : ''),
-      el('td', { 'data-label': 'Role', text: ROLE_NAMES[user.role] || user.role }),
-      el('td', { 'data-label': 'Workspaces', text: accessSummary(user.workspaceAccess) }),
+      el('td', { 'data-label': 'Role' }, ROLE_NAMES[user.role] || user.role,
+        roleManaged ? el('span', { class: 'hint managed', 'data-managed': 'role', text: ` (${reason})` }) : ''),
+      el('td', { 'data-label': 'Workspaces' }, accessSummary(user.workspaceAccess),
+        workspacesManaged ? el('span', { class: 'hint managed', 'data-managed': 'workspaces', text: ` (${reason})` }) : ''),
       el('td', { 'data-label': 'Status' }, el('span', { class: user.isDisabled ? 'badge off' : 'badge on', text: user.isDisabled ? 'Disabled' : 'Active' })),
       el('td', { 'data-label': 'Created', text: (user.createdAt || '').slice(0, 10) }),
       actions);

@@ -43,7 +43,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Entries spread evenly over 90 days: at 1,000,000 about 11,000 a day, 78,000 in the last week.
 const SPAN_MS: i64 = 90 * DAY_MS;
 /// The schema version before `audit_counts`: the counts' upgrade is measured from it.
-const BEFORE_COUNTS: i64 = 7;
+const BEFORE_COUNTS: i64 = 8;
 /// What that version's step left and the counts' step removes: dropped to go back to it.
 const UNDO_COUNTS: &str = "DROP TABLE audit_counts;
      CREATE INDEX audit_by_category ON audit_entries (category, at);
@@ -224,6 +224,7 @@ fn current_data_set(size: usize) -> PathBuf {
                     created_at_ms: END_MS,
                     updated_at_ms: END_MS,
                     mfa: Default::default(),
+                    sso: None,
                 })
                 .expect("admin");
             store

@@ -95,6 +95,7 @@ fn store(c: &mut Criterion) {
             let now = common::now_ms();
             store
                 .insert_user(&UserRecord {
+                    sso: None,
                     id: format!("new-{created:08}-{now}"),
                     username: format!("new{created:08}-{now}"),
                     role: Role::Viewer,

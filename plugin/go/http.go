@@ -57,7 +57,8 @@ var routes = [...]string{
 	"/api/v1/api-keys", "/api/v1/api-keys/",
 	"/api/v1/audit",
 	"/api/v1/openapi.yaml",
-	// The SSO routes join here when they land.
+	// Single sign-on, outside /api/v1 as in Dagu: the OIDC code flow and the trusted proxy.
+	"/oidc-login", "/oidc-callback", "/proxy-login",
 }
 
 // Routes are the http.ServeMux patterns of every path the plugin answers, to register Handler

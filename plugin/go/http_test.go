@@ -135,6 +135,7 @@ func TestRoutesAndOwnsPathNameThePluginsPaths(t *testing.T) {
 		"/api/v1/auth/login": true, "/api/v1/auth": true, "/api/v1/users": true,
 		"/api/v1/users/42/reset-password": true, "/api/v1/api-keys/7": true,
 		"/api/v1/audit": true, "/api/v1/openapi.yaml": true,
+		"/oidc-login": true, "/oidc-callback": true, "/proxy-login": true, "/oidc-loginx": false,
 		"/api/v1/dags": false, "/api/v1/auditx": false, "/api/v1/usersx": false, "/": false,
 	} {
 		if daguauth.OwnsPath(path) != owned {

@@ -81,5 +81,8 @@ pub mod msg {
     /// Two names with one UTS #39 confusable skeleton ("аdmin" with a Cyrillic а, "admin").
     pub const USERNAME_CONFUSABLE: &str =
         "Username looks the same as an existing username; choose one that reads differently";
+    /// Change or reset of an SSO user's password: the provider owns it.
+    pub const PASSWORD_MANAGED: &str =
+        "Password is managed by the authentication provider for this user";
     pub const LAST_ADMIN: &str = "Cannot remove, disable or demote the last enabled admin";
 }

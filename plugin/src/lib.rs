@@ -20,6 +20,7 @@ pub mod policy;
 pub mod ratelimit;
 pub mod sabi;
 pub mod service;
+pub mod sso;
 pub mod store;
 pub mod token;
 

@@ -5,15 +5,19 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+/// Whether `address` is one of the configured proxies.
+pub fn is_trusted_peer(address: &str, trusted: &[IpNet]) -> bool {
+    address
+        .trim()
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| trusted.iter().any(|net| net.contains(&ip)))
+}
+
 /// `forwarded_for` holds every `X-Forwarded-For` line in the order received. Several lines of one
 /// header are one comma-separated list (RFC 7230, 3.2.2): a proxy that adds a line of its own
 /// (HAProxy's `option forwardfor`) puts the hop it saw in the last line, after the client's own.
 pub fn client_ip(peer: &str, forwarded_for: &[&str], trusted: &[IpNet]) -> String {
-    let is_trusted = |text: &str| {
-        text.trim()
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| trusted.iter().any(|net| net.contains(&ip)))
-    };
+    let is_trusted = |text: &str| is_trusted_peer(text, trusted);
     if forwarded_for.is_empty() || !is_trusted(peer) {
         return peer.to_string();
     }

@@ -8,6 +8,7 @@ use dagu_auth::store::{SqliteStore, Store, UpdateEffects};
 
 fn user(id: &str, name: &str, role: Role) -> UserRecord {
     UserRecord {
+        sso: None,
         id: id.into(),
         username: name.into(),
         role,

@@ -120,6 +120,7 @@ const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA";
 
 fn user(id: &str, name: &str, role: Role) -> UserRecord {
     UserRecord {
+        sso: None,
         id: id.into(),
         username: name.into(),
         role,

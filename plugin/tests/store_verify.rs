@@ -5,6 +5,7 @@ use dagu_auth::store::{Session, SqliteStore, Store, verify_database};
 
 fn user(id: &str, name: &str, role: Role) -> UserRecord {
     UserRecord {
+        sso: None,
         id: id.into(),
         username: name.into(),
         role,

@@ -259,7 +259,15 @@ impl HostDemo {
         fs::create_dir_all(&data_dir).expect("create the data dir");
         let stdout_path = work.path().join("stdout.log");
         let stderr_path = work.path().join("stderr.log");
-        let port = free_port();
+        // A caller that must know the port before the start (an OIDC redirect URI names it)
+        // sets DAGU_PORT itself; the client has to talk to that port then.
+        let port = options
+            .env
+            .iter()
+            .rev()
+            .find(|(name, _)| name == "DAGU_PORT")
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or_else(free_port);
 
         let mut command = options.abi.program(artifacts);
         command.current_dir(work.path());

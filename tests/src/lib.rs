@@ -11,6 +11,7 @@
 //! - [`native`]: C and Go callers: external tools, the installed-library layout, the
 //!   `test-hooks` build of the plugin.
 //! - [`oath`]: TOTP codes from `oathtool`, for the two-factor tests.
+//! - [`oidc_provider`]: a real OpenID provider (npm `oidc-provider`) on loopback.
 
 pub mod api;
 pub mod artifacts;
@@ -20,6 +21,7 @@ pub mod host;
 pub mod http;
 pub mod native;
 pub mod oath;
+pub mod oidc_provider;
 
 pub use artifacts::{Artifacts, ensure_built, profile, profile_dir, target_dir, workspace_root};
 pub use host::{Abi, HostDemo, HostOptions, StartError};

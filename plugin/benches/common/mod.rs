@@ -151,6 +151,7 @@ impl Dataset {
             for (i, p) in principals.iter().enumerate() {
                 store
                     .insert_user(&UserRecord {
+                        sso: None,
                         id: p.id.clone(),
                         username: format!("user{i:06}"),
                         role: p.role,

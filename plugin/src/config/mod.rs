@@ -10,6 +10,7 @@ use std::time::Duration;
 mod backup;
 mod duration;
 mod parse;
+mod sso;
 
 pub use backup::BackupSchedule;
 pub use duration::parse_go_duration;
@@ -164,6 +165,10 @@ pub struct Config {
     /// Users of these roles must set up two-factor sign-in: until they do, their session is good
     /// only for enrolling (`mfa.requiredRoles`).
     pub mfa_required_roles: Vec<Role>,
+    /// Sign-in through an OpenID provider (`oidc`); `None` when not configured.
+    pub oidc: Option<crate::sso::OidcSettings>,
+    /// Sign-in through an authenticating reverse proxy (`proxy`); `None` unless enabled.
+    pub proxy: Option<crate::sso::ProxySettings>,
 }
 
 impl std::fmt::Debug for Config {
@@ -186,6 +191,8 @@ impl std::fmt::Debug for Config {
             .field("allowed_origins", &self.allowed_origins)
             .field("setup_code", &self.setup_code.as_ref().map(|_| "<set>"))
             .field("mfa_required_roles", &self.mfa_required_roles)
+            .field("oidc", &self.oidc)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -211,6 +218,8 @@ impl Config {
             allowed_origins: Vec::new(),
             setup_code: None,
             mfa_required_roles: Vec::new(),
+            oidc: None,
+            proxy: None,
         }
     }
 

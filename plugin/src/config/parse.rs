@@ -42,6 +42,8 @@ struct RawConfig {
     #[serde(default)]
     allowed_origins: Vec<String>,
     setup_code: Option<String>,
+    oidc: Option<super::sso::RawOidc>,
+    proxy: Option<super::sso::RawProxy>,
     #[serde(default)]
     mfa: RawMfa,
 }
@@ -191,6 +193,15 @@ impl Config {
             }
             code => code,
         };
+        config.oidc = super::sso::oidc(raw.oidc)?;
+        config.proxy = super::sso::proxy(raw.proxy)?;
+        if config.proxy.is_some() && config.trusted_proxies.is_empty() {
+            // Identity headers count only from a trusted peer: without one, no sign-in could work.
+            return Err(Error::invalid_config(
+                "proxy.enabled needs loginLimits.trustedProxies: the proxy's identity headers \
+                 count only from those peers",
+            ));
+        }
         if config.store != StoreConfig::Sqlite && config.token_secret.is_none() {
             // A secret generated per data folder would make every host reject the others' tokens.
             return Err(Error::invalid_config(

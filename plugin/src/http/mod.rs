@@ -5,6 +5,7 @@ mod checks;
 mod error_log;
 mod response;
 mod routes;
+mod sso;
 
 pub use checks::{JSON_ONLY, ORIGIN_NOT_ALLOWED};
 pub use response::{Response, UNAVAILABLE};
@@ -68,6 +69,10 @@ pub fn handle(engine: &Engine, request: &Request<'_>) -> Response {
     #[cfg(feature = "test-hooks")]
     if request.path == TEST_PANIC_PATH {
         panic!("forced panic inside handle_http ({TEST_PANIC_PATH})");
+    }
+    // Top-level browser navigations outside the API, with answers of their own kind.
+    if let Some(answer) = sso::dispatch(engine, request) {
+        return with_api_headers(answer);
     }
     let answer = checks::origin(request, &engine.config().allowed_origins)
         .and_then(|()| routes::dispatch(engine, request));

@@ -141,6 +141,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
             engine.logout(caller)?;
             Ok(Response::no_content())
         }
+        ("GET", ["auth", "sso"]) => Ok(Response::json(200, &engine.sso_buttons())),
         // Open while two-factor setup is pending, so a client can tell who must enrol.
         ("GET", ["auth", "me"]) => Ok(Response::json(
             200,
@@ -295,7 +296,7 @@ fn audit(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Respon
 }
 
 /// Splits `a=1&b=x%20y` into decoded pairs; malformed escapes are kept as written.
-fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+pub(super) fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())

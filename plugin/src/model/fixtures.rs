@@ -17,6 +17,7 @@ pub const ACTIONS: [Action; 5] = [
 /// `alice` (id `u1`) with `role` and `access`, enabled, with a password hash that is not empty.
 pub fn user(role: Role, access: WorkspaceAccess) -> UserRecord {
     UserRecord {
+        sso: None,
         id: "u1".into(),
         username: "alice".into(),
         role,

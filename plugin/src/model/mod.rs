@@ -7,6 +7,7 @@ pub(crate) mod fixtures;
 mod mfa;
 mod principal;
 mod role;
+mod sso;
 mod user;
 mod username;
 mod workspace;
@@ -20,6 +21,7 @@ pub use audit::{AuditEntry, AuditField, AuditListing, AuditQuery};
 pub use mfa::{MfaChallenge, MfaState};
 pub use principal::Principal;
 pub use role::Role;
+pub use sso::{AuthProvider, SsoIdentity};
 pub use user::{UserRecord, fold_username, validate_username};
 pub use username::{account_key, sign_in_key, username_skeleton};
 pub use workspace::{

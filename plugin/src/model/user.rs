@@ -1,5 +1,5 @@
 pub use super::username::{fold_username, validate_username};
-use super::{MfaState, Role, WorkspaceAccess};
+use super::{AuthProvider, MfaState, Role, SsoIdentity, WorkspaceAccess};
 
 /// A user as the store keeps it. Only the Engine and the store see `password_hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,11 +14,19 @@ pub struct UserRecord {
     pub updated_at_ms: i64,
     /// Two-factor sign-in; the default for a user who never set it up.
     pub mfa: MfaState,
+    /// `Some` for a user an SSO sign-in created: such a user has no password here.
+    pub sso: Option<SsoIdentity>,
 }
 
 impl UserRecord {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
+    }
+
+    pub fn auth_provider(&self) -> AuthProvider {
+        self.sso
+            .as_ref()
+            .map_or(AuthProvider::Builtin, |identity| identity.provider)
     }
 
     /// Sign-in asks this user for a second factor.

@@ -45,9 +45,13 @@ impl Factor {
 
 impl Engine {
     /// True while `user`'s role requires two-factor sign-in and they have not set it up: their
-    /// session is then good only for enrolling, `/auth/me` and signing out.
+    /// session is then good only for enrolling, `/auth/me` and signing out. A user an SSO
+    /// sign-in created is not held: the provider owns how they authenticate, second factor
+    /// included, as it owns their password.
     pub(super) fn mfa_enrollment_pending(&self, user: &UserRecord) -> bool {
-        !user.mfa.enabled && self.config.mfa_required_roles.contains(&user.role)
+        !user.mfa.enabled
+            && user.sso.is_none()
+            && self.config.mfa_required_roles.contains(&user.role)
     }
 
     /// The signed-in user behind a session token, let through the enrolment gate. API keys have

@@ -15,6 +15,7 @@ mod session;
 mod session_controls;
 mod setup;
 mod signin_limits;
+mod sso;
 mod users;
 mod wire;
 
@@ -26,11 +27,12 @@ pub use auth::Credentials;
 pub use backup::{SERVER_LOCK_FILE, scheduled_name};
 pub use session_controls::SignInOrigin;
 pub use setup::SETUP_CODE_REQUIRED;
+pub use sso::{SsoSession, SsoSignIn};
 pub use wire::{
     ApiKeyCreated, ApiKeyEnvelope, ApiKeysEnvelope, AuditPage, AuditRequest, CreateApiKeyRequest,
-    CreateUserRequest, EndedSessions, ImportOutcome, LoginResponse, MessageBody, OperatorCommand,
-    SessionsEnvelope, UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope,
-    UsersPage,
+    CreateUserRequest, EndedSessions, ImportOutcome, LoginResponse, ManagedProviders, MessageBody,
+    OperatorCommand, SessionsEnvelope, UpdateApiKeyRequest, UpdateUserRequest, UserEnvelope,
+    UsersEnvelope, UsersPage,
 };
 pub use wire::{RecoveryCodes, SignInStep, TotpSetup};
 
@@ -60,6 +62,8 @@ pub struct Engine {
     session_use: SessionUse,
     /// Bytes per user of the last full JSON list, to size the next one's buffer.
     user_json_bytes: AtomicUsize,
+    /// The OpenID provider's client, when `oidc` is configured.
+    oidc: Option<crate::sso::oidc::OidcClient>,
 }
 
 impl Engine {
@@ -105,6 +109,7 @@ impl Engine {
             cache: PrincipalCache::new(freshness),
             session_use,
             user_json_bytes: AtomicUsize::new(users::USER_JSON_BYTES_GUESS),
+            oidc: config.oidc.clone().map(crate::sso::oidc::OidcClient::new),
             clock,
             config,
         };

@@ -166,6 +166,7 @@ impl Engine {
             .and_then(parse_rfc3339)
             .unwrap_or(now);
         let user = UserRecord {
+            sso: None,
             id: id.to_string(),
             username,
             role,

@@ -72,11 +72,13 @@ impl Engine {
             0..=MAX_SIGN_IN_PASSWORD_BYTES => password::normalize(password),
             _ => String::new(),
         };
-        let matches = self.hashing.verify_for(
-            &account,
-            &candidate,
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        )?;
+        // An SSO user has no password here: the decoy hash is verified instead, so the answer is
+        // the generic refusal after the same work, and names no account.
+        let stored = user
+            .as_ref()
+            .filter(|u| u.sso.is_none())
+            .map(|u| u.password_hash.as_str());
+        let matches = self.hashing.verify_for(&account, &candidate, stored)?;
         // Dagu's reasons: a disabled account is named only once the password matched.
         let refusal = match &user {
             None => "invalid_credentials",
@@ -251,6 +253,9 @@ impl Engine {
             .store
             .user_by_id(&user.id)?
             .ok_or_else(|| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
+        if stored.sso.is_some() {
+            return Err(Error::Forbidden(msg::PASSWORD_MANAGED.into()));
+        }
         let current_matches = self.hashing.verify_for(
             &account,
             &password::normalize(current),

@@ -99,6 +99,7 @@ impl Engine {
     ) -> Result<UserRecord> {
         let now = self.now_ms();
         Ok(UserRecord {
+            sso: None,
             id: uuid::Uuid::new_v4().to_string(),
             username,
             role,
@@ -131,7 +132,10 @@ impl Engine {
     /// them all.
     pub fn list_users<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<UsersEnvelope> {
         self.admin(caller)?;
-        Ok(UsersEnvelope(self.store.list_users()?))
+        Ok(UsersEnvelope(
+            self.store.list_users()?,
+            self.managed_providers(),
+        ))
     }
 
     /// The full list as the JSON document `UsersListResponse`, byte for byte what serialising
@@ -155,7 +159,7 @@ impl Engine {
         let mut json = Vec::new();
         // An estimate too large to allocate is only an estimate: the buffer then grows as needed.
         let _ = json.try_reserve_exact(estimate);
-        let written = write_user_list(self.store.as_ref(), &mut json)?;
+        let written = write_user_list(self.store.as_ref(), &self.managed_providers(), &mut json)?;
         if let Some(average) = json.len().checked_div(written) {
             self.user_json_bytes
                 .store(average.max(1), Ordering::Relaxed);
@@ -186,7 +190,11 @@ impl Engine {
             }
             false => None,
         };
-        Ok(UsersPage { users, next_cursor })
+        Ok(UsersPage {
+            users,
+            next_cursor,
+            managed: self.managed_providers(),
+        })
     }
 
     pub fn get_user<'a>(
@@ -361,6 +369,9 @@ impl Engine {
             .store
             .user_by_id(id)?
             .ok_or_else(|| Error::NotFound(msg::USER_NOT_FOUND.into()))?;
+        if target.sso.is_some() {
+            return Err(Error::Forbidden(msg::PASSWORD_MANAGED.into()));
+        }
         let normalized =
             password::check_rules(&self.config.password, new_password, &target.username)?;
         self.set_password(id, &normalized)?;
@@ -378,7 +389,8 @@ mod tests {
 
     #[test]
     fn the_reservation_holds_the_envelope_of_an_empty_list_and_its_nul() {
-        let empty = serde_json::to_vec(&UsersEnvelope(Vec::new())).expect("serialises");
+        let empty =
+            serde_json::to_vec(&UsersEnvelope(Vec::new(), Default::default())).expect("serialises");
         assert_eq!(empty.len() + 1, ENVELOPE_BYTES);
     }
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::Session;
 use crate::error::{Error, Result};
 use crate::model::{
-    ApiKeyRecord, Attribution, AuditEntry, AuditField, MfaState, Role, Surfaces, UserRecord,
-    WorkspaceAccess,
+    ApiKeyRecord, Attribution, AuditEntry, AuditField, AuthProvider, MfaState, Role, SsoIdentity,
+    Surfaces, UserRecord, WorkspaceAccess,
 };
 
-pub const USER_COLUMNS: &str =
-    "id, username, role, workspace_access, password_hash, disabled, created_at, updated_at, mfa";
+pub const USER_COLUMNS: &str = "id, username, role, workspace_access, password_hash, disabled, \
+     created_at, updated_at, mfa, auth_provider, sso_issuer, sso_subject";
 pub const SESSION_COLUMNS: &str =
     "jti, user_id, created_at, expires_at, last_used_at, client_ip, user_agent";
 pub const KEY_COLUMNS: &str = "id, name, description, role, workspace_access, key_prefix, digest, \
@@ -49,6 +49,12 @@ pub fn user(row: &impl Columns) -> Result<UserRecord> {
     let (role, workspace_access) = role_and_access(&row.text(2)?, &row.text(3)?)
         .map_err(|problem| unreadable("user", &id, problem))?;
     Ok(UserRecord {
+        sso: sso_identity(
+            &row.text(9)?,
+            row.optional_text(10)?,
+            row.optional_text(11)?,
+        )
+        .map_err(|problem| unreadable("user", &id, problem))?,
         username: row.text(1)?,
         role,
         workspace_access,
@@ -60,6 +66,36 @@ pub fn user(row: &impl Columns) -> Result<UserRecord> {
             .map_err(|problem| unreadable("user", &id, problem))?,
         id,
     })
+}
+
+/// The identity columns: NULL issuer and subject for a builtin user, both set for any other.
+fn sso_identity(
+    provider: &str,
+    issuer: Option<String>,
+    subject: Option<String>,
+) -> std::result::Result<Option<SsoIdentity>, String> {
+    match (provider.parse()?, issuer, subject) {
+        (AuthProvider::Builtin, None, None) => Ok(None),
+        (AuthProvider::Builtin, _, _) => Err("a builtin user with an SSO identity".into()),
+        (provider, Some(issuer), Some(subject)) => Ok(Some(SsoIdentity {
+            provider,
+            issuer,
+            subject,
+        })),
+        (provider, _, _) => Err(format!("an {provider} user without its identity")),
+    }
+}
+
+/// The values of `auth_provider, sso_issuer, sso_subject` for `user`.
+pub fn sso_columns(user: &UserRecord) -> (&'static str, Option<&str>, Option<&str>) {
+    match &user.sso {
+        None => (AuthProvider::Builtin.as_str(), None, None),
+        Some(identity) => (
+            identity.provider.as_str(),
+            Some(identity.issuer.as_str()),
+            Some(identity.subject.as_str()),
+        ),
+    }
 }
 
 pub fn session(row: &impl Columns) -> Result<Session> {
@@ -278,7 +314,9 @@ mod tests {
             "2",
             "",
         ];
-        FakeRow::new(&cells.map(Some))
+        let mut row = FakeRow::new(&cells.map(Some));
+        row.0.extend([Some("builtin".into()), None, None]);
+        row
     }
 
     fn key_row(owner: Option<&str>, extra: &str) -> FakeRow {
@@ -299,6 +337,24 @@ mod tests {
             owner,
             Some(extra),
         ])
+    }
+
+    #[test]
+    fn an_sso_identity_decodes_and_a_half_identity_is_unreadable() {
+        let mut row = user_row("viewer");
+        row.0[9] = Some("oidc".into());
+        row.0[10] = Some("https://idp.example".into());
+        row.0[11] = Some("sub-1".into());
+        let decoded = user(&row).expect("decodes");
+        assert_eq!(
+            sso_columns(&decoded),
+            ("oidc", Some("https://idp.example"), Some("sub-1"))
+        );
+        row.0[11] = None;
+        assert!(user(&row).is_err());
+        let mut builtin_with_identity = user_row("viewer");
+        builtin_with_identity.0[10] = Some("x".into());
+        assert!(user(&builtin_with_identity).is_err());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use crate::config::StoreConfig;
 use crate::error::Result;
-use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord};
+use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, SsoIdentity, UserRecord};
 
 /// How many audit entries one retention transaction deletes: small enough that a writer waiting
 /// behind it waits at most a few milliseconds (BENCHMARKS.md, audit pruning).
@@ -68,6 +68,8 @@ pub trait Store: Send + Sync {
     fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>>;
     /// Matches case-insensitively (the folded form).
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+    /// The user provisioned from `identity` (exact match on provider, issuer and subject).
+    fn user_by_sso_identity(&self, identity: &SsoIdentity) -> Result<Option<UserRecord>>;
     /// Sorted by username, case-insensitively.
     fn list_users(&self) -> Result<Vec<UserRecord>> {
         let mut users = Vec::new();

@@ -166,6 +166,7 @@ impl Fixture {
 /// A user record as a store keeps it, for tests that write to a store directly.
 pub fn user_record(id: &str, name: &str, role: Role) -> UserRecord {
     UserRecord {
+        sso: None,
         id: id.into(),
         username: name.into(),
         role,

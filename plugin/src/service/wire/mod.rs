@@ -43,7 +43,9 @@ pub use session::LoginResponse;
 pub use session_list::{EndedSessions, SessionInfo, SessionsEnvelope};
 pub(super) use users::OperatorUsers;
 pub(super) use users::write_user_list;
-pub use users::{CreateUserRequest, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage};
+pub use users::{
+    CreateUserRequest, ManagedProviders, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
+};
 
 /// `{"message": "..."}` for operations that only confirm.
 #[derive(Debug, Clone, Serialize)]

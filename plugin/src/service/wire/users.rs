@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::model::{Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput};
+use crate::model::{
+    AuthProvider, Principal, Role, UserRecord, WorkspaceAccess, WorkspaceAccessInput,
+};
 use crate::store::Store;
 
-/// Every principal here authenticates against the plugin itself (a password or a key); Dagu, too,
-/// answers `builtin` for the principal of an API key.
-const AUTH_PROVIDER: &str = "builtin";
+/// An API key authenticates against the plugin itself; Dagu, too, answers `builtin` for the
+/// principal of an API key.
+const KEY_AUTH_PROVIDER: AuthProvider = AuthProvider::Builtin;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,7 +59,7 @@ impl<'a> UserView<'a> {
             username: Cow::Borrowed(&user.username),
             role: user.role,
             workspace_access: &user.workspace_access,
-            auth_provider: AUTH_PROVIDER,
+            auth_provider: user.auth_provider().as_str(),
             is_disabled: user.disabled,
             mfa_enabled: user.mfa_enabled(),
             created_at: rfc3339(user.created_at_ms),
@@ -80,7 +82,7 @@ impl<'a> UserView<'a> {
                     username: Cow::Borrowed(username),
                     role: key.role,
                     workspace_access: &key.workspace_access,
-                    auth_provider: AUTH_PROVIDER,
+                    auth_provider: KEY_AUTH_PROVIDER.as_str(),
                     is_disabled: false,
                     mfa_enabled: false,
                     created_at: rfc3339(key.created_at_ms),
@@ -98,9 +100,16 @@ struct UserBody<'a> {
 }
 
 /// Sign-in providers that overwrite a user's role, or workspace access, at each sign-in (Dagu's
-/// `UserAuthProvider` values). Only `builtin` exists here, and it overwrites nothing.
-const MANAGED_ROLE_PROVIDERS: [&str; 0] = [];
-const MANAGED_WORKSPACE_ACCESS_PROVIDERS: [&str; 0] = [];
+/// `UserAuthProvider` values), so a UI shows those fields read-only for their users.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManagedProviders {
+    pub role: Vec<AuthProvider>,
+    pub workspace_access: Vec<AuthProvider>,
+}
+
+fn provider_names(providers: &[AuthProvider]) -> Vec<&'static str> {
+    providers.iter().map(|provider| provider.as_str()).collect()
+}
 
 /// Dagu's `UsersListResponse`: `{"users": [User], "oidcWorkspaceAccessSyncEnabled": false,
 /// "managedRoleProviders": [], "managedWorkspaceAccessProviders": [], "nextCursor"?: "..."}`.
@@ -109,21 +118,23 @@ const MANAGED_WORKSPACE_ACCESS_PROVIDERS: [&str; 0] = [];
 #[serde(rename_all = "camelCase")]
 struct UsersBody<'a, U> {
     users: U,
-    /// True when OIDC sign-ins overwrite workspace access, which is never without OIDC.
+    /// True when OIDC sign-ins overwrite workspace access.
     oidc_workspace_access_sync_enabled: bool,
-    managed_role_providers: &'a [&'a str],
-    managed_workspace_access_providers: &'a [&'a str],
+    managed_role_providers: Vec<&'static str>,
+    managed_workspace_access_providers: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<&'a str>,
 }
 
 impl<'a, U> UsersBody<'a, U> {
-    fn of(users: U, next_cursor: Option<&'a str>) -> Self {
+    fn of(users: U, managed: &ManagedProviders, next_cursor: Option<&'a str>) -> Self {
         Self {
             users,
-            oidc_workspace_access_sync_enabled: false,
-            managed_role_providers: &MANAGED_ROLE_PROVIDERS,
-            managed_workspace_access_providers: &MANAGED_WORKSPACE_ACCESS_PROVIDERS,
+            oidc_workspace_access_sync_enabled: managed
+                .workspace_access
+                .contains(&AuthProvider::Oidc),
+            managed_role_providers: provider_names(&managed.role),
+            managed_workspace_access_providers: provider_names(&managed.workspace_access),
             next_cursor,
         }
     }
@@ -148,10 +159,11 @@ serialize_as!(Principal, |principal| UserBody {
 
 /// The whole list, `UsersListResponse` without `nextCursor`.
 #[derive(Debug, Clone)]
-pub struct UsersEnvelope(pub Vec<UserRecord>);
+pub struct UsersEnvelope(pub Vec<UserRecord>, pub ManagedProviders);
 
 serialize_as!(UsersEnvelope, |envelope| UsersBody::of(
     user_views(&envelope.0),
+    &envelope.1,
     None
 ));
 
@@ -174,24 +186,30 @@ serialize_as!(OperatorUsers, |list| OperatorUsersBody {
 pub struct UsersPage {
     pub users: Vec<UserRecord>,
     pub next_cursor: Option<String>,
+    pub managed: ManagedProviders,
 }
 
 serialize_as!(UsersPage, |page| UsersBody::of(
     user_views(&page.users),
+    &page.managed,
     page.next_cursor.as_deref()
 ));
 
 /// Writes the whole list for every user into `json`, one user at a time as the store yields
 /// them, byte for byte what serialising a [`UsersEnvelope`] of them gives. Answers how many users
 /// were written.
-pub(in crate::service) fn write_user_list(store: &dyn Store, json: &mut Vec<u8>) -> Result<usize> {
+pub(in crate::service) fn write_user_list(
+    store: &dyn Store,
+    managed: &ManagedProviders,
+    json: &mut Vec<u8>,
+) -> Result<usize> {
     let streamed = StreamedUsers {
         store,
         failure: RefCell::new(None),
         written: Cell::new(0),
     };
     let serialized =
-        UsersBody::of(&streamed, None).serialize(&mut serde_json::Serializer::new(json));
+        UsersBody::of(&streamed, managed, None).serialize(&mut serde_json::Serializer::new(json));
     if let Some(e) = streamed.failure.take() {
         return Err(e);
     }
@@ -268,10 +286,12 @@ mod tests {
             "managedRoleProviders": [],
             "managedWorkspaceAccessProviders": [],
         });
-        let whole = serde_json::to_value(UsersEnvelope(users.clone())).expect("serialises");
+        let whole = serde_json::to_value(UsersEnvelope(users.clone(), Default::default()))
+            .expect("serialises");
         let page = serde_json::to_value(UsersPage {
             users: users.clone(),
             next_cursor: Some("c".into()),
+            managed: Default::default(),
         })
         .expect("serialises");
         for (list, extra) in [(whole, None), (page, Some("nextCursor"))] {

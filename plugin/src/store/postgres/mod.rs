@@ -19,7 +19,9 @@ use super::layout::Columns;
 use super::{LimitScope, LoginFailureLog, Session, Store, UserChange};
 use crate::config::PostgresConfig;
 use crate::error::{Error, Result};
-use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord, fold_username};
+use crate::model::{
+    ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, SsoIdentity, UserRecord, fold_username,
+};
 use pool::{Conn, Pool, connection_lost};
 
 /// Advisory lock keys (database-wide): ASCII "dagu" in the high bytes, then a purpose.
@@ -143,6 +145,10 @@ impl Store for PostgresStore {
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         let folded = fold_username(username);
         self.read(|client| users::select(client, "username_folded", &folded))
+    }
+
+    fn user_by_sso_identity(&self, identity: &SsoIdentity) -> Result<Option<UserRecord>> {
+        self.read(|client| users::by_sso_identity(client, identity))
     }
 
     fn for_each_user(&self, visit: &mut dyn FnMut(UserRecord) -> Result<()>) -> Result<()> {

@@ -7,7 +7,7 @@ use postgres::error::SqlState;
 use super::pool::Conn;
 use super::{PgError, PgResult, bump_change_counter, count, lock, select_one};
 use crate::error::{Error, Result, msg};
-use crate::model::{UserRecord, fold_username};
+use crate::model::{SsoIdentity, UserRecord, fold_username};
 use crate::store::layout::{self, USER_COLUMNS};
 use crate::store::rules::{self, COUNT_ENABLED_ADMINS};
 use crate::store::username_keys;
@@ -31,10 +31,11 @@ pub fn insert_first(tx: &mut Client, user: &UserRecord) -> PgResult<bool> {
 }
 
 pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
+    let (provider, issuer, subject) = layout::sso_columns(user);
     tx.execute(
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded, username_skeleton) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ),
         &[
             &user.id,
@@ -46,12 +47,34 @@ pub fn insert(tx: &mut Client, user: &UserRecord) -> PgResult<()> {
             &user.created_at_ms,
             &user.updated_at_ms,
             &layout::mfa_column(user)?,
+            &provider,
+            &issuer,
+            &subject,
             &fold_username(&user.username),
             &username_keys::skeleton_of(&user.username),
         ],
     )
     .map_err(unique_username)?;
     Ok(())
+}
+
+/// The user an SSO identity signed in as, through the unique index on the identity.
+pub fn by_sso_identity(
+    client: &mut Client,
+    identity: &SsoIdentity,
+) -> PgResult<Option<UserRecord>> {
+    let found = client.query_opt(
+        &format!(
+            "SELECT {USER_COLUMNS} FROM users \
+             WHERE auth_provider = $1 AND sso_issuer = $2 AND sso_subject = $3"
+        ),
+        &[
+            &identity.provider.as_str(),
+            &identity.issuer,
+            &identity.subject,
+        ],
+    )?;
+    Ok(found.as_ref().map(layout::user).transpose()?)
 }
 
 pub fn select(client: &mut Client, column: &str, value: &str) -> PgResult<Option<UserRecord>> {
@@ -191,6 +214,8 @@ fn walk_portal(
     }
 }
 
+/// Any unique violation reads as a taken username, a taken SSO identity included: provisioning
+/// looks the identity up again after `AlreadyExists`, so it tells the two apart itself.
 fn unique_username(e: postgres::Error) -> PgError {
     let skeleton = e
         .as_db_error()

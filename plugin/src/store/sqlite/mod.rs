@@ -25,7 +25,9 @@ pub use verify::verify_database;
 use super::layout::Columns;
 use super::{BackupSummary, Session, Store, UserChange, VerifyReport};
 use crate::error::{Error, Result};
-use crate::model::{ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, UserRecord, fold_username};
+use crate::model::{
+    ApiKeyRecord, AuditEntry, AuditListing, AuditQuery, SsoIdentity, UserRecord, fold_username,
+};
 use connection::{check_integrity, connect, create_private_file, file_id_of};
 
 pub const DATABASE_FILE: &str = "auth.db";
@@ -137,6 +139,11 @@ impl Store for SqliteStore {
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         let folded = fold_username(username);
         self.read(|conn| users::select(conn, "username_folded", &folded))?
+            .transpose()
+    }
+
+    fn user_by_sso_identity(&self, identity: &SsoIdentity) -> Result<Option<UserRecord>> {
+        self.read(|conn| users::by_sso_identity(conn, identity))?
             .transpose()
     }
 

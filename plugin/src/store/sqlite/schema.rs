@@ -160,6 +160,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN mfa TEXT NOT NULL DEFAULT '';
 "#,
+    // SSO users: the provider that signed them in and the identity that finds them again,
+    // unique per provider, so one identity never becomes two accounts.
+    r#"
+    ALTER TABLE users ADD COLUMN auth_provider TEXT NOT NULL DEFAULT 'builtin';
+    ALTER TABLE users ADD COLUMN sso_issuer TEXT;
+    ALTER TABLE users ADD COLUMN sso_subject TEXT;
+    CREATE UNIQUE INDEX users_by_sso_identity ON users (auth_provider, sso_issuer, sso_subject)
+        WHERE sso_subject IS NOT NULL;
+"#,
     // The audit trail's hourly counts (`store/audit_counts.rs`), kept with every insert and prune,
     // so a total by category, action or the other few-valued fields is a sum of a few rows per
     // hour. Category and action lose their indexes, which cost every insert two more index

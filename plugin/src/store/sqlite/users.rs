@@ -4,7 +4,7 @@ use rusqlite::{Connection, ErrorCode, Row, Transaction, params};
 
 use super::{count, select_one, sql_error};
 use crate::error::{Error, Result, msg};
-use crate::model::{UserRecord, fold_username};
+use crate::model::{SsoIdentity, UserRecord, fold_username};
 use crate::store::layout::{self, USER_COLUMNS};
 use crate::store::rules::{self, COUNT_ENABLED_ADMINS};
 use crate::store::username_keys;
@@ -28,7 +28,7 @@ pub fn insert(tx: &Transaction<'_>, user: &UserRecord) -> Result<()> {
         tx,
         &format!(
             "INSERT INTO users ({USER_COLUMNS}, username_folded, username_skeleton) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         user,
     )
@@ -88,15 +88,15 @@ pub fn page(
     }
 }
 
-/// The columns a change may move; the parameter numbers are positions in `USER_COLUMNS`, then
-/// the folded username and its skeleton. Those two are rewritten only by a rename, so a row that
-/// lost its key or skeleton to an older one when usernames were re-keyed can still be changed
-/// (disabled, say) before it is renamed.
+/// The columns a change may move; the parameter numbers are those of `write`. The folded
+/// username and its skeleton are rewritten only by a rename, so a row that lost its key or
+/// skeleton to an older one when usernames were re-keyed can still be changed (disabled, say)
+/// before it is renamed. The SSO identity is written back as it was read: no change sets it.
 const UPDATE: &str = "UPDATE users SET username = ?2, \
-     username_folded = CASE WHEN username = ?2 THEN username_folded ELSE ?10 END, \
-     username_skeleton = CASE WHEN username = ?2 THEN username_skeleton ELSE ?11 END, role = ?3, \
-     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8, mfa = ?9 \
-     WHERE id = ?1";
+     username_folded = CASE WHEN username = ?2 THEN username_folded ELSE ?13 END, \
+     username_skeleton = CASE WHEN username = ?2 THEN username_skeleton ELSE ?14 END, role = ?3, \
+     workspace_access = ?4, password_hash = ?5, disabled = ?6, updated_at = ?8, mfa = ?9, \
+     auth_provider = ?10, sso_issuer = ?11, sso_subject = ?12 WHERE id = ?1";
 
 pub fn update(tx: &Transaction<'_>, id: &str, change: &mut UserChange<'_>) -> Result<UserRecord> {
     let mut user = existing(tx, id)?;
@@ -155,11 +155,11 @@ fn collect(
     Ok(Ok(users))
 }
 
-/// Runs `sql` with every column of `user` bound as ?1 to ?11 (`USER_COLUMNS`, then the folded
-/// username and its skeleton); SQLite lets a statement leave numbered parameters unused, so the
-/// insert and the
-/// update share one list.
+/// Runs `sql` with every column of `user` bound: ?1 to ?12 `USER_COLUMNS`, ?13 the folded
+/// username, ?14 its skeleton; SQLite lets a statement leave numbered parameters unused, so the
+/// insert and the update share one list.
 fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
+    let (provider, issuer, subject) = layout::sso_columns(user);
     tx.execute(
         sql,
         params![
@@ -172,12 +172,33 @@ fn write(tx: &Transaction<'_>, sql: &str, user: &UserRecord) -> Result<()> {
             user.created_at_ms,
             user.updated_at_ms,
             layout::mfa_column(user)?,
+            provider,
+            issuer,
+            subject,
             fold_username(&user.username),
             username_keys::skeleton_of(&user.username),
         ],
     )
     .map_err(|e| unique_username(tx, user, e))?;
     Ok(())
+}
+
+/// The user an SSO identity signed in as, through the unique index on the identity.
+pub fn by_sso_identity(
+    conn: &Connection,
+    identity: &SsoIdentity,
+) -> rusqlite::Result<Option<Result<UserRecord>>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE auth_provider = ?1 AND sso_issuer = ?2 AND sso_subject = ?3"
+    ))?;
+    let params = params![
+        identity.provider.as_str(),
+        identity.issuer,
+        identity.subject
+    ];
+    let mut rows = stmt.query(params)?;
+    Ok(rows.next()?.map(layout::user))
 }
 
 /// For rusqlite's row callbacks, whose own error type is only the driver's: the decoding's
