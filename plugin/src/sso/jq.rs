@@ -36,9 +36,11 @@ impl RoleAttributePath {
     }
 }
 
-type Filter = jaq_core::Filter<data::JustLut<Val>>;
+// Not named `Filter`: cbindgen reads the whole crate and takes an alias by that name for the
+// generic `jaq_core::Filter` it names, and stops.
+type CompiledJq = jaq_core::Filter<data::JustLut<Val>>;
 
-fn compile(expression: &str) -> Result<Filter, String> {
+fn compile(expression: &str) -> Result<CompiledJq, String> {
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs());
