@@ -559,7 +559,8 @@ fn rename_keys(value: Value) -> Value {
     }
 }
 
-fn camel_case(key: &str) -> String {
+/// Dagu's snake_case key as the plugin's camelCase one; shared with `sso_config`.
+pub(crate) fn camel_case(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     let mut upper = false;
     for c in key.chars() {

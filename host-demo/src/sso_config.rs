@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, camel_case};
 
 /// Maps whose keys are the identity provider's group names: kept exactly as written.
 const GROUP_KEYED: [&str; 2] = ["group_mappings", "workspace_mappings"];
@@ -220,22 +220,6 @@ fn snake_case(key: &str) -> String {
             out.push(c.to_ascii_lowercase());
         } else {
             out.push(c);
-        }
-    }
-    out
-}
-
-fn camel_case(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        match (c, upper) {
-            ('_', _) => upper = true,
-            (c, true) => {
-                out.extend(c.to_uppercase());
-                upper = false;
-            }
-            (c, false) => out.push(c),
         }
     }
     out

@@ -8,9 +8,7 @@ use super::session_controls::SignInOrigin;
 use super::wire::{LoginResponse, MessageBody};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result, msg};
-use crate::model::{
-    AuditEntry, Principal, UserRecord, fold_username, looks_like_api_key, sign_in_key,
-};
+use crate::model::{AuditEntry, Principal, UserRecord, fold_username, sign_in_key};
 use crate::password;
 use crate::store::{Session, UpdateEffects};
 use crate::token::Claims;
@@ -203,23 +201,12 @@ impl Engine {
     /// Ends the session of a session token; it fails from the next call on.
     pub fn logout<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<()> {
         let caller = caller.into();
-        if looks_like_api_key(caller.token) {
-            return Err(Error::bad_request(
-                "An API key cannot sign out; delete the key instead",
-            ));
-        }
-        let Principal::User(user) = self.principal_during_enrollment(caller)? else {
-            return Err(Error::Internal(
-                "a session token resolved to an API key".into(),
-            ));
-        };
-        // The token was verified just above; parsed once more here for its session id (sign-out is
-        // rare, so the cache does not carry it).
-        let claims = self
-            .tokens
-            .verify(caller.token, self.now_ms().div_euclid(1000))
-            .map_err(|_| Error::Unauthenticated(msg::INVALID_TOKEN.into()))?;
-        self.store.delete_session(&claims.jti)?;
+        let (user, jti) = self.session_of(
+            caller,
+            "An API key cannot sign out; delete the key instead",
+            |caller| self.principal_during_enrollment(caller),
+        )?;
+        self.store.delete_session(&jti)?;
         self.cache.invalidate();
         let actor = Actor::session(&user, caller.client_ip);
         self.audit(&actor, Event::user("logout", &user.id));

@@ -207,17 +207,32 @@ impl Engine {
     /// The signed-in user behind a session token and that session's jti. An API key has no
     /// sessions: BAD_REQUEST, as for sign-out.
     fn caller_session(&self, caller: Credentials<'_>) -> Result<(Arc<UserRecord>, String)> {
+        self.session_of(
+            caller,
+            "An API key has no sessions; sign in to manage sessions",
+            |caller| self.principal(caller),
+        )
+    }
+
+    /// The user behind a session token, as `resolve` lets them through, and the session's jti.
+    /// An API key gets BAD_REQUEST with `api_key_refusal`. Shared by sign-out and the session
+    /// controls, which differ only in the refusal and in whether the enrolment gate holds.
+    pub(super) fn session_of<'a>(
+        &self,
+        caller: Credentials<'a>,
+        api_key_refusal: &str,
+        resolve: impl FnOnce(Credentials<'a>) -> Result<Principal>,
+    ) -> Result<(Arc<UserRecord>, String)> {
         if looks_like_api_key(caller.token) {
-            return Err(Error::bad_request(
-                "An API key has no sessions; sign in to manage sessions",
-            ));
+            return Err(Error::bad_request(api_key_refusal));
         }
-        let Principal::User(user) = self.principal(caller)? else {
+        let Principal::User(user) = resolve(caller)? else {
             return Err(Error::Internal(
                 "a session token resolved to an API key".into(),
             ));
         };
-        // Verified just above; parsed again for its jti, which the cache does not hand out.
+        // Verified just above; parsed again for its jti, which the cache does not hand out (the
+        // session controls and sign-out are rare).
         let claims = self
             .tokens
             .verify(caller.token, self.now_ms().div_euclid(1000))
