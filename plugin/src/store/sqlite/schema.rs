@@ -234,17 +234,24 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 /// Recomputes every user's account key and skeleton when the schema step above queued them; a
 /// crash before the commit leaves the queue for the next open.
 fn rekey_pending_usernames(conn: &mut Connection) -> Result<()> {
+    let queued = |conn: &Connection| {
+        conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'username_rekey_pending'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map_err(Error::storage)
+    };
+    // Every open passes here: a plain read first, so an open takes the write lock only when
+    // there is re-keying to do.
+    if queued(conn)? == 0 {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(Error::storage)?;
-    let pending: i64 = tx
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'username_rekey_pending'",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(Error::storage)?;
-    if pending == 0 {
+    // Another process may have re-keyed while we waited for the write lock.
+    if queued(&tx)? == 0 {
         return Ok(());
     }
     let rows = {
