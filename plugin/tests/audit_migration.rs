@@ -559,11 +559,11 @@ fn current_version() -> i64 {
     dagu_auth::store::schema_version(&dir.path().join("auth.db")).expect("version")
 }
 
-/// The schema version before the audit counts (`audit_counts`) were added. The counts are the
-/// newest step, so going back to it undoes only them; a step added after them must be undone in
-/// these tests too.
+/// The schema version before the audit counts (`audit_counts`) were added. Two steps are newer:
+/// the counts, and the table new entries land in (SQLite) with the address index; going back
+/// undoes both. A step added after them must be undone in these tests too.
 fn before_counts() -> i64 {
-    current_version() - 1
+    current_version() - 2
 }
 
 /// Entries of a few kinds over three hours, and the totals by category they make.
@@ -633,10 +633,14 @@ fn sqlite_audit_counts_are_built_from_the_entries_of_the_previous_version() {
         }
     }
     {
-        // Back to the previous version: no counts, and the two indexes it had.
+        // Back to the version before the counts: every entry in the one table, no address
+        // index, no counts, and the two indexes it had.
         let conn = rusqlite::Connection::open(dir.path().join("auth.db")).expect("open");
         conn.execute_batch(
-            "DROP TABLE audit_counts;
+            "INSERT INTO audit_entries SELECT * FROM audit_recent;
+             DROP TABLE audit_recent;
+             DROP INDEX audit_by_ip;
+             DROP TABLE audit_counts;
              CREATE INDEX audit_by_category ON audit_entries (category, at);
              CREATE INDEX audit_by_action ON audit_entries (action, at);",
         )
@@ -665,7 +669,8 @@ fn postgres_audit_counts_are_built_from_the_entries_of_the_previous_version() {
         }
     }
     schema.execute(&format!(
-        "DROP TABLE audit_counts;
+        "DROP INDEX audit_by_ip;
+         DROP TABLE audit_counts;
          CREATE INDEX audit_by_category ON audit_entries (category, at, seq);
          CREATE INDEX audit_by_action ON audit_entries (action, at, seq);
          UPDATE dagu_auth_schema SET version = {};",

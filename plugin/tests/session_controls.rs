@@ -52,7 +52,10 @@ fn db(fx: &Fixture) -> Connection {
 fn audited_actions(fx: &Fixture) -> Vec<String> {
     let db = db(fx);
     let mut stmt = db
-        .prepare("SELECT action FROM audit_entries ORDER BY seq")
+        .prepare(
+            "SELECT action FROM (SELECT seq, action FROM audit_entries \
+             UNION ALL SELECT seq, action FROM audit_recent) ORDER BY seq",
+        )
         .expect("prepare");
     let rows = stmt.query_map([], |row| row.get(0)).expect("query");
     rows.collect::<Result<_, _>>().expect("rows")

@@ -10,7 +10,7 @@
 
 use super::audit_sql::{Bind, Dialect, Matching};
 use super::layout::audit_column;
-use crate::model::{AuditEntry, AuditField, AuditQuery};
+use crate::model::{AuditField, AuditQuery};
 
 pub const HOUR_MS: i64 = 3_600_000;
 
@@ -34,20 +34,6 @@ pub const COUNTED_COLUMNS: &str =
 /// The hour an entry counts in: whole hours since the epoch, rounded down (also before 1970).
 pub fn hour_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(HOUR_MS)
-}
-
-/// An entry's values of the counted fields, in [`COUNTED_COLUMNS`]' order.
-pub fn counted_values(entry: &AuditEntry) -> [&str; 8] {
-    [
-        &entry.category,
-        &entry.action,
-        &entry.result,
-        &entry.source,
-        &entry.surface,
-        &entry.credential_type,
-        &entry.resource_type,
-        &entry.mcp_tool,
-    ]
 }
 
 /// One `SELECT` answering one integer; a total is the sum of its statements' answers.
@@ -265,7 +251,8 @@ mod tests {
         assert_eq!(
             sqls,
             [
-                "SELECT COUNT(*) FROM audit_entries WHERE +category = ?1 AND +ip_address = ?2 AND at >= ?3"
+                "SELECT COUNT(*) FROM audit_entries WHERE +category = ?1 AND ip_address = ?2 \
+                 AND ip_address <> '' AND at >= ?3"
             ]
         );
     }

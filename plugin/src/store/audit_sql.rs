@@ -29,11 +29,12 @@ pub struct Dialect {
 /// dozen. Category and action have no index: their totals are summed from `audit_counts`
 /// (`store/audit_counts.rs`), and their pages read the time index newest first, where most
 /// entries of a broad filter are found within the first few hundred.
-const LEADING: [(AuditField, Option<Partial>); 6] = [
+const LEADING: [(AuditField, Option<Partial>); 7] = [
     (AuditField::CorrelationId, Some(Partial::SET)),
     (AuditField::CredentialId, Some(Partial::SET)),
     (AuditField::UserId, None),
     (AuditField::ResourceId, Some(Partial::SET)),
+    (AuditField::IpAddress, Some(Partial::SET)),
     (AuditField::Workspace, Some(Partial::SET)),
     (AuditField::Result, Some(Partial::UNSUCCEEDED)),
 ];

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, params_from_iter};
 use super::sql_error;
 use crate::error::Result;
 use crate::model::{AuditEntry, AuditListing, AuditQuery};
-use crate::store::audit_counts::{COUNTED_COLUMNS, counted_values, hour_of, total_statements};
+use crate::store::audit_counts::{COUNTED_COLUMNS, CountStatement, hour_of, total_statements};
 use crate::store::audit_sql::{Bind, Dialect, Matching, NEWEST_FIRST};
 use crate::store::layout::{self, AUDIT_COLUMNS, AUDIT_INSERT_COLUMNS};
 
@@ -19,24 +19,25 @@ const SQLITE: Dialect = Dialect {
     not_indexed: "+",
 };
 
+/// How many entries wait in `audit_recent` before the append that reaches it moves them all into
+/// `audit_entries`, in the same transaction. Large enough that the batch's index and count writes
+/// share most of their pages; small enough that reading the unindexed table in every listing
+/// stays cheap.
+pub const MOVE_AT: usize = 128;
+
+/// Records an entry in `audit_recent`, after every entry there and in `audit_entries` (the
+/// invariant that lets a move keep each entry's `seq`).
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let placeholders: Vec<String> = (1..=18).map(|n| format!("?{n}")).collect();
     format!(
-        "INSERT INTO audit_entries ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
+        "INSERT INTO audit_recent (seq, {AUDIT_INSERT_COLUMNS}) VALUES \
+         (COALESCE((SELECT MAX(seq) FROM audit_recent), (SELECT MAX(seq) FROM audit_entries), 0) \
+          + 1, {})",
         placeholders.join(", ")
     )
 });
 
-/// Adds one to the entry's hour of `audit_counts`.
-static COUNT_ONE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO audit_counts (hour, {COUNTED_COLUMNS}, n) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) \
-         ON CONFLICT (hour, {COUNTED_COLUMNS}) DO UPDATE SET n = n + 1"
-    )
-});
-
-/// Inserts the entry and counts it, in the caller's transaction.
+/// Records the entry in the caller's transaction, in `audit_recent`: one b-tree written.
 pub fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<()> {
     let texts = entry.texts();
     let values = std::iter::once(&entry.at_ms as &dyn ToSql)
@@ -44,14 +45,24 @@ pub fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<()> {
     tx.prepare_cached(&INSERT)
         .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
         .map_err(sql_error)?;
-    let hour = hour_of(entry.at_ms);
-    let counted = counted_values(entry);
-    let values =
-        std::iter::once(&hour as &dyn ToSql).chain(counted.iter().map(|text| text as &dyn ToSql));
-    tx.prepare_cached(&COUNT_ONE)
-        .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
-        .map_err(sql_error)?;
     Ok(())
+}
+
+/// Moves every entry of `audit_recent` into `audit_entries` and counts them, in the caller's
+/// transaction: readers see them in one table or the other, never both or neither.
+pub fn move_recent(tx: &Transaction<'_>) -> Result<()> {
+    static MOVE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO audit_entries ({AUDIT_COLUMNS}) \
+                 SELECT {AUDIT_COLUMNS} FROM audit_recent ORDER BY seq; \
+             INSERT INTO audit_counts (hour, {COUNTED_COLUMNS}, n) \
+                 SELECT {HOUR}, {COUNTED_COLUMNS}, COUNT(*) FROM audit_recent WHERE true \
+                 GROUP BY 1, {COUNTED_COLUMNS} \
+                 ON CONFLICT (hour, {COUNTED_COLUMNS}) DO UPDATE SET n = n + excluded.n; \
+             DELETE FROM audit_recent;"
+        )
+    });
+    tx.execute_batch(&MOVE).map_err(sql_error)
 }
 
 impl ToSql for Bind<'_> {
@@ -63,7 +74,9 @@ impl ToSql for Bind<'_> {
     }
 }
 
-/// The total and the page, read in one transaction so both see the same entries.
+/// The total and the page, read in one transaction so both see the same entries. The page
+/// merges the two tables in the listing's order (SQLite merges a compound `SELECT`'s sorted
+/// halves, so `audit_entries` is still read along its index and stops at the page's end).
 pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Result<AuditListing>> {
     let tx = conn.unchecked_transaction()?;
     let total = total(&tx, query)?;
@@ -74,9 +87,11 @@ pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Result<Au
     );
     page.binds
         .extend([Bind::Int(limit as i64), Bind::Int(offset as i64)]);
+    let terms = page.where_clause();
     let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_entries {} {NEWEST_FIRST} LIMIT ?{} OFFSET ?{}",
-        page.where_clause(),
+        "SELECT {AUDIT_COLUMNS} FROM audit_entries {terms} \
+         UNION ALL SELECT {AUDIT_COLUMNS} FROM audit_recent {terms} \
+         {NEWEST_FIRST} LIMIT ?{} OFFSET ?{}",
         page.binds.len() - 1,
         page.binds.len()
     );
@@ -94,10 +109,19 @@ pub fn list(conn: &Connection, query: &AuditQuery) -> rusqlite::Result<Result<Au
         }))
 }
 
-/// How many entries match: the sum of the statements `audit_counts.rs` plans.
+/// How many entries match: the sum of the statements `audit_counts.rs` plans over the moved
+/// entries, and the count of the matching entries not moved yet.
 fn total(tx: &Transaction<'_>, query: &AuditQuery) -> rusqlite::Result<i64> {
+    let recent = Matching::of(query, &SQLITE);
+    let recent = CountStatement {
+        sql: format!(
+            "SELECT COUNT(*) FROM audit_recent {}",
+            recent.where_clause()
+        ),
+        binds: recent.binds,
+    };
     let mut total = 0i64;
-    for statement in total_statements(query, &SQLITE) {
+    for statement in total_statements(query, &SQLITE).into_iter().chain([recent]) {
         let part: i64 = tx
             .prepare_cached(&statement.sql)?
             .query_row(params_from_iter(&statement.binds), |row| row.get(0))?;
@@ -133,7 +157,15 @@ pub fn prune(tx: &Transaction<'_>, before_ms: i64, batch: usize) -> Result<u64> 
             rusqlite::params![before_ms, batch],
         )
         .map_err(sql_error)?;
-    Ok(removed as u64)
+    // Entries not moved yet are uncounted; a retention shorter than their wait reaches them too.
+    let removed_recent = tx
+        .execute(
+            "DELETE FROM audit_recent WHERE seq IN \
+             (SELECT seq FROM audit_recent WHERE at < ?1 ORDER BY at, seq LIMIT ?2)",
+            rusqlite::params![before_ms, batch.saturating_sub(removed as i64)],
+        )
+        .map_err(sql_error)?;
+    Ok((removed + removed_recent) as u64)
 }
 
 /// The hour of `at` rounded down as [`hour_of`] does: SQLite's `/` rounds towards zero.
@@ -147,11 +179,6 @@ const MATCHING_COUNT: &str = "audit_counts.hour = gone.hour \
      AND audit_counts.credential_type = gone.credential_type \
      AND audit_counts.resource_type = gone.resource_type \
      AND audit_counts.mcp_tool = gone.mcp_tool";
-
-/// Writes several entries in one transaction (group commit; see `SqliteStore::append_audit`).
-pub fn append_all(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<()> {
-    entries.iter().try_for_each(|entry| append(tx, entry))
-}
 
 #[cfg(test)]
 mod tests {

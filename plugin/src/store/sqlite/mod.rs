@@ -15,6 +15,7 @@ mod verify;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -41,6 +42,8 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     /// Audit entries waiting for the writer: see `append_audit`.
     audit_queue: group_commit::Queue,
+    /// Entries this store put in `audit_recent` since it last moved them: see `append_entries`.
+    unmoved: AtomicUsize,
 }
 
 impl SqliteStore {
@@ -60,6 +63,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             audit_queue: group_commit::Queue::default(),
+            unmoved: AtomicUsize::new(0),
         })
     }
 
@@ -116,6 +120,23 @@ impl SqliteStore {
         let value = work(&tx)?;
         tx.commit().map_err(sql_error)?;
         Ok(value)
+    }
+
+    /// Records audit entries in the caller's transaction; the one that brings this store's
+    /// unmoved entries to `audit::MOVE_AT` moves them all (and any another process left) into the
+    /// indexed table in the same transaction, so the move costs no commit of its own. The count
+    /// is only a trigger: were it wrong (a rolled-back transaction), a move comes a little early
+    /// or late, and listings read both tables either way.
+    fn append_entries(&self, tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<()> {
+        entries
+            .iter()
+            .try_for_each(|entry| audit::append(tx, entry))?;
+        let unmoved = self.unmoved.fetch_add(entries.len(), Ordering::Relaxed) + entries.len();
+        if unmoved >= audit::MOVE_AT {
+            audit::move_recent(tx)?;
+            self.unmoved.store(0, Ordering::Relaxed);
+        }
+        Ok(())
     }
 }
 
@@ -179,7 +200,7 @@ impl Store for SqliteStore {
     fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()> {
         self.write(|tx| {
             sessions::insert(tx, session)?;
-            audit::append(tx, entry)
+            self.append_entries(tx, std::slice::from_ref(entry))
         })
     }
 
@@ -257,7 +278,7 @@ impl Store for SqliteStore {
             Ok(lead) => lead,
             Err(outcome) => return outcome,
         };
-        let outcome = self.write(|tx| audit::append_all(tx, lead.batch.entries()));
+        let outcome = self.write(|tx| self.append_entries(tx, lead.batch.entries()));
         lead.batch.settle(&outcome);
         outcome
     }

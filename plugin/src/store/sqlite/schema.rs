@@ -198,6 +198,35 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX audit_by_category;
     DROP INDEX audit_by_action;
 "#,
+    // New audit entries land in `audit_recent`, which has no index and no counts, so recording
+    // one writes one b-tree; every `sqlite::audit::MOVE_AT` entries they move into
+    // `audit_entries` in one go, where the index and count writes of the whole batch share their
+    // pages (`store/sqlite/audit.rs`). Listings read both tables. With the index writes off the
+    // caller's path, the client address gets an index of its own.
+    r#"
+    CREATE TABLE audit_recent (
+        seq             INTEGER PRIMARY KEY,
+        at              INTEGER NOT NULL,
+        id              TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        username        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        surface         TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        correlation_id  TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        resource_id     TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        credential_id   TEXT NOT NULL,
+        credential_type TEXT NOT NULL,
+        mcp_tool        TEXT NOT NULL,
+        details         TEXT NOT NULL,
+        ip_address      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_ip ON audit_entries (ip_address, at) WHERE ip_address <> '';
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
