@@ -44,8 +44,11 @@ const DAY_MS: i64 = 86_400_000;
 const SPAN_MS: i64 = 90 * DAY_MS;
 /// The schema version before `audit_counts`: the counts' upgrade is measured from it.
 const BEFORE_COUNTS: i64 = 8;
-/// What that version's step left and the counts' step removes: dropped to go back to it.
-const UNDO_COUNTS: &str = "DROP TABLE audit_counts;
+/// What the steps after it (the counts; the table new entries land in and the address index)
+/// made and removed: undone to go back to it. The data sets hold no entry in `audit_recent`.
+const UNDO_COUNTS: &str = "DROP TABLE audit_recent;
+     DROP INDEX audit_by_ip;
+     DROP TABLE audit_counts;
      CREATE INDEX audit_by_category ON audit_entries (category, at);
      CREATE INDEX audit_by_action ON audit_entries (action, at);";
 /// The counts of every entry, as the migration makes them: the data sets are written without
@@ -585,10 +588,13 @@ fn interleaved_inserts(parent: &Path, label: &str) {
         after.push(started.elapsed());
         after_cpu.push(thread_cpu_time().saturating_sub(cpu));
     }
+    let mean = |samples: &[Duration]| samples.iter().sum::<Duration>() / samples.len() as u32;
+    let (before_mean, after_mean) = (mean(&before), mean(&after));
     let (before, after) = (Spread::of(before), Spread::of(after));
     println!(
-        "audit insert interleaved ({label}): schema 2 p50 {:?} p90 {:?} (CPU p50 {:?}); \
-         current (Store::append_audit) p50 {:?} p90 {:?} (CPU p50 {:?}); load {}",
+        "audit insert interleaved ({label}): schema 2 p50 {:?} p90 {:?} mean {before_mean:?} \
+         (CPU p50 {:?}); current (Store::append_audit) p50 {:?} p90 {:?} mean {after_mean:?} \
+         (CPU p50 {:?}); load {}",
         before.p50,
         before.p90,
         Spread::of(before_cpu).p50,

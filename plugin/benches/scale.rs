@@ -9,7 +9,9 @@
 //! Per size, on a private copy of the data set: the first `Engine::open`; its resident memory;
 //! `min(users, 100,000)` sessions authorized once each (cold: the session row and the user read
 //! from SQLite) and the memory with all of them cached; `authorize` again (hot: from the cache) in
-//! batches of 100 calls, the median of the batches' per-call means; 20 consecutive pages of 50
+//! batches of 100 calls, the median of the batches' per-call means, over the first 10,000
+//! sessions in turn and over all of them in random order, each beside a HashMap floor taken the
+//! same way; 20 consecutive pages of 50
 //! through `GET /api/v1/users` (HTTP layer, keyset cursor), their median; `db verify`; an online
 //! backup. Simple timing loops rather than criterion: at a million users each step is run once.
 
@@ -18,17 +20,22 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{Dataset, Rng};
+use std::collections::HashMap;
+
+use common::{Dataset, Principal, Rng};
 use dagu_auth::Engine;
 use dagu_auth::http::{self, Request};
+use dagu_auth::policy::decide;
 use dagu_auth::store::{Session, SqliteStore, Store};
 use dagu_auth::token::{Claims, TokenCodec};
-use dagu_auth_abi::DaguAuthAction as Action;
+use dagu_auth_abi::{DaguAuthAction as Action, DaguAuthDecision as Decision};
 
 const MAX_CACHED: usize = 100_000;
 const HOT_BATCH: usize = 100;
 const HOT_BATCHES: usize = 2_000;
 const PAGES: usize = 20;
+/// How many sessions `benches/authorize.rs` cycles through: the data set's signed-in users.
+const ROUND_ROBIN: usize = common::MAX_SESSIONS;
 
 fn get(engine: &Engine, token: &str, path: &str) -> (u16, Vec<u8>) {
     let auth = format!("Bearer {token}");
@@ -53,10 +60,10 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Session tokens for `count` users spread over the data set: the data set's own, plus sessions
-/// written into this copy's store for the rest.
-fn sessions(data: &Dataset, dir: &std::path::Path, count: usize) -> Vec<String> {
-    let mut tokens: Vec<String> = data.sessions.iter().map(|(_, t)| t.clone()).collect();
+/// Session tokens for `count` users spread over the data set, with the index of each one's
+/// principal: the data set's own, plus sessions written into this copy's store for the rest.
+fn sessions(data: &Dataset, dir: &std::path::Path, count: usize) -> Vec<(usize, String)> {
+    let mut tokens: Vec<(usize, String)> = data.sessions.clone();
     if tokens.len() >= count {
         tokens.truncate(count);
         return tokens;
@@ -90,9 +97,24 @@ fn sessions(data: &Dataset, dir: &std::path::Path, count: usize) -> Vec<String> 
             exp: now_ms / 1000 + 86_400,
             jti,
         };
-        tokens.push(codec.sign(&claims).expect("sign"));
+        tokens.push((u, codec.sign(&claims).expect("sign")));
     }
     tokens
+}
+
+/// The median over `HOT_BATCHES` batches of `HOT_BATCH` calls of `call` on the next tokens of
+/// `order`, per call.
+fn per_call_ns<'a>(call: &dyn Fn(&str) -> bool, mut order: impl Iterator<Item = &'a str>) -> f64 {
+    let mut batches = Vec::with_capacity(HOT_BATCHES);
+    for _ in 0..HOT_BATCHES {
+        let batch: Vec<&str> = order.by_ref().take(HOT_BATCH).collect();
+        let started = Instant::now();
+        for token in batch {
+            black_box(call(black_box(token)));
+        }
+        batches.push(started.elapsed().as_secs_f64() * 1e9 / HOT_BATCH as f64);
+    }
+    median(batches)
 }
 
 fn size(users: usize) {
@@ -110,7 +132,7 @@ fn size(users: usize) {
     let (rss_open, _) = common::rss_kib();
 
     let mut cold_us = Vec::with_capacity(tokens.len());
-    for token in &tokens {
+    for (_, token) in &tokens {
         let started = Instant::now();
         let decision = engine.authorize(token.as_str(), Action::View, "");
         cold_us.push(started.elapsed().as_secs_f64() * 1e6);
@@ -118,18 +140,33 @@ fn size(users: usize) {
     }
     let (rss_cached, _) = common::rss_kib();
 
+    // Hot, two ways, each beside the floor taken the same way (a HashMap from the token to the
+    // principal's role and grants, and `policy::decide`): the data set's first 10,000 sessions
+    // in turn, as `benches/authorize.rs` times them, and every cached session in random order,
+    // where the working set outgrows the CPU caches and the time is mostly memory reads.
+    let floor: HashMap<&str, &Principal> = tokens
+        .iter()
+        .map(|(u, token)| (token.as_str(), &data.principals[*u]))
+        .collect();
+    let round_robin: Vec<&str> = tokens
+        .iter()
+        .take(ROUND_ROBIN)
+        .map(|(_, t)| t.as_str())
+        .collect();
     let mut rng = Rng::new(users as u64);
-    let mut hot_ns = Vec::with_capacity(HOT_BATCHES);
-    for _ in 0..HOT_BATCHES {
-        let batch: Vec<&str> = (0..HOT_BATCH)
-            .map(|_| tokens[rng.below(tokens.len())].as_str())
-            .collect();
-        let started = Instant::now();
-        for token in batch {
-            black_box(engine.authorize(black_box(token), Action::View, "")).ok();
-        }
-        hot_ns.push(started.elapsed().as_secs_f64() * 1e9 / HOT_BATCH as f64);
-    }
+    let random: Vec<&str> = (0..HOT_BATCH * HOT_BATCHES)
+        .map(|_| tokens[rng.below(tokens.len())].1.as_str())
+        .collect();
+    let plugin = |token: &str| engine.authorize(token, Action::View, "").is_ok();
+    let by_map = |token: &str| {
+        floor
+            .get(token)
+            .is_some_and(|p| decide(p.role, &p.access, Action::View, "") == Decision::Allow)
+    };
+    let hot_rr_ns = per_call_ns(&plugin, round_robin.iter().copied().cycle());
+    let floor_rr_ns = per_call_ns(&by_map, round_robin.iter().copied().cycle());
+    let hot_ns = per_call_ns(&plugin, random.iter().copied());
+    let floor_random_ns = per_call_ns(&by_map, random.iter().copied());
 
     let admin = data.admin_token();
     let mut page_us = Vec::with_capacity(PAGES);
@@ -152,8 +189,7 @@ fn size(users: usize) {
     let backup = dir.with_extension("backup.db");
     let _ = std::fs::remove_file(&backup);
     let started = Instant::now();
-    // The generated data set holds admins with grants, which the backup's own verification
-    // refuses after writing the copy: the time is reported either way, the refusal beside it.
+    // The backup verifies its own copy; a refusal is reported beside the time, not hidden.
     let backup_ok = engine.backup_to(&backup).is_ok();
     let backup_s = started.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&backup);
@@ -161,13 +197,13 @@ fn size(users: usize) {
     println!(
         "scale users={users} data_s={data_s:.1} open_ms={open_ms:.1} rss_open_mib={:.1} \
          rss_cached_mib={:.1} rss_process_mib={:.1} cached_sessions={cached} \
-         authorize_cold_us={:.2} authorize_hot_ns={:.0} page_us={:.0} verify_s={verify_s:.2} \
+         authorize_cold_us={:.2} authorize_hot_ns={hot_ns:.0} floor_random_ns={floor_random_ns:.0} \
+         authorize_hot_rr_ns={hot_rr_ns:.0} floor_rr_ns={floor_rr_ns:.0} page_us={:.0} verify_s={verify_s:.2} \
          backup_s={backup_s:.2} backup_verified={backup_ok} load={}",
         mib(rss_open.saturating_sub(rss_before)),
         mib(rss_cached.saturating_sub(rss_before)),
         mib(rss_cached),
         median(cold_us),
-        median(hot_ns),
         median(page_us),
         common::load_average().replace(' ', "/")
     );

@@ -77,7 +77,9 @@ fn principal(rng: &mut Rng, id: String, admin: bool) -> Principal {
         if grants.iter().all(|g| g.workspace != ws) {
             grants.push(Grant {
                 workspace: ws,
-                role: Role::ALL[rng.below(5)],
+                // Admin is never scoped to a workspace (WorkspaceAccess::validate), so a grant
+                // takes one of the other four roles.
+                role: Role::ALL[1 + rng.below(4)],
             });
         }
     }
@@ -123,10 +125,11 @@ pub fn precomputed_hash() -> String {
 }
 
 impl Dataset {
-    /// The data set of `users` users, written once under `target/bench-data/users-<n>` and reused
-    /// while its `ready` marker exists (the records are regenerated from the same seed).
+    /// The data set of `users` users, written once under `target/bench-data/users-v2-<n>` and
+    /// reused while its `ready` marker exists (the records are regenerated from the same seed).
+    /// v2: grants no longer carry the admin role, so `db verify` and the backup accept the set.
     pub fn get(users: usize) -> Self {
-        let dir = bench_data_root().join(format!("users-{users}"));
+        let dir = bench_data_root().join(format!("users-v2-{users}"));
         let mut rng = Rng::new(users as u64);
         let principals: Vec<Principal> = (0..users)
             .map(|i| principal(&mut rng, user_id(i), i == 0))
