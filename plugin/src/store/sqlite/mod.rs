@@ -112,6 +112,25 @@ impl SqliteStore {
 
     fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock();
+        self.write_with(&mut conn, work)
+    }
+
+    /// A background write (pruning, sweeps, batched last-use stamps), which runs in many short
+    /// transactions one after another: each hands the writer straight to a caller waiting for it,
+    /// if any. A plain unlock lets the loop take the writer again at once (the mutex is not fair
+    /// by default), and a sign-in would wait for the whole loop rather than one transaction.
+    fn write_yielding<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock();
+        let outcome = self.write_with(&mut conn, work);
+        parking_lot::MutexGuard::unlock_fair(conn);
+        outcome
+    }
+
+    fn write_with<T>(
+        &self,
+        conn: &mut Connection,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.check_still_in_place()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -213,7 +232,7 @@ impl Store for SqliteStore {
     }
 
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64> {
-        self.write(|tx| sessions::delete_expired(tx, now_ms))
+        self.write_yielding(|tx| sessions::delete_expired(tx, now_ms))
     }
 
     fn sessions_of_user(&self, user_id: &str) -> Result<Vec<Session>> {
@@ -227,11 +246,11 @@ impl Store for SqliteStore {
     }
 
     fn touch_sessions(&self, uses: &[(String, i64)]) -> Result<()> {
-        self.write(|tx| sessions::touch(tx, uses))
+        self.write_yielding(|tx| sessions::touch(tx, uses))
     }
 
     fn delete_idle_sessions(&self, before_ms: i64) -> Result<u64> {
-        self.write(|tx| sessions::delete_idle(tx, before_ms))
+        self.write_yielding(|tx| sessions::delete_idle(tx, before_ms))
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
@@ -264,7 +283,7 @@ impl Store for SqliteStore {
     }
 
     fn touch_api_keys(&self, uses: &[(String, i64)]) -> Result<()> {
-        self.write(|tx| keys::touch(tx, uses))
+        self.write_yielding(|tx| keys::touch(tx, uses))
     }
 
     /// Group commit: entries that arrive while a batch is being written wait in the queue, and
@@ -288,7 +307,7 @@ impl Store for SqliteStore {
     }
 
     fn prune_audit(&self, before_ms: i64, batch: usize) -> Result<u64> {
-        self.write(|tx| audit::prune(tx, before_ms, batch))
+        self.write_yielding(|tx| audit::prune(tx, before_ms, batch))
     }
 
     fn change_counter(&self) -> Result<u64> {
