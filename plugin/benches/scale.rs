@@ -14,6 +14,8 @@
 //! same way; 20 consecutive pages of 50
 //! through `GET /api/v1/users` (HTTP layer, keyset cursor), their median; `db verify`; an online
 //! backup. Simple timing loops rather than criterion: at a million users each step is run once.
+//! With `--features postgres` and `DAGU_AUTH_TEST_POSTGRES_URL` set, the same pages are also
+//! timed on PostgreSQL (the users copied into a schema of their own).
 
 mod common;
 
@@ -117,6 +119,24 @@ fn per_call_ns<'a>(call: &dyn Fn(&str) -> bool, mut order: impl Iterator<Item = 
     median(batches)
 }
 
+/// `PAGES` consecutive pages of 50 users through the HTTP layer (keyset cursor): each one's time.
+fn pages_of_users(engine: &Engine, admin_token: &str) -> Vec<f64> {
+    let mut page_us = Vec::with_capacity(PAGES);
+    let mut path = "/api/v1/users?limit=50".to_owned();
+    for _ in 0..PAGES {
+        let started = Instant::now();
+        let (status, body) = get(engine, admin_token, &path);
+        page_us.push(started.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(status, 200);
+        let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/users?limit=50&cursor={cursor}"),
+            None => break,
+        }
+    }
+    page_us
+}
+
 fn size(users: usize) {
     let started = Instant::now();
     let data = Dataset::get(users);
@@ -140,13 +160,15 @@ fn size(users: usize) {
     }
     let (rss_cached, _) = common::rss_kib();
 
-    // Hot, two ways, each beside the floor taken the same way (a HashMap from the token to the
-    // principal's role and grants, and `policy::decide`): the data set's first 10,000 sessions
-    // in turn, as `benches/authorize.rs` times them, and every cached session in random order,
-    // where the working set outgrows the CPU caches and the time is mostly memory reads.
-    let floor: HashMap<&str, &Principal> = tokens
+    // Hot, two ways, each beside the floor taken the same way (a HashMap from its own copy of
+    // each token to the principal's role and grants, and `policy::decide`): the data set's first
+    // 10,000 sessions in turn, as `benches/authorize.rs` times them, and every cached session in
+    // random order, where the working set outgrows the CPU caches and the time is mostly memory
+    // reads. The floor owns its keys, as the plugin does: comparing a presented token with the
+    // very bytes it was read from would save the floor a memory read the plugin cannot save.
+    let floor: HashMap<String, &Principal> = tokens
         .iter()
-        .map(|(u, token)| (token.as_str(), &data.principals[*u]))
+        .map(|(u, token)| (token.clone(), &data.principals[*u]))
         .collect();
     let round_robin: Vec<&str> = tokens
         .iter()
@@ -168,20 +190,7 @@ fn size(users: usize) {
     let hot_ns = per_call_ns(&plugin, random.iter().copied());
     let floor_random_ns = per_call_ns(&by_map, random.iter().copied());
 
-    let admin = data.admin_token();
-    let mut page_us = Vec::with_capacity(PAGES);
-    let mut path = "/api/v1/users?limit=50".to_owned();
-    for _ in 0..PAGES {
-        let started = Instant::now();
-        let (status, body) = get(&engine, admin, &path);
-        page_us.push(started.elapsed().as_secs_f64() * 1e6);
-        assert_eq!(status, 200);
-        let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        match page["nextCursor"].as_str() {
-            Some(cursor) => path = format!("/api/v1/users?limit=50&cursor={cursor}"),
-            None => break,
-        }
-    }
+    let page_us = pages_of_users(&engine, data.admin_token());
 
     let started = Instant::now();
     engine.verify_store().expect("verify");
@@ -208,7 +217,88 @@ fn size(users: usize) {
         common::load_average().replace(' ', "/")
     );
     drop(engine);
+    #[cfg(feature = "postgres")]
+    if let Ok(url) = std::env::var("DAGU_AUTH_TEST_POSTGRES_URL") {
+        postgres_pages(&data, &dir, &url);
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same pages of users on PostgreSQL: the data set's users and sessions copied (`COPY`) into
+/// a schema of their own, then 20 consecutive pages of 50 through the HTTP layer of an Engine
+/// on that schema. Prints one `scale_postgres users=...` line.
+#[cfg(feature = "postgres")]
+fn postgres_pages(data: &Dataset, dir: &std::path::Path, url: &str) {
+    use dagu_auth::config::{PostgresConfig, StoreConfig};
+    use std::io::Write;
+
+    let schema = format!("dagu_scale_{}_{}", std::process::id(), data.users);
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .expect("schema");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let mut config = dagu_auth::Config::new(dir);
+    config.token_secret = Some(common::SECRET.as_bytes().to_vec());
+    config.license_features = vec!["rbac".into(), "audit".into()];
+    config.store = StoreConfig::Postgres(PostgresConfig::new(scoped.clone()));
+    drop(dagu_auth::Engine::open(config.clone()).expect("migrate the schema"));
+
+    let started = Instant::now();
+    let sqlite = rusqlite::Connection::open(dir.join("auth/auth.db")).expect("open copy");
+    let mut target = postgres::Client::connect(&scoped, postgres::NoTls).expect("connect");
+    for table in ["users", "sessions"] {
+        let columns: Vec<String> = sqlite
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+            .expect("columns");
+        let mut copy = target
+            .copy_in(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
+            .expect("copy");
+        let mut stmt = sqlite
+            .prepare(&format!("SELECT {} FROM {table}", columns.join(", ")))
+            .expect("select");
+        let mut rows = stmt.query([]).expect("rows");
+        let mut line = String::new();
+        while let Some(row) = rows.next().expect("row") {
+            line.clear();
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    line.push('\t');
+                }
+                match row.get_ref(i).expect("value") {
+                    rusqlite::types::ValueRef::Null => line.push_str("\\N"),
+                    rusqlite::types::ValueRef::Integer(n) if column == "disabled" => {
+                        line.push_str(if n != 0 { "t" } else { "f" })
+                    }
+                    rusqlite::types::ValueRef::Integer(n) => line.push_str(&n.to_string()),
+                    value => {
+                        let text = value.as_str().expect("text");
+                        line.push_str(&text.replace('\\', "\\\\"));
+                    }
+                }
+            }
+            line.push('\n');
+            copy.write_all(line.as_bytes()).expect("write");
+        }
+        copy.finish().expect("finish copy");
+    }
+    target.batch_execute("ANALYZE").expect("analyze");
+    let copy_s = started.elapsed().as_secs_f64();
+
+    let engine = dagu_auth::Engine::open(config).expect("open on PostgreSQL");
+    let page_us = pages_of_users(&engine, data.admin_token());
+    println!(
+        "scale_postgres users={} copy_s={copy_s:.1} page_us={:.0} load={}",
+        data.users,
+        median(page_us),
+        common::load_average().replace(' ', "/")
+    );
+    drop(engine);
+    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
 }
 
 fn main() {

@@ -6,6 +6,34 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::store::username_keys::{StoredName, rekey};
 
+/// The columns of an audit entry, the same in `audit_entries` and `audit_recent` (a move copies
+/// rows from one to the other whole).
+macro_rules! audit_entry_columns {
+    () => {
+        "
+        seq             INTEGER PRIMARY KEY,
+        at              INTEGER NOT NULL,
+        id              TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        username        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        surface         TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        correlation_id  TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        resource_id     TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        credential_id   TEXT NOT NULL,
+        credential_type TEXT NOT NULL,
+        mcp_tool        TEXT NOT NULL,
+        details         TEXT NOT NULL,
+        ip_address      TEXT NOT NULL
+    "
+    };
+}
+
 /// Index i holds the step from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -65,27 +93,9 @@ const MIGRATIONS: &[&str] = &[
     // only where set, so an entry without them costs nothing there.
     concat!(
         r#"
-    CREATE TABLE audit_entries (
-        seq             INTEGER PRIMARY KEY,
-        at              INTEGER NOT NULL,
-        id              TEXT NOT NULL,
-        category        TEXT NOT NULL,
-        action          TEXT NOT NULL,
-        user_id         TEXT NOT NULL,
-        username        TEXT NOT NULL,
-        source          TEXT NOT NULL,
-        surface         TEXT NOT NULL,
-        result          TEXT NOT NULL,
-        correlation_id  TEXT NOT NULL,
-        resource_type   TEXT NOT NULL,
-        resource_id     TEXT NOT NULL,
-        workspace       TEXT NOT NULL,
-        credential_id   TEXT NOT NULL,
-        credential_type TEXT NOT NULL,
-        mcp_tool        TEXT NOT NULL,
-        details         TEXT NOT NULL,
-        ip_address      TEXT NOT NULL
-    ) STRICT;
+    CREATE TABLE audit_entries ("#,
+        audit_entry_columns!(),
+        r#") STRICT;
     INSERT INTO audit_entries (seq, at, id, category, action, user_id, username, source, surface,
         result, correlation_id, resource_type, resource_id, workspace, credential_id,
         credential_type, mcp_tool, details, ip_address)
@@ -203,30 +213,13 @@ const MIGRATIONS: &[&str] = &[
     // `audit_entries` in one go, where the index and count writes of the whole batch share their
     // pages (`store/sqlite/audit.rs`). Listings read both tables. With the index writes off the
     // caller's path, the client address gets an index of its own.
-    r#"
-    CREATE TABLE audit_recent (
-        seq             INTEGER PRIMARY KEY,
-        at              INTEGER NOT NULL,
-        id              TEXT NOT NULL,
-        category        TEXT NOT NULL,
-        action          TEXT NOT NULL,
-        user_id         TEXT NOT NULL,
-        username        TEXT NOT NULL,
-        source          TEXT NOT NULL,
-        surface         TEXT NOT NULL,
-        result          TEXT NOT NULL,
-        correlation_id  TEXT NOT NULL,
-        resource_type   TEXT NOT NULL,
-        resource_id     TEXT NOT NULL,
-        workspace       TEXT NOT NULL,
-        credential_id   TEXT NOT NULL,
-        credential_type TEXT NOT NULL,
-        mcp_tool        TEXT NOT NULL,
-        details         TEXT NOT NULL,
-        ip_address      TEXT NOT NULL
-    ) STRICT;
+    concat!(
+        "CREATE TABLE audit_recent (",
+        audit_entry_columns!(),
+        r#") STRICT;
     CREATE INDEX audit_by_ip ON audit_entries (ip_address, at) WHERE ip_address <> '';
-"#,
+"#
+    ),
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
