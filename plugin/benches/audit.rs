@@ -447,10 +447,7 @@ fn pages(group: &mut BenchmarkGroup<'_, WallTime>, engine: &Engine, token: &str)
             "worst_category_user_all_time",
             "category=user&limit=50".into(),
         ),
-        (
-            "worst_unindexed_ip_all_time",
-            "ipAddress=10.0.1.7&limit=50".into(),
-        ),
+        ("ip_address_all_time", "ipAddress=10.0.1.7&limit=50".into()),
     ];
     for (name, query) in &queries {
         let total = get_audit(engine, token, query);

@@ -13,14 +13,25 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# (field, label, unit, the target at 1,000,000 users or None)
+# (series as (field, legend), title, unit, the target at 1,000,000 users or None). A series whose
+# field a log lacks (an older run) is left out.
 PANELS = [
-    ("open_ms", "Engine::open", "ms", 1000),
-    ("rss_cached_mib", "resident memory, sessions cached", "MiB", 300),
-    ("authorize_hot_ns", "authorize, hot (p50)", "ns", 300),
-    ("authorize_cold_us", "authorize, cold (p50)", "us", None),
-    ("page_us", "GET /users, page of 50 (p50)", "us", 1000),
-    ("verify_s", "db verify", "s", 10),
+    ([("open_ms", None)], "Engine::open", "ms", 1000),
+    ([("rss_cached_mib", None)], "resident memory, sessions cached", "MiB", 300),
+    (
+        [
+            ("authorize_hot_rr_ns", "10,000 sessions in turn"),
+            ("floor_rr_ns", "floor, same"),
+            ("authorize_hot_ns", "all cached, random"),
+            ("floor_random_ns", "floor, same"),
+        ],
+        "authorize, hot (p50)",
+        "ns",
+        300,
+    ),
+    ([("authorize_cold_us", None)], "authorize, cold (p50)", "us", None),
+    ([("page_us", None)], "GET /users, page of 50 (p50)", "us", 1000),
+    ([("verify_s", "db verify"), ("backup_s", "online backup")], "verify and backup", "s", 10),
 ]
 
 
@@ -45,11 +56,14 @@ def main():
         sys.exit(f"no `scale users=` lines in {sys.argv[1]}")
     users = [int(row["users"]) for row in rows]
     figure, axes = plt.subplots(2, 3, figsize=(12, 7))
-    for axis, (field, label, unit, target) in zip(axes.flat, PANELS):
-        values = [float(row[field]) for row in rows]
-        axis.plot(users, values, marker="o")
+    for axis, (series, label, unit, target) in zip(axes.flat, PANELS):
+        for field, legend in series:
+            if all(field in row for row in rows):
+                values = [float(row[field]) for row in rows]
+                axis.plot(users, values, marker="o", label=legend)
         if target is not None:
             axis.axhline(target, color="red", linestyle="--", linewidth=1, label="target at 1M")
+        if target is not None or len(series) > 1:
             axis.legend(loc="upper left", fontsize=8)
         axis.set_xscale("log")
         axis.set_title(label, fontsize=10)
