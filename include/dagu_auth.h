@@ -255,40 +255,6 @@ typedef uint32_t DaguAuthSurface;
 #define DAGU_AUTH_ABI_VERSION_MINOR 5
 
 /**
- * How many recovery codes an enrolment hands out.
- */
-#define RECOVERY_CODES 10
-
-#define STEP_SECONDS 30
-
-#define DIGITS 6
-
-/**
- * Steps either side of now a code is still taken from: clocks of phones drift, and a code typed
- * in the last seconds of its step arrives in the next one.
- */
-#define SKEW_STEPS 1
-
-/**
- * 160 bits, the length RFC 4226 recommends and authenticator apps expect.
- */
-#define SECRET_BYTES 20
-
-/**
- * How many audit entries one retention transaction deletes: small enough that a writer waiting
- * behind it waits at most a few milliseconds (BENCHMARKS.md, audit pruning).
- */
-#define AUDIT_PRUNE_BATCH 100
-
-#define HOUR_MS 3600000
-
-/**
- * A field of [`AuditEntry`] that listings filter on by exact match, named as Dagu's query
- * parameters name it.
- */
-typedef struct AuditField AuditField;
-
-/**
  * An open plugin instance. Opaque to C; shared by any number of threads.
  */
 typedef struct DaguAuth DaguAuth;

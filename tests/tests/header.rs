@@ -57,3 +57,24 @@ fn header_declares_every_vocabulary_value_once() {
         assert_eq!(header.matches(&line).count(), 1, "{line:?}");
     }
 }
+
+/// Every macro and type the header declares belongs to the C surface (`DAGU_AUTH_`, `DaguAuth`):
+/// cbindgen also sees the plugin's internal `pub` constants and types, and one that reached the
+/// header would become something C programs may rely on.
+#[test]
+fn header_names_only_the_c_surface() {
+    let header = generate();
+    for line in header.lines() {
+        let declared = line
+            .strip_prefix("#define ")
+            .or_else(|| line.strip_prefix("typedef struct "))
+            .and_then(|rest| rest.split_whitespace().next());
+        if let Some(name) = declared {
+            assert!(
+                name.starts_with("DAGU_AUTH") || name.starts_with("DaguAuth"),
+                "include/dagu_auth.h declares {name}, which is not part of the C ABI: add it to \
+                 [export] exclude in plugin/cbindgen.toml"
+            );
+        }
+    }
+}
