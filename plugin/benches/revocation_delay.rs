@@ -7,6 +7,8 @@
 //! the token out, and host B is asked again and again until it refuses; the delay runs from A's
 //! commit to B's first refusal. Each revocation starts at a random point of B's refresh cycle.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use dagu_auth::config::{Argon2Params, PostgresConfig, StoreConfig};
@@ -101,17 +103,10 @@ fn main() {
         return;
     };
     let schema = format!("dagu_revocation_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .expect("schema");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let scoped = common::fresh_postgres_schema(&url, &schema).expect("schema");
     report(
         "postgres",
         delays(&StoreConfig::Postgres(PostgresConfig::new(scoped))),
     );
-    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    common::drop_postgres_schema(&url, &schema);
 }

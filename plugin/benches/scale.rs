@@ -233,14 +233,7 @@ fn postgres_pages(data: &Dataset, dir: &std::path::Path, url: &str) {
     use std::io::Write;
 
     let schema = format!("dagu_scale_{}_{}", std::process::id(), data.users);
-    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("connect");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .expect("schema");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let scoped = common::fresh_postgres_schema(url, &schema).expect("schema");
     let mut config = dagu_auth::Config::new(dir);
     config.token_secret = Some(common::SECRET.as_bytes().to_vec());
     config.license_features = vec!["rbac".into(), "audit".into()];
@@ -298,7 +291,7 @@ fn postgres_pages(data: &Dataset, dir: &std::path::Path, url: &str) {
         common::load_average().replace(' ', "/")
     );
     drop(engine);
-    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    common::drop_postgres_schema(url, &schema);
 }
 
 fn main() {

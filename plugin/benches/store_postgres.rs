@@ -5,6 +5,8 @@
 //! only the SQLite figures are measured. Hashing uses cheap argon2 parameters so the figures show
 //! the store, not the hash (the hash cost is the same for both).
 
+mod common;
+
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -49,18 +51,11 @@ fn subject(name: &'static str, store: StoreConfig) -> Subject {
     }
 }
 
-/// A fresh schema in the test database, or `None` when no server is configured.
+/// A fresh schema in the test database and its URL, or `None` when no server is configured.
 fn postgres_schema() -> Option<(String, String)> {
     let url = std::env::var("DAGU_AUTH_TEST_POSTGRES_URL").ok()?;
     let schema = format!("dagu_bench_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).ok()?;
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .ok()?;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let scoped = common::fresh_postgres_schema(&url, &schema).ok()?;
     Some((scoped, schema))
 }
 
@@ -129,11 +124,9 @@ fn store_latency(c: &mut Criterion) {
         });
     }
     group.finish();
-    if let (Some(schema), Ok(url)) = (schema, std::env::var("DAGU_AUTH_TEST_POSTGRES_URL"))
-        && let Ok(mut admin) = postgres::Client::connect(&url, postgres::NoTls)
-    {
-        drop(subjects);
-        let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    drop(subjects);
+    if let (Some(schema), Ok(url)) = (schema, std::env::var("DAGU_AUTH_TEST_POSTGRES_URL")) {
+        common::drop_postgres_schema(&url, &schema);
     }
 }
 

@@ -365,3 +365,21 @@ pub fn quantiles(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
 }
 
 pub type Shared<T> = Arc<T>;
+
+/// A fresh schema `name` on the PostgreSQL server at `url` (dropped first if a run left it), and
+/// the URL whose connections work in it: what a bench gives an Engine as its store.
+pub fn fresh_postgres_schema(url: &str, name: &str) -> Result<String, postgres::Error> {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls)?;
+    admin.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+    ))?;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{separator}options=-csearch_path%3D{name}"))
+}
+
+/// Drops a schema [`fresh_postgres_schema`] made; a failure leaves it for the next run to drop.
+pub fn drop_postgres_schema(url: &str, name: &str) {
+    if let Ok(mut admin) = postgres::Client::connect(url, postgres::NoTls) {
+        let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+    }
+}
