@@ -110,6 +110,7 @@ conformance!(
     audit_totals_stay_exact_after_pruning_part_of_an_hour,
     concurrent_audit_appends_are_all_recorded_and_counted,
     entries_read_alike_before_and_after_the_store_indexes_them,
+    two_stores_appending_at_once_lose_and_repeat_nothing,
     the_change_counter_moves_when_another_store_revokes,
     a_session_keeps_where_it_was_signed_in_from,
     a_users_sessions_are_listed_and_ended_all_but_the_kept_one,
@@ -1132,6 +1133,51 @@ fn entries_read_alike_before_and_after_the_store_indexes_them(b: &Backend) {
     let left: Vec<AuditEntry> = trail.into_iter().filter(|e| e.at_ms >= cutoff).collect();
     assert_eq!(all_entries(b.store.as_ref()).len(), left.len());
     assert_totals_match(b.store.as_ref(), &left);
+}
+
+/// Two stores on one database (two hosts, or two processes on one SQLite file) append at once,
+/// each moving entries into the indexed table on its own count: every entry is listed exactly
+/// once, in one order both stores agree on, and counted once.
+fn two_stores_appending_at_once_lose_and_repeat_nothing(b: &Backend) {
+    let trail = varied_trail_of(400);
+    let stores = [b.store.clone(), b.another()];
+    let start = Arc::new(Barrier::new(stores.len()));
+    let workers: Vec<_> = stores
+        .iter()
+        .enumerate()
+        .map(|(s, store)| {
+            let (store, start) = (store.clone(), start.clone());
+            let mine: Vec<AuditEntry> = trail.iter().skip(s).step_by(2).cloned().collect();
+            thread::spawn(move || {
+                start.wait();
+                for entry in &mine {
+                    store.append_audit(entry).expect("append");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("worker");
+    }
+    let listed = all_entries(b.store.as_ref());
+    let mut ids: Vec<&str> = listed.iter().map(|e| e.id.as_str()).collect();
+    ids.sort();
+    let mut expected: Vec<&str> = trail.iter().map(|e| e.id.as_str()).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every entry once");
+    let seqs: std::collections::HashSet<i64> = listed.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs.len(),
+        listed.len(),
+        "no two entries share a place in the order"
+    );
+    let other: Vec<String> = all_entries(stores[1].as_ref())
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let this: Vec<String> = listed.into_iter().map(|e| e.id).collect();
+    assert_eq!(this, other, "both stores list the same order");
+    assert_totals_match(b.store.as_ref(), &trail);
 }
 
 /// Appends from many threads at once (SQLite writes those that wait together in one
