@@ -142,7 +142,7 @@ impl SqliteStore {
     }
 
     /// Records audit entries in the caller's transaction; the one that brings this store's
-    /// unmoved entries to `audit::MOVE_AT` moves them all (and any another process left) into the
+    /// unmoved entries to `audit::MOVE_AT` moves them all (and any that another process left) into the
     /// indexed table in the same transaction, so the move costs no commit of its own. The count
     /// is only a trigger: were it wrong (a rolled-back transaction), a move comes a little early
     /// or late, and listings read both tables either way.
