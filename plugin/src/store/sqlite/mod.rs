@@ -142,10 +142,10 @@ impl SqliteStore {
     }
 
     /// Records audit entries in the caller's transaction; the one that brings this store's
-    /// unmoved entries to `audit::MOVE_AT` moves them all (and any that another process left) into the
-    /// indexed table in the same transaction, so the move costs no commit of its own. The count
-    /// is only a trigger: were it wrong (a rolled-back transaction), a move comes a little early
-    /// or late, and listings read both tables either way.
+    /// unmoved entries to `audit::MOVE_AT` moves them all (and any that another process left)
+    /// into the indexed table in the same transaction, so the move costs no commit of its own.
+    /// The count is only a trigger: were it wrong (a rolled-back transaction), a move comes a
+    /// little early or late, and listings read both tables either way.
     fn append_entries(&self, tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<()> {
         entries
             .iter()
