@@ -151,3 +151,97 @@ fn deleting_a_user_deletes_their_sessions() {
     assert_eq!(store.session("j").expect("read"), None);
     assert_sound(&store);
 }
+
+/// A move of new audit entries into the indexed table that fails (here: a row another writer put
+/// in `audit_entries` under the `seq` an unmoved entry holds, as a process still running an
+/// older dagu-auth on the same file would) costs nothing: every append still succeeds, every
+/// entry stays listed, and once the obstacle is gone the next move takes them all.
+#[test]
+fn a_move_of_audit_entries_that_fails_loses_nothing_and_fails_no_append() {
+    use dagu_auth::model::{AuditEntry, AuditQuery};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    let entry = |n: usize| AuditEntry {
+        id: format!("e{n}"),
+        at_ms: 1_000 + n as i64,
+        category: "user".into(),
+        action: "login".into(),
+        ..AuditEntry::default()
+    };
+    for n in 0..10 {
+        store.append_audit(&entry(n)).expect("append");
+    }
+    let raw = rusqlite::Connection::open(dir.path().join("auth.db")).expect("raw");
+    raw.execute(
+        "INSERT INTO audit_entries (seq, at, id, category, action, user_id, username, source, \
+         surface, result, correlation_id, resource_type, resource_id, workspace, credential_id, \
+         credential_type, mcp_tool, details, ip_address) \
+         SELECT MIN(seq), 500, 'in-the-way', 'user', 'login', '', '', '', '', '', '', '', '', '', \
+         '', '', '', '', '' FROM audit_recent",
+        [],
+    )
+    .expect("a row in the way");
+    let unmoved = |raw: &rusqlite::Connection| -> i64 {
+        raw.query_row("SELECT COUNT(*) FROM audit_recent", [], |row| row.get(0))
+            .expect("count")
+    };
+    for n in 10..300 {
+        store
+            .append_audit(&entry(n))
+            .expect("an append never fails for a move");
+    }
+    assert_eq!(
+        unmoved(&raw),
+        300,
+        "no move got through while the row was in the way"
+    );
+    let listed = |store: &SqliteStore| -> Vec<String> {
+        let query = AuditQuery {
+            limit: 1_000,
+            ..AuditQuery::default()
+        };
+        let mut ids: Vec<String> = store
+            .list_audit(&query)
+            .expect("list")
+            .entries
+            .into_iter()
+            .map(|e| e.id)
+            .filter(|id| id.starts_with('e'))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut expected: Vec<String> = (0..300).map(|n| format!("e{n}")).collect();
+    expected.sort();
+    assert_eq!(listed(&store), expected, "every entry is listed");
+
+    raw.execute("DELETE FROM audit_entries WHERE id = 'in-the-way'", [])
+        .expect("clear the way");
+    for n in 300..300 + 128 {
+        store.append_audit(&entry(n)).expect("append");
+    }
+    let moved: i64 = raw
+        .query_row(
+            "SELECT COUNT(*) FROM audit_entries WHERE id LIKE 'e%'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("moved");
+    assert!(
+        moved >= 300,
+        "the next move took every waiting entry: {moved}"
+    );
+    assert_eq!(moved + unmoved(&raw), 428, "each entry in one table only");
+    expected.extend((300..300 + 128).map(|n| format!("e{n}")));
+    expected.sort();
+    assert_eq!(listed(&store), expected);
+    let total = store
+        .list_audit(&AuditQuery {
+            limit: 1,
+            ..AuditQuery::default()
+        })
+        .expect("total")
+        .total;
+    assert_eq!(total, 428, "and counted each once");
+    assert_sound(&store);
+}

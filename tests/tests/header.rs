@@ -58,23 +58,82 @@ fn header_declares_every_vocabulary_value_once() {
     }
 }
 
-/// Every macro and type the header declares belongs to the C surface (`DAGU_AUTH_`, `DaguAuth`):
-/// cbindgen also sees the plugin's internal `pub` constants and types, and one that reached the
-/// header would become something C programs may rely on.
+/// Every macro, type and function the header declares belongs to the C surface (`DAGU_AUTH`,
+/// `DaguAuth`, `dagu_auth_`): cbindgen also sees the plugin's internal `pub` constants and types,
+/// and one that reached the header would become something C programs may rely on.
 #[test]
 fn header_names_only_the_c_surface() {
-    let header = generate();
-    for line in header.lines() {
-        let declared = line
-            .strip_prefix("#define ")
-            .or_else(|| line.strip_prefix("typedef struct "))
-            .and_then(|rest| rest.split_whitespace().next());
-        if let Some(name) = declared {
-            assert!(
-                name.starts_with("DAGU_AUTH") || name.starts_with("DaguAuth"),
-                "include/dagu_auth.h declares {name}, which is not part of the C ABI: add it to \
-                 [export] exclude in plugin/cbindgen.toml"
-            );
-        }
+    let names = declared_names(&generate());
+    for expected in [
+        "DAGU_AUTH_ABI_VERSION_MAJOR",
+        "DaguAuthAuthorizeRequest",
+        "DaguAuthStatus",
+        "dagu_auth_open",
+    ] {
+        assert!(
+            names.iter().any(|name| name == expected),
+            "the scan finds {expected}: {names:?}"
+        );
     }
+    for name in &names {
+        assert!(
+            ["DAGU_AUTH", "DaguAuth", "dagu_auth_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix)),
+            "include/dagu_auth.h declares {name}, which is not part of the C ABI: add it to \
+             [export] exclude in plugin/cbindgen.toml"
+        );
+    }
+}
+
+/// The names the header's top-level lines declare: `#define`s, `enum`s and `struct`s, what a
+/// `typedef` names, and functions (the identifier before a line's first parenthesis). Comments,
+/// members (indented) and closing lines are skipped.
+fn declared_names(header: &str) -> Vec<String> {
+    let identifier = |text: &str| {
+        text.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .to_owned()
+    };
+    let mut names = Vec::new();
+    for line in header.lines() {
+        let top_level = line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '#');
+        if !top_level || line.starts_with("extern") {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let name = match words.as_slice() {
+            ["#define", name, ..] => identifier(name),
+            [first, ..] if first.starts_with('#') => continue,
+            ["typedef", _, name, "{"] => identifier(name),
+            ["typedef", .., last] => identifier(last),
+            ["enum" | "struct", name, ..] => identifier(name),
+            _ => match line.split_once('(') {
+                Some((before, _)) => identifier(before.rsplit(' ').next().unwrap_or(before)),
+                None => continue,
+            },
+        };
+        names.push(name);
+    }
+    names
+}
+
+#[test]
+fn the_scan_sees_every_kind_of_declaration() {
+    let header = "#include <stdint.h>\n#define LEAKED 1\n#ifdef __cplusplus\nextern \"C\" {\n\
+                  #endif\n/**\n * A comment (with parentheses).\n */\ntypedef struct Opaque Opaque;\n\
+                  typedef struct Open {\n  uint32_t member;\n} Open;\ntypedef uint32_t Alias;\n\
+                  enum Kind {\n  KIND_A = 1,\n};\nconst char *internal_text(void);\n\
+                  uint32_t internal_call(const struct Open *open,\n                       uint32_t n);\n";
+    assert_eq!(
+        declared_names(header),
+        [
+            "LEAKED",
+            "Opaque",
+            "Open",
+            "Alias",
+            "Kind",
+            "internal_text",
+            "internal_call"
+        ]
+    );
 }

@@ -1,7 +1,9 @@
 //! The audit trail's hourly counts (`audit_counts`), written once for both stores: how many
-//! entries each hour holds per combination of the few-valued fields. They are kept in the same
-//! transaction as every insert and every prune, so a total over those fields is a sum of at most
-//! a few rows per hour, not a count over the entries, and it is exact.
+//! entries of `audit_entries` each hour holds per combination of the few-valued fields. They are
+//! kept in the same transaction as the entries they count (PostgreSQL: every insert; SQLite: the
+//! move that brings entries over from `audit_recent`, whose entries are counted by the SQLite
+//! store itself) and every prune, so a total over those fields is a sum of at most a few rows per
+//! hour, not a count over the entries, and it is exact.
 //!
 //! A total whose filters are all counted fields sums the hours its window covers whole, and counts
 //! the entries of the part-hours at its two ends (at most an hour's entries each, read from the

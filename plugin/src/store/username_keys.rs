@@ -87,7 +87,8 @@ pub fn problems(id: &str, username: &str, key: &str, skeleton: Option<&str>) -> 
     let checked = account_key(username);
     let folded = match &checked {
         Ok(folded) => folded.clone(),
-        Err(_) => fold_username(username),
+        // What `fold_username` falls back to, without running the rules a second time.
+        Err(_) => username.trim().to_lowercase(),
     };
     if checked.is_ok() && key == folded && skeleton.is_some() {
         return Vec::new();
@@ -129,6 +130,31 @@ mod tests {
             id: id.into(),
             username: username.into(),
             old_key: username.trim().to_lowercase(),
+        }
+    }
+
+    #[test]
+    fn problems_compare_a_stored_key_with_what_fold_username_gives() {
+        // Accepted and refused names alike (`problems` folds a refused one itself).
+        for name in [
+            "Alice",
+            " bob ",
+            "a\u{200B}b",
+            "\u{1F600}x",
+            "ADMIN\u{0301}",
+        ] {
+            let folded = fold_username(name);
+            assert!(
+                problems("1", name, &folded, Some("s"))
+                    .iter()
+                    .all(|p| !p.contains("folds"))
+            );
+            let wrong = format!("{folded}-other");
+            assert!(
+                problems("1", name, &wrong, Some("s"))
+                    .iter()
+                    .any(|p| p.contains("folds"))
+            );
         }
     }
 

@@ -49,7 +49,8 @@ pub fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<()> {
 }
 
 /// Moves every entry of `audit_recent` into `audit_entries` and counts them, in the caller's
-/// transaction: readers see them in one table or the other, never both or neither.
+/// transaction: readers see them in one table or the other, never both or neither. Inside a
+/// savepoint, so a move that fails leaves the transaction as it found it.
 pub fn move_recent(tx: &Transaction<'_>) -> Result<()> {
     static MOVE: LazyLock<String> = LazyLock::new(|| {
         format!(
@@ -62,7 +63,17 @@ pub fn move_recent(tx: &Transaction<'_>) -> Result<()> {
              DELETE FROM audit_recent;"
         )
     });
-    tx.execute_batch(&MOVE).map_err(sql_error)
+    tx.execute_batch("SAVEPOINT audit_move")
+        .map_err(sql_error)?;
+    match tx.execute_batch(&MOVE) {
+        Ok(()) => tx.execute_batch("RELEASE audit_move").map_err(sql_error),
+        Err(e) => {
+            // Undoes the move's part only; the caller's own writes before it stand.
+            tx.execute_batch("ROLLBACK TO audit_move; RELEASE audit_move")
+                .map_err(sql_error)?;
+            Err(sql_error(e))
+        }
+    }
 }
 
 impl ToSql for Bind<'_> {

@@ -146,14 +146,27 @@ impl SqliteStore {
     /// into the indexed table in the same transaction, so the move costs no commit of its own.
     /// The count is only a trigger: were it wrong (a rolled-back transaction), a move comes a
     /// little early or late, and listings read both tables either way.
+    ///
+    /// A move that fails is undone on its own and reported on stderr; the caller's write (a
+    /// sign-in's session, say) still commits, and the entries wait, listed and counted, for the
+    /// next try `MOVE_AT` appends later. The one way known to make it fail is a process still
+    /// running an older dagu-auth on the same file, writing `audit_entries` itself.
     fn append_entries(&self, tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<()> {
         entries
             .iter()
             .try_for_each(|entry| audit::append(tx, entry))?;
         let unmoved = self.unmoved.fetch_add(entries.len(), Ordering::Relaxed) + entries.len();
         if unmoved >= audit::MOVE_AT {
-            audit::move_recent(tx)?;
             self.unmoved.store(0, Ordering::Relaxed);
+            if let Err(error) = audit::move_recent(tx) {
+                let line = serde_json::json!({
+                    "log": "dagu-auth.audit-move-failed",
+                    "error": error.to_string(),
+                    "effect": "the entries stay in audit_recent, listed and counted; moving them \
+                               is tried again later",
+                });
+                eprintln!("{line}");
+            }
         }
         Ok(())
     }
