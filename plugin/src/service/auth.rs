@@ -82,9 +82,10 @@ impl Engine {
                 .key_principal(caller.token, caller.surface, now_ms)
                 .map(Principal::ApiKey),
             false => {
-                let user =
-                    self.with_session(caller.token, now_ms, |session| Arc::clone(&session.user))?;
-                if gate && self.mfa_enrollment_pending(&user) {
+                let (user, pending) = self.with_session(caller.token, now_ms, |session| {
+                    (Arc::clone(&session.user), session.enrollment_pending)
+                })?;
+                if gate && pending {
                     return Err(Error::MfaEnrollmentRequired);
                 }
                 Ok(Principal::User(user))
@@ -114,7 +115,7 @@ impl Engine {
         let now_ms = self.now_noticing_writers();
         let (pending, decision) = self.with_session(caller.token, now_ms, |session| {
             (
-                self.mfa_enrollment_pending(&session.user),
+                session.enrollment_pending,
                 session.access.decide(action, workspace),
             )
         })?;
@@ -212,7 +213,14 @@ impl Engine {
             return Err(invalid_token());
         }
         let user = self.cached_user(&claims.uid)?.ok_or_else(invalid_token)?;
-        let session = CachedSession::new(&claims, row.expires_at_ms, row.last_used_at_ms, user);
+        let pending = self.mfa_enrollment_pending(&user);
+        let session = CachedSession::new(
+            &claims,
+            row.expires_at_ms,
+            row.last_used_at_ms,
+            user,
+            pending,
+        );
         if !session.valid_at(now_ms) {
             return Err(invalid_token());
         }

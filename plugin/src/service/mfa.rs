@@ -101,6 +101,16 @@ impl Engine {
         })
     }
 
+    /// Fresh recovery codes, to show once, and the digests the store keeps of them.
+    fn new_recovery_codes(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let codes = mfa::new_recovery_codes()?;
+        let digests = codes
+            .iter()
+            .map(|code| self.mfa_keys.recovery_digest(code))
+            .collect();
+        Ok((codes, digests))
+    }
+
     /// Confirms the secret of `start_totp_setup` with a code from it: from now on sign-in asks
     /// for a code. Answers the recovery codes, which are shown this once.
     pub fn confirm_totp<'a>(
@@ -110,11 +120,7 @@ impl Engine {
     ) -> Result<RecoveryCodes> {
         let caller = caller.into();
         let user = self.enrolling_user(caller)?;
-        let codes = mfa::new_recovery_codes()?;
-        let digests: Vec<String> = codes
-            .iter()
-            .map(|code| self.mfa_keys.recovery_digest(code))
-            .collect();
+        let (codes, digests) = self.new_recovery_codes()?;
         let now_ms = self.now_ms();
         let confirmed = self.store.update_user(&user.id, &mut |record| {
             if record.mfa.enabled {
@@ -180,11 +186,7 @@ impl Engine {
     ) -> Result<RecoveryCodes> {
         let caller = caller.into();
         let user = self.enrolling_user(caller)?;
-        let codes = mfa::new_recovery_codes()?;
-        let digests: Vec<String> = codes
-            .iter()
-            .map(|code| self.mfa_keys.recovery_digest(code))
-            .collect();
+        let (codes, digests) = self.new_recovery_codes()?;
         self.with_second_factor(caller, &user, "mfa_recovery_codes", code, None, |mfa| {
             mfa.recovery_digests.clone_from(&digests);
         })?;

@@ -44,6 +44,10 @@ pub struct CachedSession {
     pub token_iat_secs: i64,
     pub expires_at_ms: i64,
     pub access: PackedAccess,
+    /// The user's role requires two-factor sign-in and they have not set it up: refused until
+    /// they do. Decided when the entry is made, from the user and the configuration, so a hot
+    /// call reads a flag instead of the user record (a write to the user empties the cache).
+    pub enrollment_pending: bool,
     /// For callers that need the whole principal; `authorize` never reads it.
     pub user: Arc<UserRecord>,
     /// The session row's key, for queueing its uses.
@@ -59,12 +63,14 @@ impl CachedSession {
         expires_at_ms: i64,
         last_used_at_ms: i64,
         user: Arc<UserRecord>,
+        enrollment_pending: bool,
     ) -> Self {
         Self {
             token_exp_secs: claims.exp,
             token_iat_secs: claims.iat,
             expires_at_ms,
             access: PackedAccess::of(&user),
+            enrollment_pending,
             user,
             jti: claims.jti.as_str().into(),
             last_use: UseStamp::new(last_used_at_ms),
@@ -305,7 +311,7 @@ mod tests {
             exp: 2_000,
             jti: "j1".into(),
         };
-        CachedSession::new(&claims, expires_at_ms, 1_000_000, user)
+        CachedSession::new(&claims, expires_at_ms, 1_000_000, user, false)
     }
 
     #[test]
