@@ -311,6 +311,12 @@ fn a_role_that_requires_it_gets_a_session_good_only_for_enrolling() {
     fx.engine
         .list_users(&admin)
         .expect("once enrolled, everything is open");
+    assert!(
+        fx.engine
+            .authorize(admin.as_str(), dagu_auth_vocab::DaguAuthAction::View, "")
+            .is_ok(),
+        "authorize too, from the cache"
+    );
     // Other roles are not held.
     let (_, viewer) = fx.user(&admin, "vic", "viewer");
     fx.engine.principal(&viewer).expect("a viewer is not held");
