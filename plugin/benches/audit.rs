@@ -25,7 +25,6 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 use dagu_auth::Engine;
-use dagu_auth::http::{self, Request};
 use dagu_auth::model::{AuditEntry, Role, UserRecord, WorkspaceAccess};
 use dagu_auth::store::{AUDIT_PRUNE_BATCH, Session, SqliteStore, Store};
 use dagu_auth::token::{Claims, TokenCodec};
@@ -376,19 +375,9 @@ fn admin_token() -> String {
 
 /// One `GET /api/v1/audit?<query>`; answers the total.
 fn get_audit(engine: &Engine, token: &str, query: &str) -> u64 {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    let path = format!("/api/v1/audit?{query}");
-    let request = Request {
-        method: "GET",
-        path: &path,
-        headers: &headers,
-        body: b"",
-        client_ip: "127.0.0.1",
-    };
-    let response = http::handle(engine, &request);
-    assert_eq!(response.status, 200, "{query}");
-    let body: serde_json::Value = serde_json::from_slice(&response.body).expect("json");
+    let (status, body) = common::http_get(engine, token, &format!("/api/v1/audit?{query}"));
+    assert_eq!(status, 200, "{query}");
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
     body["total"].as_u64().expect("total")
 }
 

@@ -26,7 +26,6 @@ use std::collections::HashMap;
 
 use common::{Dataset, Principal, Rng};
 use dagu_auth::Engine;
-use dagu_auth::http::{self, Request};
 use dagu_auth::policy::decide;
 use dagu_auth::store::{Session, SqliteStore, Store};
 use dagu_auth::token::{Claims, TokenCodec};
@@ -38,20 +37,6 @@ const HOT_BATCHES: usize = 2_000;
 const PAGES: usize = 20;
 /// How many sessions `benches/authorize.rs` cycles through: the data set's signed-in users.
 const ROUND_ROBIN: usize = common::MAX_SESSIONS;
-
-fn get(engine: &Engine, token: &str, path: &str) -> (u16, Vec<u8>) {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    let request = Request {
-        method: "GET",
-        path,
-        headers: &headers,
-        body: b"",
-        client_ip: "127.0.0.1",
-    };
-    let response = http::handle(engine, &request);
-    (response.status, response.body)
-}
 
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
@@ -125,7 +110,7 @@ fn pages_of_users(engine: &Engine, admin_token: &str) -> Vec<f64> {
     let mut path = "/api/v1/users?limit=50".to_owned();
     for _ in 0..PAGES {
         let started = Instant::now();
-        let (status, body) = get(engine, admin_token, &path);
+        let (status, body) = common::http_get(engine, admin_token, &path);
         page_us.push(started.elapsed().as_secs_f64() * 1e6);
         assert_eq!(status, 200);
         let page: serde_json::Value = serde_json::from_slice(&body).expect("json");

@@ -16,18 +16,9 @@ use dagu_auth::store::{SqliteStore, Store, UpdateEffects};
 const USERS: usize = 100_000;
 
 fn get_users(engine: &Engine, token: &str, path: &str) -> usize {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    let request = Request {
-        method: "GET",
-        path,
-        headers: &headers,
-        body: b"",
-        client_ip: "127.0.0.1",
-    };
-    let response = http::handle(engine, &request);
-    assert_eq!(response.status, 200);
-    response.body.len()
+    let (status, body) = common::http_get(engine, token, path);
+    assert_eq!(status, 200);
+    body.len()
 }
 
 /// Open time and memory, once, outside criterion: the first open is the one a host pays.

@@ -383,3 +383,19 @@ pub fn drop_postgres_schema(url: &str, name: &str) {
         let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
     }
 }
+
+/// One `GET path` with `token` as the bearer, through the plugin's HTTP layer in process (no
+/// socket): its status and body.
+pub fn http_get(engine: &dagu_auth::Engine, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str())];
+    let request = dagu_auth::http::Request {
+        method: "GET",
+        path,
+        headers: &headers,
+        body: b"",
+        client_ip: "127.0.0.1",
+    };
+    let response = dagu_auth::http::handle(engine, &request);
+    (response.status, response.body)
+}
