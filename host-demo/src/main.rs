@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod dags;
 mod exposure;
+mod front;
 mod health;
 mod plugin;
 mod request_log;

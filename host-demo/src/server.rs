@@ -14,7 +14,6 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get};
 use http_body_util::LengthLimitError;
@@ -23,6 +22,7 @@ use tokio::net::TcpListener;
 use crate::api_error;
 use crate::dags::{self, Catalogue};
 use crate::exposure::AllowedHosts;
+use crate::front::{Connections, Front};
 use crate::health;
 use crate::plugin::{HttpRequest, HttpResponse, LoadedPlugin};
 
@@ -55,20 +55,21 @@ pub struct AppState {
     pub allowed_hosts: Option<Arc<AllowedHosts>>,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The routes behind the host check and the request log ([`Front`]).
+pub fn router(state: AppState) -> Front {
     let started = Instant::now();
     let mut router = Router::new().route("/api/v1/health", get(move || health::answer(started)));
     for path in PLUGIN_ROUTES {
         router = router.route(path, any(forward));
     }
-    router
+    let allowed_hosts = state.allowed_hosts.clone();
+    let router = router
         .merge(dags::routes())
         .merge(crate::web::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), check_host))
-        .layer(middleware::from_fn(log_request))
-        .with_state(state)
+        .with_state(state);
+    Front::new(router, allowed_hosts)
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
@@ -77,8 +78,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(listener, Connections(router(state)))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -105,51 +105,6 @@ fn peer(request: &Request) -> Option<std::net::IpAddr> {
 
 pub(crate) fn client_ip(request: &Request) -> String {
     peer(request).map(|ip| ip.to_string()).unwrap_or_default()
-}
-
-/// On loopback, a request for a name the server does not answer to is a DNS-rebinding page's: it
-/// is refused before anything runs, pages and `GET`s included (a rebinding page can read those).
-async fn check_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(allowed) = &state.allowed_hosts else {
-        return next.run(request).await;
-    };
-    let answered = match request.headers().get(header::HOST) {
-        Some(host) => host.to_str().is_ok_and(|host| allowed.allows(host)),
-        // Browsers always send Host; without it, a name in the request line is checked instead.
-        None => request
-            .uri()
-            .authority()
-            .is_none_or(|authority| allowed.allows(authority.as_str())),
-    };
-    if answered {
-        return next.run(request).await;
-    }
-    api_error::error(
-        StatusCode::FORBIDDEN,
-        "forbidden",
-        "Host not allowed: this server listens on loopback and answers only to loopback names, \
-         its listen host and the hosts of auth.allowed_origins",
-    )
-}
-
-/// One line per request. Never headers or bodies: they carry tokens and passwords.
-async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // Cheap copies (the URI shares its bytes): the line is formatted once, into the log buffer.
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    let ip = peer(&request);
-    let response = next.run(request).await;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let status = response.status().as_u16();
-    let path = uri.path();
-    match ip {
-        Some(ip) => {
-            crate::request_log::line(format_args!("{method} {path} {status} {ms:.1}ms {ip}"))
-        }
-        None => crate::request_log::line(format_args!("{method} {path} {status} {ms:.1}ms ")),
-    }
-    response
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -368,7 +323,7 @@ mod tests {
     }
 
     /// A server on loopback, as `main` builds it.
-    fn on_loopback(allowed_origins: &[String]) -> Router {
+    fn on_loopback(allowed_origins: &[String]) -> Front {
         router(AppState {
             plugin: None,
             dags: Arc::new(Catalogue::demo()),
@@ -376,7 +331,7 @@ mod tests {
         })
     }
 
-    async fn status_for_host(app: &Router, host: &str) -> StatusCode {
+    async fn status_for_host(app: &Front, host: &str) -> StatusCode {
         use tower::ServiceExt;
         let request = Request::builder()
             .uri("/api/v1/health")

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::Response;
@@ -12,6 +11,7 @@ use tower::ServiceExt;
 
 use crate::config::Abi;
 use crate::dags::Catalogue;
+use crate::front::Front;
 use crate::plugin::{
     Backend, DaguAuthAction, DaguAuthDecision, DaguAuthStatus, HttpRequest, HttpResponse,
     LoadedPlugin, PluginError,
@@ -103,7 +103,7 @@ impl Backend for FakeBackend {
     }
 }
 
-pub fn mode_none() -> Router {
+pub fn mode_none() -> Front {
     router(AppState {
         plugin: None,
         dags: Arc::new(Catalogue::demo()),
@@ -111,12 +111,12 @@ pub fn mode_none() -> Router {
     })
 }
 
-pub fn mode_builtin() -> Router {
+pub fn mode_builtin() -> Front {
     mode_builtin_recording().0
 }
 
 /// [`mode_builtin`], and the audit entries the host appends through it.
-pub fn mode_builtin_recording() -> (Router, Appended) {
+pub fn mode_builtin_recording() -> (Front, Appended) {
     let backend = FakeBackend::default();
     let appended = Arc::clone(&backend.appended);
     let plugin = LoadedPlugin::from_backend(Box::new(backend), Abi::Rust);
@@ -129,7 +129,7 @@ pub fn mode_builtin_recording() -> (Router, Appended) {
 }
 
 pub async fn response(
-    app: &Router,
+    app: &Front,
     method: Method,
     path: &str,
     token: Option<&str>,
@@ -148,7 +148,7 @@ pub async fn response(
 
 /// Sends raw body bytes; returns the status and the body parsed as JSON (`null` if empty).
 pub async fn call_raw(
-    app: &Router,
+    app: &Front,
     method: Method,
     path: &str,
     token: Option<&str>,
@@ -168,7 +168,7 @@ pub async fn call_raw(
 }
 
 pub async fn call(
-    app: &Router,
+    app: &Front,
     method: Method,
     path: &str,
     token: Option<&str>,
