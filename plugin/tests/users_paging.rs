@@ -101,3 +101,106 @@ fn pages_need_an_admin_like_the_full_list() {
     let (status, _) = get(&fx, "/api/v1/users?limit=2", &token);
     assert_eq!(status, 403);
 }
+
+/// Every list, on the engine `engine`, as an admin sees it: the whole list and a page of 50.
+fn lists_on(engine: &dagu_auth::Engine, admin: &str) -> (Value, Value) {
+    let auth = format!("Bearer {admin}");
+    let headers = [("Authorization", auth.as_str())];
+    let [whole, page] = ["/api/v1/users", "/api/v1/users?limit=50"].map(|path| {
+        let request = dagu_auth::http::Request {
+            method: "GET",
+            path,
+            headers: &headers,
+            body: b"",
+            client_ip: "127.0.0.1",
+        };
+        let response = dagu_auth::http::handle(engine, &request);
+        assert_eq!(response.status, 200, "{path}");
+        serde_json::from_slice::<Value>(&response.body).expect("json")
+    });
+    (whole, page)
+}
+
+/// The users as the store has them now, never from a kept list.
+fn stored_users(fx: &Fixture, admin: &str) -> Value {
+    let users = fx.engine.list_users(admin).expect("records");
+    serde_json::to_value(users).expect("json")["users"].clone()
+}
+
+/// A named change to make.
+type Change<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+/// Lists are kept once rendered; every kind of change to a user must show in the next list
+/// read, whole or paged, or an admin would be shown a user that is gone or a role it no longer
+/// has.
+#[test]
+fn a_kept_list_shows_every_change_to_a_user_on_the_next_read() {
+    let (fx, admin) = populated();
+    let (bob, _) = fx.user(&admin, "bobby", "viewer");
+    let changes: [Change<'_>; 6] = [
+        (
+            "create",
+            Box::new(|| drop(fx.user(&admin, "zed", "operator"))),
+        ),
+        (
+            "role",
+            Box::new(|| {
+                let role = patch(serde_json::json!({"role": "developer"}));
+                fx.engine.update_user(&admin, &bob, role).expect("role");
+            }),
+        ),
+        (
+            "rename",
+            Box::new(|| {
+                let name = patch(serde_json::json!({"username": "robert"}));
+                fx.engine.update_user(&admin, &bob, name).expect("rename");
+            }),
+        ),
+        (
+            "disable",
+            Box::new(|| {
+                let off = patch(serde_json::json!({"isDisabled": true}));
+                fx.engine.update_user(&admin, &bob, off).expect("disable");
+            }),
+        ),
+        (
+            "reset-password",
+            Box::new(|| {
+                fx.engine
+                    .reset_password(&admin, &bob, "a-new-password-1")
+                    .expect("reset");
+            }),
+        ),
+        (
+            "delete",
+            Box::new(|| fx.engine.delete_user(&admin, &bob).expect("delete")),
+        ),
+    ];
+    for (change, apply) in changes {
+        let (before, _) = lists_on(&fx.engine, &admin);
+        // Each change moves `updatedAt` by a second, so a stale list differs visibly.
+        fx.clock.advance_ms(1_000);
+        apply();
+        let expected = stored_users(&fx, &admin);
+        assert_ne!(before["users"], expected, "{change} changed nothing to see");
+        let (whole, page) = lists_on(&fx.engine, &admin);
+        assert_eq!(whole["users"], expected, "whole list after {change}");
+        assert_eq!(page["users"], expected, "page after {change}");
+    }
+}
+
+/// Another host's change reaches a kept list within the cache's refresh interval, as a
+/// revocation does.
+#[test]
+fn a_kept_list_shows_another_hosts_change_after_the_refresh_interval() {
+    let (fx, admin) = populated();
+    let other_host = fx.second_engine();
+    let (before, _) = lists_on(&other_host, &admin);
+    fx.user(&admin, "zed", "viewer");
+    fx.clock.advance_ms(1_000);
+    let (whole, page) = lists_on(&other_host, &admin);
+    let expected = stored_users(&fx, &admin);
+    assert_ne!(before["users"], expected);
+    assert_eq!(whole["users"], expected);
+    assert_eq!(page["users"], expected);
+}

@@ -253,9 +253,9 @@ fn users(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Respon
         }
     }
     match paged {
-        true => Ok(Response::json(
+        true => Ok(Response::json_body(
             200,
-            &engine.list_users_page(caller, limit, cursor.as_deref())?,
+            engine.list_users_page_json(caller, limit, cursor.as_deref())?,
         )),
         false => Ok(Response::json_body(200, engine.list_users_json(caller)?)),
     }

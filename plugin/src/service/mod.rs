@@ -44,7 +44,7 @@ use crate::password::PasswordHashing;
 use crate::ratelimit::LoginLimiter;
 use crate::store::{self, Store};
 use crate::token::{self, ApiKeyDigest, TokenCodec};
-use cache::{Freshness, PrincipalCache};
+use cache::{Freshness, PrincipalCache, RenderedLists};
 use maintenance::{Maintenance, Sweeps};
 use session_controls::SessionUse;
 
@@ -59,6 +59,8 @@ pub struct Engine {
     limiter: LoginLimiter,
     clock: Arc<dyn Clock>,
     cache: PrincipalCache,
+    /// User lists as last rendered, valid while `cache`'s generation stands.
+    user_lists: RenderedLists,
     session_use: SessionUse,
     /// Bytes per user of the last full JSON list, to size the next one's buffer.
     user_json_bytes: AtomicUsize,
@@ -107,6 +109,7 @@ impl Engine {
             hashing,
             limiter: LoginLimiter::new(config.login_limits.clone()),
             cache: PrincipalCache::new(freshness),
+            user_lists: RenderedLists::default(),
             session_use,
             user_json_bytes: AtomicUsize::new(users::USER_JSON_BYTES_GUESS),
             oidc: config.oidc.clone().map(crate::sso::oidc::OidcClient::new),

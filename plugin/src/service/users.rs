@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use serde_json::json;
 
 use super::audit::{Actor, Event};
+use super::cache::ListRequest;
 use super::wire::{
     CreateUserRequest, MessageBody, UpdateUserRequest, UserEnvelope, UsersEnvelope, UsersPage,
     write_user_list,
@@ -139,12 +140,53 @@ impl Engine {
     }
 
     /// The full list as the JSON document `UsersListResponse`, byte for byte what serialising
-    /// `list_users` gives, written as the store yields each user: at 100,000 users the records
-    /// and their views would take more memory than the 28 MiB document itself. The buffer is
-    /// reserved up front from the user count and the size per user of the previous list, so it
-    /// is not grown by doubling.
+    /// `list_users` gives. A list rendered since the last change to any user is answered again
+    /// (`RenderedLists`).
     pub fn list_users_json<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<Vec<u8>> {
         self.admin(caller)?;
+        self.rendered_list(ListRequest::Whole, || self.render_whole_list())
+    }
+
+    /// A page of the list, as [`Self::list_users_page`] gives it, as JSON. A page rendered since
+    /// the last change to any user is answered again (`RenderedLists`).
+    pub fn list_users_page_json<'a>(
+        &self,
+        caller: impl Into<Credentials<'a>>,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        self.admin(caller)?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        self.rendered_list(ListRequest::Page { limit, cursor }, || {
+            let page = self.users_page(limit, cursor)?;
+            serde_json::to_vec(&page).map_err(|e| Error::Internal(e.to_string()))
+        })
+    }
+
+    /// The list `request` as last rendered, unless a user changed since; else `render`'s, kept.
+    /// The generation is read before `render` reads the store, so a list that raced a change is
+    /// never kept under the generation after it.
+    fn rendered_list(
+        &self,
+        request: ListRequest<'_>,
+        render: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
+        let generation = self.cache.generation();
+        if let Some(json) = self.user_lists.get(generation, request) {
+            // With room for the NUL the C ABI appends, as a rendered list has.
+            let mut copy = Vec::with_capacity(json.len() + 1);
+            copy.extend_from_slice(&json);
+            return Ok(copy);
+        }
+        let json = render()?;
+        self.user_lists.put(generation, request, &json);
+        Ok(json)
+    }
+
+    /// Written as the store yields each user: at 100,000 users the records and their views would
+    /// take more memory than the 28 MiB document itself. The buffer is reserved up front from the
+    /// user count and the size per user of the previous list, so it is not grown by doubling.
+    fn render_whole_list(&self) -> Result<Vec<u8>> {
         let users = usize::try_from(self.store.user_count()?).unwrap_or(usize::MAX);
         // Capped: one small list skewed by a user with very many grants must not make a later,
         // larger list reserve gigabytes; past the cap the buffer simply grows.
@@ -177,7 +219,10 @@ impl Engine {
         cursor: Option<&str>,
     ) -> Result<UsersPage> {
         self.admin(caller)?;
-        let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        self.users_page(limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE), cursor)
+    }
+
+    fn users_page(&self, limit: usize, cursor: Option<&str>) -> Result<UsersPage> {
         let after = cursor.map(decode_cursor).transpose()?;
         let after = after
             .as_ref()

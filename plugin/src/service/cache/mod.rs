@@ -10,6 +10,7 @@
 
 mod bearer_table;
 mod freshness;
+mod lists;
 mod packed_access;
 mod use_stamp;
 
@@ -21,6 +22,7 @@ use parking_lot::RwLock;
 
 pub use bearer_table::BearerTable;
 pub use freshness::Freshness;
+pub use lists::{ListRequest, RenderedLists};
 use packed_access::PackedAccess;
 pub use use_stamp::UseStamp;
 
