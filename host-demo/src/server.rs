@@ -13,7 +13,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{any, get};
 use http_body_util::LengthLimitError;
@@ -137,27 +137,19 @@ async fn forward(State(state): State<AppState>, request: Request) -> Response {
             return api_error::bad_request("cannot read the request body");
         }
     };
-    let mut headers = Vec::with_capacity(parts.headers.len());
-    headers.extend(parts.headers.iter().map(|(name, value)| {
-        let value = match value.to_str() {
-            Ok(text) => text.to_owned(),
-            Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        };
-        (name.as_str().to_owned(), value)
-    }));
     let path = parts
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |pq| pq.as_str())
         .to_owned();
     let request = HttpRequest {
-        method: parts.method.as_str().to_owned(),
+        method: parts.method,
         path,
-        headers,
-        body: body.to_vec(),
+        headers: parts.headers,
+        body,
         client_ip,
     };
-    let answered = if answers_from_memory(&request.method, &request.path) {
+    let answered = if answers_from_memory(request.method.as_str(), &request.path) {
         plugin.handle_http_now(&request)
     } else {
         plugin.call(move |p| p.handle_http(&request)).await
@@ -193,14 +185,11 @@ fn answers_from_memory(method: &str, path_and_query: &str) -> bool {
 }
 
 /// Headers the connection layer owns; copying the plugin's would contradict hyper's framing.
-fn is_connection_header(name: &HeaderName) -> bool {
-    [
-        header::CONTENT_LENGTH,
-        header::TRANSFER_ENCODING,
-        header::CONNECTION,
-    ]
-    .contains(name)
-}
+const CONNECTION_HEADERS: [HeaderName; 3] = [
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::CONNECTION,
+];
 
 fn to_axum(plugin_response: HttpResponse) -> Response {
     let Ok(status) = StatusCode::from_u16(plugin_response.status) else {
@@ -210,20 +199,13 @@ fn to_axum(plugin_response: HttpResponse) -> Response {
         );
         return api_error::internal();
     };
+    let mut headers = plugin_response.headers;
+    for name in CONNECTION_HEADERS {
+        headers.remove(name);
+    }
     let mut response = Response::new(Body::from(plugin_response.body));
     *response.status_mut() = status;
-    for (name, value) in plugin_response.headers {
-        match (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
-            (Ok(name), Ok(value)) if !is_connection_header(&name) => {
-                response.headers_mut().append(name, value);
-            }
-            (Ok(_), Ok(_)) => {}
-            _ => eprintln!("host-demo: dropped an invalid header `{name}` from the plugin"),
-        }
-    }
+    *response.headers_mut() = headers;
     response
 }
 
@@ -231,7 +213,7 @@ fn to_axum(plugin_response: HttpResponse) -> Response {
 mod tests {
     use super::*;
     use crate::testing::{call, call_raw, mode_builtin, mode_none};
-    use axum::http::Method;
+    use axum::http::{HeaderMap, HeaderValue, Method};
     use serde_json::json;
 
     #[tokio::test]
@@ -400,14 +382,17 @@ mod tests {
 
     #[test]
     fn connection_headers_from_the_plugin_are_dropped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         let response = to_axum(HttpResponse {
             status: 200,
-            headers: vec![
-                ("Content-Length".into(), "999".into()),
-                ("Content-Type".into(), "application/json".into()),
-                ("bad header".into(), "x".into()),
-            ],
-            body: b"{}".to_vec(),
+            headers,
+            body: Bytes::from_static(b"{}"),
         });
         assert!(response.headers().get(header::CONTENT_LENGTH).is_none());
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
@@ -418,8 +403,7 @@ mod tests {
     fn an_invalid_plugin_status_is_a_500() {
         let response = to_axum(HttpResponse {
             status: 1000,
-            headers: vec![],
-            body: vec![],
+            ..HttpResponse::default()
         });
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }

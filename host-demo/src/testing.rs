@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -32,28 +32,34 @@ pub struct FakeBackend {
 impl Backend for FakeBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
         if request.path == "/api/v1/auth/teapot" {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
             return Ok(HttpResponse {
                 status: 418,
-                headers: vec![("Retry-After".into(), "7".into())],
-                body: Vec::new(),
+                headers,
+                body: Bytes::new(),
             });
         }
         let authorization = request
             .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-            .map(|(_, v)| v.clone());
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
         let echo = json!({
-            "method": request.method,
+            "method": request.method.as_str(),
             "path": request.path,
             "authorization": authorization,
             "bodyLen": request.body.len(),
             "body": String::from_utf8_lossy(&request.body[..request.body.len().min(4096)]),
         });
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         Ok(HttpResponse {
             status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: echo.to_string().into_bytes(),
+            headers,
+            body: echo.to_string().into(),
         })
     }
 

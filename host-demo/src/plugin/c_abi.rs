@@ -12,8 +12,12 @@ use std::ptr::{self, NonNull};
 use dagu_auth_abi::{ABI_VERSION_MAJOR, DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
 use libloading::Library;
 
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+
 use super::{
-    Backend, HttpRequest, HttpResponse, OpenError, PluginError, decision_from, error_chain,
+    Backend, HttpRequest, HttpResponse, OpenError, PluginError, append_header, decision_from,
+    error_chain, header_text,
 };
 
 /// Opaque instance handle (`typedef struct DaguAuth DaguAuth`).
@@ -249,7 +253,7 @@ fn c_string(value: &str, what: &str) -> Result<CString, PluginError> {
 
 impl Backend for CAbiBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
-        let method = c_string(&request.method, "method")?;
+        let method = c_string(request.method.as_str(), "method")?;
         let path = c_string(&request.path, "path")?;
         let client_ip = c_string(&request.client_ip, "client IP")?;
         // HTTP header names and values cannot hold NUL; one that somehow does is dropped rather
@@ -260,7 +264,7 @@ impl Backend for CAbiBackend {
             .filter_map(|(n, v)| {
                 Some((
                     CString::new(n.as_str()).ok()?,
-                    CString::new(v.as_str()).ok()?,
+                    CString::new(header_text(v).as_bytes()).ok()?,
                 ))
             })
             .collect();
@@ -438,7 +442,7 @@ impl Backend for CAbiBackend {
 /// # Safety
 /// `response` must be a live response from the plugin whose pointers match their lengths.
 unsafe fn copy_response(response: &DaguAuthHttpResponse) -> HttpResponse {
-    let mut headers = Vec::with_capacity(response.header_count);
+    let mut headers = HeaderMap::with_capacity(response.header_count);
     if !response.headers.is_null() {
         // SAFETY: `headers` points at `header_count` entries (function contract).
         let raw = unsafe { std::slice::from_raw_parts(response.headers, response.header_count) };
@@ -449,17 +453,16 @@ unsafe fn copy_response(response: &DaguAuthHttpResponse) -> HttpResponse {
             // SAFETY: non-NULL NUL-terminated strings owned by the response.
             let (name, value) =
                 unsafe { (CStr::from_ptr(header.name), CStr::from_ptr(header.value)) };
-            headers.push((
-                name.to_string_lossy().into_owned(),
-                value.to_string_lossy().into_owned(),
-            ));
+            append_header(&mut headers, name.to_bytes(), value.to_bytes());
         }
     }
     let body = if response.body.is_null() || response.body_len == 0 {
-        Vec::new()
+        Bytes::new()
     } else {
         // SAFETY: `body` points at `body_len` bytes (function contract).
-        unsafe { std::slice::from_raw_parts(response.body, response.body_len) }.to_vec()
+        Bytes::copy_from_slice(unsafe {
+            std::slice::from_raw_parts(response.body, response.body_len)
+        })
     };
     HttpResponse {
         status: response.status,

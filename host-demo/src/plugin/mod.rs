@@ -10,30 +10,59 @@ mod c_abi;
 mod discover;
 mod rust_abi;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 pub use dagu_auth_abi::{DaguAuthAction, DaguAuthDecision, DaguAuthStatus};
 use discover::discover;
 
 use crate::config::{Abi, Config};
 
-/// One HTTP request as the host received it; `path` keeps the query string.
+/// One HTTP request as the host received it, its parts moved from the server's request rather
+/// than copied: each backend copies them once, into what its ABI takes. `path` keeps the query
+/// string.
 #[derive(Debug, Clone, Default)]
 pub struct HttpRequest {
-    pub method: String,
+    pub method: Method,
     pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
     pub client_ip: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The plugin's answer, in the types the server sends, so it is handed over without a copy.
+#[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// A request header as the text both ABIs take. HTTP allows other bytes in a value, which the
+/// plugin, reading only ASCII headers, gets replaced rather than has the request refused for.
+fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    }
+}
+
+/// Adds one header the plugin answered. One that is not valid HTTP is dropped and reported,
+/// rather than failing the whole answer.
+fn append_header(headers: &mut HeaderMap, name: &[u8], value: &[u8]) {
+    match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+        (Ok(name), Ok(value)) => {
+            headers.append(name, value);
+        }
+        _ => eprintln!(
+            "host-demo: dropped an invalid header `{}` from the plugin",
+            String::from_utf8_lossy(name)
+        ),
+    }
 }
 
 /// A status the plugin returned instead of a value, with its message.
@@ -332,6 +361,29 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_that_is_not_http_is_dropped_and_the_rest_kept() {
+        let mut headers = HeaderMap::new();
+        append_header(&mut headers, b"Content-Type", b"application/json");
+        append_header(&mut headers, b"bad header", b"x");
+        append_header(&mut headers, b"X-Bad-Value", b"line\nbreak");
+        append_header(&mut headers, b"Set-Cookie", b"a=1");
+        append_header(&mut headers, b"Set-Cookie", b"b=2");
+        assert_eq!(headers.len(), 3, "{headers:?}");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers.get_all("set-cookie").iter().count(), 2);
+    }
+
+    #[test]
+    fn a_request_header_that_is_not_text_reaches_the_plugin_replaced() {
+        let value = HeaderValue::from_bytes(b"caf\xe9").expect("a valid header value");
+        assert_eq!(header_text(&value), "caf\u{fffd}");
+        assert!(matches!(
+            header_text(&HeaderValue::from_static("plain")),
+            Cow::Borrowed("plain")
+        ));
+    }
 
     #[derive(Debug)]
     struct Outer(Inner);

@@ -4,14 +4,18 @@
 
 use std::path::Path;
 
-use abi_stable::std_types::{RStr, RString, RVec, Tuple2};
+use abi_stable::std_types::{RStr, RString, Tuple2};
 use dagu_auth_abi::{
     AbiError, AbiHttpRequest, DaguAuthAction, DaguAuthDecision, DaguAuthStatus, InstanceBox,
     LoadError, load_plugin,
 };
 
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+
 use super::{
-    Backend, HttpRequest, HttpResponse, OpenError, PluginError, decision_from, error_chain,
+    Backend, HttpRequest, HttpResponse, OpenError, PluginError, append_header, decision_from,
+    error_chain, header_text,
 };
 
 pub struct RustAbiBackend {
@@ -69,31 +73,29 @@ fn from_abi(error: AbiError) -> PluginError {
     }
 }
 
-fn pairs_to_abi(pairs: &[(String, String)]) -> RVec<Tuple2<RString, RString>> {
-    pairs
-        .iter()
-        .map(|(n, v)| Tuple2(RString::from(n.as_str()), RString::from(v.as_str())))
-        .collect()
-}
-
 impl Backend for RustAbiBackend {
     fn handle_http(&self, request: &HttpRequest) -> Result<HttpResponse, PluginError> {
         let abi_request = AbiHttpRequest {
             method: request.method.as_str().into(),
             path: request.path.as_str().into(),
-            headers: pairs_to_abi(&request.headers),
-            body: request.body.as_slice().into(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| Tuple2(name.as_str().into(), header_text(value).into()))
+                .collect(),
+            body: request.body.as_ref().into(),
             client_ip: request.client_ip.as_str().into(),
         };
         let response = self.instance.handle_http(&abi_request);
+        let mut headers = HeaderMap::with_capacity(response.headers.len());
+        for Tuple2(name, value) in &response.headers {
+            append_header(&mut headers, name.as_bytes(), value.as_bytes());
+        }
         Ok(HttpResponse {
             status: response.status,
-            headers: response
-                .headers
-                .into_iter()
-                .map(|Tuple2(n, v)| (n.into_string(), v.into_string()))
-                .collect(),
-            body: response.body.into_vec(),
+            headers,
+            // The plugin's buffer itself, freed through its own vtable when the body is sent.
+            body: Bytes::from_owner(response.body),
         })
     }
 
