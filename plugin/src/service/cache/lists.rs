@@ -31,6 +31,15 @@ pub enum ListRequest<'a> {
     },
 }
 
+impl<'a> ListRequest<'a> {
+    fn cursor(self) -> Option<&'a str> {
+        match self {
+            Self::Whole => None,
+            Self::Page { cursor, .. } => cursor,
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Kept {
     Whole,
@@ -96,14 +105,16 @@ impl RenderedLists {
     /// data). A list from an older generation than the kept ones is dropped: the data changed
     /// since it was read.
     pub fn put(&self, generation: u64, request: ListRequest<'_>, json: &[u8]) {
-        if json.len() > MAX_LIST_BYTES {
+        // The cursor counts too: it is the client's text, and a valid one can be long.
+        let size = json.len() + request.cursor().map_or(0, str::len);
+        if size > MAX_LIST_BYTES {
             return;
         }
         let mut lists = self.lists.write();
         if generation < lists.generation {
             return;
         }
-        let full = lists.kept.len() >= MAX_LISTS || lists.bytes + json.len() > MAX_TOTAL_BYTES;
+        let full = lists.kept.len() >= MAX_LISTS || lists.bytes + size > MAX_TOTAL_BYTES;
         if generation > lists.generation || full {
             *lists = Lists {
                 generation,
@@ -113,7 +124,7 @@ impl RenderedLists {
         if lists.kept.iter().any(|(kept, _)| kept.answers(request)) {
             return;
         }
-        lists.bytes += json.len();
+        lists.bytes += size;
         lists.kept.push((Kept::of(request), json.into()));
     }
 }
