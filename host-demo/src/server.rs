@@ -1,4 +1,5 @@
-//! The HTTP side: routes, forwarding to the plugin, request logging, graceful shutdown.
+//! The HTTP side: routes, forwarding to the plugin, graceful shutdown. What every request passes
+//! first (the loopback host check and the request log) is in `front`.
 //!
 //! Auth and user-management endpoints are the plugin's: the host passes them through unchanged
 //! (method, path with query, every header line, body bytes, peer IP) and sends back exactly what

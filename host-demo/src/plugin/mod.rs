@@ -42,8 +42,9 @@ pub struct HttpResponse {
     pub body: Bytes,
 }
 
-/// A request header as the text both ABIs take. HTTP allows other bytes in a value, which the
-/// plugin, reading only ASCII headers, gets replaced rather than has the request refused for.
+/// A request header as the text both ABIs take. HTTP allows a value bytes that are not UTF-8; the
+/// plugin reads only ASCII headers, so such bytes reach it replaced (U+FFFD) rather than failing
+/// the request.
 fn header_text(value: &HeaderValue) -> Cow<'_, str> {
     match value.to_str() {
         Ok(text) => Cow::Borrowed(text),
