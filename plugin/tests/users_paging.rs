@@ -104,19 +104,10 @@ fn pages_need_an_admin_like_the_full_list() {
 
 /// Every list, on the engine `engine`, as an admin sees it: the whole list and a page of 50.
 fn lists_on(engine: &dagu_auth::Engine, admin: &str) -> (Value, Value) {
-    let auth = format!("Bearer {admin}");
-    let headers = [("Authorization", auth.as_str())];
     let [whole, page] = ["/api/v1/users", "/api/v1/users?limit=50"].map(|path| {
-        let request = dagu_auth::http::Request {
-            method: "GET",
-            path,
-            headers: &headers,
-            body: b"",
-            client_ip: "127.0.0.1",
-        };
-        let response = dagu_auth::http::handle(engine, &request);
-        assert_eq!(response.status, 200, "{path}");
-        serde_json::from_slice::<Value>(&response.body).expect("json")
+        let (status, body, _) = http_on(engine, "GET", path, Some(admin), b"");
+        assert_eq!(status, 200, "{path}: {body}");
+        body
     });
     (whole, page)
 }

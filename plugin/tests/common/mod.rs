@@ -145,22 +145,33 @@ impl Fixture {
         token: Option<&str>,
         body: &[u8],
     ) -> (u16, Value, Response) {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![("Content-Type", "application/json")];
-        if let Some(auth) = &auth {
-            headers.push(("Authorization", auth.as_str()));
-        }
-        let request = Request {
-            method,
-            path,
-            headers: &headers,
-            body,
-            client_ip: "127.0.0.1",
-        };
-        let response = http::handle(&self.engine, &request);
-        let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        (response.status, json, response)
+        http_on(&self.engine, method, path, token, body)
     }
+}
+
+/// [`Fixture::http`] on any engine: a second host's, say.
+pub fn http_on(
+    engine: &Engine,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, Value, Response) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth.as_str()));
+    }
+    let request = Request {
+        method,
+        path,
+        headers: &headers,
+        body,
+        client_ip: "127.0.0.1",
+    };
+    let response = http::handle(engine, &request);
+    let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, json, response)
 }
 
 /// A user record as a store keeps it, for tests that write to a store directly.
