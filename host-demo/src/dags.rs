@@ -164,7 +164,7 @@ async fn list(State(state): State<AppState>, request: Request) -> Response {
         (Some(plugin), Some(token)) => Some((plugin, token)),
         (Some(_), None) => return missing_token(),
     };
-    // Built from names borrowed from one snapshot.
+    // One snapshot for the whole answer, so a PUT in between cannot make it inconsistent.
     let dags = state.dags.snapshot();
     let allowed: Option<BTreeSet<&str>> = match token {
         None => None,

@@ -4,8 +4,8 @@
 //! These were two `axum::middleware::from_fn` layers. Each cloned and boxed the inner route per
 //! request and boxed its own future; under wrk the two cost host-demo 15–20 % of its throughput
 //! against a bare axum handler (plugin/benches/http_load.sh, BENCHMARKS.md "HTTP"). Here they are
-//! one service in front of the router: one boxed future per request, and the peer address is
-//! formatted once per connection, not once per request.
+//! one service in front of the router: one boxed future per request, and the log's peer address
+//! is formatted once per connection, not once per request.
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
@@ -104,8 +104,9 @@ impl Service<Request> for Front {
                 None => host_refused(),
             };
             // One line per request. Never headers or bodies: they carry tokens and passwords.
-            let micros = started.elapsed().as_micros();
-            let (ms, tenths) = (micros / 1000, micros / 100 % 10);
+            // Tenths of a millisecond, rounded, without formatting a float.
+            let tenths = (started.elapsed().as_micros() + 50) / 100;
+            let (ms, tenths) = (tenths / 10, tenths % 10);
             let status = response.status().as_u16();
             let path = uri.path();
             let peer = peer.as_deref().unwrap_or_default();

@@ -379,3 +379,26 @@ fn the_secret_is_stored_encrypted() {
         assert!(!column.contains(code.as_str()));
     }
 }
+
+/// The user list is kept as rendered JSON until a user changes: turning two-factor on, and an
+/// admin's reset, must both show in the next list (`mfaEnabled`).
+#[test]
+fn enrolling_and_an_admins_reset_show_in_the_next_user_list() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let mfa_of = |fx: &Fixture, name: &str| {
+        let (status, list, _) = fx.http("GET", "/api/v1/users?limit=50", Some(&admin), b"");
+        assert_eq!(status, 200, "{list}");
+        list["users"]
+            .as_array()
+            .and_then(|users| users.iter().find(|u| u["username"] == name))
+            .map(|user| user["mfaEnabled"].clone())
+    };
+    assert_eq!(mfa_of(&fx, "admin"), Some(serde_json::json!(false)));
+    let Some(enrolled) = enrol(&fx, &admin, "mona", "viewer") else {
+        return;
+    };
+    assert_eq!(mfa_of(&fx, "mona"), Some(serde_json::json!(true)));
+    fx.engine.reset_mfa(&admin, &enrolled.id).expect("reset");
+    assert_eq!(mfa_of(&fx, "mona"), Some(serde_json::json!(false)));
+}

@@ -155,6 +155,35 @@ fn a_configured_grace_keeps_known_principals_during_a_short_outage_only() {
     assert!(can_view(&engine, &token).is_err(), "past the grace: closed");
 }
 
+/// The grace keeps known principals' rights, not data: a user list kept before the outage is not
+/// answered during it (it could be as stale as the grace is long), so the read fails as the
+/// store does.
+#[test]
+fn a_kept_user_list_is_not_answered_during_an_outage_grace() {
+    let Some(schema) = pg::schema() else { return };
+    let relay = pg::Relay::to(&schema.url);
+    let clock = ManualClock::at(START_MS);
+    let (_dir, engine) = host(&relay.url(&schema.url), &clock, Duration::from_secs(30));
+    let (admin, _) = viewer_token(&engine);
+    let list = || engine.list_users_page_json(admin.as_str(), Some(50), None);
+    assert!(list().is_ok());
+    relay.cut();
+    clock.advance_ms(1_000);
+    assert_eq!(
+        can_view(&engine, &admin),
+        Ok(Decision::Allow),
+        "the admin is known"
+    );
+    assert!(
+        matches!(list(), Err(Error::Unavailable(_))),
+        "{:?}",
+        list().map(|_| ())
+    );
+    relay.restore();
+    clock.advance_ms(1_000);
+    assert!(list().is_ok(), "recovered");
+}
+
 /// Two-factor state lives in the shared store: a code used on one host is refused on the other,
 /// and a sign-in started on one host finishes on the other. Codes come from `oathtool`.
 #[test]

@@ -442,7 +442,8 @@ impl Backend for CAbiBackend {
 /// # Safety
 /// `response` must be a live response from the plugin whose pointers match their lengths.
 unsafe fn copy_response(response: &DaguAuthHttpResponse) -> HttpResponse {
-    let mut headers = HeaderMap::with_capacity(response.header_count);
+    // Bounded: `with_capacity` panics past 32,768, and the count is the plugin's to report.
+    let mut headers = HeaderMap::with_capacity(response.header_count.min(64));
     if !response.headers.is_null() {
         // SAFETY: `headers` points at `header_count` entries (function contract).
         let raw = unsafe { std::slice::from_raw_parts(response.headers, response.header_count) };

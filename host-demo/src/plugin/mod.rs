@@ -42,7 +42,7 @@ pub struct HttpResponse {
     pub body: Bytes,
 }
 
-/// A request header as the text both ABIs take. HTTP allows a value bytes that are not UTF-8; the
+/// A request header as the text both ABIs take. HTTP allows a value to hold bytes that are not UTF-8; the
 /// plugin reads only ASCII headers, so such bytes reach it replaced (U+FFFD) rather than failing
 /// the request.
 fn header_text(value: &HeaderValue) -> Cow<'_, str> {

@@ -87,14 +87,17 @@ impl Backend for RustAbiBackend {
             client_ip: request.client_ip.as_str().into(),
         };
         let response = self.instance.handle_http(&abi_request);
-        let mut headers = HeaderMap::with_capacity(response.headers.len());
+        // Bounded: `with_capacity` panics past 32,768 entries.
+        let mut headers = HeaderMap::with_capacity(response.headers.len().min(64));
         for Tuple2(name, value) in &response.headers {
             append_header(&mut headers, name.as_bytes(), value.as_bytes());
         }
         Ok(HttpResponse {
             status: response.status,
             headers,
-            // The plugin's buffer itself, freed through its own vtable when the body is sent.
+            // The plugin's buffer itself, freed through the plugin's own vtable once hyper has sent
+            // it, which may be after the instance closed at shutdown. That is sound only because
+            // abi_stable never unloads a library: a loader that did would have to copy here.
             body: Bytes::from_owner(response.body),
         })
     }

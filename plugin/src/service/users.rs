@@ -147,8 +147,9 @@ impl Engine {
         self.rendered_list(ListRequest::Whole, || self.render_whole_list())
     }
 
-    /// A page of the list, as [`Self::list_users_page`] gives it, as JSON. A page rendered since
-    /// the last change to any user is answered again (`RenderedLists`).
+    /// A page of the list as JSON (`limit` users, default 100, at most 1,000, after `cursor`; see
+    /// `users_page`). A page rendered since the last change to any user is answered again
+    /// (`RenderedLists`).
     pub fn list_users_page_json<'a>(
         &self,
         caller: impl Into<Credentials<'a>>,
@@ -172,8 +173,16 @@ impl Engine {
         render: impl FnOnce() -> Result<Vec<u8>>,
     ) -> Result<Vec<u8>> {
         let generation = self.cache.generation();
-        if let Some(json) = self.user_lists.get(generation, request) {
-            // With room for the NUL the C ABI appends, as a rendered list has.
+        // In a store outage the generation stops moving for the grace period; a kept list would
+        // then be answered however stale, where the grace is meant for known principals' rights
+        // only. The list is read from the store, and fails as it did before lists were kept.
+        let kept = match self.cache.store_in_outage() {
+            true => None,
+            false => self.user_lists.get(generation, request),
+        };
+        if let Some(json) = kept {
+            // With room for the NUL `dagu_auth_list_users` appends to the whole list, as a freshly
+            // rendered one has.
             let mut copy = Vec::with_capacity(json.len() + 1);
             copy.extend_from_slice(&json);
             return Ok(copy);
@@ -212,16 +221,6 @@ impl Engine {
     /// A page of the list: `limit` users (default 100, at most 1,000) after `cursor`, and the
     /// cursor of the next page when there is one. The cursor is the last user's folded username and
     /// id, so pages stay stable while users are added or removed.
-    pub fn list_users_page<'a>(
-        &self,
-        caller: impl Into<Credentials<'a>>,
-        limit: Option<usize>,
-        cursor: Option<&str>,
-    ) -> Result<UsersPage> {
-        self.admin(caller)?;
-        self.users_page(limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE), cursor)
-    }
-
     fn users_page(&self, limit: usize, cursor: Option<&str>) -> Result<UsersPage> {
         let after = cursor.map(decode_cursor).transpose()?;
         let after = after

@@ -56,6 +56,12 @@ impl Freshness {
         self.stale_given(now_ms, change_counter())
     }
 
+    /// Whether the store failed to answer at the last look (cached principals may be living on
+    /// the outage grace).
+    pub fn in_outage(&self) -> bool {
+        self.outage_since_ms.load(Ordering::Acquire) != NO_OUTAGE
+    }
+
     fn stale_given(&self, now_ms: i64, counter: Result<u64>) -> bool {
         match counter {
             Ok(counter) => {
@@ -134,8 +140,11 @@ mod tests {
     #[test]
     fn the_first_answer_after_an_outage_makes_the_cache_stale_whatever_the_counter() {
         let freshness = Freshness::new(7, 0, GRACE);
+        assert!(!freshness.in_outage());
         assert!(!freshness.stale(1_000, down));
+        assert!(freshness.in_outage());
         assert!(freshness.stale(2_000, || Ok(7)));
         assert!(!freshness.stale(3_000, || Ok(7)), "the outage is over");
+        assert!(!freshness.in_outage());
     }
 }

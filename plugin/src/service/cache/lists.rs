@@ -114,15 +114,22 @@ impl RenderedLists {
         if generation < lists.generation {
             return;
         }
-        let full = lists.kept.len() >= MAX_LISTS || lists.bytes + size > MAX_TOTAL_BYTES;
-        if generation > lists.generation || full {
+        if generation > lists.generation {
             *lists = Lists {
                 generation,
                 ..Lists::default()
             };
         }
+        // Two callers that missed the same list at once both render it; the second keeps nothing
+        // (and must not empty a full cache for a list it already has).
         if lists.kept.iter().any(|(kept, _)| kept.answers(request)) {
             return;
+        }
+        if lists.kept.len() >= MAX_LISTS || lists.bytes + size > MAX_TOTAL_BYTES {
+            *lists = Lists {
+                generation,
+                ..Lists::default()
+            };
         }
         lists.bytes += size;
         lists.kept.push((Kept::of(request), json.into()));
@@ -219,5 +226,24 @@ mod tests {
             );
         }
         assert!(lists.lists.read().bytes <= MAX_TOTAL_BYTES);
+    }
+
+    #[test]
+    fn keeping_a_list_already_kept_drops_nothing() {
+        let lists = RenderedLists::default();
+        let cursors: Vec<String> = (0..MAX_LISTS).map(|i| i.to_string()).collect();
+        let page = |cursor| ListRequest::Page {
+            limit: 50,
+            cursor: Some(cursor),
+        };
+        for cursor in &cursors {
+            lists.put(1, page(cursor), b"p");
+        }
+        lists.put(1, page(&cursors[0]), b"p");
+        assert!(
+            cursors
+                .iter()
+                .all(|cursor| lists.get(1, page(cursor)).is_some())
+        );
     }
 }

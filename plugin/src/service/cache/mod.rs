@@ -1,4 +1,5 @@
-//! The in-memory principal cache that keeps the store off the `authorize` hot path.
+//! The in-memory principal cache that keeps the store off the `authorize` hot path, and the
+//! rendered user lists kept under its generation ([`RenderedLists`]).
 //!
 //! Every write in this process calls `invalidate`; writes by other processes are noticed through
 //! the store's change counter ([`freshness`]). A generation number stops a reader that loaded
@@ -141,6 +142,13 @@ impl PrincipalCache {
         if self.freshness.stale(now_ms, || store.change_counter()) {
             self.invalidate();
         }
+    }
+
+    /// Whether the store failed to answer at the last look for other writers: known principals
+    /// may then keep their rights for the configured grace, but nothing else is answered from
+    /// memory.
+    pub fn store_in_outage(&self) -> bool {
+        self.freshness.in_outage()
     }
 
     pub fn generation(&self) -> u64 {
