@@ -22,8 +22,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::api_error;
+use crate::front::client_ip;
 use crate::plugin::{DaguAuthAction, DaguAuthDecision};
-use crate::server::{AppState, BodyError, client_ip, read_at_most};
+use crate::server::{AppState, BodyError, read_at_most};
 
 /// DAG definitions are small; this bounds what one PUT can make the host hold.
 pub const SPEC_BODY_LIMIT: usize = 1024 * 1024;

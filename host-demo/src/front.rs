@@ -4,19 +4,19 @@
 //! These were two `axum::middleware::from_fn` layers. Each cloned and boxed the inner route per
 //! request and boxed its own future; under wrk the two cost host-demo 15–20 % of its throughput
 //! against a bare axum handler (plugin/benches/http_load.sh, BENCHMARKS.md "HTTP"). Here they are
-//! one service in front of the router: one boxed future per request, and the log's peer address
-//! is formatted once per connection, not once per request.
+//! one service in front of the router: one boxed future per request, and the peer address is
+//! formatted once per connection, for the log and for every handler that passes it on
+//! ([`client_ip`]).
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::serve::IncomingStream;
@@ -35,11 +35,18 @@ pub struct Front {
     peer: Option<Peer>,
 }
 
-/// The connection's peer, as handlers read it (`ConnectInfo`) and as the log writes it.
+/// The connection's peer address as text: what the log writes and handlers pass to the plugin.
+/// Never a forwarded-for header (the plugin decides whom to trust).
 #[derive(Clone)]
-struct Peer {
-    addr: SocketAddr,
-    text: Arc<str>,
+struct Peer(Arc<str>);
+
+/// The address of the socket the request came on; empty without one (a request made in a test).
+pub fn client_ip(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<Peer>()
+        .map(|Peer(text)| text.to_string())
+        .unwrap_or_default()
 }
 
 impl Front {
@@ -92,9 +99,9 @@ impl Service<Request> for Front {
         // Cheap copies (the URI shares its bytes): the line is formatted once, into the log buffer.
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let peer = self.peer.as_ref().map(|peer| Arc::clone(&peer.text));
-        if let Some(peer) = &self.peer {
-            request.extensions_mut().insert(ConnectInfo(peer.addr));
+        let peer = self.peer.clone();
+        if let Some(peer) = &peer {
+            request.extensions_mut().insert(peer.clone());
         }
         // The router is always ready (axum documents `poll_ready` as always `Ready`).
         let answered = self.answers(&request).then(|| self.router.call(request));
@@ -109,7 +116,7 @@ impl Service<Request> for Front {
             let (ms, tenths) = (tenths / 10, tenths % 10);
             let status = response.status().as_u16();
             let path = uri.path();
-            let peer = peer.as_deref().unwrap_or_default();
+            let peer = peer.as_ref().map_or("", |Peer(text)| text);
             crate::request_log::line(format_args!(
                 "{method} {path} {status} {ms}.{tenths}ms {peer}"
             ));
@@ -132,12 +139,9 @@ impl Service<IncomingStream<'_, TcpListener>> for Connections {
     }
 
     fn call(&mut self, stream: IncomingStream<'_, TcpListener>) -> Self::Future {
-        let addr = *stream.remote_addr();
         let mut front = self.0.clone();
-        front.peer = Some(Peer {
-            addr,
-            text: addr.ip().to_canonical().to_string().into(),
-        });
+        let ip = stream.remote_addr().ip().to_canonical();
+        front.peer = Some(Peer(ip.to_string().into()));
         ready(Ok(front))
     }
 }

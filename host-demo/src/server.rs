@@ -7,13 +7,12 @@
 //! on loopback the refusal of host names it does not answer to (`exposure`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{any, get};
@@ -23,7 +22,7 @@ use tokio::net::TcpListener;
 use crate::api_error;
 use crate::dags::{self, Catalogue};
 use crate::exposure::AllowedHosts;
-use crate::front::{Connections, Front};
+use crate::front::{Connections, Front, client_ip};
 use crate::health;
 use crate::plugin::{HttpRequest, HttpResponse, LoadedPlugin};
 
@@ -94,18 +93,6 @@ async fn method_not_allowed() -> Response {
         "method_not_allowed",
         "Method not allowed",
     )
-}
-
-/// The peer address of the socket; never a forwarded-for header (the plugin decides whom to trust).
-fn peer(request: &Request) -> Option<std::net::IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_canonical())
-}
-
-pub(crate) fn client_ip(request: &Request) -> String {
-    peer(request).map(|ip| ip.to_string()).unwrap_or_default()
 }
 
 #[derive(Debug, PartialEq, Eq)]
