@@ -82,6 +82,16 @@ struct Lists {
     kept: Vec<(Kept, Arc<[u8]>)>,
 }
 
+impl Lists {
+    /// Nothing kept, at `generation`.
+    fn at(generation: u64) -> Self {
+        Self {
+            generation,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct RenderedLists {
     lists: RwLock<Lists>,
@@ -115,10 +125,7 @@ impl RenderedLists {
             return;
         }
         if generation > lists.generation {
-            *lists = Lists {
-                generation,
-                ..Lists::default()
-            };
+            *lists = Lists::at(generation);
         }
         // Two callers that missed the same list at once both render it; the second keeps nothing
         // (and must not empty a full cache for a list it already has).
@@ -126,10 +133,7 @@ impl RenderedLists {
             return;
         }
         if lists.kept.len() >= MAX_LISTS || lists.bytes + size > MAX_TOTAL_BYTES {
-            *lists = Lists {
-                generation,
-                ..Lists::default()
-            };
+            *lists = Lists::at(generation);
         }
         lists.bytes += size;
         lists.kept.push((Kept::of(request), json.into()));

@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::store::username_keys::{StoredName, rekey};
 
 /// The columns of an audit entry, the same in `audit_entries` and `audit_recent` (a move copies
-/// rows from one to the other whole).
+/// rows from one to the other whole). Part of migrations already applied: never edit it; a new
+/// column is a new step that alters both tables. PostgreSQL writes its own (`BIGINT`, identity),
+/// in its own history of steps.
 macro_rules! audit_entry_columns {
     () => {
         "
