@@ -23,7 +23,7 @@ pub use principal::Principal;
 pub use role::Role;
 pub use sso::{AuthProvider, SsoIdentity};
 pub use user::{UserRecord, fold_username, validate_username};
-pub use username::{account_key, sign_in_key, username_skeleton};
+pub use username::{account_key, refused_name_key, sign_in_key, username_skeleton};
 pub use workspace::{
     Grant, GrantInput, WorkspaceAccess, WorkspaceAccessInput, validate_workspace_name,
 };

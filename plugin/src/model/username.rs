@@ -44,7 +44,13 @@ pub fn validate_username(raw: &str) -> Result<String, String> {
 /// lower-cased. Such a key never equals a key of an accepted name, since it keeps the very
 /// character the rules refuse.
 pub fn fold_username(name: &str) -> String {
-    account_key(name).unwrap_or_else(|_| name.trim().to_lowercase())
+    account_key(name).unwrap_or_else(|_| refused_name_key(name))
+}
+
+/// The key of a name the rules refuse, as `fold_username` gives it: for a caller that already
+/// ran the rules (`db verify`, once per stored user) and must not run them twice.
+pub fn refused_name_key(name: &str) -> String {
+    name.trim().to_lowercase()
 }
 
 /// The key to look a name typed at sign-in up by; `None` when no account can have it. A name the

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Error, msg};
-use crate::model::{account_key, fold_username, username_skeleton};
+use crate::model::{account_key, fold_username, refused_name_key, username_skeleton};
 
 /// The skeleton a user row is written with.
 pub fn skeleton_of(username: &str) -> String {
@@ -87,8 +87,7 @@ pub fn problems(id: &str, username: &str, key: &str, skeleton: Option<&str>) -> 
     let checked = account_key(username);
     let folded = match &checked {
         Ok(folded) => folded.clone(),
-        // What `fold_username` falls back to, without running the rules a second time.
-        Err(_) => username.trim().to_lowercase(),
+        Err(_) => refused_name_key(username),
     };
     if checked.is_ok() && key == folded && skeleton.is_some() {
         return Vec::new();
