@@ -56,20 +56,8 @@ fn get(f: &Fixture, path: &str, cookie: Option<&str>) -> Response {
     http::handle(&f.engine, &request)
 }
 
-fn header<'a>(response: &'a Response, name: &str) -> Vec<&'a str> {
-    response
-        .headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-        .collect()
-}
-
 fn location(response: &Response) -> String {
-    header(response, "location")
-        .first()
-        .map(|s| s.to_string())
-        .unwrap_or_default()
+    response.header("location").unwrap_or_default().to_string()
 }
 
 #[test]
@@ -111,7 +99,7 @@ fn a_provider_that_is_down_is_a_clear_message_and_sessions_still_authorize() {
         location(&response),
         "/login?error=Authentication+failed%3A+the+identity+provider+is+unavailable"
     );
-    assert!(header(&response, "set-cookie").is_empty());
+    assert_eq!(response.header_lines("set-cookie").count(), 0);
     let decision = f
         .engine
         .authorize(admin.as_str(), dagu_auth_abi::DaguAuthAction::Admin, "")
@@ -147,7 +135,7 @@ fn the_callback_checks_the_state_cookie_before_anything_else() {
         "/login?error=Authentication+failed%3A+User+said+no"
     );
     // Every answer clears the four single-use cookies.
-    let cleared = header(&refused, "set-cookie");
+    let cleared: Vec<&str> = refused.header_lines("set-cookie").collect();
     assert_eq!(cleared.len(), 4);
     for cookie in cleared {
         assert!(

@@ -60,12 +60,7 @@ fn proxy_request(
 }
 
 fn location(response: &Response) -> &str {
-    response
-        .headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("location"))
-        .map(|(_, value)| value.as_str())
-        .unwrap_or("")
+    response.header("location").unwrap_or("")
 }
 
 fn text(response: &Response) -> String {

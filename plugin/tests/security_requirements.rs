@@ -407,14 +407,6 @@ fn json_of(response: &Response) -> serde_json::Value {
     serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null)
 }
 
-fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-    response
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 #[test]
 fn state_changing_endpoints_take_json_only() {
     let fx = Fixture::new();
@@ -579,8 +571,8 @@ fn api_answers_are_never_sniffed_and_never_stored() {
     for answer in &answers {
         assert_eq!(
             (
-                header(answer, "x-content-type-options"),
-                header(answer, "cache-control")
+                answer.header("x-content-type-options"),
+                answer.header("cache-control")
             ),
             (Some("nosniff"), Some("no-store")),
             "{answer:?}"

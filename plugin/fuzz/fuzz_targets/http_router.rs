@@ -83,11 +83,7 @@ fuzz_target!(|input: Input<'_>| {
         String::from_utf8_lossy(&response.body)
     );
     if response.status >= 400 {
-        let content_type = response
-            .headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .map(|(_, value)| value.as_str());
+        let content_type = response.header("content-type");
         let bare_path = path.split_once('?').map_or(path.as_str(), |(bare, _)| bare);
         if content_type == Some("text/plain; charset=utf-8") {
             assert!(SSO_DOORS.contains(&bare_path), "{request:?} answered text");

@@ -14,6 +14,24 @@ pub struct Response {
 }
 
 impl Response {
+    /// The first line of header `name` (any case), as [`Request::header`] reads a request's.
+    ///
+    /// [`Request::header`]: super::Request::header
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_lines(name).next()
+    }
+
+    /// Every line of header `name`, in the order they are sent (`Set-Cookie` can repeat).
+    pub fn header_lines<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + 'n
+    where
+        's: 'n,
+    {
+        self.headers
+            .iter()
+            .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
     pub fn json(status: u16, value: &impl Serialize) -> Self {
         match serde_json::to_vec(value) {
             Ok(body) => Self::json_body(status, body),
@@ -121,20 +139,12 @@ mod tests {
         serde_json::from_slice(&response.body).expect("json body")
     }
 
-    fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-        response
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     #[test]
     fn unauthorized_carries_the_bearer_challenge_and_a_json_body() {
         let response = Response::error(&Error::Unauthenticated("Authentication required".into()));
         assert_eq!(response.status, 401);
         assert_eq!(
-            header(&response, "www-authenticate"),
+            response.header("www-authenticate"),
             Some(r#"Bearer realm="restricted""#)
         );
         assert_eq!(
@@ -149,7 +159,7 @@ mod tests {
             retry_after_secs: 30,
         });
         assert_eq!(
-            (response.status, header(&response, "retry-after")),
+            (response.status, response.header("retry-after")),
             (429, Some("30"))
         );
     }
@@ -212,7 +222,7 @@ mod tests {
             (Some("mfa_required"), Some("u1.abc"))
         );
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(header(&response, "WWW-Authenticate").is_some());
+        assert!(response.header("WWW-Authenticate").is_some());
     }
 
     #[test]
