@@ -59,6 +59,44 @@ fn can_view(engine: &Engine, token: &str) -> Result<Decision, Error> {
     engine.authorize(token, Action::View, "")
 }
 
+/// One host whose connection to the database runs through a relay the test can cut. Fields drop
+/// in order: the engine before the relay it talks through, the schema last.
+struct BehindRelay {
+    engine: Engine,
+    clock: ManualClock,
+    relay: pg::Relay,
+    _dir: tempfile::TempDir,
+    _schema: pg::Schema,
+}
+
+impl BehindRelay {
+    /// `None` (the reason printed) when no test server is configured.
+    fn start(grace: Duration) -> Option<Self> {
+        let schema = pg::schema()?;
+        let relay = pg::Relay::to(&schema.url);
+        let clock = ManualClock::at(START_MS);
+        let (dir, engine) = host(&relay.url(&schema.url), &clock, grace);
+        Some(Self {
+            engine,
+            clock,
+            relay,
+            _dir: dir,
+            _schema: schema,
+        })
+    }
+
+    /// The database becomes unreachable, and a second passes, so the next call notices.
+    fn cut(&self) {
+        self.relay.cut();
+        self.clock.advance_ms(1_000);
+    }
+
+    fn restore(&self) {
+        self.relay.restore();
+        self.clock.advance_ms(1_000);
+    }
+}
+
 #[test]
 fn failed_sign_ins_on_two_engines_count_against_one_limit() {
     let Some(schema) = pg::schema() else { return };
@@ -116,43 +154,40 @@ fn a_user_disabled_on_one_engine_is_refused_by_the_other_within_a_second() {
 
 #[test]
 fn authorize_fails_closed_during_an_outage_by_default() {
-    let Some(schema) = pg::schema() else { return };
-    let relay = pg::Relay::to(&schema.url);
-    let clock = ManualClock::at(START_MS);
-    let (_dir, engine) = host(&relay.url(&schema.url), &clock, Duration::ZERO);
-    let (_, token) = viewer_token(&engine);
-    assert_eq!(can_view(&engine, &token), Ok(Decision::Allow));
-    relay.cut();
-    clock.advance_ms(1_000);
-    let refused = can_view(&engine, &token);
+    let Some(host) = BehindRelay::start(Duration::ZERO) else {
+        return;
+    };
+    let engine = &host.engine;
+    let (_, token) = viewer_token(engine);
+    assert_eq!(can_view(engine, &token), Ok(Decision::Allow));
+    host.cut();
+    let refused = can_view(engine, &token);
     assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
-    relay.restore();
-    clock.advance_ms(1_000);
-    assert_eq!(can_view(&engine, &token), Ok(Decision::Allow), "recovered");
+    host.restore();
+    assert_eq!(can_view(engine, &token), Ok(Decision::Allow), "recovered");
 }
 
 #[test]
 fn a_configured_grace_keeps_known_principals_during_a_short_outage_only() {
-    let Some(schema) = pg::schema() else { return };
-    let relay = pg::Relay::to(&schema.url);
-    let clock = ManualClock::at(START_MS);
-    let (_dir, engine) = host(&relay.url(&schema.url), &clock, Duration::from_secs(30));
-    let (_, token) = viewer_token(&engine);
-    assert_eq!(can_view(&engine, &token), Ok(Decision::Allow));
-    let never_used = sign_in_bob(&engine);
-    relay.cut();
-    clock.advance_ms(1_000);
+    let Some(host) = BehindRelay::start(Duration::from_secs(30)) else {
+        return;
+    };
+    let engine = &host.engine;
+    let (_, token) = viewer_token(engine);
+    assert_eq!(can_view(engine, &token), Ok(Decision::Allow));
+    let never_used = sign_in_bob(engine);
+    host.cut();
     assert_eq!(
-        can_view(&engine, &token),
+        can_view(engine, &token),
         Ok(Decision::Allow),
         "known: cached"
     );
     assert!(
-        can_view(&engine, &never_used).is_err(),
+        can_view(engine, &never_used).is_err(),
         "a session not yet cached is not guessed at"
     );
-    clock.advance_ms(30_000);
-    assert!(can_view(&engine, &token).is_err(), "past the grace: closed");
+    host.clock.advance_ms(30_000);
+    assert!(can_view(engine, &token).is_err(), "past the grace: closed");
 }
 
 /// The grace keeps known principals' rights, not data: a user list kept before the outage is not
@@ -160,17 +195,16 @@ fn a_configured_grace_keeps_known_principals_during_a_short_outage_only() {
 /// store does.
 #[test]
 fn a_kept_user_list_is_not_answered_during_an_outage_grace() {
-    let Some(schema) = pg::schema() else { return };
-    let relay = pg::Relay::to(&schema.url);
-    let clock = ManualClock::at(START_MS);
-    let (_dir, engine) = host(&relay.url(&schema.url), &clock, Duration::from_secs(30));
-    let (admin, _) = viewer_token(&engine);
+    let Some(host) = BehindRelay::start(Duration::from_secs(30)) else {
+        return;
+    };
+    let engine = &host.engine;
+    let (admin, _) = viewer_token(engine);
     let list = || engine.list_users_page_json(admin.as_str(), Some(50), None);
     assert!(list().is_ok());
-    relay.cut();
-    clock.advance_ms(1_000);
+    host.cut();
     assert_eq!(
-        can_view(&engine, &admin),
+        can_view(engine, &admin),
         Ok(Decision::Allow),
         "the admin is known"
     );
@@ -179,8 +213,7 @@ fn a_kept_user_list_is_not_answered_during_an_outage_grace() {
         "{:?}",
         list().map(|_| ())
     );
-    relay.restore();
-    clock.advance_ms(1_000);
+    host.restore();
     assert!(list().is_ok(), "recovered");
 }
 
