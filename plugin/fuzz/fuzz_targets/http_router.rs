@@ -7,11 +7,9 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use dagu_auth::http::{Request, handle};
+use dagu_auth::http::{Request, SSO_DOORS, handle};
 use dagu_auth::{Config, Engine};
 use libfuzzer_sys::fuzz_target;
-
-const SSO_DOORS: [&str; 3] = ["/proxy-login", "/oidc-login", "/oidc-callback"];
 
 const METHODS: [&str; 7] = ["GET", "POST", "PATCH", "DELETE", "PUT", "get", "OPTIONS"];
 

@@ -9,6 +9,7 @@ mod sso;
 
 pub use checks::{JSON_ONLY, ORIGIN_NOT_ALLOWED};
 pub use response::{Response, UNAVAILABLE};
+pub use sso::DOORS as SSO_DOORS;
 
 use crate::service::Engine;
 

@@ -13,6 +13,9 @@ use crate::sso::proxy::{HeaderProblem, read_identity};
 pub const PROXY_LOGIN: &str = "/proxy-login";
 pub const OIDC_LOGIN: &str = "/oidc-login";
 pub const OIDC_CALLBACK: &str = "/oidc-callback";
+/// The paths `dispatch` may answer (OIDC's only when configured): the only ones whose refusals are
+/// plain text, as Dagu's are.
+pub const DOORS: [&str; 3] = [PROXY_LOGIN, OIDC_LOGIN, OIDC_CALLBACK];
 
 /// The browser carries a sign-in's secrets from `/oidc-login` to `/oidc-callback` in these
 /// cookies: HttpOnly (no script reads them), SameSite=Lax (sent on the provider's top-level
