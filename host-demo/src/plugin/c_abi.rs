@@ -13,11 +13,10 @@ use dagu_auth_abi::{ABI_VERSION_MAJOR, DaguAuthAction, DaguAuthDecision, DaguAut
 use libloading::Library;
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
 
 use super::{
     Backend, HttpRequest, HttpResponse, OpenError, PluginError, append_header, decision_from,
-    error_chain, header_text,
+    error_chain, header_text, response_headers,
 };
 
 /// Opaque instance handle (`typedef struct DaguAuth DaguAuth`).
@@ -442,8 +441,7 @@ impl Backend for CAbiBackend {
 /// # Safety
 /// `response` must be a live response from the plugin whose pointers match their lengths.
 unsafe fn copy_response(response: &DaguAuthHttpResponse) -> HttpResponse {
-    // Bounded: `with_capacity` panics past 32,768, and the count is the plugin's to report.
-    let mut headers = HeaderMap::with_capacity(response.header_count.min(64));
+    let mut headers = response_headers(response.header_count);
     if !response.headers.is_null() {
         // SAFETY: `headers` points at `header_count` entries (function contract).
         let raw = unsafe { std::slice::from_raw_parts(response.headers, response.header_count) };

@@ -52,6 +52,12 @@ fn header_text(value: &HeaderValue) -> Cow<'_, str> {
     }
 }
 
+/// An empty map for the `count` headers the plugin says it answered. The count is the plugin's to
+/// report and `HeaderMap::with_capacity` panics past 32,768, so it only sizes the first allocation.
+fn response_headers(count: usize) -> HeaderMap {
+    HeaderMap::with_capacity(count.min(64))
+}
+
 /// Adds one header the plugin answered. One that is not valid HTTP is dropped and reported,
 /// rather than failing the whole answer.
 fn append_header(headers: &mut HeaderMap, name: &[u8], value: &[u8]) {
@@ -362,6 +368,16 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_count_past_what_a_header_map_can_hold_only_sizes_the_first_allocation() {
+        // Unbounded, `HeaderMap::with_capacity` panics at these counts.
+        for count in [40_000, usize::MAX] {
+            let mut headers = response_headers(count);
+            append_header(&mut headers, b"Content-Type", b"application/json");
+            assert_eq!(headers.len(), 1);
+        }
+    }
 
     #[test]
     fn a_header_that_is_not_http_is_dropped_and_the_rest_kept() {

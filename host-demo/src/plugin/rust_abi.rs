@@ -11,11 +11,10 @@ use dagu_auth_abi::{
 };
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
 
 use super::{
     Backend, HttpRequest, HttpResponse, OpenError, PluginError, append_header, decision_from,
-    error_chain, header_text,
+    error_chain, header_text, response_headers,
 };
 
 pub struct RustAbiBackend {
@@ -87,8 +86,7 @@ impl Backend for RustAbiBackend {
             client_ip: request.client_ip.as_str().into(),
         };
         let response = self.instance.handle_http(&abi_request);
-        // Bounded: `with_capacity` panics past 32,768 entries.
-        let mut headers = HeaderMap::with_capacity(response.headers.len().min(64));
+        let mut headers = response_headers(response.headers.len());
         for Tuple2(name, value) in &response.headers {
             append_header(&mut headers, name.as_bytes(), value.as_bytes());
         }
