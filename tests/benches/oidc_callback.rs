@@ -21,17 +21,6 @@ fn code_of(redirect: &str) -> String {
         .to_owned()
 }
 
-/// The `name=value` pairs of every Set-Cookie, as a browser sends them back.
-fn cookie_header(response: &dagu_auth_tests::http::Response) -> String {
-    response
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|(_, value)| value.split(';').next())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 fn oidc(c: &mut Criterion) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -90,7 +79,7 @@ fn oidc(c: &mut Criterion) {
             let mut timed = Duration::ZERO;
             for _ in 0..iterations {
                 let login = host.client().send("GET", "/oidc-login", &[], None);
-                let cookies = cookie_header(&login);
+                let cookies = login.cookies_to_send_back();
                 let authorization = login.header("location").unwrap_or_default().to_owned();
                 let back = provider.sign_in_over_http(&authorization, "alice", ACCOUNT_PASSWORD);
                 let path = back.strip_prefix(&base).unwrap_or(&back).to_owned();

@@ -31,6 +31,16 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `name=value` pairs of every Set-Cookie, joined as a browser sends them back.
+    pub fn cookies_to_send_back(&self) -> String {
+        self.headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, value)| value.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// The body as text (lossy).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()

@@ -71,24 +71,13 @@ fn location(response: &Response) -> String {
     response.header("location").unwrap_or_default().to_owned()
 }
 
-/// The `name=value` pairs of every Set-Cookie, as a browser would send them back.
-fn cookies(response: &Response) -> String {
-    response
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|(_, value)| value.split(';').next())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 impl Site {
     /// The whole flow for `username`: `/oidc-login`, the provider's forms, then the callback.
     /// Returns the callback's answer, the callback path and the cookies it was sent with.
     fn sign_in(&self, username: &str) -> (Response, String, String) {
         let login = self.host.client().send("GET", "/oidc-login", &[], None);
         assert_eq!(login.status, 302, "{}", login.text());
-        let jar = cookies(&login);
+        let jar = login.cookies_to_send_back();
         for name in ["oidc_state=", "oidc_nonce=", "oidc_pkce="] {
             assert!(jar.contains(name), "{jar}");
         }
@@ -298,7 +287,7 @@ fn tampered_state_missing_cookie_reused_code_and_wrong_nonce_are_refused() {
 
     site.provider.forget_sessions();
     let login = site.host.client().send("GET", "/oidc-login", &[], None);
-    let jar = cookies(&login);
+    let jar = login.cookies_to_send_back();
     let back = site
         .provider
         .sign_in_over_http(&location(&login), "alice", ACCOUNT_PASSWORD);
@@ -352,7 +341,7 @@ fn a_provider_that_is_down_is_a_clear_message_while_sessions_still_authorize() {
     // A code the provider issued, redeemed only after the provider went down.
     site.provider.forget_sessions();
     let login = site.host.client().send("GET", "/oidc-login", &[], None);
-    let jar = cookies(&login);
+    let jar = login.cookies_to_send_back();
     let back = site
         .provider
         .sign_in_over_http(&location(&login), "alice", ACCOUNT_PASSWORD);
