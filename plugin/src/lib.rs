@@ -4,6 +4,9 @@
 //! `http` (the Dagu-compatible HTTP API) translate to and from it. What the two ABIs share (the
 //! instance, the panic boundary, the status table) is `ffi`; below it nothing knows a status.
 
+// Writing to stderr goes through `log::line`, which cannot panic; the print macros can.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 pub mod capi;
 pub mod clock;
 pub mod config;
@@ -11,6 +14,7 @@ pub mod error;
 pub mod ffi;
 pub mod hashpool;
 pub mod http;
+pub mod log;
 pub mod mfa;
 pub mod model;
 pub mod netaddr;

@@ -189,3 +189,59 @@ fn a_panic_in_handle_http_is_the_same_http_500_through_both_abis() {
     let (status, _, body) = rust_get(&rust, "/api/v1/auth/setup");
     assert_eq!((status, body), setup);
 }
+
+/// Points this process's stderr at `/dev/full` until dropped, so every write to it fails.
+struct StderrFull {
+    saved: libc::c_int,
+}
+
+impl StderrFull {
+    fn start() -> StderrFull {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        // SAFETY: plain descriptor calls on descriptors this process owns.
+        let saved = unsafe { libc::dup(2) };
+        assert!(saved >= 0, "dup stderr");
+        // SAFETY: as above; `full` stays open until after the dup2.
+        let replaced = unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&full), 2) };
+        assert_eq!(replaced, 2, "dup2 /dev/full onto stderr");
+        StderrFull { saved }
+    }
+}
+
+impl Drop for StderrFull {
+    fn drop(&mut self) {
+        // SAFETY: restores the descriptor saved in `start`, then closes the copy.
+        unsafe {
+            libc::dup2(self.saved, 2);
+            libc::close(self.saved);
+        }
+    }
+}
+
+/// The plugin writes what a 500 leaves out to stderr. When stderr cannot be written (a full disk,
+/// a closed pipe), that write must fail quietly: `eprintln!` would panic inside the panic
+/// fallback, past the boundary, and abort a Rust host.
+#[test]
+fn a_panic_while_stderr_cannot_be_written_is_still_the_http_500() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = dagu_auth_abi::load_plugin(test_hooks_plugin()).expect("load through abi_stable");
+    let rust = module.open()(RStr::from_str(&config(dir.path())))
+        .into_result()
+        .expect("open through abi_stable");
+
+    let answers = {
+        let _full = StderrFull::start();
+        (
+            rust_get(&rust, PANIC_PATH),
+            rust_get(&rust, "/api/v1/auth/setup"),
+        )
+    };
+    assert_eq!((answers.0.0, answers.0.2), (500, generic_500()));
+    assert_eq!(
+        (answers.1.0, answers.1.2),
+        (200, json!({"setupRequired": true}))
+    );
+}

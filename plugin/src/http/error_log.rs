@@ -21,7 +21,7 @@ pub fn hidden_detail(status: u16, error: &Error) {
     }
     let line =
         serde_json::json!({"log": "dagu-auth.http-error", "status": status, "error": detail});
-    eprintln!("{line}");
+    crate::log::line(&line);
 }
 
 fn first_in_a_while(detail: &str, now: Instant) -> bool {

@@ -205,7 +205,7 @@ impl Engine {
         let entry = self.audit_entry(actor, event);
         if let Err(error) = self.store.append_audit(&entry) {
             let line = serde_json::json!({"log": "dagu-auth.audit-lost", "entry": entry, "error": error.to_string()});
-            eprintln!("{line}");
+            crate::log::line(&line);
         }
     }
 

@@ -147,7 +147,7 @@ fn run(receiver: Receiver<Use>, store: &dyn Store, clock: &dyn Clock, sweeps: Sw
                         "dir": schedule.dir,
                         "error": error,
                     });
-                    eprintln!("{line}");
+                    crate::log::line(&line);
                 }
                 last_backup_error = error;
             }

@@ -141,7 +141,7 @@ impl Engine {
         if let Err(error) = upgraded {
             let line =
                 json!({"log": "dagu-auth.rehash-failed", "user": id, "error": error.to_string()});
-            eprintln!("{line}");
+            crate::log::line(&line);
         }
     }
 

@@ -165,7 +165,7 @@ impl SqliteStore {
                     "effect": "the entries stay in audit_recent, listed and counted; moving them \
                                is tried again later",
                 });
-                eprintln!("{line}");
+                crate::log::line(&line);
             }
         }
         Ok(())
