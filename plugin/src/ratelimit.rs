@@ -9,8 +9,9 @@
 //! Per account: past `max_failures` in the window, one attempt per `throttle` interval. A throttle
 //! rather than a lock: an attacker slows guessing to a crawl but cannot keep the owner out for more
 //! than a few seconds at a time. A successful sign-in clears the account's record.
+//! Second-factor codes of one account are checked one at a time (see [`LoginLimiter::code_turn`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use parking_lot::Mutex;
@@ -57,6 +58,20 @@ pub struct LoginLimiter {
     limits: LoginLimits,
     by_ip: Mutex<HashMap<String, FailureTimes>>,
     by_account: Mutex<HashMap<String, FailureTimes>>,
+    /// Accounts with a second-factor code being checked right now.
+    checking_code: Mutex<HashSet<String>>,
+}
+
+/// An account's turn to have a code checked; the next check may start once this is dropped.
+pub struct CodeTurn<'a> {
+    limiter: &'a LoginLimiter,
+    account: String,
+}
+
+impl Drop for CodeTurn<'_> {
+    fn drop(&mut self) {
+        self.limiter.checking_code.lock().remove(&self.account);
+    }
 }
 
 impl LoginLimiter {
@@ -65,7 +80,21 @@ impl LoginLimiter {
             limits,
             by_ip: Mutex::default(),
             by_account: Mutex::default(),
+            checking_code: Mutex::default(),
         }
+    }
+
+    /// The limit is checked before an attempt and its failure recorded after, so attempts that
+    /// overlap all pass the check. A password's hashing pool holds each account to a few places at
+    /// once; a code costs nothing to send and milliseconds to check, so codes of one account are
+    /// checked one at a time: each check then sees every failure before it. `None` while another
+    /// code of the account is being checked.
+    pub fn code_turn(&self, account: &str) -> Option<CodeTurn<'_>> {
+        let fresh = self.checking_code.lock().insert(account.to_string());
+        fresh.then(|| CodeTurn {
+            limiter: self,
+            account: account.to_string(),
+        })
     }
 
     /// `Err(seconds)` when this attempt must wait; checked before any password hashing.

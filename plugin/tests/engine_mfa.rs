@@ -402,3 +402,97 @@ fn enrolling_and_an_admins_reset_show_in_the_next_user_list() {
     fx.engine.reset_mfa(&admin, &enrolled.id).expect("reset");
     assert_eq!(mfa_of(&fx, "mona"), Some(serde_json::json!(false)));
 }
+
+/// Six-digit codes that are none of `secret`'s codes one step either side of now.
+fn wrong_codes(fx: &Fixture, secret: &str, count: usize) -> Option<Vec<String>> {
+    let now = fx.engine_now();
+    let mut right = Vec::new();
+    for at in [now - STEP_MS, now, now + STEP_MS] {
+        right.push(oathtool(secret, at)?);
+    }
+    let codes = (100_000..)
+        .map(|n: u32| n.to_string())
+        .filter(|code| !right.contains(code))
+        .take(count)
+        .collect();
+    Some(codes)
+}
+
+/// Sends every code at once, from its own thread; answers how many were checked (refused as
+/// wrong rather than held back by the limit).
+fn checked_in_parallel(
+    codes: &[String],
+    attempt: impl Fn(&str) -> Result<(), Error> + Sync,
+) -> usize {
+    let start = std::sync::Barrier::new(codes.len());
+    let answers: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let (start, attempt) = (&start, &attempt);
+                scope.spawn(move || {
+                    start.wait();
+                    attempt(code)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("attempt thread"))
+            .collect()
+    });
+    for answer in &answers {
+        assert!(
+            matches!(
+                answer,
+                Err(Error::Unauthenticated(_) | Error::RateLimited { .. })
+            ),
+            "a wrong code is refused or held back, got {answer:?}"
+        );
+    }
+    answers
+        .iter()
+        .filter(|answer| matches!(answer, Err(Error::Unauthenticated(_))))
+        .count()
+}
+
+/// The limit is checked before a code and the failure recorded after it: codes sent all at once
+/// must not all pass the check before the first failure is counted.
+#[test]
+fn wrong_codes_sent_at_once_get_no_more_checks_than_the_account_limit() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+        return;
+    };
+    let codes = wrong_codes(&fx, &ann.secret, 96).expect("oathtool");
+    let token = first_step(&fx.engine, "ann");
+    let checked = checked_in_parallel(&codes, |code| {
+        fx.engine.login_mfa(&token, code, "10.0.0.1").map(|_| ())
+    });
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} of 96 codes sent at once were checked; the account allows 5"
+    );
+
+    // The same for a code that confirms a change of the signed-in user's own settings.
+    // Past the account's window, so the limit starts from nothing again.
+    fx.clock.advance_ms(16 * 60 * 1000);
+    let code = oathtool(&ann.secret, fx.engine_now()).expect("oathtool");
+    let token = first_step(&fx.engine, "ann");
+    let session = fx
+        .engine
+        .login_mfa(&token, &code, "10.0.0.1")
+        .expect("signs in")
+        .token;
+    let codes = wrong_codes(&fx, &ann.secret, 96).expect("oathtool");
+    let checked = checked_in_parallel(&codes, |code| {
+        fx.engine
+            .regenerate_recovery_codes(&session, code)
+            .map(|_| ())
+    });
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} of 96 codes sent at once were checked; the account allows 5"
+    );
+}

@@ -210,14 +210,16 @@ impl Engine {
         let actor = Actor::session(user, caller.client_ip);
         let account = fold_username(&user.username);
         let now_ms = self.now_ms();
-        if let Err(retry_after_secs) = self.sign_in_wait(caller.client_ip, &account, now_ms)? {
-            let details = json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
-            self.audit(
-                &actor,
-                Event::user(action, &user.id).failed().details(details),
-            );
-            return Err(Error::RateLimited { retry_after_secs });
-        }
+        let _turn = match self.code_wait(caller.client_ip, &account, now_ms)? {
+            Ok(turn) => turn,
+            Err(retry_after_secs) => {
+                let details =
+                    json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
+                let event = Event::user(action, &user.id).failed().details(details);
+                self.audit(&actor, event);
+                return Err(Error::RateLimited { retry_after_secs });
+            }
+        };
         if let Some(password) = password_to_check {
             let stored = self
                 .store
@@ -349,12 +351,16 @@ impl Engine {
         let account = fold_username(&user.username);
         let actor = Actor::account(&user, client_ip);
         let now_ms = self.now_ms();
-        if let Err(retry_after_secs) = self.sign_in_wait(client_ip, &account, now_ms)? {
-            let details = json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
-            let event = Event::user("login_failed", &user.id).failed();
-            self.audit(&actor, event.details(details));
-            return Err(Error::RateLimited { retry_after_secs });
-        }
+        let _turn = match self.code_wait(client_ip, &account, now_ms)? {
+            Ok(turn) => turn,
+            Err(retry_after_secs) => {
+                let details =
+                    json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
+                let event = Event::user("login_failed", &user.id).failed();
+                self.audit(&actor, event.details(details));
+                return Err(Error::RateLimited { retry_after_secs });
+            }
+        };
         let digest = mfa::challenge_digest(mfa_token);
         let mut wrong_code = false;
         let mut factor = Factor::Totp;

@@ -6,7 +6,7 @@
 use super::Engine;
 use crate::error::Result;
 use crate::ratelimit::{
-    FailureTimes, WindowLimit, over_limit, retry_after, throttle_wait, window_wait,
+    CodeTurn, FailureTimes, WindowLimit, over_limit, retry_after, throttle_wait, window_wait,
 };
 use crate::store::{LimitScope, LoginFailureLog};
 
@@ -43,6 +43,22 @@ impl Engine {
             now_ms,
         );
         Ok(retry_after(ip_wait.max(account_wait)))
+    }
+
+    /// [`Self::sign_in_wait`] for a second-factor code, holding the account's turn
+    /// ([`crate::ratelimit::LoginLimiter::code_turn`]) until the answer's failure, if any, is
+    /// recorded. Another code of the account still being checked is a one-second wait. On a shared
+    /// store each host takes turns of its own, so at most one code per host overlaps.
+    pub(super) fn code_wait(
+        &self,
+        ip: &str,
+        account: &str,
+        now_ms: i64,
+    ) -> Result<Result<CodeTurn<'_>, u64>> {
+        let Some(turn) = self.limiter.code_turn(account) else {
+            return Ok(Err(1));
+        };
+        Ok(self.sign_in_wait(ip, account, now_ms)?.map(|()| turn))
     }
 
     /// A failure that cannot be recorded fails the sign-in as well (fail closed): an uncounted
