@@ -496,3 +496,23 @@ fn wrong_codes_sent_at_once_get_no_more_checks_than_the_account_limit() {
         "{checked} of 96 codes sent at once were checked; the account allows 5"
     );
 }
+
+/// The second step finishes a sign-in the password began; once that password is reset, the step
+/// has nothing left to finish.
+#[test]
+fn a_password_reset_voids_the_second_step_the_old_password_began() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+        return;
+    };
+    let token = first_step(&fx.engine, "ann");
+    fx.engine
+        .reset_password(&admin, &ann.id, "reset-password-1")
+        .expect("reset");
+    let code = oathtool(&ann.secret, fx.engine_now()).expect("oathtool");
+    assert!(matches!(
+        fx.engine.login_mfa(&token, &code, "10.0.0.1"),
+        Err(Error::Unauthenticated(_))
+    ));
+}

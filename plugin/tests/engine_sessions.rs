@@ -397,3 +397,63 @@ fn a_successful_sign_in_resets_the_account_counter() {
         "one failure after a reset is not a throttle"
     );
 }
+
+/// A sign-in reads the account, then spends a whole password hash checking it. A password reset
+/// that lands in that time must leave no session behind: the password checked is the old one. A
+/// sign-in that finished before the reset landed got a session the reset ends.
+#[test]
+fn a_sign_in_still_hashing_when_its_password_is_reset_leaves_no_session() {
+    let fx = Fixture::with(|config| {
+        // Hashes slow enough that a reset can land while a sign-in is checking.
+        config.argon2 = dagu_auth::config::Argon2Params {
+            memory_kib: 16 * 1024,
+            iterations: 4,
+            parallelism: 1,
+        };
+        // Rounds where the reset lands first are wrong passwords; they must not lock the account.
+        config.login_limits.per_account.max_failures = 1000;
+    });
+    let admin = fx.setup_admin();
+    let (id, _) = fx.user(&admin, "ann", "developer");
+    let started = std::time::Instant::now();
+    fx.engine
+        .login("ann", USER_PASSWORD, "10.0.0.1")
+        .expect("signs in");
+    let one_hash = started.elapsed();
+
+    let mut password = USER_PASSWORD.to_string();
+    let mut raced = 0;
+    for round in 0..20 {
+        let new = format!("reset-password-{round}");
+        let sign_in = std::thread::scope(|scope| {
+            // The reset hashes first and stores after; the sign-in reads the old hash meanwhile.
+            let reset = scope.spawn(|| fx.engine.reset_password(&admin, &id, &new));
+            std::thread::sleep(one_hash / 3);
+            let sign_in = fx.engine.login("ann", &password, "10.0.0.1");
+            reset.join().expect("reset thread").expect("reset");
+            sign_in
+        });
+        if let Ok(login) = &sign_in {
+            assert!(
+                fx.engine.principal(&login.token).is_err(),
+                "a session from the old password outlived the reset"
+            );
+        }
+        let trail = fx
+            .engine
+            .list_audit(&admin, dagu_auth::service::AuditRequest::default())
+            .expect("audit");
+        raced = serde_json::to_string(&trail)
+            .expect("json")
+            .matches("account_changed")
+            .count();
+        password = new;
+        if raced >= 3 {
+            break;
+        }
+    }
+    assert!(
+        raced >= 1,
+        "no sign-in read the old hash before the reset landed: {one_hash:?} per hash"
+    );
+}

@@ -90,6 +90,7 @@ conformance!(
     pages_follow_the_keyset_in_list_order,
     expired_sessions_are_swept_and_live_ones_kept,
     a_session_and_its_audit_entry_are_written_together_or_not_at_all,
+    a_sign_in_is_written_only_while_its_user_is_enabled_with_the_password_checked,
     api_key_names_are_unique,
     the_key_limit_refuses_one_more_key,
     concurrent_key_creation_from_two_stores_respects_the_limit,
@@ -538,13 +539,16 @@ fn pages_follow_the_keyset_in_list_order(b: &Backend) {
 fn a_session_and_its_audit_entry_are_written_together_or_not_at_all(b: &Backend) {
     with_admin(b.store.as_ref());
     let login = event(5, "login", "a");
-    b.store
-        .insert_session_audited(&session("j1", "a", i64::MAX), &login)
-        .expect("first");
+    assert_eq!(
+        b.store
+            .insert_sign_in(&session("j1", "a", i64::MAX), &login, HASH)
+            .ok(),
+        Some(true)
+    );
     // The same session id again fails, and must take its audit entry down with it.
     assert!(
         b.store
-            .insert_session_audited(&session("j1", "a", i64::MAX), &event(6, "login", "a"))
+            .insert_sign_in(&session("j1", "a", i64::MAX), &event(6, "login", "a"), HASH)
             .is_err()
     );
     assert!(b.store.session("j1").expect("read").is_some());
@@ -554,6 +558,40 @@ fn a_session_and_its_audit_entry_are_written_together_or_not_at_all(b: &Backend)
         .map(|e| e.at_ms)
         .collect();
     assert_eq!(logins, vec![5]);
+}
+
+/// A sign-in checked its password against a hash read before hashing; whatever changed the
+/// account meanwhile must win.
+fn a_sign_in_is_written_only_while_its_user_is_enabled_with_the_password_checked(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_user(&user("b", "bob", Role::Viewer))
+        .expect("bob");
+    let sign_in = |jti: &str, hash: &str| {
+        let entry = event(5, "login", "b");
+        b.store
+            .insert_sign_in(&session(jti, "b", i64::MAX), &entry, hash)
+            .expect("the sign-in's transaction")
+    };
+    assert!(!sign_in(
+        "old-password",
+        "$argon2id$v=19$m=64,t=1,p=1$b2xkc2FsdA$b2xk"
+    ));
+    assert!(sign_in("same-password", HASH));
+    disable(b.store.as_ref(), "b").expect("disable bob");
+    assert!(!sign_in("disabled", HASH));
+    b.store
+        .delete_user("b", &mut |_| Ok(()))
+        .expect("delete bob");
+    assert!(!sign_in("deleted", HASH));
+    for refused in ["old-password", "disabled", "deleted"] {
+        assert_eq!(b.store.session(refused).expect("read"), None);
+    }
+    let logins = all_entries(b.store.as_ref())
+        .iter()
+        .filter(|e| e.action == "login")
+        .count();
+    assert_eq!(logins, 1, "only the written sign-in is audited");
 }
 
 fn expired_sessions_are_swept_and_live_ones_kept(b: &Backend) {

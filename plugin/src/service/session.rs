@@ -85,9 +85,12 @@ impl Engine {
             Some(_) => "",
         };
         match (user, refusal) {
-            (Some(user), "") => {
-                if legacy {
-                    self.upgrade_legacy_hash(&user.id, password);
+            (Some(mut user), "") => {
+                if legacy
+                    && let Some(upgraded) =
+                        self.upgrade_legacy_hash(&user.id, password, &user.password_hash)
+                {
+                    user.password_hash = upgraded;
                 }
                 // The failures are cleared only once the second factor is right too.
                 if user.mfa_enabled() {
@@ -123,25 +126,32 @@ impl Engine {
         self.audit(&actor, event);
     }
 
-    /// Replaces an imported bcrypt hash with argon2id once the password is known. Best effort: a
-    /// failure leaves the bcrypt hash, which keeps working, and is retried at the next sign-in.
-    fn upgrade_legacy_hash(&self, id: &str, password: &str) {
+    /// Replaces the imported bcrypt hash `verified` with argon2id once the password is known, and
+    /// answers the new hash when it was stored. Only `verified` itself is replaced, never a newer
+    /// hash. Best effort: a failure leaves the bcrypt hash, which keeps working, and is retried at
+    /// the next sign-in.
+    fn upgrade_legacy_hash(&self, id: &str, password: &str, verified: &str) -> Option<String> {
+        let mut replaced = false;
         let upgraded = self
             .hashing
             .hash(&password::normalize(password))
             .and_then(|hash| {
                 self.store.update_user(id, &mut |user| {
-                    // Only the hash that was just verified is replaced, never a newer one.
-                    if password::is_legacy_hash(&user.password_hash) {
+                    replaced = user.password_hash == verified;
+                    if replaced {
                         user.password_hash.clone_from(&hash);
                     }
                     Ok(UpdateEffects::default())
-                })
+                })?;
+                Ok(hash)
             });
-        if let Err(error) = upgraded {
-            let line =
-                json!({"log": "dagu-auth.rehash-failed", "user": id, "error": error.to_string()});
-            crate::log::line(&line);
+        match upgraded {
+            Ok(hash) => replaced.then_some(hash),
+            Err(error) => {
+                let line = json!({"log": "dagu-auth.rehash-failed", "user": id, "error": error.to_string()});
+                crate::log::line(&line);
+                None
+            }
         }
     }
 
@@ -186,9 +196,20 @@ impl Engine {
             client_ip,
             user_agent,
         };
-        match entry {
-            Some(entry) => self.store.insert_session_audited(&session, entry)?,
-            None => self.store.insert_session(&session)?,
+        let current = match entry {
+            Some(entry) => self
+                .store
+                .insert_sign_in(&session, entry, &user.password_hash)?,
+            None => self.store.insert_session(&session).map(|()| true)?,
+        };
+        // The password changed, or the account was disabled or deleted, while signing in. Not a
+        // guess (what was checked was right when it was checked), so not counted as one.
+        if !current {
+            let actor = Actor::account(&user, origin.client_ip);
+            let details = json!({"reason": "account_changed"});
+            let event = Event::user("login_failed", &user.id).failed();
+            self.audit(&actor, event.details(details));
+            return Err(Error::Unauthenticated(msg::INVALID_CREDENTIALS.into()));
         }
         user.password_hash.clear();
         Ok(LoginResponse {

@@ -114,12 +114,15 @@ impl Engine {
     }
 
     /// Stores a new password (already checked against the rules) and ends all of the user's
-    /// sessions.
+    /// sessions, and the second step of a sign-in the old password began. A sign-in still
+    /// checking the old password finds the hash changed and starts no session
+    /// (`Store::insert_sign_in`).
     pub(super) fn set_password(&self, id: &str, normalized_password: &str) -> Result<()> {
         let hash = self.hashing.hash(normalized_password)?;
         let now = self.now_ms();
         self.store.update_user(id, &mut |user| {
             user.password_hash.clone_from(&hash);
+            user.mfa.challenge = None;
             user.updated_at_ms = now;
             Ok(UpdateEffects {
                 revoke_sessions: true,

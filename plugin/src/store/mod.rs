@@ -109,9 +109,17 @@ pub trait Store: Send + Sync {
     fn delete_user(&self, id: &str, check: &mut dyn FnMut(&UserRecord) -> Result<()>)
     -> Result<()>;
     fn insert_session(&self, session: &Session) -> Result<()>;
-    /// A session and the audit entry that records it, in one transaction: a sign-in then waits
-    /// for one commit to disk rather than two (BENCHMARKS.md, sign-in).
-    fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()>;
+    /// A sign-in's session and the audit entry that records it, in one transaction (a sign-in
+    /// then waits for one commit to disk rather than two; BENCHMARKS.md, sign-in), written only
+    /// while the user is enabled and still has `password_hash`, the hash the sign-in was checked
+    /// against. A password changed or reset, or an account disabled or deleted, while the sign-in
+    /// was hashing therefore leaves no session behind it. `false` (and nothing written) otherwise.
+    fn insert_sign_in(
+        &self,
+        session: &Session,
+        entry: &AuditEntry,
+        password_hash: &str,
+    ) -> Result<bool>;
     fn session(&self, jti: &str) -> Result<Option<Session>>;
     fn delete_session(&self, jti: &str) -> Result<bool>;
     fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;

@@ -197,10 +197,18 @@ impl Store for PostgresStore {
         self.write(|tx| sessions::insert(tx, session))
     }
 
-    fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()> {
+    fn insert_sign_in(
+        &self,
+        session: &Session,
+        entry: &AuditEntry,
+        password_hash: &str,
+    ) -> Result<bool> {
         self.write(|tx| {
-            sessions::insert(tx, session)?;
-            audit::append(tx, entry)
+            let inserted = sessions::insert_while_current(tx, session, password_hash)?;
+            if inserted {
+                audit::append(tx, entry)?;
+            }
+            Ok(inserted)
         })
     }
 

@@ -23,6 +23,33 @@ pub fn insert(tx: &mut Client, session: &Session) -> PgResult<()> {
     Ok(())
 }
 
+/// [`insert`], only while the user is enabled and has `password_hash`; whether it was inserted.
+pub fn insert_while_current(
+    tx: &mut Client,
+    session: &Session,
+    password_hash: &str,
+) -> PgResult<bool> {
+    let inserted = tx.execute(
+        &format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) \
+             SELECT $1::TEXT, $2::TEXT, $3::BIGINT, $4::BIGINT, $5::BIGINT, $6::TEXT, $7::TEXT \
+             WHERE EXISTS (SELECT 1 FROM users \
+                           WHERE id = $2 AND NOT disabled AND password_hash = $8)"
+        ),
+        &[
+            &session.jti,
+            &session.user_id,
+            &session.created_at_ms,
+            &session.expires_at_ms,
+            &session.last_used_at_ms,
+            &session.client_ip,
+            &session.user_agent,
+            &password_hash,
+        ],
+    )?;
+    Ok(inserted == 1)
+}
+
 pub fn select(client: &mut Client, jti: &str) -> PgResult<Option<Session>> {
     select_one(
         client,

@@ -229,10 +229,18 @@ impl Store for SqliteStore {
         self.write(|tx| sessions::insert(tx, session))
     }
 
-    fn insert_session_audited(&self, session: &Session, entry: &AuditEntry) -> Result<()> {
+    fn insert_sign_in(
+        &self,
+        session: &Session,
+        entry: &AuditEntry,
+        password_hash: &str,
+    ) -> Result<bool> {
         self.write(|tx| {
-            sessions::insert(tx, session)?;
-            self.append_entries(tx, std::slice::from_ref(entry))
+            let inserted = sessions::insert_while_current(tx, session, password_hash)?;
+            if inserted {
+                self.append_entries(tx, std::slice::from_ref(entry))?;
+            }
+            Ok(inserted)
         })
     }
 

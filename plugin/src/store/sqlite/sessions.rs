@@ -24,6 +24,34 @@ pub fn insert(tx: &Transaction<'_>, session: &Session) -> Result<()> {
     Ok(())
 }
 
+/// [`insert`], only while the user is enabled and has `password_hash`; whether it was inserted.
+pub fn insert_while_current(
+    tx: &Transaction<'_>,
+    session: &Session,
+    password_hash: &str,
+) -> Result<bool> {
+    let inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
+                 WHERE EXISTS (SELECT 1 FROM users \
+                               WHERE id = ?2 AND disabled = 0 AND password_hash = ?8)"
+            ),
+            params![
+                session.jti,
+                session.user_id,
+                session.created_at_ms,
+                session.expires_at_ms,
+                session.last_used_at_ms,
+                session.client_ip,
+                session.user_agent,
+                password_hash,
+            ],
+        )
+        .map_err(sql_error)?;
+    Ok(inserted == 1)
+}
+
 pub fn select(conn: &Connection, jti: &str) -> rusqlite::Result<Option<Result<Session>>> {
     select_one(
         conn,
