@@ -516,3 +516,28 @@ fn a_password_reset_voids_the_second_step_the_old_password_began() {
         Err(Error::Unauthenticated(_))
     ));
 }
+
+/// A two-factor sign-in's session shows its browser in the owner's list, as a one-step one does.
+#[test]
+fn a_two_factor_session_keeps_the_user_agent_it_was_signed_in_with() {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+        return;
+    };
+    let token = first_step(&fx.engine, "ann");
+    let code = oathtool(&ann.secret, fx.engine_now()).expect("oathtool");
+    let body = serde_json::json!({"mfaToken": token, "code": code}).to_string();
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("User-Agent", "Firefox/140"),
+    ];
+    let response = fx.http_raw("POST", "/api/v1/auth/login/mfa", &headers, body.as_bytes());
+    assert_eq!(response.status, 200);
+    let login: serde_json::Value = serde_json::from_slice(&response.body).expect("json");
+    let session = login["token"].as_str().expect("token");
+    let listed =
+        serde_json::to_value(fx.engine.list_sessions(session).expect("sessions")).expect("json");
+    assert_eq!(listed["sessions"][0]["current"], true);
+    assert_eq!(listed["sessions"][0]["userAgent"], "Firefox/140");
+}

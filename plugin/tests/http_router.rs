@@ -89,8 +89,13 @@ fn the_query_string_does_not_change_the_route() {
 #[test]
 fn a_wrong_method_on_a_known_path_is_an_error_not_a_404() {
     let fx = Fixture::new();
-    let (status, _, _) = fx.http("DELETE", "/api/v1/auth/login", None, b"");
-    assert_eq!(status, 405);
+    for (method, path) in [
+        ("DELETE", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/sso"),
+    ] {
+        let (status, _, _) = fx.http(method, path, None, b"");
+        assert_eq!(status, 405, "{method} {path}");
+    }
 }
 
 #[test]

@@ -100,6 +100,11 @@ fn pages_need_an_admin_like_the_full_list() {
     let (_, token) = fx.user(&admin, "frank", "manager");
     let (status, _) = get(&fx, "/api/v1/users?limit=2", &token);
     assert_eq!(status, 403);
+    // A bad parameter tells nothing to who may not list users.
+    let (status, _) = get(&fx, "/api/v1/users?limit=x", &token);
+    assert_eq!(status, 403);
+    let (status, _, _) = fx.http("GET", "/api/v1/users?limit=x", None, b"");
+    assert_eq!(status, 401);
 }
 
 /// Every list, on the engine `engine`, as an admin sees it: the whole list and a page of 50.

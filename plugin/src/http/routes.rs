@@ -2,6 +2,7 @@
 //! the result; every rule lives in the Engine. A route that reads a body gets it through
 //! `checks::json_body`, which authenticates the caller first.
 
+use dagu_auth_vocab::DaguAuthAction as Action;
 use serde::Deserialize;
 
 use super::checks::{self, Sender};
@@ -103,9 +104,11 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
         ("POST", ["auth", "login", "mfa"]) => {
             let body: SignInSecondStep =
                 checks::json_body(engine, caller, Sender::Anyone, request)?;
+            let user_agent = request.header("user-agent").unwrap_or("");
+            let origin = SignInOrigin::new(&client_ip, user_agent);
             Ok(Response::json(
                 200,
-                &engine.login_mfa(&body.mfa_token, &body.code, &client_ip)?,
+                &engine.login_mfa_from(&body.mfa_token, &body.code, origin)?,
             ))
         }
         // Reads no body, as sign-out.
@@ -214,7 +217,7 @@ pub fn dispatch(engine: &Engine, request: &Request<'_>) -> Answer {
             _,
             [
                 "auth",
-                "setup" | "login" | "logout" | "me" | "change-password" | "sessions",
+                "setup" | "login" | "logout" | "me" | "change-password" | "sessions" | "sso",
             ],
         )
         | (_, ["auth", "sessions", _] | ["users", _, "sessions"])
@@ -239,11 +242,12 @@ fn users(engine: &Engine, caller: Credentials<'_>, query: &str) -> Result<Respon
         match key.as_str() {
             "limit" => {
                 paged = true;
-                limit = Some(
-                    value
-                        .parse()
-                        .map_err(|_| Error::bad_request("limit must be a number"))?,
-                );
+                let Ok(number) = value.parse() else {
+                    // Who may not list users learns nothing about the parameters first.
+                    engine.caller_allowed(caller, Action::Admin)?;
+                    return Err(Error::bad_request("limit must be a number"));
+                };
+                limit = Some(number);
             }
             "cursor" => {
                 paged = true;

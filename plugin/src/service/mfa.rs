@@ -11,6 +11,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::audit::{Actor, Event};
+use super::session_controls::SignInOrigin;
 use super::wire::{LoginResponse, MessageBody, RecoveryCodes, SignInStep, TotpSetup};
 use super::{Credentials, Engine};
 use crate::error::{Error, Result};
@@ -345,6 +346,17 @@ impl Engine {
     /// The second step of a sign-in: the token of the first and a TOTP or recovery code. The
     /// token is good once and for a few minutes; wrong codes count against the account's limit.
     pub fn login_mfa(&self, mfa_token: &str, code: &str, client_ip: &str) -> Result<LoginResponse> {
+        self.login_mfa_from(mfa_token, code, SignInOrigin::new(client_ip, ""))
+    }
+
+    /// [`Engine::login_mfa`], with the user agent recorded on the session for its owner's list.
+    pub fn login_mfa_from(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        origin: SignInOrigin<'_>,
+    ) -> Result<LoginResponse> {
+        let client_ip = origin.client_ip;
         let invalid = || Error::Unauthenticated(INVALID_CHALLENGE.into());
         let user_id = mfa::challenge_user(mfa_token).ok_or_else(invalid)?;
         let user = self.store.user_by_id(user_id)?.ok_or_else(invalid)?;
@@ -391,7 +403,7 @@ impl Engine {
                 let details = json!({"mfa": factor.name()});
                 let entry =
                     self.audit_entry(&actor, Event::user("login", &user.id).details(details));
-                self.start_session(record, Some(&entry))
+                self.start_session_from(record, Some(&entry), origin)
             }
             Err(error) => {
                 if wrong_code {
