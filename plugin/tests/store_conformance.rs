@@ -117,6 +117,7 @@ conformance!(
     a_users_sessions_are_listed_and_ended_all_but_the_kept_one,
     ending_a_users_sessions_elsewhere_moves_the_change_counter,
     touching_a_session_keeps_its_latest_use_and_idle_ones_are_swept,
+    an_idle_sweep_that_ends_sessions_moves_this_stores_change_counter,
 );
 
 const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA";
@@ -1329,6 +1330,25 @@ fn touching_a_session_keeps_its_latest_use_and_idle_ones_are_swept(b: &Backend) 
     assert_eq!(b.store.delete_idle_sessions(450), Ok(1));
     assert_eq!(last_used("idle"), Ok(None));
     assert_eq!(last_used("busy"), Ok(Some(500)));
+}
+
+/// The idle sweep runs on the maintenance thread, after no Engine call that would drop what the
+/// Engine caches; a session it ended may still be cached by this very process. The store's own
+/// change counter must therefore move, as it does for another process's writes.
+fn an_idle_sweep_that_ends_sessions_moves_this_stores_change_counter(b: &Backend) {
+    with_admin(b.store.as_ref());
+    b.store
+        .insert_session(&session("idle", "a", i64::MAX))
+        .expect("session");
+    let before = b.store.change_counter().expect("counter");
+    assert_eq!(b.store.delete_idle_sessions(0), Ok(0));
+    assert_eq!(
+        b.store.change_counter(),
+        Ok(before),
+        "a sweep that ends nothing moves nothing"
+    );
+    assert_eq!(b.store.delete_idle_sessions(450), Ok(1));
+    assert_ne!(b.store.change_counter(), Ok(before));
 }
 
 /// What only a shared server has: failure counts, migrations by several hosts, lost connections.

@@ -15,7 +15,7 @@ mod verify;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -44,6 +44,8 @@ pub struct SqliteStore {
     audit_queue: group_commit::Queue,
     /// Entries this store put in `audit_recent` since it last moved them: see `append_entries`.
     unmoved: AtomicUsize,
+    /// Idle sweeps of this store that ended sessions: see `change_counter`.
+    idle_sweeps: AtomicU64,
 }
 
 impl SqliteStore {
@@ -64,6 +66,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             audit_queue: group_commit::Queue::default(),
             unmoved: AtomicUsize::new(0),
+            idle_sweeps: AtomicU64::new(0),
         })
     }
 
@@ -271,7 +274,11 @@ impl Store for SqliteStore {
     }
 
     fn delete_idle_sessions(&self, before_ms: i64) -> Result<u64> {
-        self.write_yielding(|tx| sessions::delete_idle(tx, before_ms))
+        let removed = self.write_yielding(|tx| sessions::delete_idle(tx, before_ms))?;
+        if removed > 0 {
+            self.idle_sweeps.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(removed)
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord, max_keys: Option<u64>) -> Result<()> {
@@ -333,10 +340,15 @@ impl Store for SqliteStore {
 
     fn change_counter(&self) -> Result<u64> {
         // data_version moves when another connection commits; this one's own writes are announced
-        // by the Engine directly.
+        // by the Engine directly. The maintenance thread's idle sweep follows no Engine call, and
+        // a session still cached here may have been swept (its last use not yet written): the
+        // sweeps count too, as PostgreSQL's sweep moves its shared counter. Both only grow, so
+        // their sum moves whenever either does.
         let conn = self.writer.lock();
-        conn.query_row("PRAGMA data_version", [], count)
-            .map_err(sql_error)
+        let version = conn
+            .query_row("PRAGMA data_version", [], count)
+            .map_err(sql_error)?;
+        Ok(version.wrapping_add(self.idle_sweeps.load(Ordering::Relaxed)))
     }
 
     fn backup_to(&self, dest: &Path) -> Result<BackupSummary> {
