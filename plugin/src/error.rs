@@ -84,5 +84,9 @@ pub mod msg {
     /// Change or reset of an SSO user's password: the provider owns it.
     pub const PASSWORD_MANAGED: &str =
         "Password is managed by the authentication provider for this user";
+    /// TOTP setup by an SSO user: the provider owns how they authenticate, and an SSO sign-in
+    /// never asks for a code, so a factor set up here would protect nothing.
+    pub const MFA_MANAGED: &str =
+        "Two-factor authentication is managed by the authentication provider for this user";
     pub const LAST_ADMIN: &str = "Cannot remove, disable or demote the last enabled admin";
 }

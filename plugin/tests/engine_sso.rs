@@ -273,7 +273,7 @@ fn strict_mapping_refuses_an_identity_no_mapping_matches() {
 }
 
 #[test]
-fn sso_users_have_no_password_to_sign_in_with_change_or_reset() {
+fn sso_users_have_no_password_to_sign_in_with_change_or_reset_nor_a_second_factor() {
     let f = licensed();
     let admin = f.setup_admin();
     let session = f
@@ -305,6 +305,18 @@ fn sso_users_have_no_password_to_sign_in_with_change_or_reset() {
         .reset_password(admin.as_str(), &user.id, "new-password-123")
         .map(|_| ());
     assert_eq!(reset, managed);
+    // Nor a second factor here: an SSO sign-in never asks for a code.
+    let totp = f
+        .engine
+        .start_totp_setup(session.login.token.as_str())
+        .map(|_| ());
+    assert_eq!(
+        totp,
+        Err(Error::Forbidden(
+            "Two-factor authentication is managed by the authentication provider for this user"
+                .into()
+        ))
+    );
 }
 
 #[test]

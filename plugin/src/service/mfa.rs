@@ -14,7 +14,7 @@ use super::audit::{Actor, Event};
 use super::session_controls::SignInOrigin;
 use super::wire::{LoginResponse, MessageBody, RecoveryCodes, SignInStep, TotpSetup};
 use super::{Credentials, Engine};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, msg};
 use crate::mfa::{self, totp};
 use crate::model::{MfaChallenge, MfaState, Principal, UserRecord, fold_username};
 use crate::password;
@@ -78,6 +78,9 @@ impl Engine {
     pub fn start_totp_setup<'a>(&self, caller: impl Into<Credentials<'a>>) -> Result<TotpSetup> {
         let caller = caller.into();
         let user = self.enrolling_user(caller)?;
+        if user.sso.is_some() {
+            return Err(Error::Forbidden(msg::MFA_MANAGED.into()));
+        }
         if user.mfa.enabled {
             return Err(Error::Conflict(ALREADY_ON.into()));
         }
