@@ -137,6 +137,20 @@ fn email_rules_and_auto_signup_refuse_with_dagus_messages() {
         refusal(&f.engine, &rules, oidc("sub-2", "eve@evil.test", &[])),
         "your email domain is not authorized"
     );
+    // An address the provider says it has not verified vouches for no domain.
+    for unverified in [json!(false), json!("false")] {
+        let mut typed = oidc("sub-5", "anyone@example.com", &[]);
+        typed.claims["email_verified"] = unverified;
+        assert_eq!(
+            refusal(&f.engine, &rules, typed),
+            "your email domain is not authorized"
+        );
+    }
+    let mut verified = oidc("sub-6", "dev@example.com", &[]);
+    verified.claims["email_verified"] = json!(true);
+    f.engine
+        .sso_sign_in(&rules, verified)
+        .expect("a verified address in an allowed domain");
     f.engine
         .sso_sign_in(&rules, oidc("sub-3", "boss@partner.test", &[]))
         .expect("the whitelist admits");

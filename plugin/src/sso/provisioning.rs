@@ -15,9 +15,14 @@ pub const NO_ROLE_FOUND: &str = "no valid role found from OIDC claims";
 const MAX_BASE_CHARS: usize = 48;
 
 impl Provisioning {
+    /// Whether admission depends on the email: a whitelist or allowed domains are set.
+    pub fn lists_emails(&self) -> bool {
+        !(self.whitelist.is_empty() && self.allowed_domains.is_empty())
+    }
+
     /// Either list admits; with neither set, everyone is admitted.
     pub fn email_allowed(&self, email: &str) -> bool {
-        if self.whitelist.is_empty() && self.allowed_domains.is_empty() {
+        if !self.lists_emails() {
             return true;
         }
         let listed = self
