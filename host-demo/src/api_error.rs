@@ -81,7 +81,7 @@ pub fn from_plugin(e: &PluginError) -> Response {
             "Service overloaded, retry later",
         ),
         _ => {
-            eprintln!("host-demo: plugin error: {e}");
+            crate::request_log::line(format_args!("host-demo: plugin error: {e}"));
             internal()
         }
     }

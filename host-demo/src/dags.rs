@@ -306,7 +306,7 @@ async fn audit(state: &AppState, headers: &HeaderMap, ip: String, action: &str, 
         .await;
     if let Err(e) = written {
         let line = json!({"log": "host-demo.audit-lost", "action": action, "dag": dag.name, "error": e.to_string()});
-        eprintln!("{line}");
+        crate::request_log::line(format_args!("{line}"));
     }
 }
 

@@ -27,7 +27,9 @@ static PENDING: Mutex<Pending> = Mutex::new(Pending {
 });
 static WRITER: OnceLock<bool> = OnceLock::new();
 
-/// Queues one line; written to stderr by the log thread (or directly if it could not start).
+/// Queues one line; written to stderr by the log thread (or directly if it could not start). The
+/// way to log while serving: a write to stderr that fails (a full disk, a closed pipe) is dropped,
+/// where `eprintln!` would panic the request's task.
 pub fn line(text: std::fmt::Arguments<'_>) {
     let started = *WRITER.get_or_init(|| {
         std::thread::Builder::new()
@@ -36,7 +38,7 @@ pub fn line(text: std::fmt::Arguments<'_>) {
             .is_ok()
     });
     if !started {
-        eprintln!("{text}");
+        let _ = writeln!(std::io::stderr(), "{text}");
         return;
     }
     PENDING

@@ -145,7 +145,7 @@ async fn forward(State(state): State<AppState>, request: Request) -> Response {
     match answered {
         Ok(response) => to_axum(response),
         Err(e) => {
-            eprintln!("host-demo: plugin handle_http failed: {e}");
+            crate::request_log::line(format_args!("host-demo: plugin handle_http failed: {e}"));
             api_error::internal()
         }
     }
@@ -181,10 +181,10 @@ const CONNECTION_HEADERS: [HeaderName; 3] = [
 
 fn to_axum(plugin_response: HttpResponse) -> Response {
     let Ok(status) = StatusCode::from_u16(plugin_response.status) else {
-        eprintln!(
+        crate::request_log::line(format_args!(
             "host-demo: plugin answered invalid HTTP status {}",
             plugin_response.status
-        );
+        ));
         return api_error::internal();
     };
     let mut headers = plugin_response.headers;

@@ -65,10 +65,10 @@ fn append_header(headers: &mut HeaderMap, name: &[u8], value: &[u8]) {
         (Ok(name), Ok(value)) => {
             headers.append(name, value);
         }
-        _ => eprintln!(
+        _ => crate::request_log::line(format_args!(
             "host-demo: dropped an invalid header `{}` from the plugin",
             String::from_utf8_lossy(name)
-        ),
+        )),
     }
 }
 
