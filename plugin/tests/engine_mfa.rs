@@ -71,6 +71,14 @@ fn enrol(fx: &Fixture, admin: &str, name: &str, role: &str) -> Option<Enrolled> 
     })
 }
 
+/// A fixture, its admin's token and "ann", a developer with TOTP on; `None` without oathtool.
+fn with_ann() -> Option<(Fixture, String, Enrolled)> {
+    let fx = Fixture::new();
+    let admin = fx.setup_admin();
+    let ann = enrol(&fx, &admin, "ann", "developer")?;
+    Some((fx, admin, ann))
+}
+
 trait Now {
     fn engine_now(&self) -> i64;
 }
@@ -92,9 +100,7 @@ fn first_step(engine: &Engine, name: &str) -> String {
 
 #[test]
 fn the_right_password_of_an_enrolled_user_asks_for_a_code_and_issues_no_session() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");
@@ -119,9 +125,7 @@ fn the_right_password_of_an_enrolled_user_asks_for_a_code_and_issues_no_session(
 
 #[test]
 fn a_code_is_never_taken_twice_even_from_a_second_sign_in() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let code = oathtool(&ann.secret, fx.engine_now()).expect("oathtool");
@@ -145,9 +149,7 @@ fn a_code_is_never_taken_twice_even_from_a_second_sign_in() {
 
 #[test]
 fn codes_one_step_off_are_taken_and_two_steps_off_are_not() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     fx.clock.advance_ms(10 * STEP_MS);
@@ -171,9 +173,7 @@ fn codes_one_step_off_are_taken_and_two_steps_off_are_not() {
 
 #[test]
 fn wrong_codes_count_against_the_account_limit_and_are_audited() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, admin, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");
@@ -208,9 +208,7 @@ fn wrong_codes_count_against_the_account_limit_and_are_audited() {
 
 #[test]
 fn a_recovery_code_signs_in_once() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let recovery = ann.recovery_codes[3].to_uppercase();
@@ -228,9 +226,7 @@ fn a_recovery_code_signs_in_once() {
 
 #[test]
 fn regenerated_recovery_codes_replace_the_old_ones() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");
@@ -257,9 +253,7 @@ fn regenerated_recovery_codes_replace_the_old_ones() {
 
 #[test]
 fn turning_it_off_needs_the_password_and_a_code() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");
@@ -324,9 +318,7 @@ fn a_role_that_requires_it_gets_a_session_good_only_for_enrolling() {
 
 #[test]
 fn an_admin_reset_turns_it_off_and_ends_the_users_sessions() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, admin, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");
@@ -362,9 +354,7 @@ fn an_admin_reset_turns_it_off_and_ends_the_users_sessions() {
 
 #[test]
 fn the_secret_is_stored_encrypted() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let db = rusqlite::Connection::open(fx.dir.path().join("auth/auth.db")).expect("open db");
@@ -460,9 +450,7 @@ fn checked_in_parallel(
 /// must not all pass the check before the first failure is counted.
 #[test]
 fn wrong_codes_sent_at_once_get_no_more_checks_than_the_account_limit() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let codes = wrong_codes(&fx, &ann.secret, 96).expect("oathtool");
@@ -501,9 +489,7 @@ fn wrong_codes_sent_at_once_get_no_more_checks_than_the_account_limit() {
 /// has nothing left to finish.
 #[test]
 fn a_password_reset_voids_the_second_step_the_old_password_began() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, admin, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");
@@ -520,9 +506,7 @@ fn a_password_reset_voids_the_second_step_the_old_password_began() {
 /// A two-factor sign-in's session shows its browser in the owner's list, as a one-step one does.
 #[test]
 fn a_two_factor_session_keeps_the_user_agent_it_was_signed_in_with() {
-    let fx = Fixture::new();
-    let admin = fx.setup_admin();
-    let Some(ann) = enrol(&fx, &admin, "ann", "developer") else {
+    let Some((fx, _, ann)) = with_ann() else {
         return;
     };
     let token = first_step(&fx.engine, "ann");

@@ -1,6 +1,7 @@
 //! Session rows of the PostgreSQL store.
 
 use postgres::Client;
+use postgres::types::ToSql;
 
 use super::{PgResult, bump_change_counter, select_one};
 use crate::error::Result;
@@ -10,15 +11,7 @@ use crate::store::layout::{self, SESSION_COLUMNS};
 pub fn insert(tx: &mut Client, session: &Session) -> PgResult<()> {
     tx.execute(
         &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-        &[
-            &session.jti,
-            &session.user_id,
-            &session.created_at_ms,
-            &session.expires_at_ms,
-            &session.last_used_at_ms,
-            &session.client_ip,
-            &session.user_agent,
-        ],
+        &values(session),
     )?;
     Ok(())
 }
@@ -29,6 +22,8 @@ pub fn insert_while_current(
     session: &Session,
     password_hash: &str,
 ) -> PgResult<bool> {
+    let mut params = values(session).to_vec();
+    params.push(&password_hash);
     let inserted = tx.execute(
         &format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}) \
@@ -36,18 +31,22 @@ pub fn insert_while_current(
              WHERE EXISTS (SELECT 1 FROM users \
                            WHERE id = $2 AND NOT disabled AND password_hash = $8)"
         ),
-        &[
-            &session.jti,
-            &session.user_id,
-            &session.created_at_ms,
-            &session.expires_at_ms,
-            &session.last_used_at_ms,
-            &session.client_ip,
-            &session.user_agent,
-            &password_hash,
-        ],
+        &params,
     )?;
     Ok(inserted == 1)
+}
+
+/// A session's values in `SESSION_COLUMNS` order.
+fn values(session: &Session) -> [&(dyn ToSql + Sync); 7] {
+    [
+        &session.jti,
+        &session.user_id,
+        &session.created_at_ms,
+        &session.expires_at_ms,
+        &session.last_used_at_ms,
+        &session.client_ip,
+        &session.user_agent,
+    ]
 }
 
 pub fn select(client: &mut Client, jti: &str) -> PgResult<Option<Session>> {

@@ -1,6 +1,6 @@
 //! Session rows of the SQLite store.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, ToSql, Transaction, params};
 
 use super::{select_one, sql_error};
 use crate::error::Result;
@@ -10,15 +10,7 @@ use crate::store::layout::{self, SESSION_COLUMNS};
 pub fn insert(tx: &Transaction<'_>, session: &Session) -> Result<()> {
     tx.execute(
         &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-        params![
-            session.jti,
-            session.user_id,
-            session.created_at_ms,
-            session.expires_at_ms,
-            session.last_used_at_ms,
-            session.client_ip,
-            session.user_agent,
-        ],
+        &values(session)[..],
     )
     .map_err(sql_error)?;
     Ok(())
@@ -30,6 +22,8 @@ pub fn insert_while_current(
     session: &Session,
     password_hash: &str,
 ) -> Result<bool> {
+    let mut params = values(session).to_vec();
+    params.push(&password_hash);
     let inserted = tx
         .execute(
             &format!(
@@ -37,19 +31,23 @@ pub fn insert_while_current(
                  WHERE EXISTS (SELECT 1 FROM users \
                                WHERE id = ?2 AND disabled = 0 AND password_hash = ?8)"
             ),
-            params![
-                session.jti,
-                session.user_id,
-                session.created_at_ms,
-                session.expires_at_ms,
-                session.last_used_at_ms,
-                session.client_ip,
-                session.user_agent,
-                password_hash,
-            ],
+            params.as_slice(),
         )
         .map_err(sql_error)?;
     Ok(inserted == 1)
+}
+
+/// A session's values in `SESSION_COLUMNS` order.
+fn values(session: &Session) -> [&dyn ToSql; 7] {
+    [
+        &session.jti,
+        &session.user_id,
+        &session.created_at_ms,
+        &session.expires_at_ms,
+        &session.last_used_at_ms,
+        &session.client_ip,
+        &session.user_agent,
+    ]
 }
 
 pub fn select(conn: &Connection, jti: &str) -> rusqlite::Result<Option<Result<Session>>> {
