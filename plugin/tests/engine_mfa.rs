@@ -525,3 +525,41 @@ fn a_two_factor_session_keeps_the_user_agent_it_was_signed_in_with() {
     assert_eq!(listed["sessions"][0]["current"], true);
     assert_eq!(listed["sessions"][0]["userAgent"], "Firefox/140");
 }
+
+/// A second-step token is `<user id>.<secret>`, and user ids are no secret (tokens, the trail).
+/// Tokens that only name the user must not hold back that user's own codes.
+#[test]
+fn tokens_that_only_name_a_user_do_not_hold_back_their_codes() {
+    let Some((fx, _, ann)) = with_ann() else {
+        return;
+    };
+    let forged = format!("{}.forged-secret", ann.id);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let held_back = std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let answer = fx.engine.login_mfa(&forged, "123456", "192.0.2.9");
+                    assert!(matches!(answer, Err(Error::Unauthenticated(_))));
+                }
+            });
+        }
+        let mut held_back = 0;
+        for _ in 0..20 {
+            fx.clock.advance_ms(STEP_MS);
+            let token = first_step(&fx.engine, "ann");
+            let code = oathtool(&ann.secret, fx.engine_now()).expect("oathtool");
+            match fx.engine.login_mfa(&token, &code, "10.0.0.1") {
+                Ok(_) => {}
+                Err(Error::RateLimited { .. }) => held_back += 1,
+                Err(other) => panic!("the owner's right code: {other:?}"),
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        held_back
+    });
+    assert_eq!(
+        held_back, 0,
+        "of 20 right codes, {held_back} were held back"
+    );
+}

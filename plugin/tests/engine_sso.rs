@@ -324,13 +324,16 @@ fn sso_users_have_no_password_to_sign_in_with_change_or_reset_nor_a_second_facto
         .engine
         .start_totp_setup(session.login.token.as_str())
         .map(|_| ());
-    assert_eq!(
-        totp,
-        Err(Error::Forbidden(
-            "Two-factor authentication is managed by the authentication provider for this user"
-                .into()
-        ))
-    );
+    let mfa_managed = Err(Error::Forbidden(
+        "Two-factor authentication is managed by the authentication provider for this user".into(),
+    ));
+    assert_eq!(totp, mfa_managed);
+    // Nor turned on from a secret started before setup was refused to them.
+    let confirm = f
+        .engine
+        .confirm_totp(session.login.token.as_str(), "123456")
+        .map(|_| ());
+    assert_eq!(confirm, mfa_managed);
 }
 
 #[test]

@@ -124,6 +124,10 @@ impl Engine {
     ) -> Result<RecoveryCodes> {
         let caller = caller.into();
         let user = self.enrolling_user(caller)?;
+        // A secret started before SSO users were refused setup is not turned on either.
+        if user.sso.is_some() {
+            return Err(Error::Forbidden(msg::MFA_MANAGED.into()));
+        }
         let (codes, digests) = self.new_recovery_codes()?;
         let now_ms = self.now_ms();
         let confirmed = self.store.update_user(&user.id, &mut |record| {
@@ -366,6 +370,24 @@ impl Engine {
         let account = fold_username(&user.username);
         let actor = Actor::account(&user, client_ip);
         let now_ms = self.now_ms();
+        let digest = mfa::challenge_digest(mfa_token);
+        let answerable = |record: &UserRecord| {
+            let live = record.mfa.challenge.as_ref().is_some_and(|challenge| {
+                challenge.expires_at_ms > now_ms
+                    && bool::from(challenge.digest.as_bytes().ct_eq(digest.as_bytes()))
+            });
+            live && record.mfa.enabled && !record.disabled
+        };
+        // Checked before the account's turn is taken, and again in the transaction: a token that
+        // only names the user (ids are in tokens and the trail) must not hold their codes back.
+        if !answerable(&user) {
+            let event = Event::user("login_failed", &user.id).failed();
+            self.audit(
+                &actor,
+                event.details(json!({"reason": "invalid_mfa_token"})),
+            );
+            return Err(invalid());
+        }
         let _turn = match self.code_wait(client_ip, &account, now_ms)? {
             Ok(turn) => turn,
             Err(retry_after_secs) => {
@@ -376,15 +398,10 @@ impl Engine {
                 return Err(Error::RateLimited { retry_after_secs });
             }
         };
-        let digest = mfa::challenge_digest(mfa_token);
         let mut wrong_code = false;
         let mut factor = Factor::Totp;
         let signed_in = self.store.update_user(&user.id, &mut |record| {
-            let live = record.mfa.challenge.as_ref().is_some_and(|challenge| {
-                challenge.expires_at_ms > now_ms
-                    && bool::from(challenge.digest.as_bytes().ct_eq(digest.as_bytes()))
-            });
-            if !live || !record.mfa.enabled || record.disabled {
+            if !answerable(record) {
                 return Err(invalid());
             }
             match self.spend_code(record, code, now_ms)? {
