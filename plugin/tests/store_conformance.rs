@@ -1473,6 +1473,47 @@ mod postgres_only {
         assert_eq!(indexes, 1);
     }
 
+    /// A reset commits its new hash and its deletion of the user's sessions together. A sign-in
+    /// checked against the old hash must not slip a session in between them.
+    #[test]
+    fn a_sign_in_waits_for_a_reset_being_committed_and_then_writes_nothing() {
+        let Some(schema) = pg::schema() else { return };
+        let store = open(&schema.url).expect("open");
+        super::with_admin(&store);
+        store
+            .insert_user(&super::user("b", "bob", super::Role::Viewer))
+            .expect("bob");
+        let mut reset = postgres::Client::connect(&schema.url, postgres::NoTls).expect("connect");
+        reset
+            .batch_execute(
+                "BEGIN; UPDATE users SET password_hash = 'new' WHERE id = 'b'; \
+                 DELETE FROM sessions WHERE user_id = 'b';",
+            )
+            .expect("a reset, not yet committed");
+        let committed = std::sync::atomic::AtomicBool::new(false);
+        let written = thread::scope(|scope| {
+            let sign_in = scope.spawn(|| {
+                let entry = super::event(5, "login", "b");
+                let written = store.insert_sign_in(
+                    &super::session("during-reset", "b", i64::MAX),
+                    &entry,
+                    super::HASH,
+                );
+                (written, committed.load(std::sync::atomic::Ordering::SeqCst))
+            });
+            thread::sleep(std::time::Duration::from_millis(300));
+            committed.store(true, std::sync::atomic::Ordering::SeqCst);
+            reset.batch_execute("COMMIT").expect("the reset commits");
+            sign_in.join().expect("sign-in thread")
+        });
+        assert_eq!(
+            written,
+            (Ok(false), true),
+            "the sign-in answered only after the reset committed, and wrote nothing"
+        );
+        assert_eq!(store.session("during-reset"), Ok(None));
+    }
+
     #[test]
     fn a_terminated_connection_is_replaced_without_a_restart() {
         let Some(schema) = pg::schema() else { return };

@@ -17,6 +17,10 @@ pub fn insert(tx: &mut Client, session: &Session) -> PgResult<()> {
 }
 
 /// [`insert`], only while the user is enabled and has `password_hash`; whether it was inserted.
+/// `FOR SHARE` makes the check wait for a change of the user still being committed: under READ
+/// COMMITTED the plain subquery would read the old row and insert beside a reset whose deletion
+/// of the user's sessions could not see this one. A reset that comes later waits for this
+/// insert instead, and its deletion then takes the session with it.
 pub fn insert_while_current(
     tx: &mut Client,
     session: &Session,
@@ -29,7 +33,7 @@ pub fn insert_while_current(
             "INSERT INTO sessions ({SESSION_COLUMNS}) \
              SELECT $1::TEXT, $2::TEXT, $3::BIGINT, $4::BIGINT, $5::BIGINT, $6::TEXT, $7::TEXT \
              WHERE EXISTS (SELECT 1 FROM users \
-                           WHERE id = $2 AND NOT disabled AND password_hash = $8)"
+                           WHERE id = $2 AND NOT disabled AND password_hash = $8 FOR SHARE)"
         ),
         &params,
     )?;
