@@ -319,6 +319,43 @@ fn an_imported_bcrypt_password_signs_in_and_is_rehashed_to_argon2id() {
         .expect("argon2id verifies");
 }
 
+/// The first sign-ins of an imported user, at once (a double submit, clients started together):
+/// one upgrades the hash, and the others must still be signed in, not refused as if the password
+/// had changed under them.
+#[test]
+fn first_sign_ins_of_an_imported_user_at_once_all_sign_in() {
+    let fx = Fixture::new();
+    fx.setup_admin();
+    import(&fx, vec![dagu_user("id-dave", "dave", "dave-pass-1")]);
+    let start = std::sync::Barrier::new(4);
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let start = &start;
+                let engine = &fx.engine;
+                scope.spawn(move || {
+                    start.wait();
+                    engine.login("dave", "dave-pass-1", "").map(|_| ())
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("sign-in thread"))
+            .collect()
+    });
+    for answer in &answers {
+        // The hashing pool may turn one account's extra attempts away at once (429); a 401
+        // would be a right password refused.
+        assert!(
+            matches!(answer, Ok(()) | Err(Error::RateLimited { .. })),
+            "{answers:?}"
+        );
+    }
+    assert!(answers.iter().any(Result::is_ok));
+    assert!(fx.stored_hash("id-dave").starts_with("$argon2id$"));
+}
+
 #[test]
 fn importing_twice_imports_nothing_twice() {
     let fx = Fixture::new();

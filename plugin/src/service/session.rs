@@ -127,26 +127,30 @@ impl Engine {
     }
 
     /// Replaces the imported bcrypt hash `verified` with argon2id once the password is known, and
-    /// answers the new hash when it was stored. Only `verified` itself is replaced, never a newer
-    /// hash. Best effort: a failure leaves the bcrypt hash, which keeps working, and is retried at
-    /// the next sign-in.
+    /// answers the hash the session is to be checked against (`Store::insert_sign_in`). Only
+    /// `verified` itself is replaced, never a newer hash; a newer one counts when this password
+    /// verifies against it (another sign-in of the same password upgraded first), and not when
+    /// the password was changed meanwhile. Best effort: a failure leaves the bcrypt hash, which
+    /// keeps working, and is retried at the next sign-in.
     fn upgrade_legacy_hash(&self, id: &str, password: &str, verified: &str) -> Option<String> {
+        let normalized = password::normalize(password);
         let mut replaced = false;
-        let upgraded = self
-            .hashing
-            .hash(&password::normalize(password))
-            .and_then(|hash| {
-                self.store.update_user(id, &mut |user| {
-                    replaced = user.password_hash == verified;
-                    if replaced {
-                        user.password_hash.clone_from(&hash);
-                    }
-                    Ok(UpdateEffects::default())
-                })?;
-                Ok(hash)
-            });
+        let upgraded = self.hashing.hash(&normalized).and_then(|hash| {
+            let stored = self.store.update_user(id, &mut |user| {
+                replaced = user.password_hash == verified;
+                if replaced {
+                    user.password_hash.clone_from(&hash);
+                }
+                Ok(UpdateEffects::default())
+            })?;
+            Ok((hash, stored.password_hash))
+        });
         match upgraded {
-            Ok(hash) => replaced.then_some(hash),
+            Ok((hash, _)) if replaced => Some(hash),
+            Ok((_, newer)) => {
+                let same_password = self.hashing.verify(&normalized, Some(&newer));
+                same_password.is_ok_and(|same| same).then_some(newer)
+            }
             Err(error) => {
                 let line = json!({"log": "dagu-auth.rehash-failed", "user": id, "error": error.to_string()});
                 crate::log::line(&line);
