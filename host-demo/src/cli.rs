@@ -126,7 +126,7 @@ pub fn run(config_file: Option<&Path>, command: OperatorCommand) -> ExitCode {
     match opened.and_then(|plugin| dispatch(&plugin, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("host-demo: {}", error.message);
+            say!("host-demo: {}", error.message);
             ExitCode::from(error.code)
         }
     }
@@ -432,7 +432,7 @@ fn import(plugin: &LoadedPlugin, dir: &Path) -> CommandResult {
         }
         done += batch.len();
         if total > IMPORT_BATCH {
-            eprintln!(
+            say!(
                 "progress: {done}/{total} files (imported {imported}, skipped {})",
                 skipped.len()
             );

@@ -1,6 +1,16 @@
 //! host-demo: a real host for the dagu-auth plugin. It reads Dagu-style configuration, loads the
 //! plugin through the Rust or the C ABI, forwards the auth API to it and guards demo DAGs with it.
 
+/// `eprintln!` that drops a line stderr cannot take (a full disk, a closed pipe) where
+/// `eprintln!` would panic: the host must not fall over, or exit failing, for its log. While
+/// serving, lines go through `request_log::line` instead.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod api_error;
 mod cli;
 mod config;
@@ -77,7 +87,7 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
     let mut config = match load_config(config_file) {
         Ok(config) => config,
         Err(message) => {
-            eprintln!("host-demo: {message}");
+            say!("host-demo: {message}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -87,7 +97,7 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
         match exposure::new_setup_code() {
             Ok(code) => config.setup_code = Some(code),
             Err(e) => {
-                eprintln!("host-demo: cannot generate a setup code: {e}");
+                say!("host-demo: cannot generate a setup code: {e}");
                 return ExitCode::from(EXIT_FAILURE);
             }
         }
@@ -99,7 +109,7 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
         AuthMode::Builtin => match server_lock::ServerLock::acquire(&config.data_dir) {
             Ok(lock) => Some(lock),
             Err(message) => {
-                eprintln!("host-demo: {message}");
+                say!("host-demo: {message}");
                 return ExitCode::from(EXIT_FAILURE);
             }
         },
@@ -109,13 +119,13 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
     // refusal must stop start-up before anything listens.
     let plugin = match config.auth_mode {
         AuthMode::None => {
-            eprintln!("host-demo: auth.mode is none: user management is off, every DAG is open");
+            say!("host-demo: auth.mode is none: user management is off, every DAG is open");
             None
         }
         AuthMode::Builtin => match open_plugin(&config) {
             Ok(plugin) => Some(Arc::new(plugin)),
             Err(message) => {
-                eprintln!("host-demo: {message}");
+                say!("host-demo: {message}");
                 return ExitCode::from(EXIT_FAILURE);
             }
         },
@@ -127,7 +137,7 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("host-demo: cannot start the async runtime: {e}");
+            say!("host-demo: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_FAILURE);
         }
     };
@@ -140,7 +150,7 @@ fn serve(config_file: Option<&Path>) -> ExitCode {
     match runtime.block_on(run(&config, state)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("host-demo: {message}");
+            say!("host-demo: {message}");
             ExitCode::from(EXIT_FAILURE)
         }
     }
@@ -153,7 +163,7 @@ fn load_config(file: Option<&Path>) -> Result<Config, String> {
     let env = config::process_env(&mut warnings);
     let loaded = config::load(file, &env).map_err(|e| e.to_string())?;
     for warning in warnings.iter().chain(&loaded.warnings) {
-        eprintln!("host-demo: warning: {warning}");
+        say!("host-demo: warning: {warning}");
     }
     let mut config = loaded.config;
     let cwd =
@@ -164,7 +174,7 @@ fn load_config(file: Option<&Path>) -> Result<Config, String> {
 
 fn open_plugin(config: &Config) -> Result<LoadedPlugin, String> {
     let plugin = LoadedPlugin::open_configured(config).map_err(|e| e.to_string())?;
-    eprintln!(
+    say!(
         "host-demo: loaded {} (version {}) through the {} ABI; data in {}",
         plugin.path().display(),
         plugin.version(),
@@ -173,11 +183,11 @@ fn open_plugin(config: &Config) -> Result<LoadedPlugin, String> {
     );
     match plugin.setup_required() {
         Ok(true) => {
-            eprintln!(
+            say!(
                 "host-demo: no user exists yet: create the first admin with POST /api/v1/auth/setup"
             );
             if let Some(code) = &config.setup_code {
-                eprintln!(
+                say!(
                     "host-demo: {SETUP_CODE_LINE}{code} (the server listens beyond loopback; \
                      the /setup page asks for it, the API takes it as \"setupCode\")"
                 );
@@ -202,7 +212,7 @@ async fn run(config: &Config, state: AppState) -> Result<(), String> {
     // Lines of the last requests are written whether the server stopped cleanly or failed.
     request_log::flush();
     served.map_err(|e| format!("server failed: {e}"))?;
-    eprintln!("host-demo: stopped");
+    say!("host-demo: stopped");
     Ok(())
 }
 
@@ -210,7 +220,7 @@ async fn run(config: &Config, state: AppState) -> Result<(), String> {
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("host-demo: cannot watch Ctrl-C: {e}");
+            say!("host-demo: cannot watch Ctrl-C: {e}");
             std::future::pending::<()>().await;
         }
     };
@@ -220,7 +230,7 @@ async fn shutdown_signal() {
                 signal.recv().await;
             }
             Err(e) => {
-                eprintln!("host-demo: cannot watch SIGTERM: {e}");
+                say!("host-demo: cannot watch SIGTERM: {e}");
                 std::future::pending::<()>().await;
             }
         }
@@ -229,7 +239,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    eprintln!("host-demo: shutting down");
+    say!("host-demo: shutting down");
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ impl ServerLock {
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(pid.as_bytes()));
         if let Err(e) = written {
-            eprintln!(
+            say!(
                 "host-demo: warning: cannot write the pid to {}: {e}",
                 path.display()
             );

@@ -77,6 +77,8 @@ pub struct HostOptions {
     pub data_dir: Option<PathBuf>,
     /// Any further environment variables.
     pub env: Vec<(String, String)>,
+    /// stderr on `/dev/full`, where every write fails, instead of a log file.
+    pub stderr_unwritable: bool,
 }
 
 impl HostOptions {
@@ -92,7 +94,14 @@ impl HostOptions {
             token_secret: None,
             data_dir: None,
             env: Vec::new(),
+            stderr_unwritable: false,
         }
+    }
+
+    /// Points the host's stderr at `/dev/full`: every write to it fails (nothing is captured).
+    pub fn stderr_unwritable(mut self) -> Self {
+        self.stderr_unwritable = true;
+        self
     }
 
     /// Sets `DAGU_AUTH_MODE`.
@@ -199,9 +208,10 @@ fn read_lossy(path: &Path) -> String {
 }
 
 /// Sends SIGTERM, waits up to [`STOP_TIMEOUT`], then kills.
-fn stop_child(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
+/// How the child ended: `None` when it had to be killed.
+fn stop_child(child: &mut Child) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
     }
     let _ = Command::new("kill")
         .arg("-TERM")
@@ -211,13 +221,14 @@ fn stop_child(child: &mut Child) {
         .status();
     let deadline = Instant::now() + STOP_TIMEOUT;
     while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
         }
         thread::sleep(Duration::from_millis(20));
     }
     let _ = child.kill();
     let _ = child.wait();
+    None
 }
 
 impl HostDemo {
@@ -308,10 +319,14 @@ impl HostDemo {
         for (name, value) in &options.env {
             command.env(name, value);
         }
+        let stderr = match options.stderr_unwritable {
+            true => fs::OpenOptions::new().write(true).open("/dev/full"),
+            false => File::create(&stderr_path),
+        };
         command
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path).expect("create stdout.log"))
-            .stderr(File::create(&stderr_path).expect("create stderr.log"));
+            .stderr(stderr.expect("open the host's stderr"));
         let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("could not spawn {command:?}: {e}"));
@@ -382,6 +397,14 @@ impl HostDemo {
             read_lossy(&self.stdout_path),
             read_lossy(&self.stderr_path)
         )
+    }
+
+    /// Stops the host with SIGTERM and answers how it exited; `None` when it did not stop in time
+    /// and was killed.
+    pub fn stop_status(mut self) -> Option<ExitStatus> {
+        self.child
+            .take()
+            .and_then(|mut child| stop_child(&mut child))
     }
 
     /// Stops the host (SIGTERM, then SIGKILL) and returns its output.
