@@ -14,7 +14,7 @@ log() { echo "== $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"; }
   log "sign-in (1,000 users, then 1,000,000: unchanged by the number of users)"
   cargo bench -p dagu-auth --bench signin
   DAGU_AUTH_BENCH_DATA="${DAGU_AUTH_BENCH_DATA:-/dev/shm/dagu-bench}" BENCH_USERS=1000000 \
-      cargo bench -p dagu-auth --bench signin -- engine_login bare_argon2_verify
+      cargo bench -p dagu-auth --bench signin -- 'engine_login|bare_argon2_verify$'
   log "store at 100,000 users"
   cargo bench -p dagu-auth --bench store
   # The first run writes the data sets and prints how long each took ("generated ..."): in RAM,
