@@ -218,16 +218,8 @@ impl Engine {
         let actor = Actor::session(user, caller.client_ip);
         let account = fold_username(&user.username);
         let now_ms = self.now_ms();
-        let _turn = match self.code_wait(caller.client_ip, &account, now_ms)? {
-            Ok(turn) => turn,
-            Err(retry_after_secs) => {
-                let details =
-                    json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
-                let event = Event::user(action, &user.id).failed().details(details);
-                self.audit(&actor, event);
-                return Err(Error::RateLimited { retry_after_secs });
-            }
-        };
+        let refused = Event::user(action, &user.id).failed();
+        let _turn = self.code_turn(&actor, refused, &account, now_ms)?;
         if let Some(password) = password_to_check {
             let stored = self
                 .store
@@ -388,16 +380,8 @@ impl Engine {
             );
             return Err(invalid());
         }
-        let _turn = match self.code_wait(client_ip, &account, now_ms)? {
-            Ok(turn) => turn,
-            Err(retry_after_secs) => {
-                let details =
-                    json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
-                let event = Event::user("login_failed", &user.id).failed();
-                self.audit(&actor, event.details(details));
-                return Err(Error::RateLimited { retry_after_secs });
-            }
-        };
+        let refused = Event::user("login_failed", &user.id).failed();
+        let _turn = self.code_turn(&actor, refused, &account, now_ms)?;
         let mut wrong_code = false;
         let mut factor = Factor::Totp;
         let signed_in = self.store.update_user(&user.id, &mut |record| {

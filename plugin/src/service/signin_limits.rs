@@ -3,12 +3,19 @@
 //! no more attempts than against one. The arithmetic (window per IP, throttle per account) is the
 //! same pure code either way; only where the failure times come from differs.
 
+use serde_json::json;
+
 use super::Engine;
-use crate::error::Result;
+use super::audit::{Actor, Event};
+use crate::error::{Error, Result};
 use crate::ratelimit::{
     CodeTurn, FailureTimes, WindowLimit, over_limit, retry_after, throttle_wait, window_wait,
 };
 use crate::store::{LimitScope, LoginFailureLog};
+
+/// Seconds a code waits while another code of its account is being checked: one check takes
+/// milliseconds.
+const CODE_BEING_CHECKED_RETRY_AFTER_SECS: u64 = 1;
 
 impl Engine {
     /// `Ok(Err(seconds))` when this attempt must wait; checked before any password hashing.
@@ -45,20 +52,29 @@ impl Engine {
         Ok(retry_after(ip_wait.max(account_wait)))
     }
 
-    /// [`Self::sign_in_wait`] for a second-factor code, holding the account's turn
-    /// ([`crate::ratelimit::LoginLimiter::code_turn`]) until the answer's failure, if any, is
-    /// recorded. Another code of the account still being checked is a one-second wait. On a shared
-    /// store each host takes turns of its own, so at most one code per host overlaps.
-    pub(super) fn code_wait(
+    /// [`Self::sign_in_wait`] for a second-factor code: the account's turn
+    /// ([`crate::ratelimit::LoginLimiter::code_turn`]), to be held until the answer's failure, if
+    /// any, is recorded. Another code of the account still being checked is a one-second wait. A
+    /// wait is audited as `refused` and answered 429. On a shared store each host takes turns of
+    /// its own, so at most one code per host overlaps.
+    pub(super) fn code_turn(
         &self,
-        ip: &str,
+        actor: &Actor<'_>,
+        refused: Event<'_>,
         account: &str,
         now_ms: i64,
-    ) -> Result<Result<CodeTurn<'_>, u64>> {
-        let Some(turn) = self.limiter.code_turn(account) else {
-            return Ok(Err(1));
+    ) -> Result<CodeTurn<'_>> {
+        let turn = match self.limiter.code_turn(account) {
+            None => Err(CODE_BEING_CHECKED_RETRY_AFTER_SECS),
+            Some(turn) => self
+                .sign_in_wait(actor.client_ip, account, now_ms)?
+                .map(|()| turn),
         };
-        Ok(self.sign_in_wait(ip, account, now_ms)?.map(|()| turn))
+        turn.map_err(|retry_after_secs| {
+            let details = json!({"reason": "rate_limited", "retry_after_secs": retry_after_secs});
+            self.audit(actor, refused.details(details));
+            Error::RateLimited { retry_after_secs }
+        })
     }
 
     /// A failure that cannot be recorded fails the sign-in as well (fail closed): an uncounted

@@ -67,16 +67,7 @@ impl Engine {
         if provisioning.email_required {
             let email = sign_in.email.filter(|email| !email.trim().is_empty());
             let email = email.ok_or_else(|| self.refuse(&sign_in, None, EMAIL_REQUIRED))?;
-            // Some providers let a person type any address and say so with `email_verified`:
-            // such an address does not vouch for its domain, so the lists do not admit it. A
-            // provider that says nothing is taken at its word, as Dagu does.
-            let unverified = matches!(
-                sign_in.claims.get("email_verified"),
-                Some(said) if *said == json!(false) || *said == json!("false")
-            );
-            let admitted = provisioning.email_allowed(email.trim())
-                && !(unverified && provisioning.lists_emails());
-            if !admitted {
+            if !provisioning.email_allowed(email.trim(), &sign_in.claims) {
                 return Err(self.refuse(&sign_in, None, EMAIL_NOT_ALLOWED));
             }
         }

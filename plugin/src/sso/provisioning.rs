@@ -15,15 +15,20 @@ pub const NO_ROLE_FOUND: &str = "no valid role found from OIDC claims";
 const MAX_BASE_CHARS: usize = 48;
 
 impl Provisioning {
-    /// Whether admission depends on the email: a whitelist or allowed domains are set.
-    pub fn lists_emails(&self) -> bool {
-        !(self.whitelist.is_empty() && self.allowed_domains.is_empty())
-    }
-
-    /// Either list admits; with neither set, everyone is admitted.
-    pub fn email_allowed(&self, email: &str) -> bool {
-        if !self.lists_emails() {
+    /// Either list admits; with neither set, everyone is admitted. Some providers let a person
+    /// type any address and say so with `email_verified` in `claims`: such an address vouches for
+    /// no domain, so the lists do not admit it. A provider that says nothing is taken at its word,
+    /// as Dagu does.
+    pub fn email_allowed(&self, email: &str, claims: &serde_json::Value) -> bool {
+        if self.whitelist.is_empty() && self.allowed_domains.is_empty() {
             return true;
+        }
+        let unverified = matches!(
+            claims.get("email_verified"),
+            Some(said) if *said == false || *said == "false"
+        );
+        if unverified {
+            return false;
         }
         let listed = self
             .whitelist
@@ -84,6 +89,8 @@ fn sanitize(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     fn with_lists(whitelist: &[&str], domains: &[&str]) -> Provisioning {
@@ -96,17 +103,30 @@ mod tests {
 
     #[test]
     fn without_lists_every_email_is_allowed() {
-        assert!(with_lists(&[], &[]).email_allowed("a@anywhere.test"));
+        assert!(with_lists(&[], &[]).email_allowed("a@anywhere.test", &Value::Null));
+    }
+
+    #[test]
+    fn an_address_the_provider_has_not_verified_is_admitted_by_no_list() {
+        let rules = with_lists(&["boss@other.test"], &["example.com"]);
+        for said in [json!(false), json!("false")] {
+            let claims = json!({"email_verified": said});
+            assert!(!rules.email_allowed("alice@example.com", &claims));
+            assert!(!rules.email_allowed("boss@other.test", &claims));
+            assert!(with_lists(&[], &[]).email_allowed("alice@example.com", &claims));
+        }
+        let verified = json!({"email_verified": true});
+        assert!(rules.email_allowed("alice@example.com", &verified));
     }
 
     #[test]
     fn either_list_admits_and_nothing_else_does() {
         let rules = with_lists(&["Boss@Other.test"], &["example.com"]);
-        assert!(rules.email_allowed("alice@EXAMPLE.com"));
-        assert!(rules.email_allowed("boss@other.test"));
-        assert!(!rules.email_allowed("eve@other.test"));
-        assert!(!rules.email_allowed("eve@example.com.evil.test"));
-        assert!(!rules.email_allowed("no-at-sign"));
+        assert!(rules.email_allowed("alice@EXAMPLE.com", &Value::Null));
+        assert!(rules.email_allowed("boss@other.test", &Value::Null));
+        assert!(!rules.email_allowed("eve@other.test", &Value::Null));
+        assert!(!rules.email_allowed("eve@example.com.evil.test", &Value::Null));
+        assert!(!rules.email_allowed("no-at-sign", &Value::Null));
     }
 
     #[test]
