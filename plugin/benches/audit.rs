@@ -669,15 +669,38 @@ impl std::fmt::Display for Spread {
 }
 
 /// Retention pruning the oldest two days of the trail in `AUDIT_PRUNE_BATCH` batches (as the
-/// maintenance thread does, each batch its own transaction) while a writer records one entry
-/// after another: how long each append took, alone first and then while pruning runs. Stops
-/// after 30 s of pruning. Works on `dir`, which it changes.
+/// maintenance thread does, each batch its own transaction), in three phases on `dir`, which it
+/// changes:
+/// - pruning alone for `ALONE_BATCHES` batches: nothing waits for the writer, so a batch's wall
+///   time is how long it holds the writer, the most a writer can wait behind it;
+/// - a writer recording one entry after another for `PHASE`, alone: how long appends take, and
+///   how many exceed `STALL`, with no pruning at all;
+/// - the same writer for `PHASE` while pruning runs.
+///
+/// The two writer phases last the same time, so their counts over `STALL` compare: a maximum
+/// taken over a million appends is not comparable with one over a thousand.
 fn prune_stall(dir: &Path, label: &str) {
+    const ALONE_BATCHES: usize = 100;
+    const PHASE: Duration = Duration::from_secs(20);
+    const STALL: Duration = Duration::from_millis(10);
     let store = Arc::new(SqliteStore::open(&dir.join("auth")).expect("store"));
-    let appends = |store: &SqliteStore, first: usize, stop: &AtomicBool, most: usize| {
+    let cutoff = END_MS - SPAN_MS + 2 * DAY_MS;
+    let prune_batch = |batches: &mut Vec<Duration>, cpu: &mut Vec<Duration>| {
+        let (started, cpu_started) = (Instant::now(), thread_cpu_time());
+        let removed = store.prune_audit(cutoff, AUDIT_PRUNE_BATCH).expect("prune");
+        batches.push(started.elapsed());
+        cpu.push(thread_cpu_time().saturating_sub(cpu_started));
+        removed
+    };
+    let (mut held, mut held_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..ALONE_BATCHES {
+        prune_batch(&mut held, &mut held_cpu);
+    }
+    let appends = |store: &SqliteStore, first: usize, stop: &AtomicBool| {
         let mut times = Vec::new();
-        for n in first..first.saturating_add(most) {
-            if stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        for n in first.. {
+            if stop.load(Ordering::Relaxed) || started.elapsed() >= PHASE {
                 break;
             }
             let started = Instant::now();
@@ -686,21 +709,21 @@ fn prune_stall(dir: &Path, label: &str) {
         }
         times
     };
+    let stalls = |times: &[Duration]| {
+        let over = times.iter().filter(|t| **t > STALL).count();
+        format!("{over} of {} over {STALL:?}", times.len())
+    };
     let never = AtomicBool::new(false);
-    let alone = Spread::of(appends(&store, 3_000_000, &never, 1_000));
+    let alone = appends(&store, 3_000_000, &never);
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let (store, stop) = (store.clone(), stop.clone());
-        std::thread::spawn(move || appends(&store, 4_000_000, &stop, usize::MAX))
+        std::thread::spawn(move || appends(&store, 4_000_000, &stop))
     };
-    let cutoff = END_MS - SPAN_MS + 2 * DAY_MS;
     let started = Instant::now();
     let (mut batches, mut batches_cpu, mut pruned) = (Vec::new(), Vec::new(), 0u64);
-    while started.elapsed() < Duration::from_secs(30) {
-        let (batch_started, cpu) = (Instant::now(), thread_cpu_time());
-        let removed = store.prune_audit(cutoff, AUDIT_PRUNE_BATCH).expect("prune");
-        batches.push(batch_started.elapsed());
-        batches_cpu.push(thread_cpu_time().saturating_sub(cpu));
+    while started.elapsed() < PHASE {
+        let removed = prune_batch(&mut batches, &mut batches_cpu);
         pruned += removed;
         if removed < AUDIT_PRUNE_BATCH as u64 {
             break;
@@ -708,14 +731,21 @@ fn prune_stall(dir: &Path, label: &str) {
     }
     let pruning = started.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let during = Spread::of(writer.join().expect("writer"));
+    let during = writer.join().expect("writer");
     println!(
-        "audit prune ({label}): {pruned} entries in {} batches of {AUDIT_PRUNE_BATCH} in {:.1} s; \
-         batch {} (CPU {}); append alone {alone}; append while pruning {during}; load {}",
+        "audit prune ({label}): alone, {ALONE_BATCHES} batches of {AUDIT_PRUNE_BATCH} hold the \
+         writer {} (CPU {}); then {pruned} entries in {} batches in {:.1} s beside a writer, \
+         batch {} (CPU {}); append alone {} ({}); append while pruning {} ({}); load {}",
+        Spread::of(held),
+        Spread::of(held_cpu),
         batches.len(),
         pruning.as_secs_f64(),
         Spread::of(batches),
         Spread::of(batches_cpu),
+        stalls(&alone),
+        Spread::of(alone),
+        stalls(&during),
+        Spread::of(during),
         common::load_average()
     );
 }
