@@ -1,10 +1,12 @@
 //! The embedded default store: one SQLite file in WAL mode, one writer connection, a few readers.
 //!
 //! Every write is a `BEGIN IMMEDIATE` transaction with `synchronous=FULL`: most writes here revoke
-//! access or create accounts, and ~100 us per commit is small next to a password hash.
+//! access or create accounts, and ~100 us per commit is small next to a password hash. The log is
+//! checkpointed by a thread of its own (`checkpoint`), so no commit pays for copying it.
 
 mod audit;
 mod backup;
+mod checkpoint;
 mod connection;
 mod group_commit;
 mod keys;
@@ -46,6 +48,9 @@ pub struct SqliteStore {
     unmoved: AtomicUsize,
     /// Idle sweeps of this store that ended sessions: see `change_counter`.
     idle_sweeps: AtomicU64,
+    /// Keeps checkpoints off the writer lock; declared after `writer` so that it stops after the
+    /// writer's last commit.
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -56,6 +61,8 @@ impl SqliteStore {
         let mut writer = connect(&path, false)?;
         check_integrity(&writer, &path)?;
         schema::migrate(&mut writer)?;
+        let checkpointer =
+            checkpoint::Checkpointer::start(&path, &mut writer, checkpoint::Limits::default())?;
         let file_id = fs::metadata(&path)
             .map(|meta| file_id_of(&meta))
             .map_err(|e| Error::storage(format!("cannot read {}: {e}", path.display())))?;
@@ -67,6 +74,7 @@ impl SqliteStore {
             audit_queue: group_commit::Queue::default(),
             unmoved: AtomicUsize::new(0),
             idle_sweeps: AtomicU64::new(0),
+            _checkpointer: checkpointer,
         })
     }
 
