@@ -414,23 +414,7 @@ fn checked_in_parallel(
     codes: &[String],
     attempt: impl Fn(&str) -> Result<(), Error> + Sync,
 ) -> usize {
-    let start = std::sync::Barrier::new(codes.len());
-    let answers: Vec<Result<(), Error>> = std::thread::scope(|scope| {
-        let threads: Vec<_> = codes
-            .iter()
-            .map(|code| {
-                let (start, attempt) = (&start, &attempt);
-                scope.spawn(move || {
-                    start.wait();
-                    attempt(code)
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|thread| thread.join().expect("attempt thread"))
-            .collect()
-    });
+    let answers = common::at_once(codes.len(), |n| attempt(&codes[n]));
     for answer in &answers {
         assert!(
             matches!(

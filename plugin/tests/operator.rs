@@ -327,22 +327,8 @@ fn first_sign_ins_of_an_imported_user_at_once_all_sign_in() {
     let fx = Fixture::new();
     fx.setup_admin();
     import(&fx, vec![dagu_user("id-dave", "dave", "dave-pass-1")]);
-    let start = std::sync::Barrier::new(4);
-    let answers: Vec<_> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..4)
-            .map(|_| {
-                let start = &start;
-                let engine = &fx.engine;
-                scope.spawn(move || {
-                    start.wait();
-                    engine.login("dave", "dave-pass-1", "").map(|_| ())
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|thread| thread.join().expect("sign-in thread"))
-            .collect()
+    let answers = common::at_once(4, |_| {
+        fx.engine.login("dave", "dave-pass-1", "").map(|_| ())
     });
     for answer in &answers {
         // The hashing pool may turn one account's extra attempts away at once (429); a 401

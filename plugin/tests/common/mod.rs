@@ -193,3 +193,24 @@ pub fn user_record(id: &str, name: &str, role: Role) -> UserRecord {
 pub fn patch(json: serde_json::Value) -> UpdateUserRequest {
     serde_json::from_value(json).expect("patch json")
 }
+
+/// Runs `each(0..count)` on `count` threads released together (a barrier), and answers their
+/// results in that order: the shape of every "N requests at once" test.
+pub fn at_once<T: Send>(count: usize, each: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let start = std::sync::Barrier::new(count);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..count)
+            .map(|n| {
+                let (start, each) = (&start, &each);
+                scope.spawn(move || {
+                    start.wait();
+                    each(n)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("a thread of at_once panicked"))
+            .collect()
+    })
+}

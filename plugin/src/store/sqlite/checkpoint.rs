@@ -74,16 +74,15 @@ impl Signals {
 }
 
 impl Checkpointer {
-    /// Starts the thread with its own connection to `path`, and makes `writer`'s commits wake it
-    /// instead of checkpointing.
+    /// Starts the thread, and makes `writer`'s commits wake it instead of checkpointing. The
+    /// thread opens its own connection to `path`, so opening the store does not wait for it.
     pub fn start(path: &Path, writer: &mut Connection, limits: Limits) -> Result<Self> {
-        let conn = connect(path, false)?;
         let signals = Arc::new(Signals::new(limits));
         let thread = std::thread::Builder::new()
             .name("dagu-auth-checkpoint".into())
             .spawn({
-                let signals = Arc::clone(&signals);
-                move || checkpoint_when_woken(&conn, &signals, limits)
+                let (signals, path) = (Arc::clone(&signals), path.to_path_buf());
+                move || checkpoint_when_woken(&path, &signals, limits)
             })
             .map_err(|e| Error::storage(format!("cannot start the checkpoint thread: {e}")))?;
         let checkpointer = Self {
@@ -129,7 +128,18 @@ impl Drop for Checkpointer {
     }
 }
 
-fn checkpoint_when_woken(conn: &Connection, signals: &Signals, limits: Limits) {
+fn checkpoint_when_woken(path: &Path, signals: &Signals, limits: Limits) {
+    let conn = match connect(path, false) {
+        Ok(conn) => conn,
+        Err(e) => {
+            // The writers' backstop keeps the log bounded without this thread.
+            crate::log::line(&serde_json::json!({
+                "log": "dagu-auth.checkpoint-thread-stopped",
+                "error": e.to_string(),
+            }));
+            return;
+        }
+    };
     loop {
         // Parking returns at once if an unpark came first, so no wake is lost between the checks.
         std::thread::park();
@@ -153,6 +163,7 @@ fn checkpoint_when_woken(conn: &Connection, signals: &Signals, limits: Limits) {
 mod tests {
     use std::time::{Duration, Instant};
 
+    use super::super::connection::create_private_file;
     use super::*;
 
     const SMALL: Limits = Limits {
@@ -165,7 +176,7 @@ mod tests {
     /// of the two acted.
     fn database(dir: &Path) -> (std::path::PathBuf, Connection, u64) {
         let path = dir.join("auth.db");
-        super::super::connection::create_private_file(&path).expect("file");
+        create_private_file(&path).expect("file");
         let conn = connect(&path, false).expect("open");
         conn.execute("CREATE TABLE t (b BLOB)", []).expect("table");
         conn.pragma_update(None, "wal_autocheckpoint", SMALL.wake_at)
