@@ -104,6 +104,9 @@ fn run(receiver: Receiver<Use>, store: &dyn Store, clock: &dyn Clock, sweeps: Sw
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
+        // Read before the queue is drained: every use made up to `now` is then written before the
+        // idle sweep below, which would otherwise end a session used just before it.
+        let now = clock.now_ms();
         uses.extend(receiver.try_iter());
         let (mut key_uses, mut session_uses) = (Vec::new(), Vec::new());
         for used in uses {
@@ -119,7 +122,6 @@ fn run(receiver: Receiver<Use>, store: &dyn Store, clock: &dyn Clock, sweeps: Sw
         if !session_uses.is_empty() {
             let _ = store.touch_sessions(&session_uses);
         }
-        let now = clock.now_ms();
         // Saturating: the first pass starts from i64::MIN, where plain `-` overflows (a panic in
         // debug builds, a wrap that skipped the periodic work forever in release).
         if now.saturating_sub(last_periodic) >= TICK.as_millis() as i64 {
